@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what kdh needs on a Debian 12 host, idempotently: packages that are
+# already installed cost one dpkg-query, nothing else.  Run by `make deps`
+# (and so by `make run` and `make check`).
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential pkg-config clang libclang-rt-14-dev
+	libglib2.0-dev libvirt-dev libguestfs-dev libjson-glib-dev libxml2-dev check
+	zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev
+	# VMs: libvirt + QEMU; libguestfs builds its appliance from the host's
+	# own Debian kernel, which supermin only recommends: name it.
+	libvirt-daemon-system qemu-system-x86 qemu-utils libguestfs0 supermin linux-image-amd64
+	# the mini guest is assembled from these host binaries
+	busybox-static kexec-tools makedumpfile cpio
+	# peers for differential tests and benchmarks
+	libkdumpfile-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "kdh: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "kdh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

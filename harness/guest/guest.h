@@ -1,0 +1,48 @@
+/* kdh guest disks through libguestfs: the ext4 disk the guest writes its
+ * dumps to, per-case overlays of it, and retrieval of /var/crash afterwards.
+ *
+ * Everything read from a guest disk is guest-controlled: names are
+ * sanitised and nothing is ever written outside the destination folder. */
+#ifndef KDH_GUEST_H
+#define KDH_GUEST_H
+
+#include <glib.h>
+
+#define KDH_GUEST_ERROR (kdh_guest_error_quark())
+GQuark kdh_guest_error_quark(void);
+
+/* Returns the cached base disk (qcow2, ext4 on the whole device, with an
+ * empty /var/crash), creating it through libguestfs when missing.  FORCE_TCG
+ * tells libguestfs's appliance not to try KVM. */
+char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **error);
+
+/* Creates OVERLAY, a qcow2 backed by BASE, so every case starts clean and the
+ * base is never written. */
+gboolean kdh_guest_disk_overlay(const char *base, const char *overlay, GError **error);
+
+/* A guest-supplied file NAME made safe as one path component in a folder of
+ * ours: NULL (with an error) for "", ".", "..", names with '/', and names
+ * over 255 bytes; other bytes outside [A-Za-z0-9._+-] become '_'. */
+char *kdh_guest_safe_name(const char *name, GError **error);
+
+typedef struct {
+	char *crash_dir;    /* the guest's folder, e.g. "/var/crash/20261126T091500Z" */
+	GPtrArray *files;   /* local paths of the regular files copied */
+	GPtrArray *skipped; /* "name: why" for entries not copied */
+} KdhCrashFiles;
+
+void kdh_crash_files_free(KdhCrashFiles *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCrashFiles, kdh_crash_files_free)
+
+/* Opens DISK read-only, finds the newest folder in /var/crash (by mtime,
+ * then name) and copies its regular files into DEST_DIR, which must exist.
+ * Returns NULL with KDH_GUEST_ERROR_NO_CRASH when there is none. */
+KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir, gboolean force_tcg,
+                                     GError **error);
+
+typedef enum {
+	KDH_GUEST_ERROR_FAILED,
+	KDH_GUEST_ERROR_NO_CRASH,
+} KdhGuestError;
+
+#endif

@@ -1,0 +1,57 @@
+/* kdh results and their reports.  A KdhResult is what one case produced; the
+ * run layer fills it, this layer writes it out (verdict.json for now). */
+#ifndef KDH_REPORT_H
+#define KDH_REPORT_H
+
+#include <glib.h>
+
+typedef enum {
+	KDH_VERDICT_PASS,
+	KDH_VERDICT_FAIL,    /* an expectation not met: the kernel's or the setup's fault */
+	KDH_VERDICT_ERROR,   /* the harness or the host broke */
+	KDH_VERDICT_SKIP,    /* a requirement is missing */
+	KDH_VERDICT_TIMEOUT, /* the guest did not reach the next marker in time */
+} KdhVerdict;
+
+/* "PASS", "FAIL", ... */
+const char *kdh_verdict_name(KdhVerdict v);
+
+typedef struct {
+	char *name;
+	double seconds;
+} KdhPhase;
+
+typedef struct {
+	char *case_name;
+	char *scenario_file;
+	KdhVerdict verdict;
+	GPtrArray *reasons; /* char*: why the verdict is not PASS, or what PASS rests on */
+	GPtrArray *phases;  /* KdhPhase*, in order */
+	char *accel;
+	char *kernel_ref;
+	char *kernel_release;
+	char *kernel_package;
+	char *kernel_version;
+	char *results_dir;
+	GPtrArray *files;       /* retrieved files, local paths */
+	GPtrArray *serial_tail; /* the last serial lines, for diagnosis */
+	char *dump_format;
+	char *dump_osrelease;
+	char *dump_panic; /* the panic line found in the dump's own dmesg */
+} KdhResult;
+
+KdhResult *kdh_result_new(const char *case_name);
+void kdh_result_free(KdhResult *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhResult, kdh_result_free)
+
+/* Appends a phase and its duration. */
+void kdh_result_add_phase(KdhResult *r, const char *name, double seconds);
+
+/* Sets VERDICT unless a verdict other than PASS is already set (the first
+ * failure is the one that explains the rest), and appends the reason. */
+void kdh_result_fail(KdhResult *r, KdhVerdict verdict, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Writes R as JSON to PATH (atomically). */
+gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **error);
+
+#endif

@@ -1,0 +1,475 @@
+/* Scenario files: GKeyFile syntax, our schema, errors with file:line. */
+#include "scenario/scenario.h"
+
+#include <errno.h>
+#include <string.h>
+
+G_DEFINE_QUARK(kdh - scenario - error - quark, kdh_scenario_error)
+
+/* The schema.  MATRIX marks keys a [matrix] section may vary. */
+typedef struct {
+	const char *group;
+	const char *key;
+	gboolean matrix;
+} KeySpec;
+
+static const KeySpec schema[] = {
+    {"scenario", "name", FALSE},
+    {"scenario", "description", FALSE},
+    {"kernel", "ref", TRUE},
+    {"vm", "memory", TRUE},
+    {"vm", "cpus", TRUE},
+    {"vm", "crashkernel", TRUE},
+    {"vm", "image", TRUE},
+    {"crash", "trigger", TRUE},
+    {"capture", "collector", TRUE},
+    {"capture", "dump_level", TRUE},
+    {"capture", "compression", TRUE},
+    {"expect", "outcome", FALSE},
+    {"expect", "panic", FALSE},
+    {"timeouts", "boot", FALSE},
+    {"timeouts", "crash", FALSE},
+    {"timeouts", "capture", FALSE},
+    {"timeouts", "shutdown", FALSE},
+};
+
+static const char *const triggers[] = {"sysrq", "nmi", NULL};
+static const char *const collectors[] = {"makedumpfile", "cp", NULL};
+static const char *const compressions[] = {"lzo", "zlib", "none", NULL};
+static const char *const images[] = {"mini", NULL};
+static const char *const outcomes[] = {"dump", "no-dump", NULL};
+
+static const KeySpec *schema_find(const char *group, const char *key)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(schema); i++) {
+		if (g_str_equal(schema[i].key, key) &&
+		    (!group || g_str_equal(schema[i].group, group)))
+			return &schema[i];
+	}
+	return NULL;
+}
+
+static gboolean group_known(const char *group)
+{
+	if (g_str_equal(group, "matrix"))
+		return TRUE;
+	for (gsize i = 0; i < G_N_ELEMENTS(schema); i++) {
+		if (g_str_equal(schema[i].group, group))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void kdh_case_free(KdhCase *c)
+{
+	if (!c)
+		return;
+	g_free(c->name);
+	g_free(c->description);
+	g_free(c->source);
+	g_free(c->kernel_ref);
+	g_free(c->crashkernel);
+	g_free(c->image);
+	g_free(c->trigger);
+	g_free(c->collector);
+	g_free(c->compression);
+	g_free(c->expect_panic);
+	g_free(c);
+}
+
+gboolean kdh_parse_size(const char *text, guint64 *bytes)
+{
+	char *end = NULL;
+	guint64 value, unit = 1;
+
+	if (!text || !g_ascii_isdigit(*text))
+		return FALSE;
+	errno = 0;
+	value = g_ascii_strtoull(text, &end, 10);
+	if (errno == ERANGE)
+		return FALSE;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K':
+	case 'k':
+		unit = 1ULL << 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		unit = 1ULL << 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		unit = 1ULL << 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		unit = 1ULL << 40;
+		end++;
+		break;
+	default:
+		return FALSE;
+	}
+	if (*end != '\0' || value > G_MAXUINT64 / unit)
+		return FALSE;
+	*bytes = value * unit;
+	return TRUE;
+}
+
+/* One "start-[end]:size" element of a crashkernel range list. */
+static gboolean crashkernel_range_valid(const char *range)
+{
+	g_auto(GStrv) halves = g_strsplit(range, ":", 2);
+	g_auto(GStrv) bounds = NULL;
+	guint64 start, end, size;
+
+	if (g_strv_length(halves) != 2 || !kdh_parse_size(halves[1], &size))
+		return FALSE;
+	bounds = g_strsplit(halves[0], "-", 2);
+	if (g_strv_length(bounds) != 2 || !kdh_parse_size(bounds[0], &start))
+		return FALSE;
+	if (bounds[1][0] == '\0')
+		return TRUE;
+	return kdh_parse_size(bounds[1], &end) && end > start;
+}
+
+gboolean kdh_crashkernel_valid(const char *text)
+{
+	g_auto(GStrv) at = NULL;
+	guint64 size;
+
+	if (!text || !*text)
+		return FALSE;
+	at = g_strsplit(text, "@", 2);
+	if (at[1] && !kdh_parse_size(at[1], &size))
+		return FALSE;
+	if (!strchr(at[0], ':'))
+		return kdh_parse_size(at[0], &size) && size > 0;
+	g_auto(GStrv) ranges = g_strsplit(at[0], ",", -1);
+	for (char **r = ranges; *r; r++) {
+		if (!crashkernel_range_valid(*r))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Where each key was written, for error messages. */
+typedef struct {
+	const char *name; /* the file */
+	GKeyFile *kf;
+	GHashTable *lines;     /* "group/key" -> line (GUINT_TO_POINTER) */
+	GHashTable *overrides; /* "group/key" -> value, from one matrix combination */
+} Source;
+
+static guint source_line(const Source *src, const char *group, const char *key)
+{
+	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
+	return GPOINTER_TO_UINT(g_hash_table_lookup(src->lines, id));
+}
+
+/* A value without a trailing " # comment"; NULL when absent. */
+static char *source_get(const Source *src, const char *group, const char *key)
+{
+	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
+	const char *override = src->overrides ? g_hash_table_lookup(src->overrides, id) : NULL;
+	char *value, *hash;
+
+	if (override)
+		return g_strdup(override);
+	value = g_key_file_get_string(src->kf, group, key, NULL);
+	if (!value)
+		return NULL;
+	for (hash = strchr(value, '#'); hash; hash = strchr(hash + 1, '#')) {
+		if (hash > value && g_ascii_isspace(hash[-1])) {
+			*hash = '\0';
+			break;
+		}
+	}
+	return g_strstrip(value);
+}
+
+static gboolean value_error(const Source *src, const char *group, const char *key, GError **error,
+                            const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+
+static gboolean value_error(const Source *src, const char *group, const char *key, GError **error,
+                            const char *fmt, ...)
+{
+	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
+	guint line = source_line(src, group, key);
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	/* A value that came from [matrix] is reported at the matrix line. */
+	if (src->overrides && g_hash_table_contains(src->overrides, id)) {
+		g_autofree char *mid = g_strdup_printf("matrix/%s", key);
+		line = GPOINTER_TO_UINT(g_hash_table_lookup(src->lines, mid));
+	}
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (line)
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "%s:%u: [%s] %s: %s", src->name, line, group, key, msg);
+	else
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
+		            "%s: [%s] %s: %s", src->name, group, key, msg);
+	return FALSE;
+}
+
+static gboolean get_string(const Source *src, const char *group, const char *key,
+                           const char *fallback, char **out, GError **error)
+{
+	g_autofree char *value = source_get(src, group, key);
+
+	if (!value && !fallback)
+		return value_error(src, group, key, error, "required, but missing");
+	if (value && !*value)
+		return value_error(src, group, key, error, "empty value");
+	*out = value ? g_steal_pointer(&value) : g_strdup(fallback);
+	return TRUE;
+}
+
+static gboolean get_choice(const Source *src, const char *group, const char *key,
+                           const char *fallback, const char *const *allowed, char **out,
+                           GError **error)
+{
+	g_autofree char *value = NULL;
+
+	if (!get_string(src, group, key, fallback, &value, error))
+		return FALSE;
+	if (!g_strv_contains(allowed, value)) {
+		g_autofree char *list = g_strjoinv(", ", (char **)allowed);
+		return value_error(src, group, key, error, "'%s' is not one of: %s", value, list);
+	}
+	*out = g_steal_pointer(&value);
+	return TRUE;
+}
+
+static gboolean get_uint(const Source *src, const char *group, const char *key, guint fallback,
+                         guint min, guint max, guint *out, GError **error)
+{
+	g_autofree char *value = source_get(src, group, key);
+	guint64 n;
+
+	if (!value) {
+		*out = fallback;
+		return TRUE;
+	}
+	if (!g_ascii_string_to_unsigned(value, 10, min, max, &n, NULL))
+		return value_error(src, group, key, error, "'%s' is not a number in %u..%u", value,
+		                   min, max);
+	*out = (guint)n;
+	return TRUE;
+}
+
+static gboolean get_size(const Source *src, const char *group, const char *key,
+                         const char *fallback, guint64 *out, GError **error)
+{
+	g_autofree char *value = NULL;
+
+	if (!get_string(src, group, key, fallback, &value, error))
+		return FALSE;
+	if (!kdh_parse_size(value, out))
+		return value_error(src, group, key, error,
+		                   "'%s' is not a size (a number with K, M, G or T)", value);
+	return TRUE;
+}
+
+/* Case names end up in paths and domain names: keep them to a safe set. */
+static char *safe_name(const char *text)
+{
+	char *name = g_strdup(text);
+
+	for (char *p = name; *p; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '_')
+			*p = '_';
+	}
+	return name;
+}
+
+static KdhCase *build_case(const Source *src, const char *suffix, GError **error)
+{
+	g_autoptr(KdhCase) c = g_new0(KdhCase, 1);
+	g_autofree char *name = NULL, *outcome = NULL;
+
+	c->source = g_strdup(src->name);
+	if (!get_string(src, "scenario", "name", NULL, &name, error))
+		return NULL;
+	c->name = suffix ? g_strdup_printf("%s%s", name, suffix) : g_strdup(name);
+	{
+		char *safe = safe_name(c->name);
+		g_free(c->name);
+		c->name = safe;
+	}
+	c->description = source_get(src, "scenario", "description");
+	if (!get_string(src, "kernel", "ref", "debian:default", &c->kernel_ref, error) ||
+	    !get_size(src, "vm", "memory", "1G", &c->memory, error) ||
+	    !get_uint(src, "vm", "cpus", 1, 1, 64, &c->cpus, error) ||
+	    !get_string(src, "vm", "crashkernel", "256M", &c->crashkernel, error) ||
+	    !get_choice(src, "vm", "image", "mini", images, &c->image, error) ||
+	    !get_choice(src, "crash", "trigger", "sysrq", triggers, &c->trigger, error) ||
+	    !get_choice(src, "capture", "collector", "makedumpfile", collectors, &c->collector,
+	                error) ||
+	    !get_uint(src, "capture", "dump_level", 31, 0, 31, &c->dump_level, error) ||
+	    !get_choice(src, "capture", "compression", "lzo", compressions, &c->compression,
+	                error) ||
+	    !get_choice(src, "expect", "outcome", "dump", outcomes, &outcome, error) ||
+	    !get_uint(src, "timeouts", "boot", 240, 1, 86400, &c->timeout_boot, error) ||
+	    !get_uint(src, "timeouts", "crash", 120, 1, 86400, &c->timeout_crash, error) ||
+	    !get_uint(src, "timeouts", "capture", 600, 1, 86400, &c->timeout_capture, error) ||
+	    !get_uint(src, "timeouts", "shutdown", 60, 1, 86400, &c->timeout_shutdown, error))
+		return NULL;
+	if (!kdh_crashkernel_valid(c->crashkernel))
+		return value_error(src, "vm", "crashkernel", error,
+		                   "'%s' is not a crashkernel= size or range list", c->crashkernel),
+		       NULL;
+	if (c->memory < 64ULL << 20)
+		return value_error(src, "vm", "memory", error, "at least 64M is needed"), NULL;
+	c->outcome = g_str_equal(outcome, "dump") ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
+	c->expect_panic = source_get(src, "expect", "panic");
+	return g_steal_pointer(&c);
+}
+
+/* Line-level syntax and schema check, recording where each key is. */
+static gboolean scan_lines(Source *src, const char *text, GError **error)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	g_autofree char *group = NULL;
+
+	for (guint i = 0; lines[i]; i++) {
+		guint lineno = i + 1;
+		char *line = g_strstrip(lines[i]);
+		char *eq;
+
+		if (!*line || *line == '#' || *line == ';')
+			continue;
+		if (*line == '[') {
+			char *close = strchr(line, ']');
+			if (!close || close[1] != '\0') {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX,
+				            "%s:%u: malformed group header '%s'", src->name, lineno,
+				            line);
+				return FALSE;
+			}
+			g_free(group);
+			group = g_strndup(line + 1, close - line - 1);
+			if (!group_known(group)) {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
+				            "%s:%u: unknown group [%s]", src->name, lineno, group);
+				return FALSE;
+			}
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (!eq || eq == line) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX,
+			            "%s:%u: expected key=value, got '%s'", src->name, lineno, line);
+			return FALSE;
+		}
+		if (!group) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX,
+			            "%s:%u: key outside of any [group]", src->name, lineno);
+			return FALSE;
+		}
+		*eq = '\0';
+		g_strchomp(line);
+		const KeySpec *spec =
+		    schema_find(g_str_equal(group, "matrix") ? NULL : group, line);
+		if (!spec || (g_str_equal(group, "matrix") && !spec->matrix)) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
+			            "%s:%u: [%s] %s: unknown key", src->name, lineno, group, line);
+			return FALSE;
+		}
+		g_autofree char *id = g_strdup_printf("%s/%s", group, line);
+		if (g_hash_table_contains(src->lines, id)) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
+			            "%s:%u: [%s] %s: given twice", src->name, lineno, group, line);
+			return FALSE;
+		}
+		g_hash_table_insert(src->lines, g_steal_pointer(&id), GUINT_TO_POINTER(lineno));
+	}
+	return TRUE;
+}
+
+/* Expands the [matrix] group by recursion over its keys: one case for each
+ * combination, named after the values it fixes. */
+static gboolean expand(Source *src, char **keys, guint depth, GString *suffix, GPtrArray *out,
+                       GError **error)
+{
+	if (!keys || !keys[depth]) {
+		KdhCase *c = build_case(src, suffix->len ? suffix->str : NULL, error);
+		if (!c)
+			return FALSE;
+		g_ptr_array_add(out, c);
+		return TRUE;
+	}
+	const char *key = keys[depth];
+	const KeySpec *spec = schema_find(NULL, key);
+	g_autofree char *id = g_strdup_printf("%s/%s", spec->group, key);
+	gsize n = 0;
+	g_auto(GStrv) values = g_key_file_get_string_list(src->kf, "matrix", key, &n, NULL);
+
+	if (n == 0) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "%s:%u: [matrix] %s: no values", src->name,
+		            source_line(src, "matrix", key), key);
+		return FALSE;
+	}
+	for (gsize i = 0; i < n; i++) {
+		gsize len = suffix->len;
+		g_strstrip(values[i]);
+		g_hash_table_insert(src->overrides, g_strdup(id), g_strdup(values[i]));
+		g_string_append_printf(suffix, "-%s%s", key, values[i]);
+		if (!expand(src, keys, depth + 1, suffix, out, error))
+			return FALSE;
+		g_string_truncate(suffix, len);
+	}
+	g_hash_table_remove(src->overrides, id);
+	return TRUE;
+}
+
+GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) overrides =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
+	g_autoptr(GString) suffix = g_string_new(NULL);
+	g_autoptr(GError) local = NULL;
+	g_auto(GStrv) keys = NULL;
+	Source src = {.name = name, .kf = kf, .lines = lines, .overrides = overrides};
+
+	if (!scan_lines(&src, text, error))
+		return NULL;
+	if (!g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX, "%s: %s", name,
+		            local->message);
+		return NULL;
+	}
+	if (!g_key_file_has_group(kf, "scenario")) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
+		            "%s: no [scenario] group", name);
+		return NULL;
+	}
+	keys = g_key_file_get_keys(kf, "matrix", NULL, NULL);
+	if (!expand(&src, keys, 0, suffix, cases, error))
+		return NULL;
+	return g_steal_pointer(&cases);
+}
+
+GPtrArray *kdh_scenario_load(const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_IO, "%s", local->message);
+		return NULL;
+	}
+	return kdh_scenario_load_data(path, text, error);
+}

@@ -1,0 +1,270 @@
+/* The libvirt backend, domain XML, the acceleration probe, the daemons. */
+#include "vm/vm.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(kdh - vm - error - quark, kdh_vm_error)
+
+#define LIBVIRT_URI "qemu:///system"
+
+const char *kdh_accel_name(KdhAccel accel)
+{
+	return accel == KDH_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
+{
+	/* g_markup_printf_escaped escapes every string we put in. */
+	g_autofree char *head = g_markup_printf_escaped(
+	    "<domain type='%s'>\n"
+	    "  <name>%s</name>\n"
+	    "  <memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>\n"
+	    "  <vcpu>%u</vcpu>\n"
+	    "  <os>\n"
+	    "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+	    "    <kernel>%s</kernel>\n"
+	    "    <initrd>%s</initrd>\n"
+	    "    <cmdline>%s</cmdline>\n"
+	    "  </os>\n"
+	    "  <features><acpi/></features>\n",
+	    cfg->accel == KDH_ACCEL_KVM ? "kvm" : "qemu", cfg->name, cfg->memory / 1024, cfg->cpus,
+	    cfg->kernel, cfg->initrd, cfg->cmdline);
+	/* Under TCG, QEMU's default CPU model: -cpu max would be slower to
+	 * emulate. */
+	const char *cpu = cfg->accel == KDH_ACCEL_KVM ? "  <cpu mode='host-passthrough'/>\n" : "";
+	g_autofree char *tail = g_markup_printf_escaped(
+	    "  <clock offset='utc'/>\n"
+	    "  <on_poweroff>destroy</on_poweroff>\n"
+	    "  <on_reboot>destroy</on_reboot>\n"
+	    "  <on_crash>destroy</on_crash>\n"
+	    "  <devices>\n"
+	    "    <disk type='file' device='disk'>\n"
+	    "      <driver name='qemu' type='qcow2'/>\n"
+	    "      <source file='%s'/>\n"
+	    "      <target dev='vda' bus='virtio'/>\n"
+	    "    </disk>\n"
+	    "    <serial type='file'>\n"
+	    "      <source path='%s'/>\n"
+	    "      <target port='0'/>\n"
+	    "    </serial>\n"
+	    "    <memballoon model='none'/>\n"
+	    "  </devices>\n"
+	    "  <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>\n"
+	    "</domain>\n",
+	    cfg->disk, cfg->serial_log);
+
+	return g_strconcat(head, cpu, tail, NULL);
+}
+
+/* The probe's boot sector: mov al,0x2a; out 0xf4,al; hlt; jmp $-1.  QEMU's
+ * isa-debug-exit turns the write into exit status (0x2a << 1) | 1. */
+#define PROBE_EXIT ((0x2a << 1) | 1)
+
+gboolean kdh_accel_works(KdhAccel accel, char **why)
+{
+	static const guint8 code[] = {0xb0, 0x2a, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd};
+	guint8 sector[512] = {0};
+	g_autofree char *dir = g_dir_make_tmp("kdh-probe-XXXXXX", NULL);
+	g_autofree char *image = NULL, *drive = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean ok = FALSE;
+
+	if (accel == KDH_ACCEL_KVM && g_access("/dev/kvm", R_OK | W_OK) != 0) {
+		*why = g_strdup("/dev/kvm is not there or not usable");
+		return FALSE;
+	}
+	if (!dir) {
+		*why = g_strdup("cannot create a temporary folder");
+		return FALSE;
+	}
+	memcpy(sector, code, sizeof(code));
+	sector[510] = 0x55;
+	sector[511] = 0xaa;
+	image = g_build_filename(dir, "probe.img", NULL);
+	drive = g_strdup_printf("file=%s,format=raw,if=ide", image);
+	if (g_file_set_contents(image, (const char *)sector, sizeof(sector), &error)) {
+		const char *argv[] = {"timeout",     "--kill-after=2",
+		                      "15",          "qemu-system-x86_64",
+		                      "-accel",      accel == KDH_ACCEL_KVM ? "kvm" : "tcg",
+		                      "-cpu",        accel == KDH_ACCEL_KVM ? "host" : "max",
+		                      "-m",          "16",
+		                      "-nodefaults", "-display",
+		                      "none",        "-no-reboot",
+		                      "-device",     "isa-debug-exit,iobase=0xf4,iosize=0x04",
+		                      "-drive",      drive,
+		                      NULL};
+		proc = g_subprocess_newv(
+		    argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+		    &error);
+	}
+	if (proc && g_subprocess_wait(proc, NULL, &error)) {
+		int status =
+		    g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+		ok = status == PROBE_EXIT;
+		if (!ok)
+			*why = status == 124
+			           ? g_strdup("the probe VM did not finish in 15 s")
+			           : g_strdup_printf("the probe VM ended with status %d", status);
+	} else {
+		*why = g_strdup(error ? error->message : "cannot run qemu-system-x86_64");
+	}
+	kdh_rm_rf(dir);
+	return ok;
+}
+
+KdhAccel kdh_accel_probe(char **why)
+{
+	g_autofree char *reason = NULL;
+
+	if (kdh_accel_works(KDH_ACCEL_KVM, &reason))
+		return KDH_ACCEL_KVM;
+	if (why)
+		*why = g_steal_pointer(&reason);
+	return KDH_ACCEL_TCG;
+}
+
+/* libvirt prints every error to stderr unless told not to; we report them
+ * ourselves, once, as GErrors. */
+static void libvirt_quiet(void *opaque, virErrorPtr err)
+{
+	(void)opaque;
+	(void)err;
+}
+
+static gboolean libvirt_error(GError **error, const char *what)
+{
+	g_set_error(error, KDH_VM_ERROR, 0, "%s: %s", what, virGetLastErrorMessage());
+	return FALSE;
+}
+
+static gboolean socket_answers(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gboolean ok;
+
+	if (fd < 0)
+		return FALSE;
+	g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+	ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	close(fd);
+	return ok;
+}
+
+static gboolean start_daemon(const char *daemon, const char *socket_path, GString *started,
+                             GError **error)
+{
+	const char *argv[] = {daemon, "-d", NULL};
+
+	if (socket_answers(socket_path))
+		return TRUE;
+	if (geteuid() != 0) {
+		g_set_error(error, KDH_VM_ERROR, 0,
+		            "%s is not running (%s) and only root may start it", daemon,
+		            socket_path);
+		return FALSE;
+	}
+	if (!kdh_run(argv, NULL, NULL, error))
+		return FALSE;
+	for (int i = 0; i < 100 && !socket_answers(socket_path); i++)
+		g_usleep(100 * 1000);
+	if (!socket_answers(socket_path)) {
+		g_set_error(error, KDH_VM_ERROR, 0, "%s started but %s does not answer", daemon,
+		            socket_path);
+		return FALSE;
+	}
+	g_string_append_printf(started, "%s%s", started->len ? " and " : "", daemon);
+	return TRUE;
+}
+
+gboolean kdh_libvirt_ensure_daemons(char **started, GError **error)
+{
+	g_autoptr(GString) done = g_string_new(NULL);
+
+	if (!start_daemon("virtlogd", "/run/libvirt/virtlogd-sock", done, error) ||
+	    !start_daemon("libvirtd", "/run/libvirt/libvirt-sock", done, error))
+		return FALSE;
+	if (started)
+		*started = done->len ? g_strdup(done->str) : NULL;
+	return TRUE;
+}
+
+struct KdhVm {
+	virConnectPtr conn;
+	virDomainPtr dom;
+};
+
+static void libvirt_destroy(KdhVm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->dom) {
+		/* Fails harmlessly when the domain has already ended. */
+		virDomainDestroy(vm->dom);
+		virDomainFree(vm->dom);
+	}
+	if (vm->conn)
+		virConnectClose(vm->conn);
+	g_free(vm);
+}
+
+static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
+{
+	g_autofree char *xml = kdh_vm_domain_xml(cfg);
+	KdhVm *vm = g_new0(KdhVm, 1);
+
+	virSetErrorFunc(NULL, libvirt_quiet);
+	vm->conn = virConnectOpen(LIBVIRT_URI);
+	if (!vm->conn) {
+		libvirt_error(error, "connecting to " LIBVIRT_URI);
+		libvirt_destroy(vm);
+		return NULL;
+	}
+	/* AUTODESTROY ties the domain's life to this connection. */
+	vm->dom = virDomainCreateXML(vm->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+	if (!vm->dom) {
+		libvirt_error(error, "starting the domain");
+		libvirt_destroy(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+static gboolean libvirt_running(KdhVm *vm, GError **error)
+{
+	int state = 0, reason = 0;
+
+	if (virDomainGetState(vm->dom, &state, &reason, 0) < 0) {
+		virErrorPtr err = virGetLastError();
+		/* A transient domain that has ended is gone altogether. */
+		if (err && err->code == VIR_ERR_NO_DOMAIN)
+			return FALSE;
+		return libvirt_error(error, "asking the domain's state");
+	}
+	return state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED;
+}
+
+static gboolean libvirt_inject_nmi(KdhVm *vm, GError **error)
+{
+	if (virDomainInjectNMI(vm->dom, 0) < 0)
+		return libvirt_error(error, "injecting an NMI");
+	return TRUE;
+}
+
+const KdhVmBackend kdh_vm_libvirt = {
+    .name = "libvirt",
+    .start = libvirt_start,
+    .running = libvirt_running,
+    .inject_nmi = libvirt_inject_nmi,
+    .destroy = libvirt_destroy,
+};

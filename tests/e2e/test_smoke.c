@@ -1,0 +1,199 @@
+/* End to end, with every part real: build/kdh runs scenarios/smoke-sysrq.ini
+ * (Debian kernel, libvirt VM, sysrq crash, capture kernel, libguestfs
+ * retrieval, our reader), and the test reads what it left behind.  Also the
+ * ways a run can end badly: a bad scenario, a phase timeout, Ctrl-C. */
+#include <check.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static char *results;
+
+static void setup(void)
+{
+	results = g_dir_make_tmp("kdh-e2e-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(results);
+}
+
+static void teardown(void)
+{
+	kdh_rm_rf(results);
+	g_free(results);
+}
+
+/* Runs build/kdh with ARGS, returns its exit status; output goes to ours. */
+static int kdh(const char *const *args)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	int status = -1;
+
+	g_ptr_array_add(argv, "build/kdh");
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (gpointer)*a);
+	g_ptr_array_add(argv, NULL);
+	ck_assert_msg(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_CHILD_INHERITS_STDIN,
+	                           NULL, NULL, NULL, NULL, &status, &error),
+	              "%s", error ? error->message : "");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The one case folder under RESULTS/<run-id>/. */
+static char *case_dir(const char *case_name)
+{
+	g_autoptr(GDir) dir = g_dir_open(results, 0, NULL);
+	const char *run_id = dir ? g_dir_read_name(dir) : NULL;
+
+	ck_assert_msg(run_id, "no run folder in %s", results);
+	return g_build_filename(results, run_id, case_name, NULL);
+}
+
+static JsonObject *read_verdict(const char *dir, JsonParser *parser)
+{
+	g_autofree char *path = g_build_filename(dir, "verdict.json", NULL);
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_msg(json_parser_load_from_file(parser, path, &error), "%s: %s", path,
+	              error ? error->message : "");
+	return json_node_get_object(json_parser_get_root(parser));
+}
+
+/* The names of the libvirt domains that exist now, running or defined. */
+static char *domains(void)
+{
+	const char *argv[] = {"virsh", "-c", "qemu:///system", "list", "--all", "--name", NULL};
+	char *out = NULL;
+
+	if (!kdh_run(argv, NULL, &out, NULL))
+		return g_strdup("");
+	return g_strstrip(out);
+}
+
+static gboolean has_our_domain(const char *list)
+{
+	return strstr(list, "kdh-") != NULL;
+}
+
+START_TEST(sysrq_smoke_passes_on_a_real_dump)
+{
+	const char *args[] = {"run", "--results", results, "scenarios/smoke-sysrq.ini", NULL};
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree char *dir = NULL, *vmcore = NULL, *dmesg = NULL, *serial = NULL;
+	g_autofree char *serial_text = NULL, *left = NULL;
+	JsonObject *v;
+
+	ck_assert_int_eq(kdh(args), 0);
+	dir = case_dir("smoke-sysrq");
+	v = read_verdict(dir, parser);
+	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
+	ck_assert_str_eq(
+	    json_object_get_string_member(json_object_get_object_member(v, "dump"), "osrelease"),
+	    json_object_get_string_member(json_object_get_object_member(v, "kernel"), "release"));
+	ck_assert_ptr_nonnull(
+	    strstr(json_object_get_string_member(json_object_get_object_member(v, "dump"), "panic"),
+	           "sysrq triggered crash"));
+	ck_assert_uint_ge(json_array_get_length(json_object_get_array_member(v, "phases")), 8);
+
+	/* The files the capture kernel wrote, copied out of the guest disk. */
+	vmcore = g_build_filename(dir, "vmcore", NULL);
+	dmesg = g_build_filename(dir, "vmcore-dmesg.txt", NULL);
+	serial = g_build_filename(dir, "serial.log", NULL);
+	ck_assert(g_file_test(vmcore, G_FILE_TEST_IS_REGULAR));
+	ck_assert(g_file_test(dmesg, G_FILE_TEST_IS_REGULAR));
+	ck_assert(g_file_get_contents(serial, &serial_text, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(serial_text, "KDH: capture-done rc=0"));
+	left = domains();
+	ck_assert_msg(!has_our_domain(left), "domains left behind: %s", left);
+}
+END_TEST
+
+START_TEST(bad_scenario_exits_2_before_any_vm)
+{
+	g_autofree char *path = g_build_filename(results, "bad.ini", NULL);
+	const char *args[] = {"run", "--results", results, path, NULL};
+
+	ck_assert(
+	    g_file_set_contents(path, "[scenario]\nname=bad\n[vm]\ncrashkernel=12Q\n", -1, NULL));
+	ck_assert_int_eq(kdh(args), 2);
+	/* Nothing ran, so no run folder was made. */
+	g_autoptr(GDir) dir = g_dir_open(results, 0, NULL);
+	const char *name;
+	while ((name = g_dir_read_name(dir)))
+		ck_assert_str_eq(name, "bad.ini");
+}
+END_TEST
+
+START_TEST(phase_timeout_gives_timeout_and_destroys_the_domain)
+{
+	g_autofree char *path = g_build_filename(results, "slow.ini", NULL);
+	const char *args[] = {"run", "--results", results, path, NULL};
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree char *dir = NULL, *left = NULL;
+	JsonObject *v;
+
+	/* No guest boots and arms kexec in 3 s under TCG. */
+	ck_assert(
+	    g_file_set_contents(path, "[scenario]\nname=slow\n[timeouts]\nboot=3\n", -1, NULL));
+	ck_assert_int_eq(kdh(args), 1);
+	dir = case_dir("slow");
+	v = read_verdict(dir, parser);
+	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "TIMEOUT");
+	ck_assert_ptr_nonnull(
+	    strstr(json_array_get_string_element(json_object_get_array_member(v, "reasons"), 0),
+	           "phase boot: no 'armed' marker within 3 s"));
+	ck_assert_uint_gt(json_array_get_length(json_object_get_array_member(v, "serial_tail")), 0);
+	left = domains();
+	ck_assert_msg(!has_our_domain(left), "domains left behind: %s", left);
+}
+END_TEST
+
+START_TEST(interrupt_leaves_nothing_running)
+{
+	const char *argv[] = {"build/kdh", "run", "--results", results, "scenarios/smoke-sysrq.ini",
+	                      NULL};
+	g_autoptr(GError) error = NULL;
+	g_autofree char *left = NULL;
+	GPid pid;
+	int status;
+	gboolean seen = FALSE;
+
+	ck_assert(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+	                        &pid, &error));
+	/* Wait until the domain exists, then interrupt as a user at a terminal. */
+	for (int i = 0; i < 1200 && !seen; i++) {
+		g_autofree char *now = domains();
+		seen = has_our_domain(now);
+		if (!seen)
+			g_usleep(100 * 1000);
+	}
+	ck_assert_msg(seen, "the domain never appeared");
+	kill(pid, SIGINT);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 130);
+	left = domains();
+	ck_assert_msg(!has_our_domain(left), "domains left behind: %s", left);
+}
+END_TEST
+
+Suite *smoke_suite(void);
+Suite *smoke_suite(void)
+{
+	Suite *s = suite_create("e2e");
+	TCase *tc = tcase_create("smoke");
+
+	tcase_set_tags(tc, "e2e");
+	tcase_set_timeout(tc, 1200);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, bad_scenario_exits_2_before_any_vm);
+	tcase_add_test(tc, sysrq_smoke_passes_on_a_real_dump);
+	tcase_add_test(tc, phase_timeout_gives_timeout_and_destroys_the_domain);
+	tcase_add_test(tc, interrupt_leaves_nothing_running);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,86 @@
+/* Serial marker parsing: well-formed markers, kernel noise before them, and
+ * guest-controlled garbage that must not parse. */
+#include <check.h>
+#include <glib.h>
+
+#include "run/run.h"
+
+START_TEST(parses_markers)
+{
+	g_autoptr(KdhMarker) m = kdh_marker_parse(
+	    "KDH: boot release=6.1.0-56-amd64 cmdline=\"console=ttyS0 crashkernel=256M\"");
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->event, "boot");
+	ck_assert_str_eq(kdh_marker_get(m, "release"), "6.1.0-56-amd64");
+	ck_assert_str_eq(kdh_marker_get(m, "cmdline"), "console=ttyS0 crashkernel=256M");
+	ck_assert_ptr_null(kdh_marker_get(m, "absent"));
+}
+END_TEST
+
+START_TEST(marker_after_kernel_output)
+{
+	g_autoptr(KdhMarker) m = kdh_marker_parse("[    3.9] random: crng initKDH: armed "
+	                                          "kexec_crash_loaded=1 crash_size=268435456");
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->event, "armed");
+	ck_assert_str_eq(kdh_marker_get(m, "crash_size"), "268435456");
+}
+END_TEST
+
+START_TEST(marker_without_arguments)
+{
+	g_autoptr(KdhMarker) m = kdh_marker_parse("KDH: poweroff");
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->event, "poweroff");
+	ck_assert_uint_eq(g_hash_table_size(m->args), 0);
+}
+END_TEST
+
+static const char *const not_markers[] = {
+    "",
+    "[    0.000000] Linux version 6.1.0",
+    "KDH:",
+    "KDH: ",
+    "KDH: Boot",
+    "KDH: boot release",
+    "KDH: boot =x",
+    "KDH: boot re$lease=x",
+    "KDH: error msg=\"unterminated",
+    "kdh: boot release=x",
+};
+
+START_TEST(rejects_malformed)
+{
+	g_autoptr(KdhMarker) m = kdh_marker_parse(not_markers[_i]);
+
+	ck_assert_msg(m == NULL, "'%s' parsed as a marker", not_markers[_i]);
+}
+END_TEST
+
+START_TEST(run_ids_sort_by_time)
+{
+	g_autofree char *id = kdh_run_id();
+
+	ck_assert_uint_ge(strlen(id), 17);
+	ck_assert(g_ascii_isdigit(id[0]));
+	ck_assert_ptr_null(strchr(id, '/'));
+}
+END_TEST
+
+Suite *run_suite(void);
+Suite *run_suite(void)
+{
+	Suite *s = suite_create("run");
+	TCase *tc = tcase_create("marker");
+
+	tcase_add_test(tc, parses_markers);
+	tcase_add_test(tc, marker_after_kernel_output);
+	tcase_add_test(tc, marker_without_arguments);
+	tcase_add_loop_test(tc, rejects_malformed, 0, G_N_ELEMENTS(not_markers));
+	tcase_add_test(tc, run_ids_sort_by_time);
+	suite_add_tcase(s, tc);
+	return s;
+}
