@@ -1,0 +1,409 @@
+/* `kdh dump` / `kdh-dump`: a table of subcommands over the library.
+ *
+ * Exit status: 0 success (verify: the dump passed); 1 the dump is corrupt or
+ * could not be read; 2 usage error; 3 (verify) the dump is incomplete. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump/dump_internal.h"
+#include "dump/info.h"
+
+#define EXIT_CORRUPT    1
+#define EXIT_USAGE      2
+#define EXIT_INCOMPLETE 3
+
+struct opts {
+	bool json, raw, phys, virt;
+	const char *args[4];
+	int n_args;
+};
+
+struct command {
+	const char *name;
+	int (*run)(dump_t *d, const struct opts *o);
+	int n_args; /* positional arguments after FILE */
+	const char *usage;
+};
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* ---- dmesg ---- */
+
+static int cmd_dmesg(dump_t *d, const struct opts *o)
+{
+	char *text;
+	size_t len;
+
+	(void)o;
+	if (dump_dmesg(d, &text, &len) != DUMP_OK) {
+		fprintf(stderr, "kdh dump dmesg: %s\n", dump_error(d));
+		return EXIT_CORRUPT;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(STDOUT_FILENO, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "kdh dump dmesg: writing: %s\n", strerror(errno));
+			free(text);
+			return EXIT_CORRUPT;
+		}
+		done += (size_t)n;
+	}
+	free(text);
+	return 0;
+}
+
+/* ---- info ---- */
+
+static void print_counts_json(FILE *f, const struct dump_page_counts *c)
+{
+	fprintf(f,
+	        "{\"max_pfn\": %" PRIu64 ", \"total\": %" PRIu64 ", \"dumped\": %" PRIu64
+	        ", \"excluded\": %" PRIu64 ", \"zero\": ",
+	        c->max_pfn, c->present, c->dumped, c->excluded);
+	if (c->zero_known)
+		fprintf(f, "%" PRIu64 "}", c->zero);
+	else
+		fprintf(f, "null}");
+}
+
+static void info_json(const struct dump_info *in)
+{
+	FILE *f = stdout;
+
+	fprintf(f, "{\"format\": ");
+	json_str(f, in->format);
+	fprintf(f, ", \"compression\": ");
+	json_str(f, in->compression);
+	fprintf(f, ", \"page_size\": %u, \"dump_level\": ", in->page_size);
+	if (in->dump_level >= 0)
+		fprintf(f, "%d", in->dump_level);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"incomplete\": %s", in->incomplete ? "true" : "false");
+	fprintf(f, ", \"utsname_header\": ");
+	if (in->hdr_release[0]) {
+		fprintf(f, "{\"nodename\": ");
+		json_str(f, in->hdr_nodename);
+		fprintf(f, ", \"release\": ");
+		json_str(f, in->hdr_release);
+		fprintf(f, ", \"version\": ");
+		json_str(f, in->hdr_version);
+		fprintf(f, ", \"machine\": ");
+		json_str(f, in->hdr_machine);
+		fprintf(f, "}");
+	} else {
+		fprintf(f, "null");
+	}
+	fprintf(f, ", \"utsname_memory\": ");
+	if (in->mem_uts_known) {
+		fprintf(f, "{\"sysname\": ");
+		json_str(f, in->mem_sysname);
+		fprintf(f, ", \"nodename\": ");
+		json_str(f, in->mem_nodename);
+		fprintf(f, ", \"release\": ");
+		json_str(f, in->mem_release);
+		fprintf(f, ", \"version\": ");
+		json_str(f, in->mem_version);
+		fprintf(f, ", \"machine\": ");
+		json_str(f, in->mem_machine);
+		fprintf(f, "}");
+	} else {
+		fprintf(f, "null, \"utsname_memory_error\": ");
+		json_str(f, in->mem_error);
+	}
+	fprintf(f, ", \"vmcoreinfo_osrelease\": ");
+	json_str(f, in->vmcoreinfo_release);
+	fprintf(f, ", \"crash_time\": ");
+	if (in->crash_time >= 0)
+		fprintf(f, "%" PRId64, in->crash_time);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"header_time\": ");
+	if (in->header_time >= 0)
+		fprintf(f, "%" PRId64, in->header_time);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"cpus_header\": ");
+	if (in->header_cpus >= 0)
+		fprintf(f, "%d", in->header_cpus);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"cpus_prstatus\": %d, \"pages\": ", in->prstatus_cpus);
+	print_counts_json(f, &in->counts);
+	fprintf(f, ", \"panic\": ");
+	if (in->panic_known)
+		json_str(f, in->panic_msg);
+	else
+		fprintf(f, "null");
+	if (in->task_known) {
+		fprintf(f,
+		        ", \"panic_cpu\": %d, \"panic_pid\": %d, \"panic_comm\": ", in->panic_cpu,
+		        in->panic_pid);
+		json_str(f, in->panic_comm);
+	} else {
+		fprintf(f, ", \"panic_cpu\": null, \"panic_pid\": null, \"panic_comm\": null");
+	}
+	if (in->dmesg_error[0]) {
+		fprintf(f, ", \"dmesg_error\": ");
+		json_str(f, in->dmesg_error);
+	}
+	fprintf(f, "}\n");
+}
+
+static void print_time(const char *label, int64_t t)
+{
+	char buf[64] = "unknown";
+
+	if (t >= 0) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		if (gmtime_r(&tt, &tm))
+			strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	}
+	printf("%-16s%s\n", label, buf);
+}
+
+static void info_text(const struct dump_info *in)
+{
+	const struct dump_page_counts *c = &in->counts;
+
+	printf("%-16s%s%s\n", "format:", in->format, in->incomplete ? " (INCOMPLETE)" : "");
+	printf("%-16s%s\n", "compression:", in->compression);
+	printf("%-16s%u\n", "page size:", in->page_size);
+	if (in->dump_level >= 0)
+		printf("%-16s%d\n", "dump level:", in->dump_level);
+	if (in->hdr_release[0])
+		printf("%-16s%s %s %s (%s)\n", "uts (header):", in->hdr_release, in->hdr_version,
+		       in->hdr_machine, in->hdr_nodename);
+	if (in->mem_uts_known)
+		printf("%-16s%s %s %s (%s)\n", "uts (memory):", in->mem_release, in->mem_version,
+		       in->mem_machine, in->mem_nodename);
+	else
+		printf("%-16s%s\n", "uts (memory):", in->mem_error);
+	print_time("crash time:", in->crash_time >= 0 ? in->crash_time : in->header_time);
+	printf("%-16s%d (header), %d (PRSTATUS notes)\n", "cpus:", in->header_cpus,
+	       in->prstatus_cpus);
+	printf("%-16stotal %" PRIu64 ", excluded %" PRIu64 ", dumped %" PRIu64,
+	       "pages:", c->present, c->excluded, c->dumped);
+	if (c->zero_known)
+		printf(", zero %" PRIu64, c->zero);
+	printf(" (max pfn %" PRIu64 ")\n", c->max_pfn);
+	if (in->panic_known)
+		printf("%-16s%s\n", "panic:", in->panic_msg);
+	if (in->task_known)
+		printf("%-16scpu %d pid %d comm %s\n", "panic task:", in->panic_cpu, in->panic_pid,
+		       in->panic_comm);
+	if (in->dmesg_error[0])
+		printf("%-16s%s\n", "dmesg:", in->dmesg_error);
+}
+
+static int cmd_info(dump_t *d, const struct opts *o)
+{
+	struct dump_info *in = malloc(sizeof(*in));
+
+	if (!in || dump_info_collect(d, in) != DUMP_OK) {
+		fprintf(stderr, "kdh dump info: %s\n", in ? dump_error(d) : "out of memory");
+		free(in);
+		return EXIT_CORRUPT;
+	}
+	if (o->json)
+		info_json(in);
+	else
+		info_text(in);
+	free(in);
+	return 0;
+}
+
+/* ---- verify ---- */
+
+static int cmd_verify(dump_t *d, const struct opts *o)
+{
+	struct verify_report r;
+	dump_status st = dump_verify(d, &r);
+
+	if (st != DUMP_OK) {
+		verify_problem(&r, "%s", dump_error(d));
+	}
+	const char *verdict = r.incomplete ? "incomplete" : r.ok ? "pass" : "fail";
+	if (o->json) {
+		printf("{\"verdict\": \"%s\", \"problems\": %" PRIu64
+		       ", \"pages_checked\": %" PRIu64 ", \"bytes_compressed\": %" PRIu64
+		       ", \"pages\": ",
+		       verdict, r.problems, r.pages_checked, r.bytes_compressed);
+		if (r.counts_known)
+			print_counts_json(stdout, &r.counts);
+		else
+			printf("null");
+		printf(", \"first_problems\": [");
+		for (unsigned i = 0; i < r.n_first; i++) {
+			if (i)
+				printf(", ");
+			json_str(stdout, r.first[i]);
+		}
+		printf("]}\n");
+	} else {
+		for (unsigned i = 0; i < r.n_first; i++)
+			printf("problem: %s\n", r.first[i]);
+		if (r.problems > r.n_first)
+			printf("... and %" PRIu64 " more problems\n", r.problems - r.n_first);
+		printf("%s: %" PRIu64 " pages checked, %" PRIu64 " problems\n", verdict,
+		       r.pages_checked, r.problems);
+	}
+	return r.incomplete ? EXIT_INCOMPLETE : r.ok ? 0 : EXIT_CORRUPT;
+}
+
+/* ---- read ---- */
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return !errno && *s && !*end;
+}
+
+static int cmd_read(dump_t *d, const struct opts *o)
+{
+	uint64_t addr, len;
+	uint8_t *buf;
+	dump_status st;
+
+	if (!parse_u64(o->args[0], &addr) || !parse_u64(o->args[1], &len)) {
+		fprintf(stderr, "kdh dump read: ADDR and LEN must be numbers (0x for hex)\n");
+		return EXIT_USAGE;
+	}
+	if (len > (64u << 20)) {
+		fprintf(stderr, "kdh dump read: LEN is limited to 64 MiB\n");
+		return EXIT_USAGE;
+	}
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return EXIT_CORRUPT;
+	/* x86_64 kernel addresses live in the upper half: a value there is
+	 * virtual unless --phys says otherwise */
+	bool virt = o->virt || (!o->phys && addr >= 0xffff800000000000ull);
+	st = virt ? dump_read_virt(d, addr, buf, len) : dump_read_phys(d, addr, buf, len);
+	if (st != DUMP_OK) {
+		fprintf(stderr, "kdh dump read: %s\n", dump_error(d));
+		free(buf);
+		return EXIT_CORRUPT;
+	}
+	if (o->raw) {
+		fwrite(buf, 1, len, stdout);
+	} else {
+		for (uint64_t i = 0; i < len; i += 16) {
+			printf("%016" PRIx64 ": ", addr + i);
+			for (uint64_t j = i; j < i + 16; j++) {
+				if (j < len)
+					printf("%02x", buf[j]);
+				else
+					printf("  ");
+				if (j & 1)
+					putchar(' ');
+			}
+			putchar(' ');
+			for (uint64_t j = i; j < i + 16 && j < len; j++)
+				putchar(buf[j] >= 0x20 && buf[j] < 0x7f ? buf[j] : '.');
+			putchar('\n');
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+static const struct command commands[] = {
+    {"info", cmd_info, 0, "info [--json] FILE"},
+    {"dmesg", cmd_dmesg, 0, "dmesg FILE"},
+    {"verify", cmd_verify, 0, "verify [--json] FILE"},
+    {"read", cmd_read, 2, "read [--phys|--virt] [--raw] FILE ADDR LEN"},
+};
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  kdh dump %s\n", commands[i].usage);
+	fprintf(f, "FILE: kdump-compressed (also flattened, -F) or ELF64 vmcore.\n"
+	           "verify exits 0 pass, 1 fail, 3 incomplete dump; 2 is a usage error.\n");
+	return EXIT_USAGE;
+}
+
+int dump_cli_main(int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+	struct opts o = {0};
+	const char *file = NULL;
+
+	if (argc < 1)
+		return usage(stderr);
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[0], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "kdh dump: unknown command '%s'\n", argv[0]);
+		return usage(stderr);
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--json"))
+			o.json = true;
+		else if (!strcmp(a, "--raw"))
+			o.raw = true;
+		else if (!strcmp(a, "--phys"))
+			o.phys = true;
+		else if (!strcmp(a, "--virt"))
+			o.virt = true;
+		else if (a[0] == '-' && a[1] == '-') {
+			fprintf(stderr, "kdh dump %s: unknown option %s\n", cmd->name, a);
+			return usage(stderr);
+		} else if (!file)
+			file = a;
+		else if (o.n_args < cmd->n_args)
+			o.args[o.n_args++] = a;
+		else {
+			fprintf(stderr, "kdh dump %s: unexpected argument '%s'\n", cmd->name, a);
+			return usage(stderr);
+		}
+	}
+	if (!file || o.n_args != cmd->n_args) {
+		fprintf(stderr, "usage: kdh dump %s\n", cmd->usage);
+		return EXIT_USAGE;
+	}
+	dump_t *d = dump_new();
+	if (!d) {
+		fprintf(stderr, "kdh dump: out of memory\n");
+		return EXIT_CORRUPT;
+	}
+	int rc;
+	if (dump_open(d, file) != DUMP_OK) {
+		fprintf(stderr, "kdh dump %s: %s\n", cmd->name, dump_error(d));
+		rc = EXIT_CORRUPT;
+	} else {
+		rc = cmd->run(d, &o);
+	}
+	dump_free(d);
+	return rc;
+}

@@ -1,0 +1,312 @@
+/* Internal interface shared by the files of harness/dump/.  Nothing outside
+ * this folder includes it: the public interface is dump.h.
+ *
+ * Layers, bottom up:
+ *   io.c          byte access to the file: plain, or makedumpfile's flattened
+ *                 stream mapped in place (no rewritten copy)
+ *   fmt_*.c       one file per dump format, each ending in a dump_format table
+ *   notes.c       ELF notes (VMCOREINFO, PRSTATUS), shared by both formats
+ *   xlat_x86_64.c kernel-virtual to physical, reading memory via a callback
+ *   dump.c        the context: probe/open, page cache, physical/virtual reads
+ *   printk.c      the kernel log from memory
+ *   verify.c, info.c, cli.c   the commands
+ */
+#ifndef KDH_DUMP_INTERNAL_H
+#define KDH_DUMP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dump/dump.h"
+
+/* ---- error messages, chained outer-to-inner ---- */
+
+struct dump_err {
+	char msg[1024];
+};
+
+/* Replaces the message with the formatted text and returns STATUS, so a
+ * failure reads `return derr_set(e, DUMP_ERR_CORRUPT, "...")`. */
+dump_status derr_set(struct dump_err *e, dump_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prepends "<formatted>: " to the current message (the outer context of an
+ * inner failure) and returns STATUS unchanged. */
+dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- little-endian field access; dumps here are x86_64, and reading them
+ * through these keeps the reader correct on any host ---- */
+
+static inline uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static inline uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* a + b into *r; false when it does not fit (every offset sum from a file
+ * goes through this or an explicit comparison) */
+static inline bool add_ok(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return !__builtin_add_overflow(a, b, r);
+}
+
+static inline bool mul_ok(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return !__builtin_mul_overflow(a, b, r);
+}
+
+/* ---- io.c: byte access to the dump file ---- */
+
+struct flat_extent {
+	uint64_t logical; /* offset in the file makedumpfile meant to write */
+	uint64_t len;
+	uint64_t physical; /* where those bytes are in the flattened stream */
+};
+
+struct dump_io {
+	int fd;
+	uint64_t file_size; /* of the file on disk */
+	uint64_t size;      /* logical size: file_size, or the flattened image's end */
+	bool flattened;
+	struct flat_extent *ext; /* sorted by logical, non-overlapping */
+	size_t n_ext;
+	size_t last_ext;        /* lookup hint: reads are mostly sequential */
+	bool flat_unterminated; /* the stream ended without its end marker */
+	uint64_t flat_records;
+};
+
+/* Opens PATH read-only; on failure E says why. */
+dump_status io_open(struct dump_io *io, const char *path, struct dump_err *e);
+
+/* Recognises makedumpfile's flattened header at the start of the file and, if
+ * present, indexes every data record so later reads see the logical image. */
+dump_status io_probe_flattened(struct dump_io *io, struct dump_err *e);
+
+/* Reads exactly LEN bytes at logical offset OFF; a range past the end or in a
+ * hole of a flattened image is DUMP_ERR_CORRUPT naming the offset. */
+dump_status io_pread(struct dump_io *io, uint64_t off, void *buf, size_t len, struct dump_err *e);
+
+void io_close(struct dump_io *io);
+
+/* ---- notes.c ---- */
+
+#define DUMP_MAX_CPUS 8192
+
+struct dump_cpu_regs {
+	int32_t pid;
+	/* x86_64 user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8
+	 * rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds
+	 * es fs gs */
+	uint64_t reg[27];
+};
+
+/* ---- xlat_x86_64.c ---- */
+
+/* Reads LEN bytes of physical memory at PADDR into BUF; the implementation
+ * records its own failure in the error that was given to xlat_init. */
+typedef dump_status (*xlat_read_fn)(void *ctx, uint64_t paddr, void *buf, size_t len);
+
+struct xlat_x86_64 {
+	xlat_read_fn read;
+	void *ctx;
+	struct dump_err *err;
+	bool have_image; /* phys_base known: kernel image by arithmetic */
+	uint64_t phys_base;
+	uint64_t image_size; /* KERNEL_IMAGE_SIZE */
+	bool have_pgt;       /* init_top_pgt known: page-table walk possible */
+	uint64_t pgt_paddr;
+	int levels;        /* 4 or 5 */
+	uint64_t pte_mask; /* physical-address bits of an entry (SME bit removed) */
+};
+
+/* Sets X up from VMCOREINFO-derived values.  PHYS_BASE_KNOWN false leaves
+ * only the page-table walk; INIT_TOP_PGT 0 leaves only the image mapping. */
+void xlat_x86_64_init(struct xlat_x86_64 *x, xlat_read_fn read, void *ctx, struct dump_err *err,
+                      bool phys_base_known, uint64_t phys_base, uint64_t image_size,
+                      uint64_t init_top_pgt, bool five_level, uint64_t sme_mask);
+
+/* Translates kernel-virtual VADDR.  DUMP_ERR_NOTFOUND when the address is not
+ * mapped; other errors come from reading the page tables. */
+dump_status xlat_x86_64_virt_to_phys(struct xlat_x86_64 *x, uint64_t vaddr, uint64_t *paddr);
+
+/* ---- formats ---- */
+
+struct dump_page_counts {
+	uint64_t max_pfn;  /* pfns the dump describes: [0, max_pfn) */
+	uint64_t present;  /* pfns that were RAM in the crashed kernel */
+	uint64_t dumped;   /* pfns whose contents are in the file */
+	uint64_t excluded; /* present but filtered out (dump level) */
+	uint64_t zero;     /* dumped pfns stored as the shared zero page */
+	bool zero_known;
+};
+
+struct verify_report;
+
+struct dump_format {
+	const char *name;
+	/* Does HEAD (the first bytes of the logical file) look like this
+	 * format?  Cheap; no allocation. */
+	bool (*probe)(const uint8_t *head, size_t len);
+	/* Parses headers into the context; bounds-checks every field. */
+	dump_status (*open)(dump_t *d);
+	/* One page of physical memory into BUF (page_size bytes).
+	 * DUMP_ERR_NOTFOUND when the page is not in the dump. */
+	dump_status (*read_page)(dump_t *d, uint64_t pfn, uint8_t *buf);
+	/* Checks every structure and page, streaming. */
+	dump_status (*verify)(dump_t *d, struct verify_report *r);
+	/* Page counts from the metadata (may read descriptors). */
+	dump_status (*counts)(dump_t *d, struct dump_page_counts *c);
+	void (*cleanup)(dump_t *d);
+};
+
+extern const struct dump_format dump_format_diskdump;
+extern const struct dump_format dump_format_elf;
+
+/* ---- the context ---- */
+
+#define PAGE_CACHE_SLOTS 32
+
+struct page_cache_slot {
+	uint64_t pfn;
+	bool valid;
+	uint8_t *data;
+};
+
+struct dump {
+	struct dump_err err;
+	struct dump_io io;
+	bool opened;
+	const struct dump_format *fmt;
+	void *priv; /* the format's own state */
+
+	/* filled by the format's open */
+	uint32_t page_size; /* power of two, 1 KiB to 64 KiB */
+	unsigned page_shift;
+	const char *compression; /* "none", "zlib", ... (static strings) */
+	bool incomplete;
+	char *vmcoreinfo; /* NUL-terminated, with the note's size; owned */
+	size_t vmcoreinfo_len;
+	struct dump_cpu_regs *cpus; /* PRSTATUS notes in note order */
+	unsigned n_cpus;
+	/* what only a kdump-compressed header says (0 / "" otherwise) */
+	int dump_level; /* -1 when unknown */
+	char utsname_release[66];
+	char utsname_version[66];
+	char utsname_machine[66];
+	char utsname_nodename[66];
+	int64_t crash_time; /* seconds since the epoch, -1 when unknown */
+	int header_cpus;    /* nr_cpus from the header, -1 when unknown */
+	bool phys_base_from_format;
+	uint64_t format_phys_base;
+
+	/* set lazily by dump_kernel_init */
+	bool kernel_ready;
+	struct xlat_x86_64 xlat;
+
+	struct page_cache_slot cache[PAGE_CACHE_SLOTS];
+	uint8_t *cache_mem;
+	uint8_t *scratch; /* one page of scratch for reads */
+
+	char *kv_scratch; /* result of the last dump_vmcoreinfo lookup */
+};
+
+/* Parses a buffer of ELF notes (from PT_NOTE or a kdump sub-header): keeps
+ * VMCOREINFO and the PRSTATUS register sets; WHERE names the source. */
+dump_status notes_parse(dump_t *d, const uint8_t *buf, size_t len, const char *where);
+
+/* Sets the page size; false (with the error set) unless a power of two
+ * between 1 KiB and 64 KiB. */
+bool dump_set_page_size(dump_t *d, uint64_t size, const char *where);
+
+/* The physical page PFN, from the cache or the format; the pointer stays
+ * valid until the next read call on D. */
+dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page);
+
+/* Exactly LEN bytes of physical memory at PADDR. */
+dump_status dump_read_phys(dump_t *d, uint64_t paddr, void *buf, size_t len);
+
+/* Exactly LEN bytes at kernel-virtual VADDR (x86_64). */
+dump_status dump_read_virt(dump_t *d, uint64_t vaddr, void *buf, size_t len);
+
+/* Prepares address translation from VMCOREINFO (once). */
+dump_status dump_kernel_init(dump_t *d);
+
+/* VMCOREINFO value of KEY parsed as a number (hex for SYMBOL(...) and
+ * KERNELOFFSET, decimal otherwise, as the kernel writes them). */
+dump_status dump_vmcoreinfo_u64(dump_t *d, const char *key, uint64_t *val);
+
+/* Like dump_vmcoreinfo, but a pointer into the stored text and its length
+ * (no allocation, no NUL). */
+const char *dump_vmcoreinfo_raw(const dump_t *d, const char *key, size_t *len);
+
+/* ---- verify.c ---- */
+
+struct verify_report {
+	bool ok;           /* no problem found */
+	bool incomplete;   /* the dump says it was cut short */
+	uint64_t problems; /* count of problems (only the first few are kept) */
+	char first[8][256];
+	unsigned n_first;
+	uint64_t pages_checked;
+	uint64_t pages_zero;
+	uint64_t bytes_compressed;
+	struct dump_page_counts counts;
+	bool counts_known;
+};
+
+/* Records a problem in R (keeps the first few messages, counts all). */
+void verify_problem(struct verify_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Runs the format's verify. */
+dump_status dump_verify(dump_t *d, struct verify_report *r);
+
+/* ---- printk.c ---- */
+
+/* Writes makedumpfile's rendering of one record into OUT (growing buffer). */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+void sb_putc(struct strbuf *sb, char c);
+void sb_append(struct strbuf *sb, const char *s, size_t n);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- decompression (decompress.c) ---- */
+
+/* Decompresses SRC (LEN bytes, compressed with the method in FLAGS, the
+ * kdump page-descriptor bits) into exactly PAGE_SIZE bytes of DST.
+ * Anything else (error, short or long output) is DUMP_ERR_CORRUPT. */
+dump_status decompress_page(uint32_t flags, const uint8_t *src, size_t len, uint8_t *dst,
+                            size_t page_size, struct dump_err *e);
+
+#define DD_COMPRESS_ZLIB    0x1u
+#define DD_COMPRESS_LZO     0x2u
+#define DD_COMPRESS_SNAPPY  0x4u
+#define DD_INCOMPLETE       0x8u
+#define DD_EXCLUDED_VMEMMAP 0x10u
+#define DD_COMPRESS_ZSTD    0x20u
+
+#endif

@@ -1,0 +1,180 @@
+/* What `kdh dump info` reports, gathered from the headers, VMCOREINFO, the
+ * crashed kernel's memory and its log. */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "dump/dump_internal.h"
+#include "dump/info.h"
+
+/* new_utsname: six fields of 65 bytes */
+#define UTS_LEN 65
+
+static void copy_field(char *dst, const uint8_t *src)
+{
+	memcpy(dst, src, UTS_LEN);
+	dst[UTS_LEN] = 0;
+}
+
+/* init_uts_ns.name from memory.  The offset of `name` in struct
+ * uts_namespace moved (a kref preceded it before 5.11); VMCOREINFO gives it
+ * when the kernel exports it, otherwise the first candidate whose sysname
+ * reads "Linux" is taken. */
+static dump_status read_uts(dump_t *d, struct dump_info *in)
+{
+	uint64_t sym, off;
+	uint8_t buf[UTS_LEN * 6];
+	static const uint64_t guesses[] = {0, 4, 8};
+	dump_status st = dump_vmcoreinfo_u64(d, "SYMBOL(init_uts_ns)", &sym);
+
+	if (st != DUMP_OK)
+		return st;
+	if (dump_vmcoreinfo_u64(d, "OFFSET(uts_namespace.name)", &off) == DUMP_OK) {
+		if (off > 4096)
+			return derr_set(&d->err, DUMP_ERR_CORRUPT,
+			                "OFFSET(uts_namespace.name) %" PRIu64 " is implausible",
+			                off);
+		st = dump_read_virt(d, sym + off, buf, sizeof(buf));
+		if (st != DUMP_OK)
+			return st;
+	} else {
+		st = DUMP_ERR_NOTFOUND;
+		for (size_t i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++) {
+			st = dump_read_virt(d, sym + guesses[i], buf, sizeof(buf));
+			if (st != DUMP_OK)
+				return st;
+			if (memcmp(buf, "Linux", 6) == 0)
+				break;
+			st = derr_set(&d->err, DUMP_ERR_NOTFOUND,
+			              "init_uts_ns at 0x%" PRIx64 " holds no utsname", sym);
+		}
+		if (st != DUMP_OK)
+			return st;
+	}
+	copy_field(in->mem_sysname, buf);
+	copy_field(in->mem_nodename, buf + UTS_LEN);
+	copy_field(in->mem_release, buf + 2 * UTS_LEN);
+	copy_field(in->mem_version, buf + 3 * UTS_LEN);
+	copy_field(in->mem_machine, buf + 4 * UTS_LEN);
+	in->mem_uts_known = true;
+	return DUMP_OK;
+}
+
+/* copies the rest of the line at P (up to END) into DST */
+static void copy_line(char *dst, size_t cap, const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	size_t n = (size_t)((nl ? nl : end) - p);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, p, n);
+	dst[n] = 0;
+}
+
+/* the last occurrence of NEEDLE in [hay, hay+len) */
+static const char *last_match(const char *hay, size_t len, const char *needle)
+{
+	const char *found = NULL, *p = hay, *end = hay + len;
+	size_t n = strlen(needle);
+
+	while ((p = memmem(p, (size_t)(end - p), needle, n)) != NULL) {
+		found = p;
+		p += n;
+	}
+	return found;
+}
+
+/* The panic from the log: "Kernel panic - not syncing: <msg>", and the
+ * task from the dump_stack() header the panic printed before it ("CPU: 0
+ * PID: 581 Comm: sh ..."). */
+static void parse_panic(struct dump_info *in, const char *log, size_t len)
+{
+	const char *panic = last_match(log, len, "Kernel panic - not syncing: ");
+	const char *end = log + len;
+	size_t search_len = len;
+
+	if (panic) {
+		copy_line(in->panic_msg, sizeof(in->panic_msg), panic + 28, end);
+		in->panic_known = true;
+		/* the dump_stack header follows the panic line in 6.x and
+		 * precedes it in older kernels: look after it first */
+		const char *cpu = memmem(panic, (size_t)(end - panic), "CPU: ", 5);
+		if (cpu && sscanf(cpu, "CPU: %d PID: %d Comm: %31s", &in->panic_cpu, &in->panic_pid,
+		                  in->panic_comm) == 3) {
+			in->task_known = true;
+			return;
+		}
+		search_len = (size_t)(panic - log);
+	} else {
+		/* no panic line: an oops that did not panic yet, or "BUG:" */
+		const char *bug = last_match(log, len, "BUG: ");
+		if (bug) {
+			copy_line(in->panic_msg, sizeof(in->panic_msg), bug, end);
+			in->panic_known = true;
+		}
+	}
+	const char *cpu = last_match(log, search_len, "CPU: ");
+	while (cpu) {
+		if (sscanf(cpu, "CPU: %d PID: %d Comm: %31s", &in->panic_cpu, &in->panic_pid,
+		           in->panic_comm) == 3) {
+			in->task_known = true;
+			return;
+		}
+		cpu = cpu > log ? last_match(log, (size_t)(cpu - log), "CPU: ") : NULL;
+	}
+}
+
+dump_status dump_info_collect(dump_t *d, struct dump_info *in)
+{
+	dump_status st;
+	char *log = NULL;
+	size_t log_len = 0;
+	uint64_t v;
+
+	memset(in, 0, sizeof(*in));
+	in->panic_cpu = in->panic_pid = -1;
+	if (!d->opened)
+		return derr_set(&d->err, DUMP_ERR_IO, "no dump is open");
+	in->format = d->io.flattened
+	                 ? (d->fmt == &dump_format_diskdump ? "kdump-compressed (flattened)"
+	                                                    : "ELF64 (flattened)")
+	                 : d->fmt->name;
+	in->compression = d->compression;
+	in->page_size = d->page_size;
+	in->dump_level = d->dump_level;
+	in->incomplete = d->incomplete;
+	snprintf(in->hdr_release, sizeof(in->hdr_release), "%s", d->utsname_release);
+	snprintf(in->hdr_version, sizeof(in->hdr_version), "%s", d->utsname_version);
+	snprintf(in->hdr_machine, sizeof(in->hdr_machine), "%s", d->utsname_machine);
+	snprintf(in->hdr_nodename, sizeof(in->hdr_nodename), "%s", d->utsname_nodename);
+	in->header_time = d->crash_time;
+	in->crash_time = -1;
+	if (dump_vmcoreinfo_u64(d, "CRASHTIME", &v) == DUMP_OK)
+		in->crash_time = (int64_t)v;
+	in->header_cpus = d->header_cpus;
+	in->prstatus_cpus = (int)d->n_cpus;
+	{
+		size_t n;
+		const char *rel = dump_vmcoreinfo_raw(d, "OSRELEASE", &n);
+		if (rel)
+			snprintf(in->vmcoreinfo_release, sizeof(in->vmcoreinfo_release), "%.*s",
+			         (int)n, rel);
+	}
+	st = d->fmt->counts(d, &in->counts);
+	if (st != DUMP_OK)
+		return derr_prefix(&d->err, st, "page counts");
+	/* what follows reads the crashed kernel's memory; a dump where that
+	 * fails is still described, with the reason kept */
+	st = read_uts(d, in);
+	if (st != DUMP_OK)
+		snprintf(in->mem_error, sizeof(in->mem_error), "init_uts_ns: %s", dump_error(d));
+	st = dump_dmesg(d, &log, &log_len);
+	if (st == DUMP_OK) {
+		parse_panic(in, log, log_len);
+		in->dmesg_bytes = log_len;
+		free(log);
+	} else {
+		snprintf(in->dmesg_error, sizeof(in->dmesg_error), "%s", dump_error(d));
+	}
+	return DUMP_OK;
+}

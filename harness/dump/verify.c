@@ -1,0 +1,26 @@
+/* Verification bookkeeping shared by the formats' verify walks. */
+#include "dump/dump_internal.h"
+
+void verify_problem(struct verify_report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->ok = false;
+	r->problems++;
+	if (r->n_first >= sizeof(r->first) / sizeof(r->first[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->first[r->n_first++], sizeof(r->first[0]), fmt, ap);
+	va_end(ap);
+}
+
+dump_status dump_verify(dump_t *d, struct verify_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ok = true;
+	if (!d->opened)
+		return derr_set(&d->err, DUMP_ERR_IO, "no dump is open");
+	if (!d->vmcoreinfo)
+		verify_problem(r, "no VMCOREINFO in the dump: nothing can be read from memory");
+	return d->fmt->verify(d, r);
+}
