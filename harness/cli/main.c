@@ -1,5 +1,6 @@
 /* kdh: the command line.  A table of subcommands, git-style. */
 #include "dump/dump.h"
+#include "kernel/kernel.h"
 #include "run/run.h"
 #include "scenario/scenario.h"
 #include "util/util.h"
@@ -88,6 +89,11 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!images)
 		images = default_images_dir();
+	{
+		char *abs = g_canonicalize_filename(images, NULL);
+		g_free(images);
+		images = abs;
+	}
 	if (!results)
 		results = g_strdup("results");
 
@@ -98,7 +104,14 @@ static int cmd_run(int argc, char **argv)
 	if (started)
 		g_print("kdh: started %s (they were not running)\n", started);
 	if (!accel_opt || g_str_equal(accel_opt, "auto")) {
-		accel = kdh_accel_probe(&why);
+		/* The probe boots a real kernel: the first case's. */
+		const KdhCase *first = g_ptr_array_index(cases, 0);
+		g_autoptr(KdhKernel) k = kdh_kernel_resolve(first->kernel_ref, cache, &error);
+		if (!k) {
+			g_printerr("kdh: %s\n", error->message);
+			return 1;
+		}
+		accel = kdh_accel_probe(k->vmlinuz, &why);
 		g_print("kdh: acceleration %s%s%s\n", kdh_accel_name(accel),
 		        why ? ": KVM does not work here: " : "", why ? why : "");
 	} else {
@@ -107,7 +120,11 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	run_id = kdh_run_id();
-	run_dir = g_build_filename(results, run_id, NULL);
+	/* libvirt needs absolute paths for the disk and the serial log. */
+	{
+		g_autofree char *abs = g_canonicalize_filename(results, NULL);
+		run_dir = g_build_filename(abs, run_id, NULL);
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

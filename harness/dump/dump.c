@@ -77,6 +77,7 @@ void dump_free(dump_t *d)
 	free(d->cache_mem);
 	free(d->scratch);
 	free(d->kv_scratch);
+	free(d->raw_notes);
 	free(d);
 }
 
@@ -101,7 +102,9 @@ bool dump_set_page_size(dump_t *d, uint64_t size, const char *where)
 
 dump_status dump_open(dump_t *d, const char *path)
 {
-	uint8_t head[4096];
+	/* enough for every probe (ELF ident, KDUMP signature); a flattened
+	 * stream's first record may be no longer than its header */
+	uint8_t head[64];
 	size_t got;
 	dump_status st;
 
@@ -220,6 +223,8 @@ dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page)
 
 	if (!d->opened)
 		return derr_set(&d->err, DUMP_ERR_IO, "no dump is open");
+	if (d->page_observer)
+		d->page_observer(d->observer_ctx, pfn);
 	if (s->valid && s->pfn == pfn) {
 		*page = s->data;
 		return DUMP_OK;

@@ -229,6 +229,15 @@ struct dump {
 	uint8_t *scratch; /* one page of scratch for reads */
 
 	char *kv_scratch; /* result of the last dump_vmcoreinfo lookup */
+
+	/* the first note buffer as found in the file, for tools that rebuild
+	 * dumps (the tests' generator) */
+	uint8_t *raw_notes;
+	size_t raw_notes_len;
+
+	/* called with every pfn a read touches (tests trim dumps with it) */
+	void (*page_observer)(void *ctx, uint64_t pfn);
+	void *observer_ctx;
 };
 
 /* Parses a buffer of ELF notes (from PT_NOTE or a kdump sub-header): keeps

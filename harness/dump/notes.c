@@ -68,6 +68,14 @@ dump_status notes_parse(dump_t *d, const uint8_t *buf, size_t len, const char *w
 {
 	size_t pos = 0;
 
+	if (!d->raw_notes && len > 0) {
+		d->raw_notes = malloc(len);
+		if (!d->raw_notes)
+			return derr_set(&d->err, DUMP_ERR_NOMEM, "notes");
+		memcpy(d->raw_notes, buf, len);
+		d->raw_notes_len = len;
+	}
+
 	while (pos + 12 <= len) {
 		uint32_t namesz = le32(buf + pos), descsz = le32(buf + pos + 4);
 		uint32_t type = le32(buf + pos + 8);

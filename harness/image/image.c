@@ -143,8 +143,15 @@ static gboolean add_libraries(const char *binary, const char *root, GError **err
 	const char *argv[] = {"ldd", binary, NULL};
 	g_autofree char *out = NULL;
 
-	if (!kdh_run(argv, NULL, &out, error))
+	g_autoptr(GError) local = NULL;
+
+	if (!kdh_run(argv, NULL, &out, &local)) {
+		/* busybox-static: nothing to copy. */
+		if (strstr(local->message, "not a dynamic executable"))
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
+	}
 	g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
 	for (char **l = lines; *l; l++) {
 		char *path = strchr(*l, '/');

@@ -65,68 +65,56 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	return g_strconcat(head, cpu, tail, NULL);
 }
 
-/* The probe's boot sector: mov al,0x2a; out 0xf4,al; hlt; jmp $-1.  QEMU's
- * isa-debug-exit turns the write into exit status (0x2a << 1) | 1. */
-#define PROBE_EXIT ((0x2a << 1) | 1)
-
-gboolean kdh_accel_works(KdhAccel accel, char **why)
+gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char **why)
 {
-	static const guint8 code[] = {0xb0, 0x2a, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd};
-	guint8 sector[512] = {0};
-	g_autofree char *dir = g_dir_make_tmp("kdh-probe-XXXXXX", NULL);
-	g_autofree char *image = NULL, *drive = NULL;
+	g_autofree char *secs = g_strdup_printf("%u", timeout);
+	const char *argv[] = {"timeout",     "--kill-after=2",
+	                      secs,          "qemu-system-x86_64",
+	                      "-accel",      accel == KDH_ACCEL_KVM ? "kvm" : "tcg",
+	                      "-cpu",        accel == KDH_ACCEL_KVM ? "host" : "qemu64",
+	                      "-m",          "128",
+	                      "-nodefaults", "-display",
+	                      "none",        "-no-reboot",
+	                      "-serial",     "stdio",
+	                      "-kernel",     kernel,
+	                      "-append",     "console=ttyS0 quiet panic=-1",
+	                      NULL};
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
-	gboolean ok = FALSE;
+	g_autoptr(GBytes) out = NULL;
+	g_autofree char *text = NULL;
+	int status;
 
 	if (accel == KDH_ACCEL_KVM && g_access("/dev/kvm", R_OK | W_OK) != 0) {
 		*why = g_strdup("/dev/kvm is not there or not usable");
 		return FALSE;
 	}
-	if (!dir) {
-		*why = g_strdup("cannot create a temporary folder");
+	proc = g_subprocess_newv(
+	    argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+	if (!proc || !g_subprocess_communicate(proc, NULL, NULL, &out, NULL, &error)) {
+		*why = g_strdup(error->message);
 		return FALSE;
 	}
-	memcpy(sector, code, sizeof(code));
-	sector[510] = 0x55;
-	sector[511] = 0xaa;
-	image = g_build_filename(dir, "probe.img", NULL);
-	drive = g_strdup_printf("file=%s,format=raw,if=ide", image);
-	if (g_file_set_contents(image, (const char *)sector, sizeof(sector), &error)) {
-		const char *argv[] = {"timeout",     "--kill-after=2",
-		                      "15",          "qemu-system-x86_64",
-		                      "-accel",      accel == KDH_ACCEL_KVM ? "kvm" : "tcg",
-		                      "-cpu",        accel == KDH_ACCEL_KVM ? "host" : "max",
-		                      "-m",          "16",
-		                      "-nodefaults", "-display",
-		                      "none",        "-no-reboot",
-		                      "-device",     "isa-debug-exit,iobase=0xf4,iosize=0x04",
-		                      "-drive",      drive,
-		                      NULL};
-		proc = g_subprocess_newv(
-		    argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-		    &error);
-	}
-	if (proc && g_subprocess_wait(proc, NULL, &error)) {
-		int status =
-		    g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
-		ok = status == PROBE_EXIT;
-		if (!ok)
-			*why = status == 124
-			           ? g_strdup("the probe VM did not finish in 15 s")
-			           : g_strdup_printf("the probe VM ended with status %d", status);
-	} else {
-		*why = g_strdup(error ? error->message : "cannot run qemu-system-x86_64");
-	}
-	kdh_rm_rf(dir);
-	return ok;
+	text = g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
+	status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+	/* Without a root file system the kernel panics at once: reaching that
+	 * panic means the accelerator ran a whole kernel boot. */
+	if (strstr(text, "Kernel panic - not syncing") && status == 0)
+		return TRUE;
+	if (status == 124)
+		*why = g_strdup_printf("a kernel did not boot to its first panic in %u s", timeout);
+	else if (strstr(text, "qemu-system-x86_64:"))
+		*why = g_strstrip(g_strdup(strstr(text, "qemu-system-x86_64:")));
+	else
+		*why = g_strdup_printf("the probe VM ended with status %d", status);
+	return FALSE;
 }
 
-KdhAccel kdh_accel_probe(char **why)
+KdhAccel kdh_accel_probe(const char *kernel, char **why)
 {
 	g_autofree char *reason = NULL;
 
-	if (kdh_accel_works(KDH_ACCEL_KVM, &reason))
+	if (kdh_accel_works(KDH_ACCEL_KVM, kernel, 10, &reason))
 		return KDH_ACCEL_KVM;
 	if (why)
 		*why = g_steal_pointer(&reason);

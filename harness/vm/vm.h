@@ -20,15 +20,15 @@ typedef enum {
 /* "tcg" or "kvm". */
 const char *kdh_accel_name(KdhAccel accel);
 
-/* Starts a tiny VM (a boot sector that writes to QEMU's isa-debug-exit port)
- * under ACCEL and returns TRUE when it ran to its exit within a few seconds.
- * Looking at /dev/kvm is not enough: it can exist while KVM cannot run a
- * guest.  *WHY says what went wrong when FALSE. */
-gboolean kdh_accel_works(KdhAccel accel, char **why);
+/* Boots KERNEL without a root file system under ACCEL and returns TRUE when
+ * it reaches its "cannot mount root" panic within TIMEOUT seconds.  Looking
+ * at /dev/kvm is not enough: here it exists while KVM hangs or aborts in a
+ * real boot (a boot sector alone runs fine).  *WHY says why when FALSE. */
+gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char **why);
 
-/* KVM when kdh_accel_works says so, else TCG; *WHY (may be NULL) tells why
- * KVM was not chosen. */
-KdhAccel kdh_accel_probe(char **why);
+/* KVM when kdh_accel_works says so for KERNEL, else TCG; *WHY (may be NULL)
+ * tells why KVM was not chosen. */
+KdhAccel kdh_accel_probe(const char *kernel, char **why);
 
 typedef struct {
 	const char *name;
