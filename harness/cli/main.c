@@ -1,4 +1,5 @@
 /* kdh: the command line.  A table of subcommands, git-style. */
+#include "cli/commands.h"
 #include "dump/dump.h"
 #include "kernel/kernel.h"
 #include "run/run.h"
@@ -10,8 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#define EXIT_USAGE 2
 
 static volatile sig_atomic_t cancelled;
 
@@ -34,7 +33,7 @@ static char *default_images_dir(void)
 	return g_build_filename(bindir, "..", "images", NULL);
 }
 
-static int cmd_run(int argc, char **argv)
+int kdh_cmd_run(int argc, char **argv)
 {
 	g_autofree char *results = NULL, *cache = NULL, *images = NULL, *accel_opt = NULL;
 	gboolean keep_disk = FALSE;
@@ -62,23 +61,23 @@ static int cmd_run(int argc, char **argv)
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
 		g_printerr("kdh run: %s\n", error->message);
-		return EXIT_USAGE;
+		return KDH_EXIT_USAGE;
 	}
 	if (!files || !files[0]) {
 		g_printerr("kdh run: name at least one scenario file\n");
-		return EXIT_USAGE;
+		return KDH_EXIT_USAGE;
 	}
 	if (accel_opt &&
 	    !g_strv_contains((const char *[]){"auto", "kvm", "tcg", NULL}, accel_opt)) {
 		g_printerr("kdh run: --accel must be auto, kvm or tcg\n");
-		return EXIT_USAGE;
+		return KDH_EXIT_USAGE;
 	}
 	/* Every scenario is checked before any VM starts. */
 	for (char **f = files; *f; f++) {
 		g_autoptr(GPtrArray) more = kdh_scenario_load(*f, &error);
 		if (!more) {
 			g_printerr("kdh: %s\n", error->message);
-			return EXIT_USAGE;
+			return KDH_EXIT_USAGE;
 		}
 		for (guint i = 0; i < more->len; i++)
 			g_ptr_array_add(cases, g_steal_pointer(&more->pdata[i]));
@@ -163,7 +162,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-    {"run", cmd_run, "run scenario files: boot, crash, capture, verify"},
+    {"run", kdh_cmd_run, "run scenario files: boot, crash, capture, verify"},
     {"dump", cmd_dump, "read a dump: info, dmesg, verify, read"},
 };
 
@@ -178,7 +177,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return KDH_EXIT_USAGE;
 	}
 	if (g_str_equal(argv[1], "-h") || g_str_equal(argv[1], "--help")) {
 		usage(stdout);
@@ -190,5 +189,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "kdh: unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return EXIT_USAGE;
+	return KDH_EXIT_USAGE;
 }
