@@ -164,6 +164,7 @@ static const struct {
 } commands[] = {
     {"run", kdh_cmd_run, "run scenario files: boot, crash, capture, verify"},
     {"dump", cmd_dump, "read a dump: info, dmesg, verify, read"},
+    {"kernel", kdh_cmd_kernel, "kernels: fetch, list"},
 };
 
 static void usage(FILE *out)
