@@ -282,11 +282,12 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 			}
 			done += n;
 		}
-		r->pages_checked += (s->filesz + d->page_size - 1) >> d->page_shift;
 	}
 	free(buf);
 	elf_counts(d, &r->counts);
 	r->counts_known = true;
+	/* overlapping segments (the kernel text again) count once */
+	r->pages_checked = r->counts.dumped;
 	return DUMP_OK;
 }
 
