@@ -438,7 +438,8 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 	struct window data = {0}, descs = {0};
 	uint8_t map1[CHUNK_BYTES], map2[CHUNK_BYTES];
 	uint8_t *page = NULL;
-	uint64_t idx = 0, zero_off = 0;
+	uint64_t idx = 0, zero_off = 0, zero_refs = 0;
+	bool zero_is_zero = false;
 	dump_status st = DUMP_OK;
 
 	memset(c, 0, sizeof(*c));
@@ -455,6 +456,11 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 	if (!data.buf || !descs.buf || !page) {
 		st = derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffers");
 		goto out;
+	}
+	{
+		const uint8_t *z;
+		if (window_get(d, &data, zero_off, d->page_size, &z) == DUMP_OK)
+			zero_is_zero = !z[0] && !memcmp(z, z + 1, d->page_size - 1);
 	}
 	for (uint64_t byte = 0; byte < dd->map_bytes; byte += CHUNK_BYTES) {
 		size_t n = dd->map_bytes - byte < CHUNK_BYTES ? (size_t)(dd->map_bytes - byte)
@@ -508,7 +514,7 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 				}
 				decode_desc(raw, &pd);
 				if (pd.offset == zero_off && pd.size == d->page_size && !pd.flags)
-					c->zero++;
+					zero_refs++;
 				if (!r)
 					continue;
 				if (pd.offset == 0 && pd.size == 0) {
@@ -539,6 +545,14 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 			}
 		}
 	}
+	/* makedumpfile stores page data once per page, except the shared
+	 * zero page: data used by several pfns must be that zero page */
+	if (zero_refs > 1 && !zero_is_zero && r)
+		verify_problem(r,
+		               "%" PRIu64 " pfns share the data at 0x%" PRIx64
+		               ", which is not the zero page it must be",
+		               zero_refs, zero_off);
+	c->zero = zero_is_zero ? zero_refs : 0;
 	c->zero_known = true;
 out:
 	free(data.buf);

@@ -373,12 +373,21 @@ static void build_kdump(const struct dumpgen *g, const struct dumpgen_opts *o, s
 	put_at(out, bitmap_off + (uint64_t)half_blocks * PAGE, map, (size_t)half_blocks * PAGE);
 	free(map);
 
-	uint64_t data_off = desc_off + 24ull * g->n_pages;
+	/* makedumpfile's layout: the shared zero page first, then the data */
+	static const uint8_t zero[PAGE];
+	uint64_t zero_off = desc_off + 24ull * g->n_pages, data_off = zero_off + PAGE;
 	uint8_t cbuf[2 * PAGE];
+	put_at(out, zero_off, zero, PAGE);
 	for (size_t i = 0; i < g->n_pages; i++) {
 		uint8_t desc[24] = {0};
 		if (i >= keep) {
 			/* what a full disk leaves: zeroed descriptors, no data */
+			put_at(out, desc_off + 24 * i, desc, 24);
+			continue;
+		}
+		if (!memcmp(g->pages[i].data, zero, PAGE)) {
+			put64(desc, zero_off);
+			put32(desc + 8, PAGE);
 			put_at(out, desc_off + 24 * i, desc, 24);
 			continue;
 		}
