@@ -110,7 +110,7 @@ int kdh_cmd_run(int argc, char **argv)
 			g_printerr("kdh: %s\n", error->message);
 			return 1;
 		}
-		accel = kdh_accel_probe(k->vmlinuz, &why);
+		accel = kdh_accel_probe(k->vmlinuz, cache, &why);
 		g_print("kdh: acceleration %s%s%s\n", kdh_accel_name(accel),
 		        why ? ": KVM does not work here: " : "", why ? why : "");
 	} else {

@@ -110,15 +110,43 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
 	return FALSE;
 }
 
-KdhAccel kdh_accel_probe(const char *kernel, char **why)
+/* The probe's verdict holds until the host reboots (KVM modules, firmware
+ * and /dev/kvm permissions do not change under a running system in ways we
+ * could see anyway): keyed by boot id and the kernel probed with. */
+static char *probe_cache_key(const char *kernel)
 {
-	g_autofree char *reason = NULL;
+	g_autofree char *boot_id = NULL;
 
-	if (kdh_accel_works(KDH_ACCEL_KVM, kernel, 10, &reason))
-		return KDH_ACCEL_KVM;
+	if (!g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot_id, NULL, NULL))
+		return NULL;
+	return g_strdup_printf("%s %s", g_strstrip(boot_id), kernel);
+}
+
+KdhAccel kdh_accel_probe(const char *kernel, const char *cache_dir, char **why)
+{
+	g_autofree char *reason = NULL, *key = probe_cache_key(kernel);
+	g_autofree char *path = cache_dir ? g_build_filename(cache_dir, "accel-probe", NULL) : NULL;
+	g_autofree char *saved = NULL;
+	KdhAccel accel;
+
+	if (key && path && g_file_get_contents(path, &saved, NULL, NULL)) {
+		g_auto(GStrv) lines = g_strsplit(saved, "\n", 3);
+		if (g_strv_length(lines) == 3 && g_str_equal(lines[0], key)) {
+			accel = g_str_equal(lines[1], "kvm") ? KDH_ACCEL_KVM : KDH_ACCEL_TCG;
+			if (why && accel == KDH_ACCEL_TCG)
+				*why = g_strdup_printf("%s (probed earlier since boot)", lines[2]);
+			return accel;
+		}
+	}
+	accel = kdh_accel_works(KDH_ACCEL_KVM, kernel, 10, &reason) ? KDH_ACCEL_KVM : KDH_ACCEL_TCG;
+	if (key && path) {
+		g_autofree char *text =
+		    g_strdup_printf("%s\n%s\n%s", key, kdh_accel_name(accel), reason ? reason : "");
+		g_file_set_contents(path, text, -1, NULL);
+	}
 	if (why)
 		*why = g_steal_pointer(&reason);
-	return KDH_ACCEL_TCG;
+	return accel;
 }
 
 /* libvirt prints every error to stderr unless told not to; we report them

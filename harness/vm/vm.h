@@ -27,8 +27,9 @@ const char *kdh_accel_name(KdhAccel accel);
 gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char **why);
 
 /* KVM when kdh_accel_works says so for KERNEL, else TCG; *WHY (may be NULL)
- * tells why KVM was not chosen. */
-KdhAccel kdh_accel_probe(const char *kernel, char **why);
+ * tells why KVM was not chosen.  The answer is kept in CACHE_DIR (may be
+ * NULL) until the host reboots, so only the first run pays for the probe. */
+KdhAccel kdh_accel_probe(const char *kernel, const char *cache_dir, char **why);
 
 typedef struct {
 	const char *name;
