@@ -14,8 +14,8 @@ packages=(
 	libvirt-daemon-system qemu-system-x86 qemu-utils libguestfs0 supermin linux-image-amd64
 	# the mini guest is assembled from these host binaries
 	busybox-static kexec-tools makedumpfile cpio
-	# peers for differential tests and benchmarks
-	libkdumpfile-dev
+	# peers for differential tests and benchmarks, and the benchmarks' tools
+	libkdumpfile-dev jq
 )
 
 missing=()
