@@ -337,7 +337,9 @@ static dump_status dmesg_logbuf(dump_t *d, struct strbuf *sb)
 	st = need(d, f, sizeof(f) / sizeof(f[0]), "log_buf layout");
 	if (st != DUMP_OK)
 		return st;
-	if (rec_size > MAX_STRUCT || rec_size < 1 || !fits(o_ts, 8, rec_size) ||
+	/* struct printk_log (struct log before 3.11) is 16 bytes; a smaller
+	 * record size would let a hostile buffer take a step per byte */
+	if (rec_size > MAX_STRUCT || rec_size < 16 || !fits(o_ts, 8, rec_size) ||
 	    !fits(o_len, 2, rec_size) || !fits(o_text, 2, rec_size))
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "log_buf record layout in VMCOREINFO is inconsistent");

@@ -1117,8 +1117,10 @@ Suite *dump_gen_suite(void)
 }
 
 #ifdef DUMPGEN_MAIN
-/* dumpgen SRC OUT [lzo|zlib|snappy|zstd|none|elf]: trims SRC to the pages
- * the reader needs and writes OUT (how tests/fixtures/dump/ was made). */
+/* dumpgen SRC OUT [[flat-]lzo|zlib|snappy|zstd|none|elf] [EXTRA_PFN...]:
+ * trims SRC to the pages the reader needs and writes OUT (how the fixture
+ * and the fuzz seeds were made).  DUMPGEN_MEM_MAP=1 keeps every struct
+ * page too; DUMPGEN_LOGBUF=SIZE rewrites the log as a pre-5.10 log_buf. */
 int main(int argc, char **argv)
 {
 	struct dumpgen g;
@@ -1128,6 +1130,10 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc > 3) {
 		const char *m = argv[3];
+		if (!strncmp(m, "flat-", 5)) {
+			o.flattened = true;
+			m += 5;
+		}
 		o.compression = !strcmp(m, "zlib")     ? 1
 		                : !strcmp(m, "snappy") ? 4
 		                : !strcmp(m, "zstd")   ? 0x20
@@ -1146,6 +1152,12 @@ int main(int argc, char **argv)
 	                                              : DUMPGEN_KEEP_READER) != 0) {
 		fprintf(stderr, "cannot capture %s\n", argv[1]);
 		return 1;
+	}
+	if (getenv("DUMPGEN_LOGBUF")) {
+		char *expected;
+		if (dumpgen_make_logbuf(&g, (uint32_t)atoi(getenv("DUMPGEN_LOGBUF")), &expected))
+			return 1;
+		free(expected);
 	}
 	fprintf(stderr, "%zu pages\n", g.n_pages);
 	int rc = dumpgen_write(&g, argv[2], &o);
