@@ -1,40 +1,296 @@
-/* kdh kernel: fetch and list the kernels in the cache. */
+/* kdh kernel: fetch, import, build, check-config, list. */
 #include "cli/commands.h"
 #include "kernel/kernel.h"
 #include "util/util.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void print_kernel(const KdhKernel *k)
+{
+	g_print("%s\t%s\t%s %s\t%s\n", k->ref, k->release, k->package, k->version, k->root);
+}
+
+/* Parses ARGV with ENTRIES under the name "kdh kernel SUB"; FALSE on a
+ * usage error (already printed). */
+static gboolean parse(const char *sub, const char *args, const char *summary, GOptionEntry *entries,
+                      int *argc, char ***argv)
+{
+	g_autofree char *name = g_strdup_printf("kdh kernel %s", sub);
+	g_autoptr(GOptionContext) ctx = g_option_context_new(args);
+	g_autoptr(GError) error = NULL;
+
+	g_set_prgname(name);
+	g_option_context_set_summary(ctx, summary);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		g_printerr("%s: %s\n", name, error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
 
 static int kernel_fetch(const char *cache, int argc, char **argv)
 {
+	gboolean debug = FALSE;
+	GOptionEntry entries[] = {{"debug", 0, 0, G_OPTION_ARG_NONE, &debug,
+	                           "also fetch the -dbg package's vmlinux (DWARF; hundreds of MB)",
+	                           NULL},
+	                          {NULL}};
 	int status = 0;
 
+	if (!parse("fetch", "debian:<abi>[-<flavour>]|debian:default...",
+	           "Fetches Debian's kernel packages through apt into the cache,\n"
+	           "e.g. debian:6.1.0-56-amd64, debian:6.1.0-56-cloud-amd64, "
+	           "debian:6.1.0-56-rt-amd64.",
+	           entries, &argc, &argv))
+		return KDH_EXIT_USAGE;
 	if (argc < 2) {
-		g_printerr("usage: kdh kernel fetch debian:default|debian:<abi>...\n");
+		g_printerr("usage: kdh kernel fetch [--debug] debian:<abi>|debian:default...\n");
 		return KDH_EXIT_USAGE;
 	}
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(KdhKernel) k = kdh_kernel_resolve(argv[i], cache, &error);
+		g_autoptr(KdhKernel) k = NULL;
+		g_autofree char *ref = g_str_has_prefix(argv[i], "debian:")
+		                           ? g_strdup(argv[i])
+		                           : g_strdup_printf("debian:%s", argv[i]);
+		k = kdh_kernel_fetch_debian(ref, debug, cache, &error);
 		if (!k) {
 			g_printerr("kdh kernel fetch: %s\n", error->message);
 			status = 1;
 			continue;
 		}
-		g_print("%s\t%s %s\t%s\n", k->release, k->package, k->version, k->root);
+		print_kernel(k);
+		if (debug)
+			g_print("\tdebug: %s\n", k->vmlinux ? k->vmlinux : "(none)");
 	}
 	return status;
 }
 
-static int kernel_list(const char *cache)
+static int kernel_import(const char *cache, int argc, char **argv)
 {
-	g_autofree char *dir = g_build_filename(cache, "kernels", NULL);
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
+	GOptionEntry entries[] = {{NULL}};
+	int status = 0;
 
-	while (d && (name = g_dir_read_name(d))) {
-		if (name[0] != '.')
-			g_print("%s\n", name);
+	if (!parse("import", "FILE|FOLDER...",
+	           "Imports a kernel: a .deb, .rpm, Arch .pkg.tar.zst, or a folder with a\n"
+	           "vmlinuz/bzImage (and System.map, config, lib/modules/<release>/).\n"
+	           "Compressed modules are decompressed (the mini guest's insmod needs .ko).",
+	           entries, &argc, &argv))
+		return KDH_EXIT_USAGE;
+	if (argc < 2) {
+		g_printerr("usage: kdh kernel import FILE|FOLDER...\n");
+		return KDH_EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(KdhKernel) k = kdh_kernel_import(argv[i], cache, &error);
+		if (!k) {
+			g_printerr("kdh kernel import: %s\n", error->message);
+			status = 1;
+			continue;
+		}
+		print_kernel(k);
+	}
+	return status;
+}
+
+typedef struct {
+	gboolean tty;
+	double last_print;
+	guint last_done;
+	size_t last_len;
+} Progress;
+
+static void show_progress(const char *step, double elapsed, guint done, gpointer data)
+{
+	Progress *p = data;
+	int mins = (int)elapsed / 60, secs = (int)elapsed % 60;
+	gboolean phase = done == p->last_done;
+
+	p->last_done = done;
+	if (p->tty) {
+		g_autofree char *line =
+		    g_strdup_printf("[%02d:%02d] %u steps  %s", mins, secs, done, step);
+		if (strlen(line) > 99)
+			line[99] = '\0';
+		fprintf(stderr, "\r%s\033[K", line);
+		if (g_str_equal(step, "done"))
+			fputc('\n', stderr);
+		fflush(stderr);
+		return;
+	}
+	/* In a log (CI): phases, and a line every 30 s while compiling. */
+	if (phase || elapsed - p->last_print >= 30) {
+		fprintf(stderr, "[%02d:%02d] %u steps  %s\n", mins, secs, done, step);
+		p->last_print = elapsed;
+	}
+}
+
+static int kernel_build(const char *cache, int argc, char **argv)
+{
+	g_autofree char *source = NULL, *base = NULL;
+	g_auto(GStrv) kconfigs = NULL;
+	int jobs = 0;
+	GOptionEntry entries[] = {
+	    {"source", 's', 0, G_OPTION_ARG_STRING, &source,
+	     "linux-source-6.12, linux-source-6.1 (Debian packages, fetched through apt) or a "
+	     "clean "
+	     "kernel tree",
+	     "SOURCE"},
+	    {"kconfig", 'k', 0, G_OPTION_ARG_STRING_ARRAY, &kconfigs,
+	     "kconfig fragments, comma-separated or repeated: paths, or names in kconfigs/ "
+	     "(kdump,virt,lkdtm,debug)",
+	     "FRAG,..."},
+	    {"base", 'b', 0, G_OPTION_ARG_STRING, &base,
+	     "starting config: tinyconfig (default), allnoconfig, defconfig, or a .config file",
+	     "BASE"},
+	    {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "parallel jobs (default: all CPUs)", "N"},
+	    {NULL}};
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhKernel) k = NULL;
+	Progress p = {isatty(STDERR_FILENO), 0, 0, 0};
+	KdhKernelBuildOptions opts = {0};
+
+	if (!parse(
+	        "build", "",
+	        "Builds a kernel from a source package or tree plus kconfig fragments\n"
+	        "(tinyconfig + fragments, merge_config.sh, olddefconfig; every option a fragment\n"
+	        "asks for must survive).  The same inputs reuse the cached build.\n"
+	        "Example: kdh kernel build --source linux-source-6.12 --kconfig kdump,virt",
+	        entries, &argc, &argv))
+		return KDH_EXIT_USAGE;
+	if (!source || argc > 1) {
+		g_printerr("usage: kdh kernel build --source SOURCE [--kconfig FRAG,...] [--base "
+		           "BASE] [-j N]\n");
+		return KDH_EXIT_USAGE;
+	}
+	for (char **k_ = kconfigs; k_ && *k_; k_++) {
+		g_auto(GStrv) names = g_strsplit(*k_, ",", -1);
+		for (char **n = names; *n; n++) {
+			char *path;
+			if (!**n)
+				continue;
+			path = kdh_kconfig_fragment_path(*n, &error);
+			if (!path) {
+				g_printerr("kdh kernel build: %s\n", error->message);
+				return KDH_EXIT_USAGE;
+			}
+			g_ptr_array_add(paths, path);
+		}
+	}
+	g_ptr_array_add(paths, NULL);
+	opts.source = source;
+	opts.fragments = (const char *const *)paths->pdata;
+	opts.base = base;
+	opts.jobs = jobs;
+	opts.progress = show_progress;
+	opts.progress_data = &p;
+	k = kdh_kernel_build(&opts, cache, &error);
+	if (p.tty)
+		fputc('\n', stderr);
+	if (!k) {
+		g_printerr("kdh kernel build: %s\n", error->message);
+		return 1;
+	}
+	print_kernel(k);
+	return 0;
+}
+
+static int kernel_check_config(const char *cache, int argc, char **argv)
+{
+	GOptionEntry entries[] = {{NULL}};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GHashTable) config = NULL;
+	g_autoptr(GArray) checks = NULL;
+	g_autofree char *path = NULL;
+	guint missing = 0, warnings = 0;
+
+	if (!parse(
+	        "check-config", "KERNEL|CONFIGFILE",
+	        "Reports each option kdump needs: enabled, module or missing, and why.\n"
+	        "KERNEL is a kernel ref (debian:..., build:..., import:...); CONFIGFILE a .config\n"
+	        "or /proc/config.gz.  Exit status 1 when a required option is missing.",
+	        entries, &argc, &argv))
+		return KDH_EXIT_USAGE;
+	if (argc != 2) {
+		g_printerr("usage: kdh kernel check-config KERNEL|CONFIGFILE\n");
+		return KDH_EXIT_USAGE;
+	}
+	if (g_file_test(argv[1], G_FILE_TEST_IS_REGULAR)) {
+		path = g_strdup(argv[1]);
+	} else {
+		g_autoptr(KdhKernel) k = kdh_kernel_resolve(argv[1], cache, &error);
+		if (!k) {
+			g_printerr("kdh kernel check-config: %s\n", error->message);
+			return KDH_EXIT_USAGE;
+		}
+		path = g_strdup(k->config);
+	}
+	config = kdh_kconfig_load(path, &error);
+	if (!config) {
+		g_printerr("kdh kernel check-config: %s\n", error->message);
+		return KDH_EXIT_USAGE;
+	}
+	g_print("%s\n", path);
+	checks = kdh_kernel_check_config(config, &missing);
+	for (guint i = 0; i < checks->len; i++) {
+		const KdhConfigCheck *c = &g_array_index(checks, KdhConfigCheck, i);
+		const char *state = c->state == KDH_OPTION_ENABLED  ? "enabled"
+		                    : c->state == KDH_OPTION_MODULE ? "module"
+		                                                    : "missing";
+		gboolean bad = c->state == KDH_OPTION_MISSING ||
+		               (c->state == KDH_OPTION_MODULE && !c->module_ok);
+		g_autofree char *name = g_strdup_printf("CONFIG_%s", c->option);
+		if (bad && !c->required)
+			warnings++;
+		g_print("  %-28s %-8s %-11s %s\n", name, state,
+		        !bad          ? "ok"
+		        : c->required ? "REQUIRED"
+		                      : "recommended",
+		        c->why);
+	}
+	g_print("%u required option%s missing, %u recommended missing\n", missing,
+	        missing == 1 ? "" : "s", warnings);
+	return missing ? 1 : 0;
+}
+
+static char *human_size(guint64 bytes)
+{
+	/* Not g_format_size: its no-break space prints as '?' outside UTF-8. */
+	if (bytes >= (guint64)1 << 30)
+		return g_strdup_printf("%.1f GiB", bytes / (double)((guint64)1 << 30));
+	return g_strdup_printf("%.1f MiB", bytes / (double)(1 << 20));
+}
+
+static int kernel_list(const char *cache, int argc, char **argv)
+{
+	GOptionEntry entries[] = {{NULL}};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+
+	if (!parse("list", "",
+	           "Lists the kernels in the cache; REF is what a scenario's "
+	           "[kernel] ref= accepts.",
+	           entries, &argc, &argv))
+		return KDH_EXIT_USAGE;
+	list = kdh_kernel_list(cache, &error);
+	if (!list) {
+		g_printerr("kdh kernel list: %s\n", error->message);
+		return 1;
+	}
+	g_print("%-44s %-22s %-7s %-30s %9s %s\n", "REF", "RELEASE", "SOURCE", "FROM", "SIZE",
+	        "DEBUG");
+	for (guint i = 0; i < list->len; i++) {
+		const KdhKernel *k = g_ptr_array_index(list, i);
+		g_autofree char *size = human_size(kdh_kernel_size(k));
+		g_autofree char *from = g_strdup_printf("%s %s", k->package ? k->package : "",
+		                                        k->version ? k->version : "");
+		g_print("%-44s %-22s %-7s %-30s %9s %s\n", k->ref, k->release, k->source, from,
+		        size, k->vmlinux ? "yes" : "no");
 	}
 	return 0;
 }
@@ -43,15 +299,28 @@ int kdh_cmd_kernel(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *cache = kdh_cache_dir(&error);
+	static const struct {
+		const char *name;
+		int (*fn)(const char *cache, int argc, char **argv);
+	} subs[] = {
+	    {"fetch", kernel_fetch}, {"import", kernel_import},
+	    {"build", kernel_build}, {"check-config", kernel_check_config},
+	    {"list", kernel_list},
+	};
 
 	if (!cache) {
 		g_printerr("kdh kernel: %s\n", error->message);
 		return 1;
 	}
-	if (argc >= 2 && g_str_equal(argv[1], "fetch"))
-		return kernel_fetch(cache, argc - 1, argv + 1);
-	if (argc >= 2 && g_str_equal(argv[1], "list"))
-		return kernel_list(cache);
-	g_printerr("usage: kdh kernel fetch|list ...\n");
+	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(subs); i++) {
+		if (g_str_equal(argv[1], subs[i].name))
+			return subs[i].fn(cache, argc - 1, argv + 1);
+	}
+	g_printerr("usage: kdh kernel fetch|import|build|check-config|list ...\n"
+	           "  fetch [--debug] debian:<abi>     Debian's kernel through apt\n"
+	           "  import FILE|FOLDER               a .deb, .rpm, .pkg.tar.zst or folder\n"
+	           "  build --source S --kconfig F,..  build from source + kconfig fragments\n"
+	           "  check-config KERNEL|CONFIGFILE   what kdump needs, present or not\n"
+	           "  list                             the cached kernels\n");
 	return KDH_EXIT_USAGE;
 }

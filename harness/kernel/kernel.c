@@ -1,8 +1,13 @@
-/* Debian kernels through apt: resolve, download, unpack, depmod, cache. */
-#include "kernel/kernel.h"
+/* The kernel cache: entries, their metadata, resolving a scenario's ref,
+ * listing.  Each source (debian.c, build.c, import.c) makes entries. */
+#include "kernel/internal.h"
 #include "util/util.h"
 
+#include <errno.h>
+#include <ftw.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 
 G_DEFINE_QUARK(kdh - kernel - error - quark, kdh_kernel_error)
@@ -19,189 +24,359 @@ void kdh_kernel_free(KdhKernel *k)
 	g_free(k->vmlinuz);
 	g_free(k->config);
 	g_free(k->modules_dir);
+	g_free(k->id);
+	g_free(k->source);
+	g_free(k->system_map);
+	g_free(k->vmlinux);
 	g_free(k);
 }
 
-/* A Debian ABI name such as "6.1.0-56-amd64" or "6.1.0-56-cloud-amd64".  The
- * name goes into package names and paths, so it is held to that alphabet. */
-static gboolean abi_valid(const char *abi)
+char *kernel_cache_kernels(const char *cache_dir, GError **error)
 {
-	if (!g_ascii_isdigit(abi[0]))
+	g_autofree char *kernels = g_build_filename(cache_dir, "kernels", NULL);
+
+	if (g_mkdir_with_parents(kernels, 0755) != 0) {
+		int saved = errno;
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s: %s", kernels,
+		            g_strerror(saved));
+		return NULL;
+	}
+	return g_steal_pointer(&kernels);
+}
+
+char *kernel_make_tmp(const char *kernels, GError **error)
+{
+	g_autofree char *tmp = g_build_filename(kernels, ".tmp-XXXXXX", NULL);
+
+	if (!g_mkdtemp(tmp)) {
+		int saved = errno;
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s: %s", tmp,
+		            g_strerror(saved));
+		return NULL;
+	}
+	return g_steal_pointer(&tmp);
+}
+
+gboolean kernel_entry_write_meta(const char *root, const char *const *keys,
+                                 const char *const *values, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree char *path = g_build_filename(root, KDH_KERNEL_META, NULL);
+
+	for (guint i = 0; keys[i]; i++) {
+		if (values[i])
+			g_key_file_set_string(kf, "kernel", keys[i], values[i]);
+	}
+	return g_key_file_save_to_file(kf, path, error);
+}
+
+gboolean kernel_copy_file(const char *src, const char *dest, GError **error)
+{
+	g_autoptr(GFile) from = g_file_new_for_path(src);
+	g_autoptr(GFile) to = g_file_new_for_path(dest);
+
+	if (!g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error)) {
+		g_prefix_error(error, "copying %s to %s: ", src, dest);
 		return FALSE;
-	for (const char *p = abi; *p; p++) {
-		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '+')
-			return FALSE;
 	}
 	return TRUE;
 }
 
-/* The value of FIELD in apt-cache's record for PACKAGE's candidate. */
-static char *apt_field(const char *package, const char *field, GError **error)
+gboolean kernel_sh(const char *script, const char *cwd, GError **error)
 {
-	const char *argv[] = {"apt-cache", "show", "--no-all-versions", package, NULL};
-	g_autofree char *out = NULL;
-	g_autofree char *prefix = g_strdup_printf("%s: ", field);
-	g_auto(GStrv) lines = NULL;
-
-	if (!kdh_run(argv, NULL, &out, NULL)) {
-		/* A fresh machine may have empty package lists: refresh once. */
-		const char *update[] = {"apt-get", "update", "-q", NULL};
-		if (!kdh_run(update, NULL, NULL, error))
-			return NULL;
-		if (!kdh_run(argv, NULL, &out, NULL) || !*out) {
-			g_set_error(error, KDH_KERNEL_ERROR, 0,
-			            "apt knows no package %s (is the ABI right?)", package);
-			return NULL;
-		}
-	}
-	lines = g_strsplit(out, "\n", -1);
-	for (char **l = lines; *l; l++) {
-		if (g_str_has_prefix(*l, prefix))
-			return g_strstrip(g_strdup(*l + strlen(prefix)));
-	}
-	g_set_error(error, KDH_KERNEL_ERROR, 0, "apt's record of %s has no %s field", package,
-	            field);
-	return NULL;
+	const char *argv[] = {"bash", "-o", "pipefail", "-c", script, NULL};
+	return kdh_run(argv, cwd, NULL, error);
 }
 
-/* The ABI the metapackage linux-image-amd64 currently depends on. */
-static char *default_abi(GError **error)
+/* An entry made before metadata existed: Debian's <package>_<version>. */
+static gboolean legacy_debian(const char *id, char **package, char **version, char **release)
 {
-	g_autofree char *depends = apt_field("linux-image-amd64", "Depends", error);
-	const char *prefix = "linux-image-";
-	char *end;
+	const char *sep = strchr(id, '_');
+	const char *prefix = "linux-image-", *suffix = "-unsigned";
+	g_autofree char *pkg = NULL;
 
-	if (!depends)
-		return NULL;
-	if (!g_str_has_prefix(depends, prefix)) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0,
-		            "linux-image-amd64 depends on '%s', not on a linux-image package",
-		            depends);
-		return NULL;
-	}
-	end = strpbrk(depends, " ,(");
-	if (end)
-		*end = '\0';
-	return g_strdup(depends + strlen(prefix));
+	if (!sep || !g_str_has_prefix(id, prefix))
+		return FALSE;
+	pkg = g_strndup(id, sep - id);
+	if (!g_str_has_suffix(pkg, suffix))
+		return FALSE;
+	*release = g_strndup(pkg + strlen(prefix), strlen(pkg) - strlen(prefix) - strlen(suffix));
+	*version = g_strdup(sep + 1);
+	*package = g_steal_pointer(&pkg);
+	return TRUE;
 }
 
-static gboolean fetch_into(const char *package, const char *version, const char *release,
-                           const char *tmp, GError **error)
-{
-	g_autofree char *spec = g_strdup_printf("%s=%s", package, version);
-	g_autofree char *root = g_build_filename(tmp, "root", NULL);
-	const char *download[] = {"apt-get", "download", "-q", spec, NULL};
-	const char *depmod[] = {"depmod", "-b", root, release, NULL};
-	g_autoptr(GDir) dir = NULL;
-	g_autofree char *deb = NULL;
-	const char *name;
-
-	if (!kdh_run(download, tmp, NULL, error))
-		return FALSE;
-	dir = g_dir_open(tmp, 0, error);
-	if (!dir)
-		return FALSE;
-	while ((name = g_dir_read_name(dir))) {
-		if (g_str_has_suffix(name, ".deb"))
-			deb = g_build_filename(tmp, name, NULL);
-	}
-	if (!deb) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "apt-get download %s left no .deb", spec);
-		return FALSE;
-	}
-	const char *unpack[] = {"dpkg-deb", "-x", deb, root, NULL};
-	if (!kdh_run(unpack, NULL, NULL, error)) {
-		g_prefix_error(error, "unpacking %s: ", deb);
-		return FALSE;
-	}
-	g_unlink(deb);
-	/* Debian generates modules.dep at install time; the package lacks it. */
-	return kdh_run(depmod, NULL, NULL, error);
-}
-
-static KdhKernel *kernel_at(const char *ref, const char *package, const char *version,
-                            const char *release, const char *root, GError **error)
+KdhKernel *kernel_entry_load(const char *kernels, const char *id, const char *ref, GError **error)
 {
 	g_autoptr(KdhKernel) k = g_new0(KdhKernel, 1);
-	g_autofree char *vmlinuz_name = g_strdup_printf("vmlinuz-%s", release);
-	g_autofree char *config_name = g_strdup_printf("config-%s", release);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree char *meta = NULL, *vmlinuz_name = NULL, *config_name = NULL;
+	g_autofree char *map_name = NULL, *vmlinux_name = NULL, *map = NULL, *vmlinux = NULL;
 
-	k->ref = g_strdup(ref);
-	k->package = g_strdup(package);
-	k->version = g_strdup(version);
-	k->release = g_strdup(release);
-	k->root = g_strdup(root);
-	k->vmlinuz = g_build_filename(root, "boot", vmlinuz_name, NULL);
-	k->config = g_build_filename(root, "boot", config_name, NULL);
-	k->modules_dir = g_build_filename(root, "lib", "modules", release, NULL);
+	k->id = g_strdup(id);
+	k->root = g_build_filename(kernels, id, NULL);
+	meta = g_build_filename(k->root, KDH_KERNEL_META, NULL);
+	if (g_key_file_load_from_file(kf, meta, G_KEY_FILE_NONE, NULL)) {
+		k->source = g_key_file_get_string(kf, "kernel", "source", NULL);
+		k->release = g_key_file_get_string(kf, "kernel", "release", NULL);
+		k->package = g_key_file_get_string(kf, "kernel", "package", NULL);
+		k->version = g_key_file_get_string(kf, "kernel", "version", NULL);
+		k->ref = g_key_file_get_string(kf, "kernel", "ref", NULL);
+	} else if (legacy_debian(id, &k->package, &k->version, &k->release)) {
+		k->source = g_strdup("debian");
+		k->ref = g_strdup_printf("debian:%s", k->release);
+	}
+	if (!k->release || !k->source) {
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "cache entry %s has no readable %s",
+		            k->root, KDH_KERNEL_META);
+		return NULL;
+	}
+	if (ref) {
+		g_free(k->ref);
+		k->ref = g_strdup(ref);
+	}
+	vmlinuz_name = g_strdup_printf("vmlinuz-%s", k->release);
+	config_name = g_strdup_printf("config-%s", k->release);
+	map_name = g_strdup_printf("System.map-%s", k->release);
+	vmlinux_name = g_strdup_printf("vmlinux-%s", k->release);
+	k->vmlinuz = g_build_filename(k->root, "boot", vmlinuz_name, NULL);
+	k->config = g_build_filename(k->root, "boot", config_name, NULL);
+	k->modules_dir = g_build_filename(k->root, "lib", "modules", k->release, NULL);
+	map = g_build_filename(k->root, "boot", map_name, NULL);
+	if (g_file_test(map, G_FILE_TEST_IS_REGULAR))
+		k->system_map = g_steal_pointer(&map);
+	vmlinux = g_build_filename(k->root, "boot", vmlinux_name, NULL);
+	if (!g_file_test(vmlinux, G_FILE_TEST_IS_REGULAR)) {
+		/* Debian's debug vmlinux is fetched on request, into its own entry. */
+		g_autofree char *dbg_name = g_strdup_printf("%s.dbg", id);
+		g_free(vmlinux);
+		vmlinux = g_build_filename(kernels, dbg_name, vmlinux_name, NULL);
+	}
+	if (g_file_test(vmlinux, G_FILE_TEST_IS_REGULAR))
+		k->vmlinux = g_steal_pointer(&vmlinux);
 	if (!g_file_test(k->vmlinuz, G_FILE_TEST_IS_REGULAR) ||
 	    !g_file_test(k->modules_dir, G_FILE_TEST_IS_DIR)) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s holds no kernel %s (no %s)", package,
-		            release, k->vmlinuz);
+		g_set_error(error, KDH_KERNEL_ERROR, 0,
+		            "cache entry %s holds no kernel %s (no %s or no %s)", k->root,
+		            k->release, k->vmlinuz, k->modules_dir);
 		return NULL;
 	}
 	return g_steal_pointer(&k);
 }
 
+/* Tells whether ENTRY (a folder name under kernels/) is a published entry
+ * rather than a temporary folder, a lock, a log or a debug companion. */
+static gboolean is_entry_name(const char *name)
+{
+	return name[0] != '.' && !g_str_equal(name, "logs") && !g_str_has_suffix(name, ".dbg");
+}
+
+/* The cached entry whose id is PREFIX-<KEY> or starts with PREFIX-<KEY>: the
+ * id a user copied from `kdh kernel list`, or an unambiguous beginning. */
+static KdhKernel *find_entry(const char *kernels, const char *prefix, const char *key,
+                             const char *ref, GError **error)
+{
+	g_autoptr(GDir) dir = g_dir_open(kernels, 0, NULL);
+	g_autofree char *want = g_strdup_printf("%s-%s", prefix, key);
+	g_autofree char *found = NULL;
+	const char *name;
+	guint matches = 0;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		if (!is_entry_name(name))
+			continue;
+		if (g_str_equal(name, want)) {
+			g_free(found);
+			found = g_strdup(name);
+			matches = 1;
+			break;
+		}
+		if (g_str_has_prefix(name, want)) {
+			g_free(found);
+			found = g_strdup(name);
+			matches++;
+		}
+	}
+	if (matches != 1) {
+		g_set_error(error, KDH_KERNEL_ERROR, 0,
+		            matches
+		                ? "kernel ref '%s' matches %u cached kernels: give more of the id"
+		                : "kernel ref '%s': no such kernel in the cache (%u found; see "
+		                  "`kdh kernel list`)",
+		            ref, matches);
+		return NULL;
+	}
+	return kernel_entry_load(kernels, found, ref, error);
+}
+
+/* "build:<source>+<frag>,<frag>": build on demand. */
+static KdhKernel *resolve_build_spec(const char *ref, const char *spec, const char *cache_dir,
+                                     GError **error)
+{
+	const char *plus = strchr(spec, '+');
+	g_autofree char *source = g_strndup(spec, plus - spec);
+	g_auto(GStrv) names = g_strsplit(plus + 1, ",", -1);
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+	KdhKernelBuildOptions opts = {0};
+	KdhKernel *k;
+
+	for (char **n = names; *n; n++) {
+		char *path;
+		if (!**n)
+			continue;
+		path = kdh_kconfig_fragment_path(*n, error);
+		if (!path) {
+			g_prefix_error(error, "kernel ref '%s': ", ref);
+			return NULL;
+		}
+		g_ptr_array_add(paths, path);
+	}
+	g_ptr_array_add(paths, NULL);
+	opts.source = source;
+	opts.fragments = (const char *const *)paths->pdata;
+	k = kdh_kernel_build(&opts, cache_dir, error);
+	if (k) {
+		g_free(k->ref);
+		k->ref = g_strdup(ref);
+	}
+	return k;
+}
+
 KdhKernel *kdh_kernel_resolve(const char *ref, const char *cache_dir, GError **error)
 {
-	g_autofree char *abi = NULL, *package = NULL, *version = NULL;
-	g_autofree char *kernels = NULL, *entry = NULL, *lock_path = NULL, *tmp = NULL;
-	int lock;
+	g_autofree char *kernels = NULL;
 
-	if (!g_str_has_prefix(ref, "debian:")) {
+	if (g_str_has_prefix(ref, "debian:"))
+		return kdh_kernel_fetch_debian(ref, FALSE, cache_dir, error);
+	kernels = kernel_cache_kernels(cache_dir, error);
+	if (!kernels)
+		return NULL;
+	if (g_str_has_prefix(ref, "build:")) {
+		const char *spec = ref + strlen("build:");
+		if (strchr(spec, '+'))
+			return resolve_build_spec(ref, spec, cache_dir, error);
+		if (g_str_has_prefix(spec, "build-"))
+			spec += strlen("build-");
+		return find_entry(kernels, "build", spec, ref, error);
+	}
+	if (g_str_has_prefix(ref, "import:")) {
+		const char *what = ref + strlen("import:");
+		KdhKernel *k;
+		if (g_file_test(what, G_FILE_TEST_EXISTS)) {
+			k = kdh_kernel_import(what, cache_dir, error);
+			if (k) {
+				g_free(k->ref);
+				k->ref = g_strdup(ref);
+			}
+			return k;
+		}
+		if (g_str_has_prefix(what, "import-"))
+			what += strlen("import-");
+		return find_entry(kernels, "import", what, ref, error);
+	}
+	g_set_error(error, KDH_KERNEL_ERROR, 0,
+	            "kernel ref '%s': expected debian:<abi>, build:<id>, "
+	            "build:<source>+<fragment>,..., or import:<path or id>",
+	            ref);
+	return NULL;
+}
+
+static gint compare_ids(gconstpointer a, gconstpointer b)
+{
+	const KdhKernel *ka = *(KdhKernel *const *)a, *kb = *(KdhKernel *const *)b;
+	return g_strcmp0(ka->id, kb->id);
+}
+
+GPtrArray *kdh_kernel_list(const char *cache_dir, GError **error)
+{
+	g_autofree char *kernels = kernel_cache_kernels(cache_dir, error);
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_kernel_free);
+	g_autoptr(GDir) dir = NULL;
+	const char *name;
+
+	if (!kernels)
+		return NULL;
+	dir = g_dir_open(kernels, 0, error);
+	if (!dir)
+		return NULL;
+	while ((name = g_dir_read_name(dir))) {
+		KdhKernel *k;
+		if (!is_entry_name(name))
+			continue;
+		/* A folder that does not load is not an entry: skip it. */
+		k = kernel_entry_load(kernels, name, NULL, NULL);
+		if (k)
+			g_ptr_array_add(list, k);
+	}
+	g_ptr_array_sort(list, compare_ids);
+	return g_steal_pointer(&list);
+}
+
+static guint64 du_total;
+
+static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag == FTW_F)
+		du_total += (guint64)st->st_blocks * 512;
+	return 0;
+}
+
+guint64 kdh_kernel_size(const KdhKernel *k)
+{
+	g_autofree char *dbg = g_strdup_printf("%s.dbg", k->root);
+
+	/* nftw has no user pointer; listing is single-threaded CLI work. */
+	du_total = 0;
+	nftw(k->root, du_add, 16, FTW_PHYS);
+	if (g_file_test(dbg, G_FILE_TEST_IS_DIR))
+		nftw(dbg, du_add, 16, FTW_PHYS);
+	return du_total;
+}
+
+char *kdh_bzimage_release(const char *path, GError **error)
+{
+	g_autofree guint8 *buf = g_malloc(0x10000);
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	guint off;
+	const char *s, *end;
+
+	if (!f) {
+		int saved = errno;
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "opening %s: %s", path, g_strerror(saved));
+		return NULL;
+	}
+	n = fread(buf, 1, 0x10000, f);
+	fclose(f);
+	/* The x86 boot protocol: "HdrS" at 0x202, kernel_version (an offset
+	 * from 0x200) at 0x20e, pointing at "<release> (<builder>) #..." */
+	if (n < 0x210 || memcmp(buf + 0x202, "HdrS", 4) != 0) {
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s is not an x86 bzImage (no HdrS header)",
+		            path);
+		return NULL;
+	}
+	off = (guint)(buf[0x20e] | buf[0x20f] << 8) + 0x200;
+	if (off >= n) {
 		g_set_error(error, KDH_KERNEL_ERROR, 0,
-		            "kernel ref '%s': only debian:default and debian:<abi> are supported",
-		            ref);
+		            "%s: kernel_version offset beyond the header", path);
 		return NULL;
 	}
-	abi = g_str_equal(ref, "debian:default") ? default_abi(error)
-	                                         : g_strdup(ref + strlen("debian:"));
-	if (!abi)
-		return NULL;
-	if (!abi_valid(abi)) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "kernel ref '%s': '%s' is not a Debian ABI",
-		            ref, abi);
-		return NULL;
-	}
-	package = g_strdup_printf("linux-image-%s-unsigned", abi);
-	version = apt_field(package, "Version", error);
-	if (!version)
-		return NULL;
-
-	kernels = g_build_filename(cache_dir, "kernels", NULL);
-	if (g_mkdir_with_parents(kernels, 0755) != 0) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s", kernels);
+	s = (const char *)buf + off;
+	end = memchr(s, ' ', n - off);
+	if (!end)
+		end = memchr(s, '\0', n - off);
+	if (!end || end == s) {
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s: no release in the header", path);
 		return NULL;
 	}
-	{
-		g_autofree char *entry_name = g_strdup_printf("%s_%s", package, version);
-		entry = g_build_filename(kernels, entry_name, NULL);
-	}
-	if (g_file_test(entry, G_FILE_TEST_IS_DIR))
-		return kernel_at(ref, package, version, abi, entry, error);
-
-	lock_path = g_build_filename(kernels, ".lock", NULL);
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
-		return NULL;
-	if (!g_file_test(entry, G_FILE_TEST_IS_DIR)) {
-		tmp = g_build_filename(kernels, ".tmp-XXXXXX", NULL);
-		if (!g_mkdtemp(tmp)) {
-			g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s", tmp);
-			kdh_unlock(lock);
-			return NULL;
-		}
-		g_autofree char *root = g_build_filename(tmp, "root", NULL);
-		gboolean ok = fetch_into(package, version, abi, tmp, error) &&
-		              kdh_publish_dir(root, entry, error);
-		kdh_rm_rf(tmp);
-		if (!ok) {
-			g_prefix_error(error, "fetching %s %s: ", package, version);
-			kdh_unlock(lock);
+	for (const char *p = s; p < end; p++) {
+		if (!g_ascii_isgraph(*p) || *p == '/') {
+			g_set_error(error, KDH_KERNEL_ERROR, 0,
+			            "%s: implausible release in the header", path);
 			return NULL;
 		}
 	}
-	kdh_unlock(lock);
-	return kernel_at(ref, package, version, abi, entry, error);
+	return g_strndup(s, end - s);
 }
