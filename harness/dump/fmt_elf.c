@@ -13,6 +13,10 @@
 #define NOTES_MAX        (64u << 20)
 /* makedumpfile sets this in e_flags when it could not write everything */
 #define DUMP_ELF_INCOMPLETE 0x1
+/* verify reads segments through a buffer this size: small enough to stay
+ * in the CPU cache, which makes the kernel's copy into it cheaper than a
+ * larger one (measured: 128 KiB beats 1 MiB) */
+#define VERIFY_CHUNK (128u << 10)
 
 struct elf_seg {
 	uint64_t paddr, vaddr, offset, filesz, memsz;
@@ -258,7 +262,7 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 		verify_problem(r, "ELF e_flags has the incomplete bit: makedumpfile could not "
 		                  "write the whole dump");
 	}
-	buf = malloc(1u << 20);
+	buf = malloc(VERIFY_CHUNK);
 	if (!buf)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffer");
 	for (size_t i = 0; i < ed->n_seg; i++) {
@@ -273,8 +277,8 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 		/* read every byte once, in bounded chunks: proves the data is
 		 * there without holding it */
 		for (uint64_t done = 0; done < s->filesz;) {
-			size_t n =
-			    s->filesz - done < (1u << 20) ? (size_t)(s->filesz - done) : (1u << 20);
+			size_t n = s->filesz - done < VERIFY_CHUNK ? (size_t)(s->filesz - done)
+			                                           : VERIFY_CHUNK;
 			if (io_pread(&d->io, s->offset + done, buf, n, &d->err) != DUMP_OK) {
 				verify_problem(r, "PT_LOAD at paddr 0x%" PRIx64 ": %s", s->paddr,
 				               dump_error(d));

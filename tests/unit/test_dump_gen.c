@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include <zstd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dump/dump_internal.h"
 #include "test_dump_gen.h"
@@ -503,6 +504,58 @@ static int write_flat_record(FILE *f, uint64_t off, const uint8_t *data, uint64_
 	return fwrite(rh, 1, 16, f) == 16 && fwrite(data, 1, size, f) == size ? 0 : -1;
 }
 
+static int write_elf_ram(const struct dumpgen *g, FILE *f)
+{
+	uint64_t stext = info_u64(g, "SYMBOL(_stext)", 16);
+	uint64_t text_pa = (stext - START_KERNEL_MAP + g->phys_base) & ~((2ull << 20) - 1);
+	uint64_t text_len = 64ull << 20, ram = g->max_mapnr * PAGE;
+	struct out notes = {0};
+	size_t nlen = build_notes(g, &notes, NULL);
+	uint64_t notes_off = 64 + 3 * 56;
+	uint64_t data_off = (notes_off + nlen + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	uint8_t eh[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1}, ph[3][56];
+	int fd = fileno(f), rc = 0;
+
+	if (text_pa + text_len > ram)
+		text_len = ram > text_pa ? ram - text_pa : 0;
+	eh[16] = 4;
+	eh[18] = 62;
+	put32(eh + 20, 1);
+	put64(eh + 32, 64);
+	eh[52] = 64;
+	eh[54] = 56;
+	eh[56] = 3;
+	memset(ph, 0, sizeof(ph));
+	put32(ph[0], 4);
+	put64(ph[0] + 8, notes_off);
+	put64(ph[0] + 32, nlen);
+	put64(ph[0] + 40, nlen);
+	put32(ph[1], 1);
+	put32(ph[1] + 4, 7);
+	put64(ph[1] + 8, data_off + text_pa);
+	put64(ph[1] + 16, text_pa - g->phys_base + START_KERNEL_MAP);
+	put64(ph[1] + 24, text_pa);
+	put64(ph[1] + 32, text_len);
+	put64(ph[1] + 40, text_len);
+	put32(ph[2], 1);
+	put32(ph[2] + 4, 7);
+	put64(ph[2] + 8, data_off);
+	put64(ph[2] + 16, 0xffff888000000000ull);
+	put64(ph[2] + 32, ram);
+	put64(ph[2] + 40, ram);
+	if (pwrite(fd, eh, 64, 0) != 64 || pwrite(fd, ph, sizeof(ph), 64) != sizeof(ph) ||
+	    pwrite(fd, notes.buf, nlen, (off_t)notes_off) != (ssize_t)nlen)
+		rc = -1;
+	for (size_t i = 0; i < g->n_pages && !rc; i++)
+		if (pwrite(fd, g->pages[i].data, PAGE,
+		           (off_t)(data_off + g->pages[i].pfn * PAGE)) != PAGE)
+			rc = -1;
+	if (!rc && ftruncate(fd, (off_t)(data_off + ram)) != 0)
+		rc = -1;
+	free(notes.buf);
+	return rc;
+}
+
 int dumpgen_write(const struct dumpgen *g, const char *path, const struct dumpgen_opts *o)
 {
 	struct out out = {0};
@@ -511,6 +564,10 @@ int dumpgen_write(const struct dumpgen *g, const char *path, const struct dumpge
 
 	if (!f)
 		return -1;
+	if (o->format == DUMPGEN_ELF_RAM) {
+		rc = write_elf_ram(g, f);
+		return fclose(f) == 0 && rc == 0 ? 0 : -1;
+	}
 	if (o->format == DUMPGEN_ELF)
 		build_elf(g, o, &out);
 	else
@@ -1117,10 +1174,12 @@ Suite *dump_gen_suite(void)
 }
 
 #ifdef DUMPGEN_MAIN
-/* dumpgen SRC OUT [[flat-]lzo|zlib|snappy|zstd|none|elf] [EXTRA_PFN...]:
+/* dumpgen SRC OUT [[flat-]lzo|zlib|snappy|zstd|none|elf|elf-ram] [EXTRA_PFN...]:
  * trims SRC to the pages the reader needs and writes OUT (how the fixture
  * and the fuzz seeds were made).  DUMPGEN_MEM_MAP=1 keeps every struct
- * page too; DUMPGEN_LOGBUF=SIZE rewrites the log as a pre-5.10 log_buf. */
+ * page too, DUMPGEN_ALL=1 every page; DUMPGEN_LOGBUF=SIZE rewrites the log
+ * as a pre-5.10 log_buf; DUMPGEN_SCALE=N repeats the pages over N times the
+ * memory. */
 int main(int argc, char **argv)
 {
 	struct dumpgen g;
@@ -1141,15 +1200,18 @@ int main(int argc, char **argv)
 		                                       : 0;
 		if (!strcmp(m, "elf"))
 			o.format = DUMPGEN_ELF;
+		if (!strcmp(m, "elf-ram"))
+			o.format = DUMPGEN_ELF_RAM;
 	}
 	uint64_t extra[4096];
 	size_t n_extra = 0;
 	for (int i = 4; i < argc && n_extra < 4095; i++)
 		extra[n_extra++] = strtoull(argv[i], NULL, 0);
 	extra[n_extra] = UINT64_MAX;
-	if (dumpgen_capture(&g, argv[1], extra,
-	                    getenv("DUMPGEN_MEM_MAP") ? DUMPGEN_KEEP_MEM_MAP
-	                                              : DUMPGEN_KEEP_READER) != 0) {
+	enum dumpgen_keep keep = getenv("DUMPGEN_ALL")       ? DUMPGEN_KEEP_ALL
+	                         : getenv("DUMPGEN_MEM_MAP") ? DUMPGEN_KEEP_MEM_MAP
+	                                                     : DUMPGEN_KEEP_READER;
+	if (dumpgen_capture(&g, argv[1], extra, keep) != 0) {
 		fprintf(stderr, "cannot capture %s\n", argv[1]);
 		return 1;
 	}
@@ -1159,6 +1221,16 @@ int main(int argc, char **argv)
 			return 1;
 		free(expected);
 	}
+	/* DUMPGEN_SCALE=N: the same pages N times over an N times larger
+	 * machine, for benchmarks of bigger guests */
+	uint64_t scale = getenv("DUMPGEN_SCALE") ? strtoull(getenv("DUMPGEN_SCALE"), NULL, 0) : 1;
+	size_t n0 = g.n_pages;
+	uint64_t max0 = g.max_mapnr;
+	for (uint64_t k = 1; k < scale; k++)
+		for (size_t i = 0; i < n0; i++)
+			add_page(&g, g.pages[i].pfn + k * max0, g.pages[i].data);
+	if (scale > 1)
+		g.max_mapnr = max0 * scale;
 	fprintf(stderr, "%zu pages\n", g.n_pages);
 	int rc = dumpgen_write(&g, argv[2], &o);
 	dumpgen_free(&g);

@@ -34,7 +34,10 @@ struct dumpgen {
 	char *dmesg; /* the reader's dmesg of the captured dump, owned */
 };
 
-enum dumpgen_format { DUMPGEN_KDUMP, DUMPGEN_ELF };
+/* DUMPGEN_ELF has a PT_LOAD per run of kept pages; DUMPGEN_ELF_RAM is laid
+ * out as /proc/vmcore is: the kernel text, then one segment over all of RAM
+ * (missing pages read as zeros; the file is sparse). */
+enum dumpgen_format { DUMPGEN_KDUMP, DUMPGEN_ELF, DUMPGEN_ELF_RAM };
 
 struct dumpgen_opts {
 	enum dumpgen_format format;
