@@ -165,7 +165,10 @@ typedef struct {
 	gboolean boot_seen;
 	char *booted_release;
 	int capture_rc; /* -1 until capture-done */
-	gboolean error_seen;
+	/* Why the guest did not complete its cycle: the kernel's or the
+	 * setup's doing, which the expected outcome judges (a too small
+	 * crashkernel= is a failure for one scenario, the point of another). */
+	char *guest_failure;
 } Watch;
 
 static guint phase_timeout(const KdhCase *c, guint phase)
@@ -183,6 +186,28 @@ static void phase_done(Watch *w, gint64 now)
 	g_print("  %-9s %6.1f s\n", guest_phases[w->phase].name, seconds);
 	w->phase++;
 	w->phase_start = now;
+}
+
+/* Records the phase the guest was in when the watch ended early. */
+static void phase_cut(Watch *w, gint64 now)
+{
+	double seconds = (now - w->phase_start) / 1e6;
+
+	kdh_result_add_phase(w->r, guest_phases[w->phase].name, seconds);
+	g_print("  %-9s %6.1f s  (did not complete)\n", guest_phases[w->phase].name, seconds);
+}
+
+static void guest_failed(Watch *w, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void guest_failed(Watch *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->guest_failure)
+		return; /* the first explains the rest */
+	va_start(ap, fmt);
+	w->guest_failure = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
 }
 
 /* Steps the guest can fail at that are the harness's doing, not the kernel's. */
@@ -204,10 +229,13 @@ static void on_marker(const KdhMarker *m, const char *line, gpointer data)
 		w->booted_release = g_strdup(kdh_marker_get(m, "release"));
 	} else if (g_str_equal(m->event, "error")) {
 		const char *step = kdh_marker_get(m, "step");
-		w->error_seen = TRUE;
-		kdh_result_fail(w->r, error_class(step), "the guest failed at step %s: %s",
-		                step ? step : "?",
-		                kdh_marker_get(m, "msg") ? kdh_marker_get(m, "msg") : "");
+		const char *msg = kdh_marker_get(m, "msg");
+		if (error_class(step) == KDH_VERDICT_ERROR)
+			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "the guest failed at step %s: %s",
+			                step, msg ? msg : "");
+		else
+			guest_failed(w, "the guest failed at step %s: %s", step ? step : "?",
+			             msg ? msg : "");
 	} else if (g_str_equal(m->event, "trigger") &&
 	           g_strcmp0(kdh_marker_get(m, "type"), "nmi") == 0) {
 		g_autoptr(GError) error = NULL;
@@ -247,15 +275,19 @@ static void watch_vm(Watch *w, const char *serial_path)
 		now = g_get_monotonic_time();
 		if (error) {
 			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+			phase_cut(w, now);
 			break;
 		}
 		if (!running) {
 			if (w->phase == G_N_ELEMENTS(guest_phases) - 1)
 				phase_done(w, now);
+			else
+				phase_cut(w, now);
 			break;
 		}
 		if (ctx->cancelled && *ctx->cancelled) {
 			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "cancelled by a signal");
+			phase_cut(w, now);
 			break;
 		}
 		if (now - w->phase_start > (gint64)phase_timeout(w->c, w->phase) * G_USEC_PER_SEC) {
@@ -268,6 +300,7 @@ static void watch_vm(Watch *w, const char *serial_path)
 				kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
 				                "phase %s: the domain did not end within %u s",
 				                p->name, phase_timeout(w->c, w->phase));
+			phase_cut(w, now);
 			break;
 		}
 		g_usleep(POLL_US);
@@ -283,10 +316,10 @@ static void watch_vm(Watch *w, const char *serial_path)
 	if (w->phase < G_N_ELEMENTS(guest_phases) - 1 && w->r->verdict == KDH_VERDICT_PASS) {
 		/* The domain ended before the capture finished: say what the
 		 * console last showed. */
-		kdh_result_fail(
-		    w->r, KDH_VERDICT_FAIL, "the domain ended in phase %s (no '%s' marker)%s%s",
-		    guest_phases[w->phase].name, guest_phases[w->phase].marker,
-		    s.kernel_panic ? "; last panic: " : "", s.kernel_panic ? s.kernel_panic : "");
+		guest_failed(w, "the domain ended in phase %s (no '%s' marker)%s%s",
+		             guest_phases[w->phase].name, guest_phases[w->phase].marker,
+		             s.kernel_panic ? "; last panic: " : "",
+		             s.kernel_panic ? s.kernel_panic : "");
 	}
 	serial_clear(&s);
 }
@@ -405,10 +438,12 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "the guest booted %s, not %s",
 		                w.booted_release, k->release);
 	g_free(w.booted_release);
+	g_autofree char *guest_failure = w.guest_failure;
 	if (r->verdict == KDH_VERDICT_TIMEOUT || r->verdict == KDH_VERDICT_ERROR ||
 	    (ctx->cancelled && *ctx->cancelled))
 		return;
 
+	/* Whatever the console said, the disk is the evidence: look at it. */
 	start = g_get_monotonic_time();
 	files = kdh_guest_fetch_crash(disk, dir, ctx->accel == KDH_ACCEL_TCG, &error);
 	if (files) {
@@ -421,17 +456,22 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 	}
 	host_phase(r, "retrieve", start, files ? files->crash_dir : NULL);
 	if (!files) {
-		gboolean none = g_error_matches(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH);
-		if (!none)
+		if (!g_error_matches(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH))
 			kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
 		else if (c->outcome == KDH_OUTCOME_DUMP)
-			kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk: %s",
-			                error->message);
+			kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk (%s): %s",
+			                error->message,
+			                guest_failure ? guest_failure : "the console says nothing");
 		else
-			g_ptr_array_add(r->reasons,
-			                g_strdup("no dump on the guest disk, as expected"));
+			g_ptr_array_add(
+			    r->reasons,
+			    g_strdup_printf("no dump on the guest disk, as expected: %s",
+			                    guest_failure ? guest_failure
+			                                  : "the console says nothing"));
 		return;
 	}
+	if (guest_failure && c->outcome == KDH_OUTCOME_DUMP)
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s", guest_failure);
 	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "a dump was written to %s, none was expected",
 		                files->crash_dir);

@@ -26,6 +26,9 @@ static void teardown(void)
 	g_free(results);
 }
 
+/* The pid of the last kdh that kdh() ran: its domains are named kdh-<pid>-. */
+static GPid last_pid;
+
 /* Runs build/kdh with ARGS, returns its exit status; output goes to ours. */
 static int kdh(const char *const *args)
 {
@@ -37,9 +40,10 @@ static int kdh(const char *const *args)
 	for (const char *const *a = args; *a; a++)
 		g_ptr_array_add(argv, (gpointer)*a);
 	g_ptr_array_add(argv, NULL);
-	ck_assert_msg(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_CHILD_INHERITS_STDIN,
-	                           NULL, NULL, NULL, NULL, &status, &error),
+	ck_assert_msg(g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+	                            NULL, NULL, &last_pid, &error),
 	              "%s", error ? error->message : "");
+	ck_assert_int_eq(waitpid(last_pid, &status, 0), last_pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -74,9 +78,35 @@ static char *domains(void)
 	return g_strstrip(out);
 }
 
-static gboolean has_our_domain(const char *list)
+/* Whether LIST names a domain of the kdh with process id PID. */
+static gboolean has_domain_of(const char *list, GPid pid)
 {
-	return strstr(list, "kdh-") != NULL;
+	g_autofree char *prefix = g_strdup_printf("kdh-%d-", (int)pid);
+	return strstr(list, prefix) != NULL;
+}
+
+/* Whether a qemu process of a domain of kdh PID still runs: libvirt names
+ * the guest on qemu's command line (-name guest=kdh-<pid>-...). */
+static gboolean qemu_of(GPid pid)
+{
+	g_autofree char *needle = g_strdup_printf("guest=kdh-%d-", (int)pid);
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const char *name;
+
+	while (proc && (name = g_dir_read_name(proc))) {
+		g_autofree char *path = g_build_filename("/proc", name, "cmdline", NULL);
+		g_autofree char *cmdline = NULL;
+		gsize len;
+		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
+			continue;
+		for (gsize i = 0; i + 1 < len; i++) {
+			if (cmdline[i] == '\0')
+				cmdline[i] = ' ';
+		}
+		if (strstr(cmdline, needle))
+			return TRUE;
+	}
+	return FALSE;
 }
 
 START_TEST(sysrq_smoke_passes_on_a_real_dump)
@@ -108,7 +138,7 @@ START_TEST(sysrq_smoke_passes_on_a_real_dump)
 	ck_assert(g_file_get_contents(serial, &serial_text, NULL, NULL));
 	ck_assert_ptr_nonnull(strstr(serial_text, "KDH: capture-done rc=0"));
 	left = domains();
-	ck_assert_msg(!has_our_domain(left), "domains left behind: %s", left);
+	ck_assert_msg(!has_domain_of(left, last_pid), "domains left behind: %s", left);
 }
 END_TEST
 
@@ -148,7 +178,7 @@ START_TEST(phase_timeout_gives_timeout_and_destroys_the_domain)
 	           "phase crash: no 'capture-start' marker within 1 s"));
 	ck_assert_uint_gt(json_array_get_length(json_object_get_array_member(v, "serial_tail")), 0);
 	left = domains();
-	ck_assert_msg(!has_our_domain(left), "domains left behind: %s", left);
+	ck_assert_msg(!has_domain_of(left, last_pid), "domains left behind: %s", left);
 }
 END_TEST
 
@@ -167,7 +197,7 @@ START_TEST(interrupt_leaves_nothing_running)
 	/* Wait until the domain exists, then interrupt as a user at a terminal. */
 	for (int i = 0; i < 1200 && !seen; i++) {
 		g_autofree char *now = domains();
-		seen = has_our_domain(now);
+		seen = has_domain_of(now, pid);
 		if (!seen)
 			g_usleep(100 * 1000);
 	}
@@ -177,7 +207,50 @@ START_TEST(interrupt_leaves_nothing_running)
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 130);
 	left = domains();
-	ck_assert_msg(!has_our_domain(left), "domains left behind: %s", left);
+	ck_assert_msg(!has_domain_of(left, pid), "domains left behind: %s", left);
+	ck_assert_msg(!qemu_of(pid), "a qemu process of the interrupted run still runs");
+}
+END_TEST
+
+/* A reservation too small to load the capture kernel: with outcome=dump the
+ * verdict is FAIL and says why from the console; with outcome=no-dump (the
+ * shipped scenario) it is PASS, after the disk was checked for a dump. */
+START_TEST(tiny_crashkernel_fails_with_the_reason)
+{
+	g_autofree char *path = g_build_filename(results, "tiny.ini", NULL);
+	const char *args[] = {"run", "--results", results, path, NULL};
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree char *dir = NULL, *reasons = NULL;
+	JsonObject *v;
+
+	ck_assert(
+	    g_file_set_contents(path, "[scenario]\nname=tiny\n[vm]\ncrashkernel=48M\n", -1, NULL));
+	ck_assert_int_eq(kdh(args), 1);
+	dir = case_dir("tiny");
+	v = read_verdict(dir, parser);
+	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "FAIL");
+	reasons = json_to_string(json_object_get_member(v, "reasons"), FALSE);
+	ck_assert_msg(strstr(reasons, "no dump on the guest disk") &&
+	                  strstr(reasons, "the guest failed at step arm: kexec -p"),
+	              "reasons: %s", reasons);
+}
+END_TEST
+
+START_TEST(tiny_crashkernel_expected_no_dump_passes)
+{
+	const char *args[] = {"run", "--results", results, "scenarios/no-dump-tiny-crashkernel.ini",
+	                      NULL};
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree char *dir = NULL;
+	JsonObject *v;
+
+	ck_assert_int_eq(kdh(args), 0);
+	dir = case_dir("no-dump-tiny-crashkernel");
+	v = read_verdict(dir, parser);
+	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
+	ck_assert_ptr_nonnull(
+	    strstr(json_array_get_string_element(json_object_get_array_member(v, "reasons"), 0),
+	           "no dump on the guest disk, as expected"));
 }
 END_TEST
 
@@ -194,6 +267,8 @@ Suite *smoke_suite(void)
 	tcase_add_test(tc, sysrq_smoke_passes_on_a_real_dump);
 	tcase_add_test(tc, phase_timeout_gives_timeout_and_destroys_the_domain);
 	tcase_add_test(tc, interrupt_leaves_nothing_running);
+	tcase_add_test(tc, tiny_crashkernel_fails_with_the_reason);
+	tcase_add_test(tc, tiny_crashkernel_expected_no_dump_passes);
 	suite_add_tcase(s, tc);
 	return s;
 }
