@@ -70,6 +70,19 @@ static int cmd_dmesg(dump_t *d, const struct opts *o)
 	return 0;
 }
 
+/* ---- vmcoreinfo ---- */
+
+static int cmd_vmcoreinfo(dump_t *d, const struct opts *o)
+{
+	(void)o;
+	if (!d->vmcoreinfo) {
+		fprintf(stderr, "kdh dump vmcoreinfo: the dump has no VMCOREINFO\n");
+		return EXIT_CORRUPT;
+	}
+	fwrite(d->vmcoreinfo, 1, d->vmcoreinfo_len, stdout);
+	return 0;
+}
+
 /* ---- info ---- */
 
 static void print_counts_json(FILE *f, const struct dump_page_counts *c)
@@ -84,7 +97,28 @@ static void print_counts_json(FILE *f, const struct dump_page_counts *c)
 		fprintf(f, "null}");
 }
 
-static void info_json(const struct dump_info *in)
+/* x86_64 registers of one PRSTATUS note worth showing, by their index in
+ * user_regs_struct */
+static const struct {
+	const char *name;
+	int idx;
+} shown_regs[] = {{"rip", 16}, {"rsp", 19}, {"rbp", 4}, {"rax", 10},
+                  {"rdi", 14}, {"rsi", 13}, {"cs", 17}, {"eflags", 18}};
+
+static void regs_json(FILE *f, const dump_t *d)
+{
+	fprintf(f, "[");
+	for (unsigned c = 0; c < d->n_cpus; c++) {
+		fprintf(f, "%s{\"index\": %u, \"pid\": %d", c ? ", " : "", c, d->cpus[c].pid);
+		for (size_t i = 0; i < sizeof(shown_regs) / sizeof(shown_regs[0]); i++)
+			fprintf(f, ", \"%s\": \"0x%" PRIx64 "\"", shown_regs[i].name,
+			        d->cpus[c].reg[shown_regs[i].idx]);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]");
+}
+
+static void info_json(const dump_t *d, const struct dump_info *in)
 {
 	FILE *f = stdout;
 
@@ -146,7 +180,9 @@ static void info_json(const struct dump_info *in)
 		fprintf(f, "%d", in->header_cpus);
 	else
 		fprintf(f, "null");
-	fprintf(f, ", \"cpus_prstatus\": %d, \"pages\": ", in->prstatus_cpus);
+	fprintf(f, ", \"cpus_prstatus\": %d, \"prstatus\": ", in->prstatus_cpus);
+	regs_json(f, d);
+	fprintf(f, ", \"pages\": ");
 	print_counts_json(f, &in->counts);
 	fprintf(f, ", \"panic\": ");
 	if (in->panic_known)
@@ -181,7 +217,7 @@ static void print_time(const char *label, int64_t t)
 	printf("%-16s%s\n", label, buf);
 }
 
-static void info_text(const struct dump_info *in)
+static void info_text(const dump_t *d, const struct dump_info *in)
 {
 	const struct dump_page_counts *c = &in->counts;
 
@@ -199,8 +235,18 @@ static void info_text(const struct dump_info *in)
 	else
 		printf("%-16s%s\n", "uts (memory):", in->mem_error);
 	print_time("crash time:", in->crash_time >= 0 ? in->crash_time : in->header_time);
-	printf("%-16s%d (header), %d (PRSTATUS notes)\n", "cpus:", in->header_cpus,
-	       in->prstatus_cpus);
+	if (in->header_cpus >= 0)
+		printf("%-16s%d (header), %d (PRSTATUS notes)\n", "cpus:", in->header_cpus,
+		       in->prstatus_cpus);
+	else
+		printf("%-16s%d (PRSTATUS notes)\n", "cpus:", in->prstatus_cpus);
+	for (unsigned k = 0; k < d->n_cpus; k++) {
+		printf("  prstatus %-5upid %d", k, d->cpus[k].pid);
+		for (size_t i = 0; i < 3; i++)
+			printf(" %s 0x%" PRIx64, shown_regs[i].name,
+			       d->cpus[k].reg[shown_regs[i].idx]);
+		printf("\n");
+	}
 	printf("%-16stotal %" PRIu64 ", excluded %" PRIu64 ", dumped %" PRIu64,
 	       "pages:", c->present, c->excluded, c->dumped);
 	if (c->zero_known)
@@ -225,9 +271,9 @@ static int cmd_info(dump_t *d, const struct opts *o)
 		return EXIT_CORRUPT;
 	}
 	if (o->json)
-		info_json(in);
+		info_json(d, in);
 	else
-		info_text(in);
+		info_text(d, in);
 	free(in);
 	return 0;
 }
@@ -335,6 +381,7 @@ static const struct command commands[] = {
     {"dmesg", cmd_dmesg, 0, "dmesg FILE"},
     {"verify", cmd_verify, 0, "verify [--json] FILE"},
     {"read", cmd_read, 2, "read [--phys|--virt] [--raw] FILE ADDR LEN"},
+    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo FILE"},
 };
 
 static int usage(FILE *f)

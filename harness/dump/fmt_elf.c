@@ -1,8 +1,8 @@
 /* ELF64 vmcore: a copy of /proc/vmcore, or `makedumpfile -E` output.
  * PT_NOTE segments hold VMCOREINFO and PRSTATUS; PT_LOAD segments map
- * physical addresses (p_paddr) to file offsets, zero-filled beyond p_filesz
- * up to p_memsz.  Segments may overlap: the kernel-text segment that
- * kexec-tools adds repeats part of a RAM segment. */
+ * physical addresses (p_paddr) to file offsets; pages between p_filesz and
+ * p_memsz were filtered out (makedumpfile -E).  Segments may overlap: the
+ * kernel-text segment that kexec-tools adds repeats part of a RAM segment. */
 #include <elf.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -178,7 +178,7 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 	struct elfdump *ed = d->priv;
 	uint64_t start = pfn << d->page_shift, end = start + d->page_size;
 	size_t lo = 0, hi = ed->n_seg;
-	bool covered = false;
+	bool covered = false, in_memsz = false;
 
 	if (pfn > (UINT64_MAX >> d->page_shift) - 1)
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND, "pfn 0x%" PRIx64 " is out of range",
@@ -199,9 +199,10 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 		uint64_t b = s->paddr + s->memsz < end ? s->paddr + s->memsz : end;
 		if (a >= b)
 			continue;
-		covered = true;
+		in_memsz = true;
 		uint64_t fend = s->paddr + s->filesz < b ? s->paddr + s->filesz : b;
 		if (a < fend) {
+			covered = true;
 			dump_status st = io_pread(&d->io, s->offset + (a - s->paddr),
 			                          buf + (a - start), fend - a, &d->err);
 			if (st != DUMP_OK)
@@ -211,9 +212,15 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 				    s->paddr, d->incomplete ? " (incomplete dump)" : "");
 		}
 	}
+	/* makedumpfile -E cuts filtered pages from the end of a segment
+	 * (p_filesz < p_memsz): they are excluded, as in kdump-compressed
+	 * dumps, not zeros (libkdumpfile and crash read them so too) */
 	if (!covered)
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
-		                "pfn 0x%" PRIx64 " is in no PT_LOAD segment", pfn);
+		                in_memsz ? "pfn 0x%" PRIx64 " was excluded from the dump (beyond "
+		                           "p_filesz)"
+		                         : "pfn 0x%" PRIx64 " is in no PT_LOAD segment",
+		                pfn);
 	return DUMP_OK;
 }
 

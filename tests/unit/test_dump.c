@@ -2,10 +2,12 @@
  * every malformed input must fail with a message naming what and where,
  * never crash or hang. */
 #include <check.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dump/dump_internal.h"
 #include "dump/info.h"
@@ -70,7 +72,12 @@ START_TEST(test_open_fixture)
 	/* a key matches whole, at the start of a line */
 	ck_assert_ptr_null(dump_vmcoreinfo(d, "SYMBOL(pr"));
 	ck_assert_str_eq(d->fmt->name, "kdump-compressed");
+	/* the one CPU's registers: pid 1 (init, which wrote to sysrq-trigger),
+	 * in kernel code (rip in the image, kernel code segment) */
 	ck_assert_uint_eq(d->n_cpus, 1);
+	ck_assert_int_eq(d->cpus[0].pid, 1);
+	ck_assert_uint_ge(d->cpus[0].reg[16], 0xffffffff80000000ull);
+	ck_assert_uint_eq(d->cpus[0].reg[17], 0x10);
 	dump_free(d);
 	dump_free(NULL);
 }
@@ -508,13 +515,21 @@ END_TEST
 
 static int cli(int argc, const char **argv)
 {
-	/* the commands print; keep the test log readable */
+	/* the commands print; keep the test log readable, then restore */
+	int out = dup(1), err = dup(2), null = open("/dev/null", O_WRONLY);
+
 	fflush(stdout);
 	fflush(stderr);
-	ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout));
-	ck_assert_ptr_nonnull(freopen("/dev/null", "w", stderr));
+	dup2(null, 1);
+	dup2(null, 2);
 	int rc = dump_cli_main(argc, (char **)argv);
 	fflush(stdout);
+	fflush(stderr);
+	dup2(out, 1);
+	dup2(err, 2);
+	close(out);
+	close(err);
+	close(null);
 	return rc;
 }
 

@@ -135,6 +135,50 @@ START_TEST(test_diff_makedumpfile_dmesg)
 }
 END_TEST
 
+/* makedumpfile -E: an ELF whose excluded pages are cut from the segments
+ * (p_filesz < p_memsz), made from the fixture laid out as /proc/vmcore */
+static char *make_elf_e(void)
+{
+	struct dumpgen_opts o = {.format = DUMPGEN_ELF_RAM, .incomplete_after = -1};
+	char *ram = dumptest_path("ram.elf"), *path = dumptest_path("md-E.elf");
+
+	ck_assert_int_eq(dumpgen_write(dumptest_base(), ram, &o), 0);
+	unlink(path);
+	ck_assert_int_eq(run("makedumpfile -E -d 31 %s %s >/dev/null 2>&1", ram, path), 0);
+	unlink(ram);
+	free(ram);
+	return path;
+}
+
+START_TEST(test_diff_makedumpfile_elf)
+{
+	if (!have("makedumpfile"))
+		return;
+	char *path = make_elf_e(), *txt = dumptest_path("md-E.dmesg");
+	unlink(txt);
+	ck_assert_int_eq(run("makedumpfile --dump-dmesg %s %s >/dev/null 2>&1", path, txt), 0);
+	char *theirs = dumptest_slurp(txt, NULL), *ours = our_dmesg(path);
+	ck_assert_str_eq(ours, theirs);
+	free(theirs);
+	if (have("vmcore-dmesg")) {
+		ck_assert_int_eq(run("vmcore-dmesg %s > %s 2>/dev/null", path, txt), 0);
+		theirs = dumptest_slurp(txt, NULL);
+		ck_assert_str_eq(ours, theirs);
+		free(theirs);
+	}
+	/* and it verifies */
+	dump_t *d = dump_new();
+	struct verify_report r;
+	ck_assert_int_eq(dump_open(d, path), DUMP_OK);
+	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
+	ck_assert_msg(r.ok, "%s", r.n_first ? r.first[0] : "");
+	dump_free(d);
+	free(ours);
+	free(path);
+	free(txt);
+}
+END_TEST
+
 START_TEST(test_diff_vmcore_dmesg)
 {
 	if (!have("vmcore-dmesg"))
@@ -257,6 +301,12 @@ START_TEST(test_diff_libkdumpfile_pages)
 	ck_assert_int_eq(dumpgen_write(dumptest_base(), path, &o), 0);
 	ck_assert_uint_eq(compare_pages(&k, path), 4255);
 	free(path);
+	/* makedumpfile -E: segments with p_filesz < p_memsz */
+	if (have("makedumpfile")) {
+		path = make_elf_e();
+		ck_assert_uint_gt(compare_pages(&k, path), 0);
+		free(path);
+	}
 	dlclose(k.so);
 }
 END_TEST
@@ -269,6 +319,7 @@ Suite *dump_diff_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_diff_makedumpfile_dmesg);
+	tcase_add_test(tc, test_diff_makedumpfile_elf);
 	tcase_add_test(tc, test_diff_vmcore_dmesg);
 	tcase_add_test(tc, test_diff_libkdumpfile_pages);
 	suite_add_tcase(s, tc);
