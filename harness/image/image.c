@@ -12,7 +12,7 @@ G_DEFINE_QUARK(kdh - image - error - quark, kdh_image_error)
 
 /* Bumped whenever the layout of the image changes, so old cache entries are
  * not reused. */
-#define MINI_LAYOUT 1
+#define MINI_LAYOUT 2
 
 const char *const kdh_mini_modules[] = {"virtio_pci", "virtio_blk", "ext4", "crc32c_generic", NULL};
 
@@ -191,12 +191,14 @@ static gboolean add_busybox_links(const char *root, GError **error)
 	return TRUE;
 }
 
-static gboolean make_cpio(const char *dir, const char *out, GError **error)
+/* Writes DIR as a newc archive to OUT, or after what OUT holds when APPEND:
+ * the kernel unpacks concatenated archives in turn. */
+static gboolean make_cpio(const char *dir, const char *out, gboolean append, GError **error)
 {
 	g_autofree char *qdir = g_shell_quote(dir), *qout = g_shell_quote(out);
 	g_autofree char *script = g_strdup_printf(
-	    "cd %s && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible > %s", qdir,
-	    qout);
+	    "cd %s && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible %s %s", qdir,
+	    append ? ">>" : ">", qout);
 	const char *argv[] = {"sh", "-c", script, NULL};
 
 	return kdh_run(argv, NULL, NULL, error);
@@ -308,28 +310,19 @@ char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char
 		g_autofree char *root = g_build_filename(tmp, "root", NULL);
 		g_autofree char *extra = g_build_filename(tmp, "extra", NULL);
 		g_autofree char *out = g_build_filename(tmp, "out", NULL);
-		g_autofree char *first = g_build_filename(tmp, "root.cpio", NULL);
 		g_autofree char *capture = g_build_filename(extra, "boot", "capture.cpio", NULL);
 		g_autofree char *vmlinuz = g_build_filename(extra, "boot", "vmlinuz", NULL);
-		g_autofree char *second = g_build_filename(tmp, "extra.cpio", NULL);
 		g_autofree char *joined = g_build_filename(out, "initrd.cpio", NULL);
-		g_autofree char *script = NULL;
 		gboolean ok;
 
 		g_mkdir_with_parents(out, 0755);
 		/* Two archives: the root, then /boot with the kernel and a copy of
-		 * the root for kexec -p.  The kernel unpacks them in turn. */
+		 * the root for kexec -p. */
 		ok = stage_root(kernel, init, modules, root, error) &&
-		     make_cpio(root, first, error) && copy_file(first, capture, 0644, error) &&
+		     make_cpio(root, joined, FALSE, error) &&
+		     copy_file(joined, capture, 0644, error) &&
 		     copy_file(kernel->vmlinuz, vmlinuz, 0644, error) &&
-		     make_cpio(extra, second, error);
-		if (ok) {
-			g_autofree char *q1 = g_shell_quote(first), *q2 = g_shell_quote(second);
-			g_autofree char *qj = g_shell_quote(joined);
-			script = g_strdup_printf("cat %s %s > %s", q1, q2, qj);
-			const char *argv[] = {"sh", "-c", script, NULL};
-			ok = kdh_run(argv, NULL, NULL, error) && kdh_publish_dir(out, entry, error);
-		}
+		     make_cpio(extra, joined, TRUE, error) && kdh_publish_dir(out, entry, error);
 		kdh_rm_rf(tmp);
 		if (!ok) {
 			g_prefix_error(error, "building the mini image for %s: ", kernel->release);

@@ -300,11 +300,8 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	if (!get_string(src, "scenario", "name", NULL, &name, error))
 		return NULL;
 	c->name = suffix ? g_strdup_printf("%s%s", name, suffix) : g_strdup(name);
-	{
-		char *safe = safe_name(c->name);
-		g_free(c->name);
-		c->name = safe;
-	}
+	g_autofree char *unsafe = c->name;
+	c->name = safe_name(unsafe);
 	c->description = source_get(src, "scenario", "description");
 	if (!get_string(src, "kernel", "ref", "debian:default", &c->kernel_ref, error) ||
 	    !get_size(src, "vm", "memory", "1G", &c->memory, error) ||
@@ -323,12 +320,15 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	    !get_uint(src, "timeouts", "capture", 600, 1, 86400, &c->timeout_capture, error) ||
 	    !get_uint(src, "timeouts", "shutdown", 60, 1, 86400, &c->timeout_shutdown, error))
 		return NULL;
-	if (!kdh_crashkernel_valid(c->crashkernel))
-		return value_error(src, "vm", "crashkernel", error,
-		                   "'%s' is not a crashkernel= size or range list", c->crashkernel),
-		       NULL;
-	if (c->memory < 64ULL << 20)
-		return value_error(src, "vm", "memory", error, "at least 64M is needed"), NULL;
+	if (!kdh_crashkernel_valid(c->crashkernel)) {
+		value_error(src, "vm", "crashkernel", error,
+		            "'%s' is not a crashkernel= size or range list", c->crashkernel);
+		return NULL;
+	}
+	if (c->memory < 64ULL << 20) {
+		value_error(src, "vm", "memory", error, "at least 64M is needed");
+		return NULL;
+	}
 	c->outcome = g_str_equal(outcome, "dump") ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
 	c->expect_panic = source_get(src, "expect", "panic");
 	return g_steal_pointer(&c);
