@@ -92,7 +92,7 @@ static char *why_failed(Build *b)
 
 /* Runs ARGV with its output (stdout and stderr) into the log line by line,
  * reporting Kbuild steps as progress. */
-static gboolean run_logged(Build *b, const char *const *argv, GError **error)
+static gboolean run_logged(Build *b, const char *const *argv, const char *cwd, GError **error)
 {
 	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
 	    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
@@ -104,6 +104,10 @@ static gboolean run_logged(Build *b, const char *const *argv, GError **error)
 	double last = -1;
 
 	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
+	/* merge_config.sh runs make itself: it must target x86_64 too. */
+	g_subprocess_launcher_setenv(launcher, "ARCH", "x86_64", TRUE);
+	if (cwd)
+		g_subprocess_launcher_set_cwd(launcher, cwd);
 	/* Reproducible banners: the builder's name is nobody's business. */
 	g_subprocess_launcher_setenv(launcher, "KBUILD_BUILD_USER", "kdh", TRUE);
 	g_subprocess_launcher_setenv(launcher, "KBUILD_BUILD_HOST", "kdh", TRUE);
@@ -381,29 +385,36 @@ static gboolean configure(Build *b, const Source *s, const char *obj, const char
 	progress(b, "configure");
 	if (is_named_base(base)) {
 		const char *argv[] = {"make", "-C", s->tree, o, "ARCH=x86_64", base, NULL};
-		if (!run_logged(b, argv, error))
+		if (!run_logged(b, argv, NULL, error))
 			return FALSE;
 	} else if (!kernel_copy_file(base, dotconfig, error)) {
 		return FALSE;
 	}
 	if (fragments->len) {
+		/* tinyconfig/allnoconfig: merge_config.sh -n runs allnoconfig with
+		 * base + fragments as KCONFIG_ALLCONFIG, so options the fragments
+		 * make visible (PCI, ACPI, ...) stay off unless asked for: the
+		 * small build.  Other bases: merge only, then olddefconfig gives
+		 * new options their defaults, as a distro config expects. */
+		gboolean small =
+		    g_str_equal(base, "tinyconfig") || g_str_equal(base, "allnoconfig");
 		g_autoptr(GPtrArray) argv = g_ptr_array_new();
 		g_ptr_array_add(argv, "bash");
 		g_ptr_array_add(argv, merge);
-		g_ptr_array_add(argv, "-m");
+		g_ptr_array_add(argv, small ? "-n" : "-m");
 		g_ptr_array_add(argv, "-O");
 		g_ptr_array_add(argv, (gpointer)obj);
 		g_ptr_array_add(argv, dotconfig);
 		for (guint i = 0; i < fragments->len; i++)
 			g_ptr_array_add(argv, g_ptr_array_index(fragments, i));
 		g_ptr_array_add(argv, NULL);
-		if (!run_logged(b, (const char *const *)argv->pdata, error))
+		if (!run_logged(b, (const char *const *)argv->pdata, s->tree, error))
 			return FALSE;
 	}
 	{
 		const char *argv[] = {"make",        "-C",           s->tree, o,
 		                      "ARCH=x86_64", "olddefconfig", NULL};
-		if (!run_logged(b, argv, error))
+		if (!run_logged(b, argv, NULL, error))
 			return FALSE;
 	}
 	progress(b, "check config");
@@ -472,7 +483,7 @@ static gboolean compile_install(Build *b, const Source *s, const char *obj, cons
 		const char *argv[] = {"make",        "-C", s->tree,   o,
 		                      "ARCH=x86_64", jobs, "bzImage", modules ? "modules" : NULL,
 		                      NULL};
-		if (!run_logged(b, argv, error))
+		if (!run_logged(b, argv, NULL, error))
 			return FALSE;
 	}
 	if (!g_file_get_contents(release_file, &release, NULL, error))
@@ -483,7 +494,7 @@ static gboolean compile_install(Build *b, const Source *s, const char *obj, cons
 		const char *argv[] = {"make",        "-C",     s->tree,           o,
 		                      "ARCH=x86_64", mod_path, "modules_install", NULL};
 		progress(b, "modules_install");
-		if (!run_logged(b, argv, error))
+		if (!run_logged(b, argv, NULL, error))
 			return FALSE;
 	} else {
 		/* Nothing to install, but the image builder reads modules.builtin. */
