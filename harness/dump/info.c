@@ -178,3 +178,31 @@ dump_status dump_info_collect(dump_t *d, struct dump_info *in)
 	}
 	return DUMP_OK;
 }
+
+dump_status dump_summarize(dump_t *d, dump_summary *s)
+{
+	struct dump_info in;
+	dump_status st = dump_info_collect(d, &in);
+
+	if (st != DUMP_OK)
+		return st;
+	memset(s, 0, sizeof(*s));
+	s->format = in.format;
+	s->compression = in.compression;
+	s->dump_level = in.dump_level;
+	s->incomplete = in.incomplete;
+	if (in.mem_uts_known)
+		snprintf(s->release, sizeof(s->release), "%s", in.mem_release);
+	s->pages_total = in.counts.present;
+	s->pages_dumped = in.counts.dumped;
+	s->pages_excluded = in.counts.excluded;
+	s->crash_time = in.crash_time;
+	s->cpus = in.prstatus_cpus;
+	if (in.panic_known)
+		snprintf(s->panic, sizeof(s->panic), "%s", in.panic_msg);
+	s->panic_cpu = in.task_known ? in.panic_cpu : -1;
+	s->panic_pid = in.task_known ? in.panic_pid : -1;
+	if (in.task_known)
+		snprintf(s->panic_comm, sizeof(s->panic_comm), "%s", in.panic_comm);
+	return DUMP_OK;
+}

@@ -24,3 +24,21 @@ dump_status dump_verify(dump_t *d, struct verify_report *r)
 		verify_problem(r, "no VMCOREINFO in the dump: nothing can be read from memory");
 	return d->fmt->verify(d, r);
 }
+
+dump_status dump_check(dump_t *d, dump_check_result *res)
+{
+	struct verify_report r;
+	dump_status st = dump_verify(d, &r);
+
+	if (st != DUMP_OK)
+		return st;
+	memset(res, 0, sizeof(*res));
+	res->verdict = r.incomplete ? DUMP_VERDICT_INCOMPLETE
+	               : r.ok       ? DUMP_VERDICT_PASS
+	                            : DUMP_VERDICT_FAIL;
+	res->pages_checked = r.pages_checked;
+	res->problems = r.problems;
+	if (r.n_first)
+		snprintf(res->first_problem, sizeof(res->first_problem), "%s", r.first[0]);
+	return DUMP_OK;
+}

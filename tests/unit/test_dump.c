@@ -144,6 +144,28 @@ START_TEST(test_verify_fixture)
 }
 END_TEST
 
+START_TEST(test_public_summary_check)
+{
+	dump_t *d = dump_new();
+	dump_summary s;
+	dump_check_result c;
+
+	ck_assert_int_eq(dump_open(d, DUMPTEST_FIXTURE), DUMP_OK);
+	ck_assert_int_eq(dump_summarize(d, &s), DUMP_OK);
+	ck_assert_str_eq(s.panic, "sysrq triggered crash");
+	ck_assert_int_eq(s.panic_pid, 1);
+	ck_assert_str_eq(s.panic_comm, "init");
+	ck_assert_str_eq(s.release, "6.1.0-56-amd64");
+	ck_assert_uint_eq(s.pages_dumped, 4255);
+	ck_assert_int_eq(s.incomplete, 0);
+	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
+	ck_assert_int_eq(c.verdict, DUMP_VERDICT_PASS);
+	ck_assert_uint_eq(c.pages_checked, 4255);
+	ck_assert_str_eq(c.first_problem, "");
+	dump_free(d);
+}
+END_TEST
+
 START_TEST(test_read_fixture)
 {
 	dump_t *d = dump_new();
@@ -586,6 +608,7 @@ Suite *dump_suite(void)
 	tcase_add_test(real, test_info_fixture);
 	tcase_add_test(real, test_verify_fixture);
 	tcase_add_test(real, test_read_fixture);
+	tcase_add_test(real, test_public_summary_check);
 	tcase_add_test(real, test_cli_exit_codes);
 	suite_add_tcase(s, real);
 
