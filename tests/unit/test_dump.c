@@ -166,6 +166,54 @@ START_TEST(test_public_summary_check)
 }
 END_TEST
 
+/* ---- the command line ---- */
+
+static int cli(int argc, const char **argv)
+{
+	/* the commands print; keep the test log readable, then restore */
+	int out = dup(1), err = dup(2), null = open("/dev/null", O_WRONLY);
+
+	fflush(stdout);
+	fflush(stderr);
+	dup2(null, 1);
+	dup2(null, 2);
+	int rc = dump_cli_main(argc, (char **)argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(out, 1);
+	dup2(err, 2);
+	close(out);
+	close(err);
+	close(null);
+	return rc;
+}
+
+/* A real incomplete dump: makedumpfile ran out of space (ENOSPC) */
+START_TEST(test_real_enospc)
+{
+	const char *path = "tests/fixtures/dump/debian12-6.1-sysrq-enospc.kdump";
+	dump_t *d = dump_new();
+	dump_check_result c;
+	char *text;
+	size_t len;
+
+	ck_assert_int_eq(dump_open(d, path), DUMP_OK);
+	ck_assert(d->incomplete);
+	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
+	ck_assert_int_eq(c.verdict, DUMP_VERDICT_INCOMPLETE);
+	ck_assert_uint_gt(c.pages_checked, 0);
+	ck_assert_ptr_nonnull(strstr(c.first_problem, "incomplete flag"));
+	/* what was written reads; what was not says why */
+	if (dump_dmesg(d, &text, &len) == DUMP_OK)
+		free(text);
+	else
+		assert_msg(d, "incomplete");
+	dump_free(d);
+	const char *argv[] = {"verify", path};
+	ck_assert_int_eq(cli(2, argv), 3);
+}
+END_TEST
+
 START_TEST(test_read_fixture)
 {
 	dump_t *d = dump_new();
@@ -533,28 +581,6 @@ START_TEST(test_flattened_unterminated)
 }
 END_TEST
 
-/* ---- the command line ---- */
-
-static int cli(int argc, const char **argv)
-{
-	/* the commands print; keep the test log readable, then restore */
-	int out = dup(1), err = dup(2), null = open("/dev/null", O_WRONLY);
-
-	fflush(stdout);
-	fflush(stderr);
-	dup2(null, 1);
-	dup2(null, 2);
-	int rc = dump_cli_main(argc, (char **)argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(out, 1);
-	dup2(err, 2);
-	close(out);
-	close(err);
-	close(null);
-	return rc;
-}
-
 START_TEST(test_cli_exit_codes)
 {
 	const char *none[] = {NULL};
@@ -609,6 +635,7 @@ Suite *dump_suite(void)
 	tcase_add_test(real, test_verify_fixture);
 	tcase_add_test(real, test_read_fixture);
 	tcase_add_test(real, test_public_summary_check);
+	tcase_add_test(real, test_real_enospc);
 	tcase_add_test(real, test_cli_exit_codes);
 	suite_add_tcase(s, real);
 
