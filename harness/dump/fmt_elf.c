@@ -178,7 +178,7 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 	struct elfdump *ed = d->priv;
 	uint64_t start = pfn << d->page_shift, end = start + d->page_size;
 	size_t lo = 0, hi = ed->n_seg;
-	bool covered = false, in_memsz = false;
+	bool covered = false, in_memsz = false, full = false;
 
 	if (pfn > (UINT64_MAX >> d->page_shift) - 1)
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND, "pfn 0x%" PRIx64 " is out of range",
@@ -203,6 +203,7 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 		uint64_t fend = s->paddr + s->filesz < b ? s->paddr + s->filesz : b;
 		if (a < fend) {
 			covered = true;
+			full = a == start && fend == end;
 			dump_status st = io_pread(&d->io, s->offset + (a - s->paddr),
 			                          buf + (a - start), fend - a, &d->err);
 			if (st != DUMP_OK)
@@ -210,6 +211,10 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 				    &d->err, st,
 				    "pfn 0x%" PRIx64 " (PT_LOAD at paddr 0x%" PRIx64 ")%s", pfn,
 				    s->paddr, d->incomplete ? " (incomplete dump)" : "");
+			/* one segment held the whole page: overlapping ones
+			 * (kernel text, or a hostile file's copies) add nothing */
+			if (full)
+				break;
 		}
 	}
 	/* makedumpfile -E cuts filtered pages from the end of a segment
@@ -259,9 +264,21 @@ static dump_status elf_counts(dump_t *d, struct dump_page_counts *c)
 	return DUMP_OK;
 }
 
+struct range {
+	uint64_t start, end;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 static dump_status elf_verify(dump_t *d, struct verify_report *r)
 {
 	struct elfdump *ed = d->priv;
+	struct range *rg;
+	size_t n = 0;
 	uint8_t *buf;
 
 	if (ed->e_flags & DUMP_ELF_INCOMPLETE) {
@@ -269,9 +286,13 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 		verify_problem(r, "ELF e_flags has the incomplete bit: makedumpfile could not "
 		                  "write the whole dump");
 	}
+	rg = malloc(ed->n_seg * sizeof(*rg));
 	buf = malloc(VERIFY_CHUNK);
-	if (!buf)
-		return derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffer");
+	if (!rg || !buf) {
+		free(rg);
+		free(buf);
+		return derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffers");
+	}
 	for (size_t i = 0; i < ed->n_seg; i++) {
 		const struct elf_seg *s = &ed->seg[i];
 		if (s->offset + s->filesz > d->io.size) {
@@ -281,19 +302,31 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 			               s->paddr, s->offset, s->filesz, d->io.size);
 			continue;
 		}
-		/* read every byte once, in bounded chunks: proves the data is
-		 * there without holding it */
-		for (uint64_t done = 0; done < s->filesz;) {
-			size_t n = s->filesz - done < VERIFY_CHUNK ? (size_t)(s->filesz - done)
-			                                           : VERIFY_CHUNK;
-			if (io_pread(&d->io, s->offset + done, buf, n, &d->err) != DUMP_OK) {
-				verify_problem(r, "PT_LOAD at paddr 0x%" PRIx64 ": %s", s->paddr,
-				               dump_error(d));
+		if (s->filesz)
+			rg[n++] = (struct range){s->offset, s->offset + s->filesz};
+	}
+	/* Read every byte of segment data once, in bounded chunks: proves the
+	 * data is there without holding it.  Overlapping segments (the kernel
+	 * text again, or a hostile file's thousand copies of one range) are
+	 * merged first, so the work is bounded by the file size. */
+	qsort(rg, n, sizeof(*rg), cmp_range);
+	uint64_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t from = rg[i].start > pos ? rg[i].start : pos;
+		while (from < rg[i].end) {
+			size_t len = rg[i].end - from < VERIFY_CHUNK ? (size_t)(rg[i].end - from)
+			                                             : VERIFY_CHUNK;
+			if (io_pread(&d->io, from, buf, len, &d->err) != DUMP_OK) {
+				verify_problem(r, "segment data at file offset 0x%" PRIx64 ": %s",
+				               from, dump_error(d));
 				break;
 			}
-			done += n;
+			from += len;
 		}
+		if (rg[i].end > pos)
+			pos = rg[i].end;
 	}
+	free(rg);
 	free(buf);
 	elf_counts(d, &r->counts);
 	r->counts_known = true;
