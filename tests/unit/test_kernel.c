@@ -506,6 +506,46 @@ START_TEST(failing_compile_is_reported_and_not_cached)
 }
 END_TEST
 
+typedef struct {
+	KdhKernelBuildOptions opts;
+	char *root;
+	char *error;
+} Racer;
+
+static gpointer race(gpointer data)
+{
+	Racer *r = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhKernel) k = kdh_kernel_build(&r->opts, cache, &error);
+
+	if (k)
+		r->root = g_strdup(k->root);
+	else
+		r->error = g_strdup(error->message);
+	return NULL;
+}
+
+START_TEST(concurrent_builds_share_one_entry)
+{
+	g_autofree char *tree = make_fake_tree();
+	g_autofree char *frag = write_file("ok.config", "CONFIG_FOO=y\n");
+	const char *frags[] = {frag, NULL};
+	Racer a = {{tree, frags, NULL, 1, NULL, NULL}, NULL, NULL};
+	Racer b = a;
+	GThread *ta = g_thread_new("a", race, &a);
+	GThread *tb = g_thread_new("b", race, &b);
+
+	g_thread_join(ta);
+	g_thread_join(tb);
+	ck_assert_msg(a.root && b.root, "%s %s", a.error ? a.error : "", b.error ? b.error : "");
+	ck_assert_str_eq(a.root, b.root);
+	ck_assert_uint_eq(count_entries(), 1);
+	ck_assert_uint_eq(count_tmp(), 0);
+	g_free(a.root);
+	g_free(b.root);
+}
+END_TEST
+
 Suite *kernel_suite(void)
 {
 	Suite *s = suite_create("kernel");
@@ -527,6 +567,7 @@ Suite *kernel_suite(void)
 	tcase_add_test(tc, build_of_fake_tree_is_cached);
 	tcase_add_test(tc, dropped_and_unknown_options_fail_the_build);
 	tcase_add_test(tc, failing_compile_is_reported_and_not_cached);
+	tcase_add_test(tc, concurrent_builds_share_one_entry);
 	suite_add_tcase(s, tc);
 	return s;
 }
