@@ -15,6 +15,8 @@
 #define EXIT_USAGE      2
 #define EXIT_INCOMPLETE 3
 
+#define MAX_FILES 64 /* parts of a split dump */
+
 struct opts {
 	bool json, raw, phys, virt;
 	const char *args[4];
@@ -377,11 +379,11 @@ static int cmd_read(dump_t *d, const struct opts *o)
 }
 
 static const struct command commands[] = {
-    {"info", cmd_info, 0, "info [--json] FILE"},
-    {"dmesg", cmd_dmesg, 0, "dmesg FILE"},
-    {"verify", cmd_verify, 0, "verify [--json] FILE"},
-    {"read", cmd_read, 2, "read [--phys|--virt] [--raw] FILE ADDR LEN"},
-    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo FILE"},
+    {"info", cmd_info, 0, "info [--json] FILE..."},
+    {"dmesg", cmd_dmesg, 0, "dmesg FILE..."},
+    {"verify", cmd_verify, 0, "verify [--json] FILE..."},
+    {"read", cmd_read, 2, "read [--phys|--virt] [--raw] FILE... ADDR LEN"},
+    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo FILE..."},
 };
 
 static int usage(FILE *f)
@@ -389,7 +391,8 @@ static int usage(FILE *f)
 	fprintf(f, "usage:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  kdh dump %s\n", commands[i].usage);
-	fprintf(f, "FILE: kdump-compressed (also flattened, -F) or ELF64 vmcore.\n"
+	fprintf(f, "FILE: kdump-compressed (also flattened, -F) or ELF64 vmcore; several FILEs\n"
+	           "are the parts of a split dump (--split).\n"
 	           "verify exits 0 pass, 1 fail, 3 incomplete dump; 2 is a usage error.\n");
 	return EXIT_USAGE;
 }
@@ -398,7 +401,6 @@ int dump_cli_main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
 	struct opts o = {0};
-	const char *file = NULL;
 
 	if (argc < 1)
 		return usage(stderr);
@@ -413,6 +415,8 @@ int dump_cli_main(int argc, char **argv)
 		fprintf(stderr, "kdh dump: unknown command '%s'\n", argv[0]);
 		return usage(stderr);
 	}
+	const char *pos[MAX_FILES + 4];
+	int n_pos = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--json"))
@@ -426,26 +430,29 @@ int dump_cli_main(int argc, char **argv)
 		else if (a[0] == '-' && a[1] == '-') {
 			fprintf(stderr, "kdh dump %s: unknown option %s\n", cmd->name, a);
 			return usage(stderr);
-		} else if (!file)
-			file = a;
-		else if (o.n_args < cmd->n_args)
-			o.args[o.n_args++] = a;
-		else {
-			fprintf(stderr, "kdh dump %s: unexpected argument '%s'\n", cmd->name, a);
+		} else if (n_pos < MAX_FILES + cmd->n_args) {
+			pos[n_pos++] = a;
+		} else {
+			fprintf(stderr, "kdh dump %s: too many arguments\n", cmd->name);
 			return usage(stderr);
 		}
 	}
-	if (!file || o.n_args != cmd->n_args) {
+	/* FILE... then the command's own arguments: several files are the
+	 * parts of a split dump */
+	int n_files = n_pos - cmd->n_args;
+	if (n_files < 1) {
 		fprintf(stderr, "usage: kdh dump %s\n", cmd->usage);
 		return EXIT_USAGE;
 	}
+	for (int i = 0; i < cmd->n_args; i++)
+		o.args[o.n_args++] = pos[n_files + i];
 	dump_t *d = dump_new();
 	if (!d) {
 		fprintf(stderr, "kdh dump: out of memory\n");
 		return EXIT_CORRUPT;
 	}
 	int rc;
-	if (dump_open(d, file) != DUMP_OK) {
+	if (dump_open_parts(d, pos, (size_t)n_files) != DUMP_OK) {
 		fprintf(stderr, "kdh dump %s: %s\n", cmd->name, dump_error(d));
 		rc = EXIT_CORRUPT;
 	} else {

@@ -143,6 +143,25 @@ dump_status dump_open(dump_t *d, const char *path)
 	                "%s: not a kdump-compressed, flattened or ELF64 vmcore", path);
 }
 
+dump_status dump_open_parts(dump_t *d, const char *const *paths, size_t n)
+{
+	dump_status st;
+
+	if (n == 0)
+		return derr_set(&d->err, DUMP_ERR_IO, "no file given");
+	st = dump_open(d, paths[0]);
+	for (size_t i = 1; i < n && st == DUMP_OK; i++)
+		st = diskdump_attach_part(d, paths[i]);
+	if (st != DUMP_OK) {
+		d->opened = false;
+		return st;
+	}
+	/* pages read before a part was attached may now read differently */
+	for (int k = 0; k < PAGE_CACHE_SLOTS; k++)
+		d->cache[k].valid = false;
+	return DUMP_OK;
+}
+
 /* ---- VMCOREINFO ---- */
 
 const char *dump_vmcoreinfo_raw(const dump_t *d, const char *key, size_t *len)

@@ -35,6 +35,12 @@ void dump_free(dump_t *d);
  * holds the reason (dump_error) and may only be freed. */
 dump_status dump_open(dump_t *d, const char *path);
 
+/* Opens a dump given as N files: one file (as dump_open), or the parts of
+ * a split kdump-compressed dump (makedumpfile --split), in any order.  Each
+ * part is checked to belong to the same dump; verify reports memory that no
+ * given part covers.  On failure the context may only be freed. */
+dump_status dump_open_parts(dump_t *d, const char *const *paths, size_t n);
+
 /* The message of the last failed call; never NULL ("" when none). */
 const char *dump_error(const dump_t *d);
 

@@ -181,6 +181,9 @@ struct dump_format {
 };
 
 extern const struct dump_format dump_format_diskdump;
+
+/* Adds PATH, another part of the split kdump-compressed dump open in D. */
+dump_status diskdump_attach_part(dump_t *d, const char *path);
 extern const struct dump_format dump_format_elf;
 
 /* ---- the context ---- */

@@ -27,28 +27,47 @@
 /* notes of a few thousand CPUs fit easily; more is hostile */
 #define NOTES_MAX (64u << 20)
 
-struct diskdump {
-	uint32_t block_size;
-	int32_t version;
-	uint32_t status;
-	uint64_t max_mapnr;
-	uint64_t bitmap_off; /* 1st bitmap */
-	uint64_t half_len;   /* bytes of each bitmap */
-	uint64_t map_bytes;  /* bytes of each bitmap covering [0, max_mapnr) */
+/* One file of the dump: the whole dump, or one part of a split dump. */
+struct dd_part {
+	char *path;         /* for messages; NULL for the file dump_open opened */
+	struct dump_io *io; /* &d->io for the first part */
+	struct dump_io own_io;
 	uint64_t desc_off;
-	bool split;
 	uint64_t start_pfn, end_pfn; /* range with descriptors in this file */
-
-	/* loaded on the first random access */
-	bool index_ready;
-	uint8_t *bitmap2;
-	uint64_t *rank; /* set bits of bitmap2 before each 512-bit block */
-	uint64_t rank_start;
+	uint32_t status;
+	uint64_t rank_start; /* set by the index */
 	uint64_t n_dumped;
-
 	uint8_t desc_cache[DESC_BATCH * DESC_SIZE];
 	uint64_t desc_cache_first; /* index of the first cached descriptor */
 	size_t desc_cache_n;
+};
+
+/* The geometry every part of one dump shares */
+struct dd_geometry {
+	int32_t version;
+	uint32_t status, block_size;
+	uint64_t max_mapnr;
+	uint64_t bitmap_off; /* 1st bitmap */
+	uint64_t half_len;   /* bytes of each bitmap */
+	uint64_t desc_off;
+	bool split;
+	uint64_t start_pfn, end_pfn;
+};
+
+struct diskdump {
+	struct dd_geometry geo; /* of the first part */
+	uint64_t max_mapnr;
+	uint64_t bitmap_off, half_len;
+	uint64_t map_bytes; /* bytes of each bitmap covering [0, max_mapnr) */
+	struct dd_part *part;
+	size_t n_parts;
+
+	/* loaded on the first random access (the bitmaps are the same in
+	 * every part: the first one's serve all) */
+	bool index_ready;
+	uint8_t *bitmap2;
+	uint64_t *rank; /* set bits of bitmap2 before each 512-bit block */
+
 	uint8_t *cbuf; /* one compressed page */
 };
 
@@ -83,7 +102,7 @@ static dump_status dd_read_notes(dump_t *d, const uint8_t *sub)
 	uint64_t off, size, end;
 	dump_status st;
 
-	if (dd->version >= 4) {
+	if (dd->geo.version >= 4) {
 		off = le64(sub + 48);
 		size = le64(sub + 56);
 		if (size > 0) {
@@ -103,7 +122,7 @@ static dump_status dd_read_notes(dump_t *d, const uint8_t *sub)
 				return st;
 		}
 	}
-	if (!d->vmcoreinfo && dd->version >= 3) {
+	if (!d->vmcoreinfo && dd->geo.version >= 3) {
 		off = le64(sub + 32);
 		size = le64(sub + 40);
 		if (size > 0) {
@@ -128,100 +147,186 @@ static dump_status dd_read_notes(dump_t *d, const uint8_t *sub)
 	return DUMP_OK;
 }
 
-static dump_status dd_open(dump_t *d)
+/* Reads and checks the header and sub-header of one file into G; H and SUB
+ * receive the raw blocks. */
+static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geometry *g, uint8_t *h,
+                                  uint8_t *sub)
 {
-	uint8_t h[HDR_SIZE], sub[SUB_HDR_SIZE];
-	struct diskdump *dd;
-	uint64_t bitmap_end, sub_bytes;
 	dump_status st;
+	uint64_t sub_bytes, bitmap_end;
 
-	if (d->io.size < HDR_SIZE)
+	if (io->size < HDR_SIZE)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: file of %" PRIu64
 		                " bytes is shorter than the %d-byte header",
-		                d->io.size, HDR_SIZE);
-	st = io_pread(&d->io, 0, h, sizeof(h), &d->err);
+		                io->size, HDR_SIZE);
+	st = io_pread(io, 0, h, HDR_SIZE, &d->err);
 	if (st != DUMP_OK)
 		return derr_prefix(&d->err, st, "header");
-	dd = calloc(1, sizeof(*dd));
-	if (!dd)
-		return derr_set(&d->err, DUMP_ERR_NOMEM, "header");
-	d->priv = dd;
-
-	dd->version = (int32_t)le32(h + 8);
-	if (dd->version < 1 || dd->version > 6)
-		return derr_set(&d->err, dd->version > 6 ? DUMP_ERR_UNSUPPORTED : DUMP_ERR_CORRUPT,
-		                "header: version %d (known: 1 to 6)", dd->version);
-	copy_uts(d->utsname_nodename, h + 12 + 65);
-	copy_uts(d->utsname_release, h + 12 + 130);
-	copy_uts(d->utsname_version, h + 12 + 195);
-	copy_uts(d->utsname_machine, h + 12 + 260);
-	d->crash_time = (int64_t)le64(h + 408);
-	dd->status = le32(h + 424);
-	dd->block_size = le32(h + 428);
+	if (memcmp(h, KDUMP_SIGNATURE, 8) != 0)
+		return derr_set(&d->err, DUMP_ERR_FORMAT, "header: no KDUMP signature");
+	memset(g, 0, sizeof(*g));
+	g->version = (int32_t)le32(h + 8);
+	if (g->version < 1 || g->version > 6)
+		return derr_set(&d->err, g->version > 6 ? DUMP_ERR_UNSUPPORTED : DUMP_ERR_CORRUPT,
+		                "header: version %d (known: 1 to 6)", g->version);
+	g->status = le32(h + 424);
+	g->block_size = le32(h + 428);
 	int32_t sub_hdr_size = (int32_t)le32(h + 432);
 	uint32_t bitmap_blocks = le32(h + 436);
-	dd->max_mapnr = le32(h + 440);
-	d->header_cpus = (int32_t)le32(h + 460);
+	g->max_mapnr = le32(h + 440);
 
-	if (!dump_set_page_size(d, dd->block_size, "header: block_size"))
+	if (!dump_set_page_size(d, g->block_size, "header: block_size"))
 		return DUMP_ERR_CORRUPT;
 	if (sub_hdr_size < 1 || bitmap_blocks == 0 || (bitmap_blocks & 1))
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: sub_hdr_size %d, bitmap_blocks %u (need >= 1 and an even "
 		                "count >= 2)",
 		                sub_hdr_size, bitmap_blocks);
-	sub_bytes = (uint64_t)sub_hdr_size * dd->block_size;
-	dd->bitmap_off = dd->block_size + sub_bytes;
-	dd->half_len = (uint64_t)bitmap_blocks / 2 * dd->block_size;
-	bitmap_end = dd->bitmap_off + 2 * dd->half_len; /* 32-bit counts: no overflow */
-	if (bitmap_end > d->io.size)
+	sub_bytes = (uint64_t)sub_hdr_size * g->block_size;
+	g->bitmap_off = g->block_size + sub_bytes;
+	g->half_len = (uint64_t)bitmap_blocks / 2 * g->block_size;
+	bitmap_end = g->bitmap_off + 2 * g->half_len; /* 32-bit counts: no overflow */
+	if (bitmap_end > io->size)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: bitmaps end at 0x%" PRIx64 ", beyond the file (0x%" PRIx64
 		                " bytes)",
-		                bitmap_end, d->io.size);
-	dd->desc_off = bitmap_end;
+		                bitmap_end, io->size);
+	g->desc_off = bitmap_end;
 
-	st = io_pread(&d->io, dd->block_size, sub, sizeof(sub), &d->err);
+	st = io_pread(io, g->block_size, sub, SUB_HDR_SIZE, &d->err);
 	if (st != DUMP_OK)
 		return derr_prefix(&d->err, st, "sub-header");
-	d->phys_base_from_format = true;
-	d->format_phys_base = le64(sub + 0);
-	d->dump_level = (int32_t)le32(sub + 8);
-	if (dd->version >= 2 && le32(sub + 12)) {
-		dd->split = true;
-		dd->start_pfn = le64(sub + 16);
-		dd->end_pfn = le64(sub + 24);
+	if (g->version >= 2 && le32(sub + 12)) {
+		g->split = true;
+		g->start_pfn = le64(sub + 16);
+		g->end_pfn = le64(sub + 24);
 	}
-	if (dd->version >= 6) {
-		dd->max_mapnr = le64(sub + 96);
-		if (dd->split) {
-			dd->start_pfn = le64(sub + 80);
-			dd->end_pfn = le64(sub + 88);
+	if (g->version >= 6) {
+		g->max_mapnr = le64(sub + 96);
+		if (g->split) {
+			g->start_pfn = le64(sub + 80);
+			g->end_pfn = le64(sub + 88);
 		}
 	}
 	/* each bitmap must cover every pfn the header promises */
-	dd->map_bytes = (dd->max_mapnr + 7) / 8;
-	if (dd->max_mapnr == 0 || dd->map_bytes > dd->half_len)
+	uint64_t map_bytes = (g->max_mapnr + 7) / 8;
+	if (g->max_mapnr == 0 || map_bytes > g->half_len)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: max_mapnr %" PRIu64 " needs %" PRIu64
 		                " bitmap bytes, the bitmaps have %" PRIu64,
-		                dd->max_mapnr, dd->map_bytes, dd->half_len);
-	if (!dd->split) {
-		dd->start_pfn = 0;
-		dd->end_pfn = dd->max_mapnr;
-	} else if (dd->start_pfn > dd->end_pfn || dd->end_pfn > dd->max_mapnr) {
+		                g->max_mapnr, map_bytes, g->half_len);
+	if (!g->split) {
+		g->start_pfn = 0;
+		g->end_pfn = g->max_mapnr;
+	} else if (g->start_pfn > g->end_pfn || g->end_pfn > g->max_mapnr) {
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "sub-header: split range [0x%" PRIx64 ", 0x%" PRIx64
 		                ") outside max_mapnr 0x%" PRIx64,
-		                dd->start_pfn, dd->end_pfn, dd->max_mapnr);
+		                g->start_pfn, g->end_pfn, g->max_mapnr);
 	}
-	d->compression = compression_name(dd->status);
-	d->incomplete = (dd->status & DD_INCOMPLETE) != 0;
+	return DUMP_OK;
+}
+
+static void init_part(struct dd_part *p, struct dump_io *io, const struct dd_geometry *g)
+{
+	p->io = io;
+	p->desc_off = g->desc_off;
+	p->start_pfn = g->start_pfn;
+	p->end_pfn = g->end_pfn;
+	p->status = g->status;
+	p->desc_cache_n = 0;
+}
+
+static dump_status dd_open(dump_t *d)
+{
+	uint8_t h[HDR_SIZE], sub[SUB_HDR_SIZE];
+	struct diskdump *dd;
+	dump_status st;
+
+	dd = calloc(1, sizeof(*dd));
+	if (!dd)
+		return derr_set(&d->err, DUMP_ERR_NOMEM, "header");
+	d->priv = dd;
+	dd->part = calloc(1, sizeof(*dd->part));
+	if (!dd->part)
+		return derr_set(&d->err, DUMP_ERR_NOMEM, "header");
+	dd->n_parts = 1;
+	st = parse_geometry(d, &d->io, &dd->geo, h, sub);
+	if (st != DUMP_OK)
+		return st;
+	init_part(&dd->part[0], &d->io, &dd->geo);
+	dd->max_mapnr = dd->geo.max_mapnr;
+	dd->bitmap_off = dd->geo.bitmap_off;
+	dd->half_len = dd->geo.half_len;
+	dd->map_bytes = (dd->max_mapnr + 7) / 8;
+
+	copy_uts(d->utsname_nodename, h + 12 + 65);
+	copy_uts(d->utsname_release, h + 12 + 130);
+	copy_uts(d->utsname_version, h + 12 + 195);
+	copy_uts(d->utsname_machine, h + 12 + 260);
+	d->crash_time = (int64_t)le64(h + 408);
+	d->header_cpus = (int32_t)le32(h + 460);
+	d->phys_base_from_format = true;
+	d->format_phys_base = le64(sub + 0);
+	d->dump_level = (int32_t)le32(sub + 8);
+	d->compression = compression_name(dd->geo.status);
+	d->incomplete = (dd->geo.status & DD_INCOMPLETE) != 0;
 	dd->cbuf = malloc(d->page_size);
 	if (!dd->cbuf)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "page buffer");
 	return dd_read_notes(d, sub);
+}
+
+dump_status diskdump_attach_part(dump_t *d, const char *path)
+{
+	struct diskdump *dd = d->priv;
+	uint8_t h[HDR_SIZE], sub[SUB_HDR_SIZE];
+	struct dd_geometry g;
+	struct dd_part *bigger, *p;
+	dump_status st;
+
+	if (d->fmt != &dump_format_diskdump || !dd->geo.split)
+		return derr_set(&d->err, DUMP_ERR_FORMAT,
+		                "%s: only the parts of a split kdump-compressed dump can be "
+		                "opened together",
+		                path);
+	bigger = realloc(dd->part, (dd->n_parts + 1) * sizeof(*dd->part));
+	if (!bigger)
+		return derr_set(&d->err, DUMP_ERR_NOMEM, "%s", path);
+	dd->part = bigger;
+	/* the array moved: the parts' own io structures with it */
+	for (size_t i = 1; i < dd->n_parts; i++)
+		dd->part[i].io = &dd->part[i].own_io;
+	p = &dd->part[dd->n_parts];
+	memset(p, 0, sizeof(*p));
+	p->path = strdup(path);
+	p->own_io.fd = -1;
+	if (!p->path)
+		return derr_set(&d->err, DUMP_ERR_NOMEM, "%s", path);
+	dd->n_parts++; /* counted now, so cleanup closes what follows */
+	st = io_open(&p->own_io, path, &d->err);
+	if (st == DUMP_OK) {
+		st = io_probe_flattened(&p->own_io, &d->err);
+		if (st == DUMP_ERR_FORMAT)
+			st = DUMP_OK;
+	}
+	if (st == DUMP_OK)
+		st = parse_geometry(d, &p->own_io, &g, h, sub);
+	if (st != DUMP_OK)
+		return derr_prefix(&d->err, st, "%s", path);
+	/* every part carries the same bitmaps over the same memory */
+	if (!g.split || g.block_size != dd->geo.block_size || g.max_mapnr != dd->max_mapnr ||
+	    g.bitmap_off != dd->bitmap_off || g.half_len != dd->half_len)
+		return derr_set(&d->err, DUMP_ERR_CORRUPT,
+		                "%s: not a part of the same split dump (split %d, block size %u, "
+		                "max_mapnr %" PRIu64 ")",
+		                path, g.split, g.block_size, g.max_mapnr);
+	init_part(p, &p->own_io, &g);
+	if (g.status & DD_INCOMPLETE)
+		d->incomplete = true;
+	dd->index_ready = false; /* rank_start and n_dumped of the new part */
+	return DUMP_OK;
 }
 
 static uint64_t popcount_bytes(const uint8_t *p, uint64_t n)
@@ -260,6 +365,9 @@ static dump_status dd_build_index(dump_t *d)
 	uint64_t blocks = (dd->max_mapnr + 511) / 512;
 	dump_status st;
 
+	/* rebuilt when a part is attached: start afresh */
+	free(dd->bitmap2);
+	free(dd->rank);
 	/* padded to whole 512-bit blocks, so rank_of never reads past it */
 	dd->bitmap2 = calloc(blocks, 64);
 	dd->rank = calloc(blocks + 1, sizeof(*dd->rank));
@@ -274,9 +382,12 @@ static dump_status dd_build_index(dump_t *d)
 		dd->bitmap2[dd->max_mapnr / 8] &= (uint8_t)((1u << (dd->max_mapnr & 7)) - 1);
 	for (uint64_t b = 0; b < blocks; b++)
 		dd->rank[b + 1] = dd->rank[b] + popcount_bytes(dd->bitmap2 + b * 64, 64);
-	dd->rank_start = rank_of(dd, dd->start_pfn);
-	dd->n_dumped = rank_of(dd, dd->end_pfn) - dd->rank_start;
-	dd->desc_cache_n = 0;
+	for (size_t i = 0; i < dd->n_parts; i++) {
+		struct dd_part *p = &dd->part[i];
+		p->rank_start = rank_of(dd, p->start_pfn);
+		p->n_dumped = rank_of(dd, p->end_pfn) - p->rank_start;
+		p->desc_cache_n = 0;
+	}
 	dd->index_ready = true;
 	return DUMP_OK;
 }
@@ -293,42 +404,40 @@ static void decode_desc(const uint8_t *p, struct page_desc *pd)
 	pd->flags = le32(p + 12);
 }
 
-static dump_status dd_get_desc(dump_t *d, uint64_t idx, struct page_desc *pd)
+static dump_status dd_get_desc(dump_t *d, struct dd_part *p, uint64_t idx, struct page_desc *pd)
 {
-	struct diskdump *dd = d->priv;
 	dump_status st;
 
-	if (idx < dd->desc_cache_first || idx - dd->desc_cache_first >= dd->desc_cache_n) {
-		uint64_t off = dd->desc_off + idx * DESC_SIZE;
-		uint64_t n = dd->n_dumped - idx < DESC_BATCH ? dd->n_dumped - idx : DESC_BATCH;
+	if (idx < p->desc_cache_first || idx - p->desc_cache_first >= p->desc_cache_n) {
+		uint64_t off = p->desc_off + idx * DESC_SIZE;
+		uint64_t n = p->n_dumped - idx < DESC_BATCH ? p->n_dumped - idx : DESC_BATCH;
 		/* a dump cut short may end inside the table: read what is there */
-		if (off >= d->io.size)
+		if (off >= p->io->size)
 			return derr_set(&d->err, DUMP_ERR_CORRUPT,
 			                "descriptor %" PRIu64 " at 0x%" PRIx64
 			                " is beyond the end of the file%s",
 			                idx, off, d->incomplete ? " (incomplete dump)" : "");
-		if ((d->io.size - off) / DESC_SIZE < n)
-			n = (d->io.size - off) / DESC_SIZE;
+		if ((p->io->size - off) / DESC_SIZE < n)
+			n = (p->io->size - off) / DESC_SIZE;
 		if (n == 0)
 			return derr_set(&d->err, DUMP_ERR_CORRUPT,
 			                "descriptor %" PRIu64 " at 0x%" PRIx64
-			                " is cut off by the end "
-			                "of the file",
+			                " is cut off by the end of the file",
 			                idx, off);
-		st = io_pread(&d->io, off, dd->desc_cache, n * DESC_SIZE, &d->err);
+		st = io_pread(p->io, off, p->desc_cache, n * DESC_SIZE, &d->err);
 		if (st != DUMP_OK)
 			return derr_prefix(&d->err, st, "descriptor %" PRIu64, idx);
-		dd->desc_cache_first = idx;
-		dd->desc_cache_n = n;
+		p->desc_cache_first = idx;
+		p->desc_cache_n = n;
 	}
-	decode_desc(dd->desc_cache + (idx - dd->desc_cache_first) * DESC_SIZE, pd);
+	decode_desc(p->desc_cache + (idx - p->desc_cache_first) * DESC_SIZE, pd);
 	return DUMP_OK;
 }
 
-/* Checks a descriptor against the file; the message names the pfn. */
-static dump_status check_desc(dump_t *d, uint64_t pfn, const struct page_desc *pd)
+/* Checks a descriptor against its file; the message names the pfn. */
+static dump_status check_desc(dump_t *d, const struct dd_part *p, uint64_t pfn,
+                              const struct page_desc *pd)
 {
-	struct diskdump *dd = d->priv;
 	uint64_t end;
 
 	if (pd->offset == 0 && pd->size == 0)
@@ -339,17 +448,26 @@ static dump_status check_desc(dump_t *d, uint64_t pfn, const struct page_desc *p
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "pfn 0x%" PRIx64 ": stored size %u (page size %u)", pfn, pd->size,
 		                d->page_size);
-	if (pd->offset < dd->desc_off || !add_ok(pd->offset, pd->size, &end) || end > d->io.size)
+	if (pd->offset < p->desc_off || !add_ok(pd->offset, pd->size, &end) || end > p->io->size)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "pfn 0x%" PRIx64 ": data at 0x%" PRIx64 "+%u is outside the page "
 		                "data (0x%" PRIx64 "-0x%" PRIx64 ")",
-		                pfn, pd->offset, pd->size, dd->desc_off, d->io.size);
+		                pfn, pd->offset, pd->size, p->desc_off, p->io->size);
 	return DUMP_OK;
+}
+
+static struct dd_part *part_of(struct diskdump *dd, uint64_t pfn)
+{
+	for (size_t i = 0; i < dd->n_parts; i++)
+		if (pfn >= dd->part[i].start_pfn && pfn < dd->part[i].end_pfn)
+			return &dd->part[i];
+	return NULL;
 }
 
 static dump_status dd_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 {
 	struct diskdump *dd = d->priv;
+	struct dd_part *p;
 	struct page_desc pd;
 	dump_status st;
 
@@ -362,18 +480,21 @@ static dump_status dd_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 	if (!bit_set(dd->bitmap2, pfn))
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
 		                "pfn 0x%" PRIx64 " was excluded from the dump", pfn);
-	if (pfn < dd->start_pfn || pfn >= dd->end_pfn)
+	p = part_of(dd, pfn);
+	if (!p)
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
-		                "pfn 0x%" PRIx64 " is in another part of this split dump", pfn);
-	st = dd_get_desc(d, rank_of(dd, pfn) - dd->rank_start, &pd);
-	if (st != DUMP_OK)
-		return st;
-	st = check_desc(d, pfn, &pd);
-	if (st != DUMP_OK)
-		return st;
-	st = io_pread(&d->io, pd.offset, dd->cbuf, pd.size, &d->err);
+		                "pfn 0x%" PRIx64 " is in a part of this split dump that was not "
+		                "given",
+		                pfn);
+	st = dd_get_desc(d, p, rank_of(dd, pfn) - p->rank_start, &pd);
+	if (st == DUMP_OK)
+		st = check_desc(d, p, pfn, &pd);
+	if (st == DUMP_OK)
+		st = io_pread(p->io, pd.offset, dd->cbuf, pd.size, &d->err);
 	if (st == DUMP_OK)
 		st = decompress_page(pd.flags, dd->cbuf, pd.size, buf, d->page_size, &d->err);
+	if (st != DUMP_OK && p->path)
+		return derr_prefix(&d->err, st, "%s: pfn 0x%" PRIx64, p->path, pfn);
 	if (st != DUMP_OK)
 		return derr_prefix(&d->err, st, "pfn 0x%" PRIx64, pfn);
 	return DUMP_OK;
@@ -385,6 +506,11 @@ static void dd_cleanup(dump_t *d)
 
 	if (!dd)
 		return;
+	for (size_t i = 1; i < dd->n_parts; i++) {
+		io_close(&dd->part[i].own_io);
+		free(dd->part[i].path);
+	}
+	free(dd->part);
 	free(dd->bitmap2);
 	free(dd->rank);
 	free(dd->cbuf);
@@ -401,6 +527,7 @@ static void dd_cleanup(dump_t *d)
 #define WINDOW (64u << 10)
 
 struct window {
+	struct dump_io *io;
 	uint8_t *buf;
 	size_t cap;
 	uint64_t off;
@@ -413,12 +540,12 @@ static dump_status window_get(dump_t *d, struct window *w, uint64_t off, size_t 
 	if (len > w->cap)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT, "read of %zu bytes", len);
 	if (off < w->off || off + len > w->off + w->len) {
-		size_t n = d->io.size - off < w->cap ? (size_t)(d->io.size - off) : w->cap;
-		if (off > d->io.size || n < len)
+		size_t n = w->io->size - off < w->cap ? (size_t)(w->io->size - off) : w->cap;
+		if (off > w->io->size || n < len)
 			return derr_set(&d->err, DUMP_ERR_CORRUPT,
 			                "0x%" PRIx64 "+%zu is beyond the end of the file", off,
 			                len);
-		dump_status st = io_pread(&d->io, off, w->buf, n, &d->err);
+		dump_status st = io_pread(w->io, off, w->buf, n, &d->err);
 		if (st != DUMP_OK) {
 			w->len = 0;
 			return st;
@@ -432,28 +559,65 @@ static dump_status window_get(dump_t *d, struct window *w, uint64_t off, size_t 
 
 #define CHUNK_BYTES 4096u /* bitmap bytes per step: 32768 pfns */
 
-static dump_status dd_count_dumped(dump_t *d, uint64_t *count);
-
-static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_counts *c)
+/* Pages with descriptors in part P, counted from the 2nd bitmap in
+ * fixed-size steps: verify must not hold the whole bitmap. */
+static dump_status dd_count_dumped(dump_t *d, const struct dd_part *p, uint64_t *count)
 {
 	struct diskdump *dd = d->priv;
-	struct window data = {0}, descs = {0};
+	uint8_t map2[CHUNK_BYTES];
+	uint64_t n_total = 0, first = p->start_pfn / 8, last = (p->end_pfn + 7) / 8;
+
+	if (dd->index_ready) {
+		*count = p->n_dumped;
+		return DUMP_OK;
+	}
+	for (uint64_t byte = first; byte < last; byte += CHUNK_BYTES) {
+		size_t n = last - byte < CHUNK_BYTES ? (size_t)(last - byte) : CHUNK_BYTES;
+		dump_status st =
+		    io_pread(p->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
+		if (st != DUMP_OK)
+			return derr_prefix(&d->err, st, "2nd bitmap");
+		for (size_t i = 0; i < n; i++) {
+			uint64_t base = (byte + i) * 8;
+			if (!map2[i])
+				continue;
+			if (base >= p->start_pfn && base + 8 <= p->end_pfn) {
+				n_total += (uint64_t)__builtin_popcount(map2[i]);
+				continue;
+			}
+			for (unsigned b = 0; b < 8; b++) {
+				uint64_t pfn = base + b;
+				if (map2[i] >> b & 1 && pfn >= p->start_pfn && pfn < p->end_pfn)
+					n_total++;
+			}
+		}
+	}
+	*count = n_total;
+	return DUMP_OK;
+}
+
+/* Walks part P's pfn range: adds to C, and with R checks every descriptor
+ * and decompresses every page. */
+static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r,
+                           struct dump_page_counts *c)
+{
+	struct diskdump *dd = d->priv;
+	struct window data = {.io = p->io}, descs = {.io = p->io};
 	uint8_t map1[CHUNK_BYTES], map2[CHUNK_BYTES];
 	uint8_t *page = NULL;
 	uint64_t idx = 0, zero_off = 0, zero_refs = 0;
+	uint64_t first = p->start_pfn / 8, last = (p->end_pfn + 7) / 8;
 	bool zero_is_zero = false;
 	dump_status st = DUMP_OK;
 
-	memset(c, 0, sizeof(*c));
-	c->max_pfn = dd->max_mapnr;
 	/* makedumpfile writes the shared zero page first, right after the
-	 * descriptor table, when zero pages are kept */
-	st = dd_count_dumped(d, &zero_off);
+	 * descriptor table */
+	st = dd_count_dumped(d, p, &zero_off);
 	if (st != DUMP_OK)
 		return st;
-	zero_off = dd->desc_off + zero_off * DESC_SIZE;
+	zero_off = p->desc_off + zero_off * DESC_SIZE;
 	/* windows no larger than the file: small dumps stay cheap */
-	data.cap = d->io.size < WINDOW ? (size_t)d->io.size + 1 : WINDOW;
+	data.cap = p->io->size < WINDOW ? (size_t)p->io->size + 1 : WINDOW;
 	descs.cap = data.cap;
 	data.buf = malloc(data.cap);
 	descs.buf = malloc(descs.cap);
@@ -467,13 +631,12 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 		if (window_get(d, &data, zero_off, d->page_size, &z) == DUMP_OK)
 			zero_is_zero = !z[0] && !memcmp(z, z + 1, d->page_size - 1);
 	}
-	for (uint64_t byte = 0; byte < dd->map_bytes; byte += CHUNK_BYTES) {
-		size_t n = dd->map_bytes - byte < CHUNK_BYTES ? (size_t)(dd->map_bytes - byte)
-		                                              : CHUNK_BYTES;
-		st = io_pread(&d->io, dd->bitmap_off + byte, map1, n, &d->err);
+	for (uint64_t byte = first; byte < last; byte += CHUNK_BYTES) {
+		size_t n = last - byte < CHUNK_BYTES ? (size_t)(last - byte) : CHUNK_BYTES;
+		st = io_pread(p->io, dd->bitmap_off + byte, map1, n, &d->err);
 		if (st == DUMP_OK)
-			st = io_pread(&d->io, dd->bitmap_off + dd->half_len + byte, map2, n,
-			              &d->err);
+			st =
+			    io_pread(p->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
 		if (st != DUMP_OK) {
 			derr_prefix(&d->err, st, "bitmaps");
 			goto out;
@@ -485,7 +648,7 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 				continue;
 			/* nothing dumped in these 8 pfns: count them at once
 			 * (the common case at dump level 31) */
-			if (!m2 && base + 8 <= dd->max_mapnr) {
+			if (!m2 && base >= p->start_pfn && base + 8 <= p->end_pfn) {
 				c->present += (uint64_t)__builtin_popcount(m1);
 				c->excluded += (uint64_t)__builtin_popcount(m1);
 				continue;
@@ -493,8 +656,8 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 			for (unsigned b = 0; b < 8; b++) {
 				uint64_t pfn = base + b;
 				bool present = m1 >> b & 1, dumped = m2 >> b & 1;
-				if (pfn >= dd->max_mapnr)
-					break;
+				if (pfn < p->start_pfn || pfn >= p->end_pfn)
+					continue;
 				c->present += present;
 				if (!dumped) {
 					c->excluded += present;
@@ -505,14 +668,12 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 					               "pfn 0x%" PRIx64 ": dumped but not in the "
 					               "1st (memory) bitmap",
 					               pfn);
-				if (pfn < dd->start_pfn || pfn >= dd->end_pfn)
-					continue;
 				c->dumped++;
 				/* descriptor */
 				const uint8_t *raw;
 				struct page_desc pd;
-				st = window_get(d, &descs, dd->desc_off + idx * DESC_SIZE,
-				                DESC_SIZE, &raw);
+				st = window_get(d, &descs, p->desc_off + idx * DESC_SIZE, DESC_SIZE,
+				                &raw);
 				idx++;
 				if (st != DUMP_OK) {
 					if (!r)
@@ -537,7 +698,7 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 					               pfn);
 					continue;
 				}
-				st = check_desc(d, pfn, &pd);
+				st = check_desc(d, p, pfn, &pd);
 				if (st == DUMP_OK) {
 					const uint8_t *src;
 					st = window_get(d, &data, pd.offset, pd.size, &src);
@@ -564,8 +725,7 @@ static dump_status dd_walk(dump_t *d, struct verify_report *r, struct dump_page_
 		               "%" PRIu64 " pfns share the data at 0x%" PRIx64
 		               ", which is not the zero page it must be",
 		               zero_refs, zero_off);
-	c->zero = zero_is_zero ? zero_refs : 0;
-	c->zero_known = true;
+	c->zero += zero_is_zero ? zero_refs : 0;
 out:
 	free(data.buf);
 	free(descs.buf);
@@ -573,47 +733,63 @@ out:
 	return st;
 }
 
-/* Dumped pages in this file, counted from the 2nd bitmap in fixed-size
- * steps: verify must not hold the whole bitmap. */
-static dump_status dd_count_dumped(dump_t *d, uint64_t *count)
+static int cmp_part(const void *a, const void *b)
+{
+	const struct dd_part *const *x = a, *const *y = b;
+	return (*x)->start_pfn < (*y)->start_pfn ? -1 : (*x)->start_pfn > (*y)->start_pfn;
+}
+
+/* Walks every part; with R, also checks that the parts of a split dump
+ * that were given cover all memory once. */
+static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_page_counts *c)
 {
 	struct diskdump *dd = d->priv;
-	uint8_t map2[CHUNK_BYTES];
-	uint64_t n_total = 0;
+	dump_status st;
 
-	if (dd->index_ready) {
-		*count = dd->n_dumped;
-		return DUMP_OK;
-	}
-	for (uint64_t byte = 0; byte < dd->map_bytes; byte += CHUNK_BYTES) {
-		size_t n = dd->map_bytes - byte < CHUNK_BYTES ? (size_t)(dd->map_bytes - byte)
-		                                              : CHUNK_BYTES;
-		dump_status st =
-		    io_pread(&d->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
+	memset(c, 0, sizeof(*c));
+	c->max_pfn = dd->max_mapnr;
+	for (size_t i = 0; i < dd->n_parts; i++) {
+		st = dd_walk(d, &dd->part[i], r, c);
 		if (st != DUMP_OK)
-			return derr_prefix(&d->err, st, "2nd bitmap");
-		for (size_t i = 0; i < n; i++) {
-			uint64_t base = (byte + i) * 8;
-			if (!map2[i])
-				continue;
-			if (base >= dd->start_pfn && base + 8 <= dd->end_pfn) {
-				n_total += (uint64_t)__builtin_popcount(map2[i]);
-				continue;
-			}
-			for (unsigned b = 0; b < 8; b++) {
-				uint64_t pfn = base + b;
-				if (map2[i] >> b & 1 && pfn >= dd->start_pfn && pfn < dd->end_pfn)
-					n_total++;
-			}
-		}
+			return dd->part[i].path ? derr_prefix(&d->err, st, "%s", dd->part[i].path)
+			                        : st;
 	}
-	*count = n_total;
+	c->zero_known = true;
+	/* a split dump is whole only if its parts cover all memory; a part
+	 * alone passes only if it is the one holding everything */
+	if (!r || !dd->geo.split)
+		return DUMP_OK;
+	struct dd_part **order = malloc(dd->n_parts * sizeof(*order));
+	if (!order)
+		return derr_set(&d->err, DUMP_ERR_NOMEM, "split parts");
+	for (size_t i = 0; i < dd->n_parts; i++)
+		order[i] = &dd->part[i];
+	qsort(order, dd->n_parts, sizeof(*order), cmp_part);
+	uint64_t next = 0;
+	for (size_t i = 0; i < dd->n_parts; i++) {
+		if (order[i]->start_pfn > next)
+			verify_problem(r,
+			               "split dump: pfns [0x%" PRIx64 ", 0x%" PRIx64
+			               ") are in none of the parts given",
+			               next, order[i]->start_pfn);
+		else if (order[i]->start_pfn < next)
+			verify_problem(r, "split dump: parts overlap at pfn 0x%" PRIx64,
+			               order[i]->start_pfn);
+		if (order[i]->end_pfn > next)
+			next = order[i]->end_pfn;
+	}
+	if (next < dd->max_mapnr)
+		verify_problem(r,
+		               "split dump: pfns [0x%" PRIx64 ", 0x%" PRIx64
+		               ") are in none of the parts given",
+		               next, dd->max_mapnr);
+	free(order);
 	return DUMP_OK;
 }
 
 static dump_status dd_counts(dump_t *d, struct dump_page_counts *c)
 {
-	return dd_walk(d, NULL, c);
+	return dd_walk_all(d, NULL, c);
 }
 
 static dump_status dd_verify(dump_t *d, struct verify_report *r)
@@ -621,14 +797,23 @@ static dump_status dd_verify(dump_t *d, struct verify_report *r)
 	struct diskdump *dd = d->priv;
 	dump_status st;
 
-	if (dd->status & DD_INCOMPLETE) {
-		r->incomplete = true;
-		verify_problem(r, "header status has the incomplete flag: makedumpfile could not "
-		                  "write the whole dump");
+	for (size_t i = 0; i < dd->n_parts; i++) {
+		if (dd->part[i].status & DD_INCOMPLETE) {
+			r->incomplete = true;
+			verify_problem(r,
+			               "%s%sheader status has the incomplete flag: makedumpfile "
+			               "could not write the whole dump",
+			               dd->part[i].path ? dd->part[i].path : "",
+			               dd->part[i].path ? ": " : "");
+		}
+		if (dd->part[i].io->flattened && dd->part[i].io->flat_unterminated)
+			verify_problem(r,
+			               "%s%sflattened stream ends without its end marker "
+			               "(truncated)",
+			               dd->part[i].path ? dd->part[i].path : "",
+			               dd->part[i].path ? ": " : "");
 	}
-	if (d->io.flattened && d->io.flat_unterminated)
-		verify_problem(r, "flattened stream ends without its end marker (truncated)");
-	st = dd_walk(d, r, &r->counts);
+	st = dd_walk_all(d, r, &r->counts);
 	if (st != DUMP_OK)
 		return st;
 	r->counts_known = true;

@@ -179,6 +179,40 @@ START_TEST(test_diff_makedumpfile_elf)
 }
 END_TEST
 
+/* makedumpfile reassembles our split parts into the dump we read from them */
+START_TEST(test_diff_makedumpfile_split)
+{
+	if (!have("makedumpfile"))
+		return;
+	struct dumpgen_opts o = {.compression = 2, .incomplete_after = -1};
+	char *p[3] = {dumptest_path("msplit.1"), dumptest_path("msplit.2"),
+	              dumptest_path("msplit.3")};
+	char *whole = dumptest_path("msplit.whole"), *txt = dumptest_path("msplit.dmesg");
+
+	ck_assert_int_eq(dumpgen_write_split(dumptest_base(), (const char *const *)p, 3, &o), 0);
+	unlink(whole);
+	unlink(txt);
+	ck_assert_int_eq(
+	    run("makedumpfile --reassemble %s %s %s %s >/dev/null 2>&1", p[0], p[1], p[2], whole),
+	    0);
+	ck_assert_int_eq(run("makedumpfile --dump-dmesg %s %s >/dev/null 2>&1", whole, txt), 0);
+	char *theirs = dumptest_slurp(txt, NULL);
+	dump_t *d = dump_new();
+	char *ours;
+	size_t len;
+	ck_assert_int_eq(dump_open_parts(d, (const char *const *)p, 3), DUMP_OK);
+	ck_assert_int_eq(dump_dmesg(d, &ours, &len), DUMP_OK);
+	ck_assert_str_eq(ours, theirs);
+	dump_free(d);
+	free(ours);
+	free(theirs);
+	free(whole);
+	free(txt);
+	for (int i = 0; i < 3; i++)
+		free(p[i]);
+}
+END_TEST
+
 START_TEST(test_diff_vmcore_dmesg)
 {
 	if (!have("vmcore-dmesg"))
@@ -320,6 +354,7 @@ Suite *dump_diff_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_diff_makedumpfile_dmesg);
 	tcase_add_test(tc, test_diff_makedumpfile_elf);
+	tcase_add_test(tc, test_diff_makedumpfile_split);
 	tcase_add_test(tc, test_diff_vmcore_dmesg);
 	tcase_add_test(tc, test_diff_libkdumpfile_pages);
 	suite_add_tcase(s, tc);

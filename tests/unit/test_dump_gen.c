@@ -319,7 +319,11 @@ static size_t build_notes(const struct dumpgen *g, struct out *notes, size_t *in
 	return nlen;
 }
 
-static void build_kdump(const struct dumpgen *g, const struct dumpgen_opts *o, struct out *out)
+/* Writes the kdump-compressed image of G, or with SPLIT one part of a split
+ * dump: the same headers and bitmaps, descriptors and data for the pages
+ * in [START, END) only. */
+static void build_kdump_range(const struct dumpgen *g, const struct dumpgen_opts *o,
+                              struct out *out, bool split, uint64_t start, uint64_t end)
 {
 	uint8_t h[PAGE] = {0};
 	size_t info_len = strlen(g->vmcoreinfo), info_at;
@@ -361,6 +365,13 @@ static void build_kdump(const struct dumpgen *g, const struct dumpgen_opts *o, s
 	put64(sub + 48, PAGE + 104);
 	put64(sub + 56, notes_len);
 	put64(sub + 96, g->max_mapnr);
+	if (split) {
+		put32(sub + 12, 1);
+		put64(sub + 16, start);
+		put64(sub + 24, end);
+		put64(sub + 80, start);
+		put64(sub + 88, end);
+	}
 	put_at(out, PAGE, sub, sizeof(sub));
 	put_at(out, PAGE + 104, notes.buf, notes_len);
 	free(notes.buf);
@@ -376,20 +387,26 @@ static void build_kdump(const struct dumpgen *g, const struct dumpgen_opts *o, s
 
 	/* makedumpfile's layout: the shared zero page first, then the data */
 	static const uint8_t zero[PAGE];
-	uint64_t zero_off = desc_off + 24ull * g->n_pages, data_off = zero_off + PAGE;
+	size_t first = 0, count = 0;
+	while (first < g->n_pages && g->pages[first].pfn < start)
+		first++;
+	while (first + count < g->n_pages && g->pages[first + count].pfn < end)
+		count++;
+	uint64_t zero_off = desc_off + 24ull * count, data_off = zero_off + PAGE;
 	uint8_t cbuf[2 * PAGE];
 	put_at(out, zero_off, zero, PAGE);
-	for (size_t i = 0; i < g->n_pages; i++) {
+	for (size_t j = 0; j < count; j++) {
+		size_t i = first + j;
 		uint8_t desc[24] = {0};
 		if (i >= keep) {
 			/* what a full disk leaves: zeroed descriptors, no data */
-			put_at(out, desc_off + 24 * i, desc, 24);
+			put_at(out, desc_off + 24 * j, desc, 24);
 			continue;
 		}
 		if (!memcmp(g->pages[i].data, zero, PAGE)) {
 			put64(desc, zero_off);
 			put32(desc + 8, PAGE);
-			put_at(out, desc_off + 24 * i, desc, 24);
+			put_at(out, desc_off + 24 * j, desc, 24);
 			continue;
 		}
 		size_t n = o->compression
@@ -405,12 +422,17 @@ static void build_kdump(const struct dumpgen *g, const struct dumpgen_opts *o, s
 		put64(desc, data_off);
 		put32(desc + 8, (uint32_t)n);
 		put32(desc + 12, flags);
-		put_at(out, desc_off + 24 * i, desc, 24);
+		put_at(out, desc_off + 24 * j, desc, 24);
 		put_at(out, data_off, src, n);
 		data_off += n;
 	}
 	if (keep < g->n_pages)
 		out->len = data_off; /* the descriptor table stays, data stops */
+}
+
+static void build_kdump(const struct dumpgen *g, const struct dumpgen_opts *o, struct out *out)
+{
+	build_kdump_range(g, o, out, false, 0, UINT64_MAX);
 }
 
 static void build_elf(const struct dumpgen *g, const struct dumpgen_opts *o, struct out *out)
@@ -608,6 +630,28 @@ int dumpgen_write(const struct dumpgen *g, const char *path, const struct dumpge
 	if (fclose(f) != 0)
 		rc = -1;
 	return rc;
+}
+
+int dumpgen_write_split(const struct dumpgen *g, const char *const *paths, size_t n,
+                        const struct dumpgen_opts *o)
+{
+	uint64_t start = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		/* equal shares of the pages, as makedumpfile --split means to */
+		uint64_t end = k + 1 == n ? g->max_mapnr : g->pages[g->n_pages * (k + 1) / n].pfn;
+		struct out out = {0};
+		build_kdump_range(g, o, &out, true, start, end);
+		FILE *f = fopen(paths[k], "wb");
+		int rc = !f || fwrite(out.buf, 1, out.len, f) != out.len;
+		if (f && fclose(f) != 0)
+			rc = 1;
+		free(out.buf);
+		if (rc)
+			return -1;
+		start = end;
+	}
+	return 0;
 }
 
 /* ---- rewrites ---- */
@@ -1155,6 +1199,51 @@ START_TEST(test_gen_logbuf)
 }
 END_TEST
 
+START_TEST(test_gen_split)
+{
+	const struct dumpgen *g = dumptest_base();
+	struct dumpgen_opts o = {.compression = 2, .incomplete_after = -1};
+	char *p[3] = {dumptest_path("split.1"), dumptest_path("split.2"), dumptest_path("split.3")};
+	const char *shuffled[3] = {p[2], p[0], p[1]};
+	char *expected = dumptest_slurp(DUMPTEST_DMESG, NULL), *text;
+	size_t len;
+	struct verify_report r;
+
+	ck_assert_int_eq(dumpgen_write_split(g, (const char *const *)p, 3, &o), 0);
+	/* all parts, in any order: the whole dump */
+	dump_t *d = dump_new();
+	ck_assert_int_eq(dump_open_parts(d, shuffled, 3), DUMP_OK);
+	ck_assert_int_eq(dump_dmesg(d, &text, &len), DUMP_OK);
+	ck_assert_str_eq(text, expected);
+	free(text);
+	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
+	ck_assert_msg(r.ok, "%s", r.n_first ? r.first[0] : "");
+	ck_assert_uint_eq(r.pages_checked, g->n_pages);
+	dump_free(d);
+	/* a part alone reads its own pages, and verify says memory is missing */
+	d = dump_new();
+	ck_assert_int_eq(dump_open(d, p[1]), DUMP_OK);
+	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
+	ck_assert(!r.ok);
+	ck_assert_ptr_nonnull(strstr(r.first[0], "none of the parts"));
+	ck_assert_uint_gt(r.pages_checked, 0);
+	ck_assert_uint_lt(r.pages_checked, g->n_pages);
+	dump_free(d);
+	/* a file of another dump is refused, naming it */
+	char *other = dumptest_path("split.other");
+	ck_assert_int_eq(dumpgen_write(g, other, &o), 0);
+	const char *mixed[2] = {p[0], other};
+	d = dump_new();
+	ck_assert_int_eq(dump_open_parts(d, mixed, 2), DUMP_ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(dump_error(d), "split.other"));
+	dump_free(d);
+	free(other);
+	free(expected);
+	for (int i = 0; i < 3; i++)
+		free(p[i]);
+}
+END_TEST
+
 Suite *dump_gen_suite(void);
 Suite *dump_gen_suite(void)
 {
@@ -1169,6 +1258,7 @@ Suite *dump_gen_suite(void)
 	tcase_add_test(tc, test_gen_5level);
 	tcase_add_test(tc, test_gen_1g_pages);
 	tcase_add_test(tc, test_gen_logbuf);
+	tcase_add_test(tc, test_gen_split);
 	suite_add_tcase(s, tc);
 	return s;
 }

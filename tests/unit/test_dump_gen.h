@@ -63,6 +63,11 @@ int dumpgen_capture(struct dumpgen *g, const char *path, const uint64_t *extra,
 /* Writes G to PATH.  0 on success. */
 int dumpgen_write(const struct dumpgen *g, const char *path, const struct dumpgen_opts *o);
 
+/* Writes G as the N parts of a split kdump-compressed dump (equal shares of
+ * the pages, like makedumpfile --split).  0 on success. */
+int dumpgen_write_split(const struct dumpgen *g, const char *const *paths, size_t n,
+                        const struct dumpgen_opts *o);
+
 /* Adds or replaces the page PFN with a copy of DATA. */
 void dumpgen_set_page(struct dumpgen *g, uint64_t pfn, const uint8_t *data);
 
