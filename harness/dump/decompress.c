@@ -29,9 +29,20 @@ static dump_status dec_zlib(const uint8_t *src, size_t len, uint8_t *dst, size_t
 static dump_status dec_lzo(const uint8_t *src, size_t len, uint8_t *dst, size_t page_size,
                            struct dump_err *e)
 {
+	static bool lzo_ready;
 	lzo_uint out = page_size;
+	int rc;
+
+	/* liblzo asks for lzo_init() once before use: it checks that the
+	 * library was built for this ABI */
+	if (!lzo_ready) {
+		if (lzo_init() != LZO_E_OK)
+			return derr_set(e, DUMP_ERR_UNSUPPORTED,
+			                "lzo: library initialisation failed");
+		lzo_ready = true;
+	}
 	/* the _safe variant checks both input and output bounds */
-	int rc = lzo1x_decompress_safe(src, len, dst, &out, NULL);
+	rc = lzo1x_decompress_safe(src, len, dst, &out, NULL);
 
 	switch (rc) {
 	case LZO_E_OK:
