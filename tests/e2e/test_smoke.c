@@ -109,24 +109,26 @@ static gboolean qemu_of(GPid pid)
 	return FALSE;
 }
 
-START_TEST(sysrq_smoke_passes_on_a_real_dump)
+/* Runs SCENARIO (one case, CASE_NAME) and checks a PASS that rests on the
+ * dump: its OSRELEASE is the booted kernel's, its own dmesg holds PANIC, the
+ * capture kernel's files were copied out, nothing is left running. */
+static void assert_scenario_passes(const char *scenario, const char *case_name, const char *panic)
 {
-	const char *args[] = {"run", "--results", results, "scenarios/smoke-sysrq.ini", NULL};
+	const char *args[] = {"run", "--results", results, scenario, NULL};
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = NULL, *vmcore = NULL, *dmesg = NULL, *serial = NULL;
 	g_autofree char *serial_text = NULL, *left = NULL;
-	JsonObject *v;
+	JsonObject *v, *dump;
 
 	ck_assert_int_eq(kdh(args), 0);
-	dir = case_dir("smoke-sysrq");
+	dir = case_dir(case_name);
 	v = read_verdict(dir, parser);
+	dump = json_object_get_object_member(v, "dump");
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
 	ck_assert_str_eq(
-	    json_object_get_string_member(json_object_get_object_member(v, "dump"), "osrelease"),
+	    json_object_get_string_member(dump, "osrelease"),
 	    json_object_get_string_member(json_object_get_object_member(v, "kernel"), "release"));
-	ck_assert_ptr_nonnull(
-	    strstr(json_object_get_string_member(json_object_get_object_member(v, "dump"), "panic"),
-	           "sysrq triggered crash"));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string_member(dump, "panic"), panic));
 	ck_assert_uint_ge(json_array_get_length(json_object_get_array_member(v, "phases")), 8);
 
 	/* The files the capture kernel wrote, copied out of the guest disk. */
@@ -139,6 +141,19 @@ START_TEST(sysrq_smoke_passes_on_a_real_dump)
 	ck_assert_ptr_nonnull(strstr(serial_text, "KDH: capture-done rc=0"));
 	left = domains();
 	ck_assert_msg(!has_domain_of(left, last_pid), "domains left behind: %s", left);
+	ck_assert(!qemu_of(last_pid));
+}
+
+START_TEST(sysrq_smoke_passes_on_a_real_dump)
+{
+	assert_scenario_passes("scenarios/smoke-sysrq.ini", "smoke-sysrq", "sysrq triggered crash");
+}
+END_TEST
+
+/* The host-side trigger: libvirt injects the NMI when the guest says so. */
+START_TEST(host_injected_nmi_passes)
+{
+	assert_scenario_passes("scenarios/nmi.ini", "nmi", "NMI: Not continuing");
 }
 END_TEST
 
@@ -265,6 +280,7 @@ Suite *smoke_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bad_scenario_exits_2_before_any_vm);
 	tcase_add_test(tc, sysrq_smoke_passes_on_a_real_dump);
+	tcase_add_test(tc, host_injected_nmi_passes);
 	tcase_add_test(tc, phase_timeout_gives_timeout_and_destroys_the_domain);
 	tcase_add_test(tc, interrupt_leaves_nothing_running);
 	tcase_add_test(tc, tiny_crashkernel_fails_with_the_reason);
