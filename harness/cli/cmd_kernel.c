@@ -131,7 +131,7 @@ static void show_progress(const char *step, double elapsed, guint done, gpointer
 
 static int kernel_build(const char *cache, int argc, char **argv)
 {
-	g_autofree char *source = NULL, *base = NULL;
+	g_autofree char *source = NULL, *base = NULL, *config_only = NULL;
 	g_auto(GStrv) kconfigs = NULL;
 	int jobs = 0;
 	GOptionEntry entries[] = {
@@ -148,6 +148,8 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	     "starting config: tinyconfig (default), allnoconfig, defconfig, or a .config file",
 	     "BASE"},
 	    {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "parallel jobs (default: all CPUs)", "N"},
+	    {"config-only", 0, 0, G_OPTION_ARG_FILENAME, &config_only,
+	     "only configure and check the fragments (seconds); write the .config to FILE", "FILE"},
 	    {NULL}};
 	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
@@ -189,6 +191,17 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	opts.jobs = jobs;
 	opts.progress = show_progress;
 	opts.progress_data = &p;
+	if (config_only) {
+		gboolean ok = kdh_kernel_configure(&opts, cache, config_only, &error);
+		if (p.tty)
+			fputc('\n', stderr);
+		if (!ok) {
+			g_printerr("kdh kernel build: %s\n", error->message);
+			return 1;
+		}
+		g_print("%s\n", config_only);
+		return 0;
+	}
 	k = kdh_kernel_build(&opts, cache, &error);
 	if (p.tty)
 		fputc('\n', stderr);

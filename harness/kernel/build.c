@@ -439,7 +439,7 @@ static gboolean configure(Build *b, const Source *s, const char *obj, const char
 			fprintf(b->log, "kdh: %s\n", (char *)g_ptr_array_index(unmet, i));
 		}
 		g_set_error(error, KDH_KERNEL_ERROR, 0,
-		            "%u option%s the fragments ask for did not survive olddefconfig:%s",
+		            "%u option%s the fragments ask for did not survive configuration:%s",
 		            unmet->len, unmet->len == 1 ? "" : "s", s_err->str);
 		return FALSE;
 	}
@@ -557,8 +557,10 @@ static char *keep_failed_log(const char *kernels, const char *id, const char *lo
 	return dest;
 }
 
-KdhKernel *kdh_kernel_build(const KdhKernelBuildOptions *opts, const char *cache_dir,
-                            GError **error)
+/* Builds; or, with CONFIG_OUT, only configures and checks, writes the final
+ * .config there and sets *CONFIGURED (returning NULL). */
+static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir,
+                        const char *config_out, gboolean *configured, GError **error)
 {
 	g_autoptr(GTimer) timer = g_timer_new();
 	Build b = {opts, timer, NULL, 0, G_QUEUE_INIT, g_ptr_array_new_with_free_func(g_free)};
@@ -612,8 +614,30 @@ KdhKernel *kdh_kernel_build(const KdhKernelBuildOptions *opts, const char *cache
 	g_checksum_update(sum, (const guchar *)inputs->str, inputs->len);
 	id = g_strdup_printf("build-%s-%.12s", s.kver, g_checksum_get_string(sum));
 	entry = g_build_filename(kernels, id, NULL);
-	if (g_file_test(entry, G_FILE_TEST_IS_DIR)) {
+	if (g_file_test(entry, G_FILE_TEST_IS_DIR) && !config_out) {
 		result = kernel_entry_load(kernels, id, NULL, error);
+		goto out;
+	}
+	if (config_out) {
+		/* Nothing is published: no lock, a private folder. */
+		g_autofree char *obj = NULL, *log_path = NULL, *dotconfig = NULL;
+		tmp = kernel_make_tmp(kernels, error);
+		if (!tmp)
+			goto out;
+		obj = g_build_filename(tmp, "obj", NULL);
+		log_path = g_build_filename(tmp, "configure.log", NULL);
+		dotconfig = g_build_filename(obj, ".config", NULL);
+		g_mkdir_with_parents(obj, 0755);
+		b.log = fopen(log_path, "w");
+		if (!b.log) {
+			g_set_error(error, KDH_KERNEL_ERROR, 0, "creating %s", log_path);
+			goto out;
+		}
+		if (configure(&b, &s, obj, base, fragments, texts, error) &&
+		    kernel_copy_file(dotconfig, config_out, error))
+			*configured = TRUE;
+		else
+			g_prefix_error(error, "configuring %s: ", s.package);
 		goto out;
 	}
 	lock_path = g_strdup_printf("%s/.lock-%s", kernels, id);
@@ -694,4 +718,19 @@ out:
 	g_ptr_array_unref(b.failures);
 	source_clear(&s);
 	return result;
+}
+
+KdhKernel *kdh_kernel_build(const KdhKernelBuildOptions *opts, const char *cache_dir,
+                            GError **error)
+{
+	return build(opts, cache_dir, NULL, NULL, error);
+}
+
+gboolean kdh_kernel_configure(const KdhKernelBuildOptions *opts, const char *cache_dir,
+                              const char *config_out, GError **error)
+{
+	gboolean configured = FALSE;
+
+	build(opts, cache_dir, config_out, &configured, error);
+	return configured;
 }

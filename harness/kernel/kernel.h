@@ -103,6 +103,13 @@ typedef struct {
 KdhKernel *kdh_kernel_build(const KdhKernelBuildOptions *opts, const char *cache_dir,
                             GError **error);
 
+/* The configuration step of kdh_kernel_build alone (seconds, not
+ * minutes): base + fragments, olddefconfig, the check that every requested
+ * option survived; the final .config is written to CONFIG_OUT.  Nothing is
+ * added to the cache but the unpacked source. */
+gboolean kdh_kernel_configure(const KdhKernelBuildOptions *opts, const char *cache_dir,
+                              const char *config_out, GError **error);
+
 /* Where the fragment NAME is: NAME itself when it contains '/' or ends in
  * ".config"; else <dir>/<NAME>.config for the first existing dir of
  * $KDH_KCONFIG_DIR, ./kconfigs, <kdh binary>/../kconfigs,
