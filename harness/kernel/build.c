@@ -202,7 +202,7 @@ static char *unpacked_source(Build *b, const char *cache_dir, const char *packag
 		kdh_unlock(lock);
 		return g_steal_pointer(&tree);
 	}
-	tmp = kernel_make_tmp(sources, error);
+	tmp = kernel_make_tmp(sources, "source", TRUE, error);
 	ok = tmp != NULL;
 	if (ok) {
 		g_autofree char *deb = NULL, *out = g_build_filename(tmp, "out", NULL);
@@ -621,7 +621,7 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 	if (config_out) {
 		/* Nothing is published: no lock, a private folder. */
 		g_autofree char *obj = NULL, *log_path = NULL, *dotconfig = NULL;
-		tmp = kernel_make_tmp(kernels, error);
+		tmp = kernel_make_tmp(kernels, "configure", FALSE, error);
 		if (!tmp)
 			goto out;
 		obj = g_build_filename(tmp, "obj", NULL);
@@ -649,7 +649,7 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 		result = kernel_entry_load(kernels, id, NULL, error);
 		goto out;
 	}
-	tmp = kernel_make_tmp(kernels, error);
+	tmp = kernel_make_tmp(kernels, id, TRUE, error);
 	if (!tmp)
 		goto out;
 	{

@@ -190,7 +190,7 @@ KdhKernel *kdh_kernel_fetch_debian(const char *ref, gboolean debug, const char *
 	if (lock < 0)
 		return NULL;
 	if (!g_file_test(entry, G_FILE_TEST_IS_DIR)) {
-		g_autofree char *tmp = kernel_make_tmp(kernels, error);
+		g_autofree char *tmp = kernel_make_tmp(kernels, "fetch", TRUE, error);
 		g_autofree char *root = NULL;
 		ok = tmp != NULL;
 		if (ok) {
@@ -203,7 +203,7 @@ KdhKernel *kdh_kernel_fetch_debian(const char *ref, gboolean debug, const char *
 			g_prefix_error(error, "fetching %s %s: ", package, version);
 	}
 	if (ok && debug && !g_file_test(dbg_entry, G_FILE_TEST_IS_DIR)) {
-		g_autofree char *tmp = kernel_make_tmp(kernels, error);
+		g_autofree char *tmp = kernel_make_tmp(kernels, "fetch", TRUE, error);
 		ok = tmp != NULL;
 		if (ok) {
 			ok = fetch_debug_into(abi, version, tmp, dbg_entry, error);

@@ -389,7 +389,7 @@ KdhKernel *kdh_kernel_import(const char *path, const char *cache_dir, GError **e
 	if (lock < 0)
 		return NULL;
 	if (!g_file_test(entry, G_FILE_TEST_IS_DIR)) {
-		g_autofree char *tmp = kernel_make_tmp(kernels, error);
+		g_autofree char *tmp = kernel_make_tmp(kernels, "import", TRUE, error);
 		g_autofree char *root = NULL, *unpacked = NULL, *release = NULL;
 		g_autofree char *ref = g_strdup_printf("import:%s", id + strlen("import-"));
 		gboolean ok = tmp != NULL;

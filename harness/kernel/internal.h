@@ -19,8 +19,10 @@ KdhKernel *kernel_entry_load(const char *kernels, const char *id, const char *re
 gboolean kernel_entry_write_meta(const char *root, const char *const *keys,
                                  const char *const *values, GError **error);
 
-/* A fresh temporary folder $kernels/.tmp-XXXXXX. */
-char *kernel_make_tmp(const char *kernels, GError **error);
+/* A fresh temporary folder DIR/.tmp-<PURPOSE>-XXXXXX.  HOLDING_LOCK: the
+ * caller holds the lock that covers PURPOSE, so earlier .tmp-<PURPOSE>-*
+ * folders are leftovers of killed runs and are removed first. */
+char *kernel_make_tmp(const char *dir, const char *purpose, gboolean holding_lock, GError **error);
 
 /* The value of FIELD in apt-cache's record for PACKAGE's candidate. */
 char *kernel_apt_field(const char *package, const char *field, GError **error);

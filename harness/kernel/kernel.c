@@ -44,10 +44,24 @@ char *kernel_cache_kernels(const char *cache_dir, GError **error)
 	return g_steal_pointer(&kernels);
 }
 
-char *kernel_make_tmp(const char *kernels, GError **error)
+char *kernel_make_tmp(const char *dir, const char *purpose, gboolean holding_lock, GError **error)
 {
-	g_autofree char *tmp = g_build_filename(kernels, ".tmp-XXXXXX", NULL);
+	g_autofree char *prefix = g_strdup_printf(".tmp-%s-", purpose);
+	g_autofree char *name = g_strdup_printf("%sXXXXXX", prefix);
+	g_autofree char *tmp = g_build_filename(dir, name, NULL);
 
+	if (holding_lock) {
+		/* Left by a kdh that was killed mid-way: under the lock that covers
+		 * PURPOSE nobody else can be using it. */
+		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+		const char *n;
+		while (d && (n = g_dir_read_name(d))) {
+			if (g_str_has_prefix(n, prefix)) {
+				g_autofree char *stale = g_build_filename(dir, n, NULL);
+				kdh_rm_rf(stale);
+			}
+		}
+	}
 	if (!g_mkdtemp(tmp)) {
 		int saved = errno;
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s: %s", tmp,
