@@ -222,12 +222,13 @@ static int kernel_check_config(const char *cache, int argc, char **argv)
 	g_autofree char *path = NULL;
 	guint missing = 0, warnings = 0;
 
-	if (!parse(
-	        "check-config", "KERNEL|CONFIGFILE",
-	        "Reports each option kdump needs: enabled, module or missing, and why.\n"
-	        "KERNEL is a kernel ref (debian:..., build:..., import:...); CONFIGFILE a .config\n"
-	        "or /proc/config.gz.  Exit status 1 when a required option is missing.",
-	        entries, &argc, &argv))
+	if (!parse("check-config", "KERNEL|CONFIGFILE",
+	           "Reports each option kdump needs: enabled, module or missing, and why.\n"
+	           "KERNEL is a kernel ref (debian:..., build:..., import:...) or a kernel image "
+	           "with\n"
+	           "CONFIG_IKCONFIG; CONFIGFILE a .config or /proc/config.gz.  Exit status 1 when "
+	           "a required option is missing.",
+	           entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	if (argc != 2) {
 		g_printerr("usage: kdh kernel check-config KERNEL|CONFIGFILE\n");
@@ -241,7 +242,9 @@ static int kernel_check_config(const char *cache, int argc, char **argv)
 			g_printerr("kdh kernel check-config: %s\n", error->message);
 			return KDH_EXIT_USAGE;
 		}
-		path = g_strdup(k->config);
+		/* Imports may lack a config file; the image may embed one. */
+		path = g_strdup(g_file_test(k->config, G_FILE_TEST_IS_REGULAR) ? k->config
+		                                                               : k->vmlinuz);
 	}
 	config = kdh_kconfig_load(path, &error);
 	if (!config) {

@@ -132,6 +132,79 @@ GPtrArray *kdh_kconfig_unmet(const char *fragment_name, const char *text, GHashT
 	return unmet;
 }
 
+/* Gunzips the gzip stream at DATA (trailing bytes ignored). */
+static char *gunzip(const void *data, gsize len, gsize *out_len, GError **error)
+{
+	g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+	g_autoptr(GInputStream) raw = g_memory_input_stream_new_from_data(data, len, NULL);
+	g_autoptr(GInputStream) in = g_converter_input_stream_new(raw, G_CONVERTER(dec));
+	g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+
+	if (g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
+		return NULL;
+	*out_len = g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(out));
+	return g_strndup(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(out)), *out_len);
+}
+
+/* CONFIG_IKCONFIG puts "IKCFG_ST" + the gzip'ed .config into vmlinux. */
+static char *ikconfig_in(const char *data, gsize len)
+{
+	const char *mark = memmem(data, len, "IKCFG_ST", 8);
+	gsize n = 0;
+
+	if (!mark)
+		return NULL;
+	mark += 8;
+	return gunzip(mark, len - (mark - data), &n, NULL);
+}
+
+/* The configuration embedded in a kernel image (CONFIG_IKCONFIG): in a
+ * vmlinux directly, in a bzImage inside its compressed payload, found as
+ * scripts/extract-ikconfig does, by trying each compressor's magic number. */
+static char *extract_ikconfig(const char *path, const char *data, gsize len)
+{
+	static const struct {
+		const char *magic;
+		gsize magic_len;
+		const char *tool;
+	} methods[] = {
+	    {"\x1f\x8b\x08", 3, "gzip -dc"},
+	    {"\xfd"
+	     "7zXZ\x00",
+	     6, "xz -dc"},
+	    {"\x28\xb5\x2f\xfd", 4, "zstd -dc"},
+	    {"\x02\x21\x4c\x18", 4, "lz4 -dc"},
+	    {"BZh", 3, "bzip2 -dc"},
+	    {"\x5d\x00\x00\x00", 4, "xz -dc --format=lzma"},
+	};
+	g_autofree char *qpath = g_shell_quote(path);
+	char *config = ikconfig_in(data, len);
+
+	for (guint m = 0; !config && m < G_N_ELEMENTS(methods); m++) {
+		const char *p = data;
+		guint tries = 0;
+		while (!config && tries < 4 &&
+		       (p = memmem(p, len - (p - data), methods[m].magic, methods[m].magic_len))) {
+			/* The tool stops with an error at the payload's end: that is
+			 * expected, what it wrote before counts. */
+			g_autofree char *script = g_strdup_printf(
+			    "tail -c +%" G_GSIZE_FORMAT " %s | %s 2>/dev/null; exit 0",
+			    (gsize)(p - data) + 1, qpath, methods[m].tool);
+			const char *argv[] = {"bash", "-c", script, NULL};
+			g_autoptr(GSubprocess) proc =
+			    g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL);
+			g_autoptr(GBytes) out = NULL;
+			if (proc && g_subprocess_communicate(proc, NULL, NULL, &out, NULL, NULL) &&
+			    out)
+				config =
+				    ikconfig_in(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
+			p += methods[m].magic_len;
+			tries++;
+		}
+	}
+	return config;
+}
+
 GHashTable *kdh_kconfig_load(const char *path, GError **error)
 {
 	g_autofree char *data = NULL;
@@ -141,21 +214,33 @@ GHashTable *kdh_kconfig_load(const char *path, GError **error)
 		return NULL;
 	if (len >= 2 && (guchar)data[0] == 0x1f && (guchar)data[1] == 0x8b) {
 		/* /proc/config.gz, or a config someone kept compressed. */
-		g_autoptr(GZlibDecompressor) dec =
-		    g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-		g_autoptr(GInputStream) raw = g_memory_input_stream_new_from_data(data, len, NULL);
-		g_autoptr(GInputStream) in = g_converter_input_stream_new(raw, G_CONVERTER(dec));
-		g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
-		if (g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
-		                           error) < 0) {
+		gsize n = 0;
+		char *text = gunzip(data, len, &n, error);
+		if (!text) {
 			g_prefix_error(error, "decompressing %s: ", path);
 			return NULL;
 		}
 		g_free(data);
-		len = g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(out));
-		data = g_strndup(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(out)), len);
+		data = text;
+		len = n;
+	} else if ((len > 0x206 && memcmp(data + 0x202, "HdrS", 4) == 0) ||
+	           (len > 4 && memcmp(data,
+	                              "\x7f"
+	                              "ELF",
+	                              4) == 0)) {
+		char *text = extract_ikconfig(path, data, len);
+		if (!text) {
+			g_set_error(error, KDH_KERNEL_ERROR, 0,
+			            "%s is a kernel image without an embedded configuration "
+			            "(CONFIG_IKCONFIG off): give its config file instead",
+			            path);
+			return NULL;
+		}
+		g_free(data);
+		data = text;
+		len = strlen(text);
 	}
-	if (!strstr(data, "CONFIG_")) {
+	if (strlen(data) != len || !strstr(data, "CONFIG_")) {
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s is not a kernel configuration", path);
 		return NULL;
 	}

@@ -186,6 +186,38 @@ START_TEST(loads_gzipped_config)
 }
 END_TEST
 
+START_TEST(reads_config_embedded_in_images)
+{
+	/* vmlinux: "IKCFG_ST" + gzip'ed config; bzImage: that, gzip'ed again
+	 * behind a boot header, as CONFIG_IKCONFIG and KERNEL_GZIP lay it out. */
+	g_autofree char *dir = g_build_filename(tmpdir, "ik", NULL);
+	g_autofree char *script = g_strdup_printf(
+	    "set -e; cd %s; printf 'CONFIG_KEXEC=y\\nCONFIG_CRASH_DUMP=y\\n' | gzip > cfg.gz; "
+	    "{ printf '\\177ELF'; head -c 1000 /dev/zero; printf IKCFG_ST; cat cfg.gz; "
+	    "printf IKCFG_ED; head -c 1000 /dev/zero; } > vmlinux; "
+	    "gzip -c vmlinux > payload.gz; cp bz bzImage; cat payload.gz >> bzImage; "
+	    "printf 'trailing' >> bzImage",
+	    dir);
+	const char *argv[] = {"bash", "-c", script, NULL};
+	g_autofree char *vmlinux = g_build_filename(dir, "vmlinux", NULL);
+	g_autofree char *bz = g_build_filename(dir, "bzImage", NULL);
+	g_autofree char *plain = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GHashTable) a = NULL, b = NULL;
+
+	g_free(write_bzimage("ik/bz", "6.12.0"));
+	ck_assert(kdh_run(argv, NULL, NULL, NULL));
+	a = kdh_kconfig_load(vmlinux, &error);
+	ck_assert_msg(a, "%s", error ? error->message : "");
+	ck_assert_str_eq(g_hash_table_lookup(a, "CRASH_DUMP"), "y");
+	b = kdh_kconfig_load(bz, &error);
+	ck_assert_msg(b, "%s", error ? error->message : "");
+	ck_assert_str_eq(g_hash_table_lookup(b, "KEXEC"), "y");
+	plain = g_build_filename(dir, "bz", NULL);
+	ck_assert_ptr_null(kdh_kconfig_load(plain, NULL));
+}
+END_TEST
+
 START_TEST(reads_bzimage_release)
 {
 	g_autofree char *bz = write_bzimage("bz", "6.12.117");
@@ -565,6 +597,7 @@ Suite *kernel_suite(void)
 	tcase_add_test(tc, check_config_counts_required_missing);
 	tcase_add_test(tc, loads_gzipped_config);
 	tcase_add_test(tc, reads_bzimage_release);
+	tcase_add_test(tc, reads_config_embedded_in_images);
 	tcase_add_test(tc, fragment_names_resolve);
 	tcase_add_test(tc, imports_folder_and_decompresses_modules);
 	tcase_add_test(tc, imports_deb_and_arch_packages);
