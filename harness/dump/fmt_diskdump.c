@@ -71,6 +71,13 @@ struct diskdump {
 	uint8_t *cbuf; /* one compressed page */
 };
 
+/* n / d rounded up, without the overflow of (n + d - 1) / d: max_mapnr
+ * comes from the file and may be 2^64 - 1 */
+static uint64_t div_up(uint64_t n, uint64_t d)
+{
+	return n / d + (n % d != 0);
+}
+
 static bool dd_probe(const uint8_t *head, size_t len)
 {
 	return len >= 8 && memcmp(head, KDUMP_SIGNATURE, 8) == 0;
@@ -210,7 +217,7 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 		}
 	}
 	/* each bitmap must cover every pfn the header promises */
-	uint64_t map_bytes = (g->max_mapnr + 7) / 8;
+	uint64_t map_bytes = div_up(g->max_mapnr, 8);
 	if (g->max_mapnr == 0 || map_bytes > g->half_len)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: max_mapnr %" PRIu64 " needs %" PRIu64
@@ -259,7 +266,7 @@ static dump_status dd_open(dump_t *d)
 	dd->max_mapnr = dd->geo.max_mapnr;
 	dd->bitmap_off = dd->geo.bitmap_off;
 	dd->half_len = dd->geo.half_len;
-	dd->map_bytes = (dd->max_mapnr + 7) / 8;
+	dd->map_bytes = div_up(dd->max_mapnr, 8);
 
 	copy_uts(d->utsname_nodename, h + 12 + 65);
 	copy_uts(d->utsname_release, h + 12 + 130);
@@ -362,7 +369,7 @@ static bool bit_set(const uint8_t *map, uint64_t pfn)
 static dump_status dd_build_index(dump_t *d)
 {
 	struct diskdump *dd = d->priv;
-	uint64_t blocks = (dd->max_mapnr + 511) / 512;
+	uint64_t blocks = div_up(dd->max_mapnr, 512);
 	dump_status st;
 
 	/* rebuilt when a part is attached: start afresh */
@@ -565,7 +572,7 @@ static dump_status dd_count_dumped(dump_t *d, const struct dd_part *p, uint64_t 
 {
 	struct diskdump *dd = d->priv;
 	uint8_t map2[CHUNK_BYTES];
-	uint64_t n_total = 0, first = p->start_pfn / 8, last = (p->end_pfn + 7) / 8;
+	uint64_t n_total = 0, first = p->start_pfn / 8, last = div_up(p->end_pfn, 8);
 
 	if (dd->index_ready) {
 		*count = p->n_dumped;
@@ -606,7 +613,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 	uint8_t map1[CHUNK_BYTES], map2[CHUNK_BYTES];
 	uint8_t *page = NULL;
 	uint64_t idx = 0, zero_off = 0, zero_refs = 0;
-	uint64_t first = p->start_pfn / 8, last = (p->end_pfn + 7) / 8;
+	uint64_t first = p->start_pfn / 8, last = div_up(p->end_pfn, 8);
 	bool zero_is_zero = false;
 	dump_status st = DUMP_OK;
 

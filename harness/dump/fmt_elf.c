@@ -229,6 +229,13 @@ static dump_status elf_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 	return DUMP_OK;
 }
 
+/* bytes to pages, rounding up without overflowing near 2^64 (open checked
+ * paddr + memsz fits; the rounding could still wrap) */
+static uint64_t pages_up(uint64_t bytes, unsigned shift)
+{
+	return (bytes >> shift) + ((bytes & ((1ull << shift) - 1)) != 0);
+}
+
 /* pages covered by the union of the segments' [paddr, paddr+len) */
 static uint64_t union_pages(const struct elfdump *ed, unsigned shift, bool file_only)
 {
@@ -238,7 +245,7 @@ static uint64_t union_pages(const struct elfdump *ed, unsigned shift, bool file_
 		const struct elf_seg *s = &ed->seg[i];
 		uint64_t a = s->paddr >> shift;
 		uint64_t len = file_only ? s->filesz : s->memsz;
-		uint64_t b = (s->paddr + len + (1ull << shift) - 1) >> shift;
+		uint64_t b = pages_up(s->paddr + len, shift);
 		if (len == 0)
 			continue;
 		if (a < cur_end)
@@ -256,7 +263,7 @@ static dump_status elf_counts(dump_t *d, struct dump_page_counts *c)
 	struct elfdump *ed = d->priv;
 
 	memset(c, 0, sizeof(*c));
-	c->max_pfn = (ed->max_end[ed->n_seg - 1] + d->page_size - 1) >> d->page_shift;
+	c->max_pfn = pages_up(ed->max_end[ed->n_seg - 1], d->page_shift);
 	c->present = union_pages(ed, d->page_shift, false);
 	c->dumped = union_pages(ed, d->page_shift, true);
 	c->excluded = c->present - c->dumped;

@@ -313,6 +313,11 @@ START_TEST(test_header_fields)
 	ck_assert_int_eq(open_bytes("max_mapnr", b, len, &d), DUMP_ERR_CORRUPT);
 	assert_msg(d, "max_mapnr 1099511627776");
 	dump_free(d);
+	/* found by fuzzing: (max_mapnr + 7) / 8 wrapped to 0 bitmap bytes */
+	set64(b, 4096 + 96, UINT64_MAX);
+	ck_assert_int_eq(open_bytes("max_mapnr-max", b, len, &d), DUMP_ERR_CORRUPT);
+	assert_msg(d, "max_mapnr 18446744073709551615");
+	dump_free(d);
 	/* notes pointing outside the file */
 	memcpy(b, orig, len);
 	set64(b, 4096 + 56, 1ull << 62);
