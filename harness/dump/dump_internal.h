@@ -93,7 +93,6 @@ struct dump_io {
 	size_t n_ext;
 	size_t last_ext;        /* lookup hint: reads are mostly sequential */
 	bool flat_unterminated; /* the stream ended without its end marker */
-	uint64_t flat_records;
 };
 
 /* Opens PATH read-only; on failure E says why. */
@@ -281,7 +280,6 @@ struct verify_report {
 	char first[8][256];
 	unsigned n_first;
 	uint64_t pages_checked;
-	uint64_t pages_zero;
 	uint64_t bytes_compressed;
 	struct dump_page_counts counts;
 	bool counts_known;
@@ -294,18 +292,6 @@ void verify_problem(struct verify_report *r, const char *fmt, ...)
 /* Runs the format's verify. */
 dump_status dump_verify(dump_t *d, struct verify_report *r);
 
-/* ---- printk.c ---- */
-
-/* Writes makedumpfile's rendering of one record into OUT (growing buffer). */
-struct strbuf {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-void sb_putc(struct strbuf *sb, char c);
-void sb_append(struct strbuf *sb, const char *s, size_t n);
-void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* ---- decompression (decompress.c) ---- */
 
 /* Decompresses SRC (LEN bytes, compressed with the method in FLAGS, the
@@ -314,11 +300,10 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pr
 dump_status decompress_page(uint32_t flags, const uint8_t *src, size_t len, uint8_t *dst,
                             size_t page_size, struct dump_err *e);
 
-#define DD_COMPRESS_ZLIB    0x1u
-#define DD_COMPRESS_LZO     0x2u
-#define DD_COMPRESS_SNAPPY  0x4u
-#define DD_INCOMPLETE       0x8u
-#define DD_EXCLUDED_VMEMMAP 0x10u
-#define DD_COMPRESS_ZSTD    0x20u
+#define DD_COMPRESS_ZLIB   0x1u
+#define DD_COMPRESS_LZO    0x2u
+#define DD_COMPRESS_SNAPPY 0x4u
+#define DD_INCOMPLETE      0x8u
+#define DD_COMPRESS_ZSTD   0x20u
 
 #endif

@@ -824,7 +824,6 @@ static dump_status dd_verify(dump_t *d, struct verify_report *r)
 	if (st != DUMP_OK)
 		return st;
 	r->counts_known = true;
-	r->pages_zero = r->counts.zero;
 	return DUMP_OK;
 }
 

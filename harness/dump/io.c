@@ -329,7 +329,6 @@ dump_status io_probe_flattened(struct dump_io *io, struct dump_err *e)
 	/* A stream cut short (a full disk, a killed pipe) still indexes what
 	 * it holds; verify reports the missing end marker. */
 	io->flat_unterminated = !ended;
-	io->flat_records = n;
 	qsort(rec, n, sizeof(*rec), cmp_rec);
 	st = resolve_overlaps(io, rec, n, e);
 	if (st != DUMP_OK)

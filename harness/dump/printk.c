@@ -22,7 +22,14 @@
 
 /* ---- output buffer ---- */
 
-void sb_append(struct strbuf *sb, const char *s, size_t n)
+/* a growing text buffer; a failed allocation sets oom and drops the rest */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_append(struct strbuf *sb, const char *s, size_t n)
 {
 	if (sb->oom)
 		return;
@@ -43,7 +50,7 @@ void sb_append(struct strbuf *sb, const char *s, size_t n)
 	sb->buf[sb->len] = 0;
 }
 
-void sb_putc(struct strbuf *sb, char c)
+static void sb_putc(struct strbuf *sb, char c)
 {
 	if (sb->len + 2 <= sb->cap) {
 		sb->buf[sb->len++] = c;
@@ -53,7 +60,7 @@ void sb_putc(struct strbuf *sb, char c)
 	sb_append(sb, &c, 1);
 }
 
-void sb_printf(struct strbuf *sb, const char *fmt, ...)
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
