@@ -109,21 +109,50 @@ static gboolean qemu_of(GPid pid)
 	return FALSE;
 }
 
+/* Neither a domain nor a qemu process of kdh PID is left. */
+static void assert_nothing_left(GPid pid)
+{
+	g_autofree char *left = domains();
+
+	ck_assert_msg(!has_domain_of(left, pid), "domains left behind: %s", left);
+	ck_assert_msg(!qemu_of(pid), "a qemu process of kdh %d still runs", (int)pid);
+}
+
+/* Runs SCENARIO, expects exit status WANT_EXIT and nothing left running,
+ * and returns the verdict of its case CASE_NAME (owned by PARSER). */
+static JsonObject *run_scenario(const char *scenario, const char *case_name, int want_exit,
+                                JsonParser *parser, char **dir)
+{
+	const char *args[] = {"run", "--results", results, scenario, NULL};
+
+	ck_assert_int_eq(kdh(args), want_exit);
+	assert_nothing_left(last_pid);
+	*dir = case_dir(case_name);
+	return read_verdict(*dir, parser);
+}
+
+/* As run_scenario, for a scenario named NAME written on the spot. */
+static JsonObject *run_text(const char *name, const char *text, int want_exit, JsonParser *parser,
+                            char **dir)
+{
+	g_autofree char *file = g_strdup_printf("%s.ini", name);
+	g_autofree char *path = g_build_filename(results, file, NULL);
+
+	ck_assert(g_file_set_contents(path, text, -1, NULL));
+	return run_scenario(path, name, want_exit, parser, dir);
+}
+
 /* Runs SCENARIO (one case, CASE_NAME) and checks a PASS that rests on the
  * dump: its OSRELEASE is the booted kernel's, its own dmesg holds PANIC, the
  * capture kernel's files were copied out, nothing is left running. */
 static void assert_scenario_passes(const char *scenario, const char *case_name, const char *panic)
 {
-	const char *args[] = {"run", "--results", results, scenario, NULL};
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = NULL, *vmcore = NULL, *dmesg = NULL, *serial = NULL;
-	g_autofree char *serial_text = NULL, *left = NULL;
-	JsonObject *v, *dump;
+	g_autofree char *serial_text = NULL;
+	JsonObject *v = run_scenario(scenario, case_name, 0, parser, &dir);
+	JsonObject *dump = json_object_get_object_member(v, "dump");
 
-	ck_assert_int_eq(kdh(args), 0);
-	dir = case_dir(case_name);
-	v = read_verdict(dir, parser);
-	dump = json_object_get_object_member(v, "dump");
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
 	ck_assert_str_eq(
 	    json_object_get_string_member(dump, "osrelease"),
@@ -139,9 +168,6 @@ static void assert_scenario_passes(const char *scenario, const char *case_name, 
 	ck_assert(g_file_test(dmesg, G_FILE_TEST_IS_REGULAR));
 	ck_assert(g_file_get_contents(serial, &serial_text, NULL, NULL));
 	ck_assert_ptr_nonnull(strstr(serial_text, "KDH: capture-done rc=0"));
-	left = domains();
-	ck_assert_msg(!has_domain_of(left, last_pid), "domains left behind: %s", left);
-	ck_assert(!qemu_of(last_pid));
 }
 
 START_TEST(sysrq_smoke_passes_on_a_real_dump)
@@ -175,25 +201,17 @@ END_TEST
 
 START_TEST(phase_timeout_gives_timeout_and_destroys_the_domain)
 {
-	g_autofree char *path = g_build_filename(results, "slow.ini", NULL);
-	const char *args[] = {"run", "--results", results, path, NULL};
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autofree char *dir = NULL, *left = NULL;
-	JsonObject *v;
-
+	g_autofree char *dir = NULL;
 	/* No capture kernel takes over within 1 s of the crash under TCG. */
-	ck_assert(
-	    g_file_set_contents(path, "[scenario]\nname=slow\n[timeouts]\ncrash=1\n", -1, NULL));
-	ck_assert_int_eq(kdh(args), 1);
-	dir = case_dir("slow");
-	v = read_verdict(dir, parser);
+	JsonObject *v =
+	    run_text("slow", "[scenario]\nname=slow\n[timeouts]\ncrash=1\n", 1, parser, &dir);
+
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "TIMEOUT");
 	ck_assert_ptr_nonnull(
 	    strstr(json_array_get_string_element(json_object_get_array_member(v, "reasons"), 0),
 	           "phase crash: no 'capture-start' marker within 1 s"));
 	ck_assert_uint_gt(json_array_get_length(json_object_get_array_member(v, "serial_tail")), 0);
-	left = domains();
-	ck_assert_msg(!has_domain_of(left, last_pid), "domains left behind: %s", left);
 }
 END_TEST
 
@@ -202,7 +220,6 @@ START_TEST(interrupt_leaves_nothing_running)
 	const char *argv[] = {"build/kdh", "run", "--results", results, "scenarios/smoke-sysrq.ini",
 	                      NULL};
 	g_autoptr(GError) error = NULL;
-	g_autofree char *left = NULL;
 	GPid pid;
 	int status;
 	gboolean seen = FALSE;
@@ -221,9 +238,7 @@ START_TEST(interrupt_leaves_nothing_running)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 130);
-	left = domains();
-	ck_assert_msg(!has_domain_of(left, pid), "domains left behind: %s", left);
-	ck_assert_msg(!qemu_of(pid), "a qemu process of the interrupted run still runs");
+	assert_nothing_left(pid);
 }
 END_TEST
 
@@ -232,17 +247,11 @@ END_TEST
  * shipped scenario) it is PASS, after the disk was checked for a dump. */
 START_TEST(tiny_crashkernel_fails_with_the_reason)
 {
-	g_autofree char *path = g_build_filename(results, "tiny.ini", NULL);
-	const char *args[] = {"run", "--results", results, path, NULL};
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = NULL, *reasons = NULL;
-	JsonObject *v;
+	JsonObject *v =
+	    run_text("tiny", "[scenario]\nname=tiny\n[vm]\ncrashkernel=48M\n", 1, parser, &dir);
 
-	ck_assert(
-	    g_file_set_contents(path, "[scenario]\nname=tiny\n[vm]\ncrashkernel=48M\n", -1, NULL));
-	ck_assert_int_eq(kdh(args), 1);
-	dir = case_dir("tiny");
-	v = read_verdict(dir, parser);
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "FAIL");
 	reasons = json_to_string(json_object_get_member(v, "reasons"), FALSE);
 	ck_assert_msg(strstr(reasons, "no dump on the guest disk") &&
@@ -253,15 +262,11 @@ END_TEST
 
 START_TEST(tiny_crashkernel_expected_no_dump_passes)
 {
-	const char *args[] = {"run", "--results", results, "scenarios/no-dump-tiny-crashkernel.ini",
-	                      NULL};
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = NULL;
-	JsonObject *v;
+	JsonObject *v = run_scenario("scenarios/no-dump-tiny-crashkernel.ini",
+	                             "no-dump-tiny-crashkernel", 0, parser, &dir);
 
-	ck_assert_int_eq(kdh(args), 0);
-	dir = case_dir("no-dump-tiny-crashkernel");
-	v = read_verdict(dir, parser);
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
 	ck_assert_ptr_nonnull(
 	    strstr(json_array_get_string_element(json_object_get_array_member(v, "reasons"), 0),
