@@ -45,7 +45,7 @@ again_start=$(date +%s.%N)
 KDH_CACHE_DIR=$cache build/kdh kernel build --source "$source" --kconfig "$fragments" >/dev/null 2>&1
 again_end=$(date +%s.%N)
 
-entry=$(cut -f5 "$cache/out")
+entry=$(cut -f4 "$cache/out")
 echo "kernel build: $source + $fragments on $(nproc) CPUs"
 awk -v a="$start" -v b="$end" 'BEGIN { printf "  first build   %7.1f s\n", b - a }'
 awk -v a="$again_start" -v b="$again_end" 'BEGIN { printf "  second build  %7.1f s (cache hit)\n", b - a }'

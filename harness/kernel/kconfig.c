@@ -305,6 +305,9 @@ static const KdhConfigCheck checks[] = {
      "the same kernel runs as capture kernel inside the crashkernel= reservation, not at its "
      "link address",
      TRUE, FALSE, 0, ""},
+    {"PROC_KCORE",
+     "`kexec -p` (kexec_load) reads /proc/kcore to find the running kernel; kexec -s does not",
+     FALSE, FALSE, 0, ""},
     {"PROC_FS", "/proc/vmcore, /proc/cmdline, /proc/sysrq-trigger", TRUE, FALSE, 0, ""},
     {"SYSFS", "/sys/kernel/kexec_crash_loaded and kexec_crash_size: is the capture kernel armed",
      TRUE, FALSE, 0, ""},
