@@ -173,7 +173,8 @@ static char *newest_crash_dir(guestfs_h *g, GError **error)
 	return g_build_filename("/var/crash", best, NULL);
 }
 
-static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir, GError **error)
+static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir,
+                          const char *const *reserved, GError **error)
 {
 	g_auto(GStrv) names = guestfs_ls(g, out->crash_dir);
 
@@ -199,6 +200,11 @@ static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir
 		}
 		guestfs_free_statns(st);
 		g_autofree char *local = g_build_filename(dest_dir, safe, NULL);
+		if (reserved && g_strv_contains(reserved, safe)) {
+			g_ptr_array_add(out->skipped,
+			                g_strdup_printf("%s: a name kdh writes itself", safe));
+			continue;
+		}
 		if (g_file_test(local, G_FILE_TEST_EXISTS)) {
 			/* Two guest names that sanitise alike: keep the first. */
 			g_ptr_array_add(out->skipped,
@@ -212,7 +218,8 @@ static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir
 	return TRUE;
 }
 
-KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir, gboolean force_tcg,
+KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
+                                     const char *const *reserved, gboolean force_tcg,
                                      GError **error)
 {
 	g_autoptr(KdhCrashFiles) out = g_new0(KdhCrashFiles, 1);
@@ -231,7 +238,7 @@ KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir, gbo
 	      gfs_error(g, error, "mounting the guest disk"));
 	if (ok) {
 		out->crash_dir = newest_crash_dir(g, error);
-		ok = out->crash_dir && fetch_dir(g, out, dest_dir, error);
+		ok = out->crash_dir && fetch_dir(g, out, dest_dir, reserved, error);
 	}
 	guestfs_close(g);
 	return ok ? g_steal_pointer(&out) : NULL;

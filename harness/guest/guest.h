@@ -36,8 +36,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCrashFiles, kdh_crash_files_free)
 
 /* Opens DISK read-only, finds the newest folder in /var/crash (by mtime,
  * then name) and copies its regular files into DEST_DIR, which must exist.
- * Returns NULL with KDH_GUEST_ERROR_NO_CRASH when there is none. */
-KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir, gboolean force_tcg,
+ * Files whose (sanitised) name is in RESERVED (NULL-terminated; the names
+ * the caller writes there itself) or already exists are skipped, with the
+ * reason in ->skipped.  Returns NULL with KDH_GUEST_ERROR_NO_CRASH when
+ * there is no dump folder. */
+KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
+                                     const char *const *reserved, gboolean force_tcg,
                                      GError **error);
 
 typedef enum {

@@ -405,11 +405,18 @@ static const char *find_file(GPtrArray *files, const char *name)
 	return NULL;
 }
 
+/* What kdh itself writes into a case folder: a guest file must not take
+ * these names. */
+#define VERDICT_FILE "verdict.json"
+#define SERIAL_FILE  "serial.log"
+#define DISK_FILE    "disk.qcow2"
+static const char *const reserved_names[] = {VERDICT_FILE, SERIAL_FILE, DISK_FILE, NULL};
+
 /* Everything from the VM on; the case folder and disk are ready. */
 static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, const KdhKernel *k,
                       const char *initrd, const char *disk, const char *dir)
 {
-	g_autofree char *serial = g_build_filename(dir, "serial.log", NULL);
+	g_autofree char *serial = g_build_filename(dir, SERIAL_FILE, NULL);
 	g_autofree char *cmdline = kernel_cmdline(c);
 	g_autofree char *dom_name = g_strdup_printf("kdh-%d-%.40s", (int)getpid(), c->name);
 	g_autoptr(GError) error = NULL;
@@ -445,7 +452,8 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 
 	/* Whatever the console said, the disk is the evidence: look at it. */
 	start = g_get_monotonic_time();
-	files = kdh_guest_fetch_crash(disk, dir, ctx->accel == KDH_ACCEL_TCG, &error);
+	files =
+	    kdh_guest_fetch_crash(disk, dir, reserved_names, ctx->accel == KDH_ACCEL_TCG, &error);
 	if (files) {
 		for (guint i = 0; i < files->files->len; i++)
 			g_ptr_array_add(r->files, g_strdup(g_ptr_array_index(files->files, i)));
@@ -494,8 +502,8 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 {
 	KdhResult *r = kdh_result_new(c->name);
 	g_autofree char *dir = g_build_filename(ctx->run_dir, c->name, NULL);
-	g_autofree char *verdict_path = g_build_filename(dir, "verdict.json", NULL);
-	g_autofree char *disk = g_build_filename(dir, "disk.qcow2", NULL);
+	g_autofree char *verdict_path = g_build_filename(dir, VERDICT_FILE, NULL);
+	g_autofree char *disk = g_build_filename(dir, DISK_FILE, NULL);
 	g_autofree char *recipe = g_build_filename(ctx->images_dir, c->image, NULL);
 	g_autofree char *initrd = NULL, *base = NULL, *detail = NULL;
 	g_autoptr(KdhKernel) k = NULL;
