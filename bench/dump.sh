@@ -80,6 +80,75 @@ EOF
 	cc -O2 -o "$OUT/lkdf_read_all" "$OUT/lkdf_read_all.c" -lkdumpfile && lkdf="$OUT/lkdf_read_all"
 fi
 
+# The timing harness: the same fork + exec for every tool measured.
+cat > "$OUT/runs.c" <<'EOF'
+/* Runs a command N times (fork + exec, output to /dev/null), removing a
+ * file first when asked (makedumpfile will not overwrite its output); prints
+ * the median wall time, the mean CPU time (user + system) and the peak RSS
+ * of the command alone: the same harness for every tool. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 2 ? atoi(argv[1]) : 0, i = 2, failed = 0;
+	const char *rm = NULL;
+	double *wall, cpu = 0;
+	long peak = 0;
+
+	if (n < 1)
+		return 2;
+	wall = calloc(n, sizeof(*wall));
+	if (argc > 4 && !strcmp(argv[2], "--rm")) {
+		rm = argv[3];
+		i = 4;
+	}
+	for (int k = 0; k < n; k++) {
+		struct timespec t0, t1;
+		struct rusage ru;
+		int status;
+		if (rm)
+			unlink(rm);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			dup2(null, 2);
+			execvp(argv[i], argv + i);
+			_exit(127);
+		}
+		wait4(pid, &status, 0, &ru);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		wall[k] = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		cpu += ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
+		       ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+		if (ru.ru_maxrss > peak)
+			peak = ru.ru_maxrss;
+	}
+	qsort(wall, n, sizeof(*wall), cmp);
+	if (failed)
+		printf("FAILED\n");
+	else
+		printf("%.2f %.2f %ld\n", wall[n / 2], cpu / n, peak);
+	return 0;
+}
+EOF
+cc -O2 -o "$OUT/runs" "$OUT/runs.c"
+
 # ---- inputs ----
 echo "source dump: $src ($(stat -c %s "$src") bytes)"
 ln -sf "$(realpath "$src")" "$OUT/1g.kdump"
@@ -92,64 +161,60 @@ for f in 1g.kdump 1g.elf 8g.kdump; do
 done
 
 # ---- measurement ----
-# median wall time in ms over RUNS runs, and peak RSS (KiB) of one run
-median_ms() {
-	local i t0 t1 times=()
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || { echo "FAILED"; return; }
-		t1=$(date +%s%N)
-		times+=($(((t1 - t0) / 1000)))
-	done
-	printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
-}
-peak_kb() {
-	/usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
-}
-declare -A T
-row() { # key label cmd...
-	local key=$1 label=$2
+declare -A T C
+row() { # key label [--rm FILE] cmd...
+	local key=$1 label=$2 r rss
 	shift 2
-	T[$key]=$(median_ms "$@")
-	printf '  %-44s %9s ms  %8s KiB\n' "$label" "${T[$key]}" "$(peak_kb "$@")"
+	r=$("$OUT/runs" "$RUNS" "$@")
+	if [ "$r" = FAILED ]; then
+		printf '  %-40s failed\n' "$label"
+		return
+	fi
+	read -r T[$key] C[$key] rss <<< "$r"
+	printf '  %-40s %9s ms %9s ms %9s KiB\n' "$label" "${T[$key]}" "${C[$key]}" "$rss"
 }
 ratio() { # a b -> b/a
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1fx", b / a; else print "n/a" }'
 }
-mdf_dmesg() { rm -f "$OUT/md.txt"; makedumpfile --dump-dmesg "$1" "$OUT/md.txt"; }
-
 echo
-echo "dmesg (median of $RUNS runs, peak RSS)"
+printf '%-42s %12s %12s %13s\n' "" "wall (median)" "CPU (mean)" "peak RSS"
+echo "dmesg, $RUNS runs each"
 for dump in 1g.kdump 1g.elf; do
 	row "kdh_$dump" "kdh-dump dmesg $dump" "$KDH" dmesg "$OUT/$dump"
 	[ -n "$static_kdh" ] && row "kdhs_$dump" "kdh-dump (static) dmesg $dump" "$static_kdh" dmesg "$OUT/$dump"
-	have makedumpfile && row "mdf_$dump" "makedumpfile --dump-dmesg $dump" mdf_dmesg "$OUT/$dump"
+	have makedumpfile && row "mdf_$dump" "makedumpfile --dump-dmesg $dump" \
+		--rm "$OUT/md.txt" makedumpfile --dump-dmesg "$OUT/$dump" "$OUT/md.txt"
 	if [ "$dump" = 1g.elf ] && have vmcore-dmesg; then
 		row "vd_$dump" "vmcore-dmesg $dump" vmcore-dmesg "$OUT/$dump"
 	fi
 done
 echo
-echo "verify vs reading every page with libkdumpfile"
+echo "verify vs reading every page with libkdumpfile, $RUNS runs each"
 for dump in 1g.kdump 8g.kdump 1g.elf; do
 	row "kdhv_$dump" "kdh-dump verify $dump" "$KDH" verify "$OUT/$dump"
 	[ -n "$lkdf" ] && row "lk_$dump" "libkdumpfile read-all $dump" "$lkdf" "$OUT/$dump"
 done
 
 echo
-echo "ratios (peer time / kdh time; goal: dmesg >= 2x, verify >= 1x)"
+echo "ratios, peer / kdh-dump, wall (CPU); goal: dmesg >= 2x, verify >= 1x"
 for dump in 1g.kdump 1g.elf; do
 	for k in kdh kdhs; do
 		[ -n "${T[${k}_$dump]:-}" ] || continue
 		name="kdh-dump"
 		[ $k = kdhs ] && name="kdh-dump (static)"
-		[ -n "${T[mdf_$dump]:-}" ] && printf '  %-20s dmesg %-9s vs makedumpfile: %s\n' \
-			"$name" "$dump" "$(ratio "${T[${k}_$dump]}" "${T[mdf_$dump]}")"
-		[ -n "${T[vd_$dump]:-}" ] && printf '  %-20s dmesg %-9s vs vmcore-dmesg: %s\n' \
-			"$name" "$dump" "$(ratio "${T[${k}_$dump]}" "${T[vd_$dump]}")"
+		for peer in mdf vd; do
+			[ -n "${T[${peer}_$dump]:-}" ] || continue
+			pname=makedumpfile
+			[ $peer = vd ] && pname=vmcore-dmesg
+			printf '  %-18s dmesg  %-9s vs %-13s %s (%s)\n' "$name" "$dump" "$pname:" \
+				"$(ratio "${T[${k}_$dump]}" "${T[${peer}_$dump]}")" \
+				"$(ratio "${C[${k}_$dump]}" "${C[${peer}_$dump]}")"
+		done
 	done
 done
 for dump in 1g.kdump 8g.kdump 1g.elf; do
-	[ -n "${T[lk_$dump]:-}" ] && printf '  %-20s verify %-8s vs libkdumpfile: %s\n' "kdh-dump" "$dump" \
-		"$(ratio "${T[kdhv_$dump]}" "${T[lk_$dump]}")"
+	[ -n "${T[lk_$dump]:-}" ] && printf '  %-18s verify %-9s vs %-13s %s (%s)\n' "kdh-dump" \
+		"$dump" "libkdumpfile:" "$(ratio "${T[kdhv_$dump]}" "${T[lk_$dump]}")" \
+		"$(ratio "${C[kdhv_$dump]}" "${C[lk_$dump]}")"
 done
 exit 0

@@ -82,30 +82,65 @@ static bool printable(unsigned char c)
 	return (c >= 0x20 && c <= 0x7e) || (c >= 0x09 && c <= 0x0d);
 }
 
-/* One record: "[%5lld.%06ld] " then the text; a newline inside the text is
+/* "[%5lld.%06ld] " of makedumpfile, by hand for the common case: this
+ * runs once per record and snprintf was a visible share of a whole dmesg */
+static int format_prefix(char *out, size_t cap, uint64_t ts_nsec)
+{
+	uint64_t sec = ts_nsec / 1000000000ull, usec = ts_nsec % 1000000000ull / 1000;
+	char digits[24];
+	int n = 0, w = 0;
+
+	if (sec > 9999999999ull) /* makedumpfile's %lld of the same value */
+		return snprintf(out, cap, "[%5lld.%06ld] ", (long long)sec, (long)usec);
+	do
+		digits[n++] = (char)('0' + sec % 10);
+	while ((sec /= 10) != 0);
+	out[w++] = '[';
+	for (int pad = 5 - n; pad > 0; pad--)
+		out[w++] = ' ';
+	while (n > 0)
+		out[w++] = digits[--n];
+	out[w++] = '.';
+	for (int k = 5; k >= 0; k--, usec /= 10)
+		out[w + k] = (char)('0' + usec % 10);
+	w += 6;
+	out[w++] = ']';
+	out[w++] = ' ';
+	return w;
+}
+
+/* One record: the prefix, then the text; a newline inside the text is
  * followed by as many spaces as the prefix is long; other unprintable bytes
  * become \xNN.  makedumpfile formats a plain (signed) char there, so a byte
  * >= 0x80 prints as \xffffffNN: reproduced, since the output is compared
- * byte for byte with makedumpfile's. */
+ * byte for byte with makedumpfile's.  Runs of plain text go in one copy. */
 static void render_record(struct strbuf *sb, uint64_t ts_nsec, const uint8_t *text, size_t len)
 {
+	static const char spaces[64] =
+	    "                                                               ";
 	char prefix[64];
-	int plen =
-	    snprintf(prefix, sizeof(prefix), "[%5lld.%06ld] ", (long long)(ts_nsec / 1000000000ull),
-	             (long)(ts_nsec % 1000000000ull / 1000));
+	int plen = format_prefix(prefix, sizeof(prefix), ts_nsec);
+	size_t i = 0;
 
 	sb_append(sb, prefix, (size_t)plen);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = text[i];
-		if (c == '\n') {
-			sb_printf(sb, "\n%-*s", plen, "");
-		} else if (printable(c)) {
-			sb_putc(sb, (char)c);
+	while (i < len) {
+		size_t j = i;
+		while (j < len && text[j] != '\n' && printable(text[j]))
+			j++;
+		sb_append(sb, (const char *)text + i, j - i);
+		if (j == len)
+			break;
+		if (text[j] == '\n') {
+			sb_putc(sb, '\n');
+			sb_append(sb, spaces, (size_t)plen < sizeof(spaces) ? (size_t)plen : 0);
+			if ((size_t)plen >= sizeof(spaces))
+				sb_printf(sb, "%-*s", plen, "");
 		} else {
 			char esc[16];
-			int n = snprintf(esc, sizeof(esc), "\\x%02x", (int)(signed char)c);
+			int n = snprintf(esc, sizeof(esc), "\\x%02x", (int)(signed char)text[j]);
 			sb_append(sb, esc, (size_t)n);
 		}
+		i = j + 1;
 	}
 	sb_putc(sb, '\n');
 }
