@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -935,12 +936,41 @@ out:
 
 /* ---- helpers for the suites ---- */
 
+/* Each test process gets its own folder, removed when it exits: the other
+ * suites' runners (a second `make check`) may run at the same time. */
+static char test_dir[64];
+static pid_t test_dir_pid;
+
+static void remove_test_dir(void)
+{
+	DIR *dir;
+	struct dirent *e;
+	char path[512];
+
+	if (test_dir_pid != getpid() || getenv("KDH_KEEP_TEST_FILES"))
+		return;
+	dir = opendir(test_dir);
+	while (dir && (e = readdir(dir)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", test_dir, e->d_name);
+		unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(test_dir);
+}
+
 char *dumptest_path(const char *name)
 {
-	char *p = malloc(strlen(name) + 32);
-	mkdir("build", 0755);
-	mkdir("build/test-dump", 0755);
-	sprintf(p, "build/test-dump/%s", name);
+	if (test_dir_pid != getpid()) {
+		test_dir_pid = getpid();
+		snprintf(test_dir, sizeof(test_dir), "build/test-dump/%d", (int)test_dir_pid);
+		mkdir("build", 0755);
+		mkdir("build/test-dump", 0755);
+		mkdir(test_dir, 0755);
+		atexit(remove_test_dir);
+	}
+	char *p = malloc(strlen(test_dir) + strlen(name) + 2);
+	sprintf(p, "%s/%s", test_dir, name);
 	return p;
 }
 

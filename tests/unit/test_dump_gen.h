@@ -99,8 +99,8 @@ void dumpgen_free(struct dumpgen *g);
 #define DUMPTEST_FIXTURE "tests/fixtures/dump/debian12-6.1-sysrq.kdump"
 #define DUMPTEST_DMESG   "tests/fixtures/dump/debian12-6.1-sysrq.dmesg"
 
-/* build/test-dump/NAME (the folder is created); a static buffer per call
- * site is not needed: the result is malloc'd. */
+/* build/test-dump/<pid>/NAME, malloc'd; the folder is created, and removed
+ * with its files when the process exits (unless KDH_KEEP_TEST_FILES is set). */
 char *dumptest_path(const char *name);
 
 /* The whole file, NUL-terminated; NULL when unreadable. */
