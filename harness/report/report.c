@@ -32,6 +32,7 @@ KdhResult *kdh_result_new(const char *case_name)
 
 	r->case_name = g_strdup(case_name);
 	r->verdict = KDH_VERDICT_PASS;
+	r->dump_level = -1;
 	r->reasons = g_ptr_array_new_with_free_func(g_free);
 	r->phases = g_ptr_array_new_with_free_func((GDestroyNotify)phase_free);
 	r->files = g_ptr_array_new_with_free_func(g_free);
@@ -56,8 +57,11 @@ void kdh_result_free(KdhResult *r)
 	g_ptr_array_unref(r->files);
 	g_ptr_array_unref(r->serial_tail);
 	g_free(r->dump_format);
+	g_free(r->dump_compression);
 	g_free(r->dump_osrelease);
+	g_free(r->dump_release_memory);
 	g_free(r->dump_panic);
+	g_free(r->dump_panic_task);
 	g_free(r);
 }
 
@@ -137,8 +141,19 @@ gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **er
 	json_builder_set_member_name(b, "dump");
 	json_builder_begin_object(b);
 	add_string(b, "format", r->dump_format);
+	add_string(b, "compression", r->dump_compression);
+	json_builder_set_member_name(b, "dump_level");
+	json_builder_add_int_value(b, r->dump_level);
 	add_string(b, "osrelease", r->dump_osrelease);
+	add_string(b, "release_in_memory", r->dump_release_memory);
+	json_builder_set_member_name(b, "pages_total");
+	json_builder_add_int_value(b, r->dump_pages_total);
+	json_builder_set_member_name(b, "pages_dumped");
+	json_builder_add_int_value(b, r->dump_pages_dumped);
+	json_builder_set_member_name(b, "pages_checked");
+	json_builder_add_int_value(b, r->dump_pages_checked);
 	add_string(b, "panic", r->dump_panic);
+	add_string(b, "panic_task", r->dump_panic_task);
 	json_builder_end_object(b);
 	add_string(b, "results_dir", r->results_dir);
 	add_strings(b, "files", r->files);

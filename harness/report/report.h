@@ -36,8 +36,15 @@ typedef struct {
 	GPtrArray *files;       /* retrieved files, local paths */
 	GPtrArray *serial_tail; /* the last serial lines, for diagnosis */
 	char *dump_format;
-	char *dump_osrelease;
-	char *dump_panic; /* the panic line found in the dump's own dmesg */
+	char *dump_compression;
+	int dump_level;            /* -1: not recorded */
+	char *dump_osrelease;      /* VMCOREINFO */
+	char *dump_release_memory; /* init_uts_ns, read from the dump's memory */
+	guint64 dump_pages_total;
+	guint64 dump_pages_dumped;
+	guint64 dump_pages_checked; /* decompressed and found sane */
+	char *dump_panic;           /* the panic line found in the dump's own dmesg */
+	char *dump_panic_task;      /* "cpu N pid N comm NAME" */
 } KdhResult;
 
 KdhResult *kdh_result_new(const char *case_name);

@@ -350,6 +350,70 @@ static char *line_with(const char *text, const char *needle)
 	return end ? g_strndup(start, end - start) : g_strdup(start);
 }
 
+/* What the dump's headers and memory say about itself, against what the
+ * case asked for: the kernel (twice: VMCOREINFO and init_uts_ns in memory),
+ * the dump level and compression the collector was told to use. */
+static void check_summary(KdhResult *r, const KdhCase *c, const char *release, dump_t *d)
+{
+	dump_summary sum;
+
+	if (dump_summarize(d, &sum) != DUMP_OK) {
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "summarising the dump: %s", dump_error(d));
+		return;
+	}
+	r->dump_format = g_strdup(sum.format);
+	r->dump_compression = g_strdup(sum.compression);
+	r->dump_level = sum.dump_level;
+	r->dump_pages_dumped = sum.pages_dumped;
+	r->dump_pages_total = sum.pages_total;
+	r->dump_release_memory = g_strdup(sum.release);
+	if (sum.panic_pid >= 0)
+		r->dump_panic_task = g_strdup_printf("cpu %d pid %d comm %s", sum.panic_cpu,
+		                                     sum.panic_pid, sum.panic_comm);
+	if (!sum.release[0])
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "init_uts_ns is unreadable in the dump");
+	else if (!g_str_equal(sum.release, release))
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "init_uts_ns in the dump says %s, not %s",
+		                sum.release, release);
+	if (!g_str_equal(c->collector, "makedumpfile"))
+		return;
+	if (sum.dump_level >= 0 && (guint)sum.dump_level != c->dump_level)
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "the dump has dump level %d, %u was asked for",
+		                sum.dump_level, c->dump_level);
+	if (!g_str_equal(sum.compression, c->compression))
+		kdh_result_fail(r, KDH_VERDICT_FAIL,
+		                "the dump is compressed with %s, %s was asked for", sum.compression,
+		                c->compression);
+}
+
+/* Every page decompressed and checked, the incomplete markers read. */
+static void check_pages(KdhResult *r, dump_t *d)
+{
+	dump_check_result chk;
+
+	if (dump_check(d, &chk) != DUMP_OK) {
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "verifying the dump: %s", dump_error(d));
+		return;
+	}
+	r->dump_pages_checked = chk.pages_checked;
+	switch (chk.verdict) {
+	case DUMP_VERDICT_PASS:
+		g_ptr_array_add(r->reasons,
+		                g_strdup_printf("dump verified: %" G_GUINT64_FORMAT " pages",
+		                                (guint64)chk.pages_checked));
+		break;
+	case DUMP_VERDICT_INCOMPLETE:
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "the dump is incomplete: %s",
+		                chk.first_problem);
+		break;
+	case DUMP_VERDICT_FAIL:
+		kdh_result_fail(r, KDH_VERDICT_FAIL,
+		                "the dump is corrupt: %s (%" G_GUINT64_FORMAT " problems)",
+		                chk.first_problem, (guint64)chk.problems);
+		break;
+	}
+}
+
 static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, const char *vmcore)
 {
 	dump_t *d = dump_new();
@@ -376,6 +440,8 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, con
 	else
 		g_ptr_array_add(r->reasons,
 		                g_strdup_printf("dump VMCOREINFO OSRELEASE=%s", osrelease));
+	check_summary(r, c, release, d);
+	check_pages(r, d);
 
 	if (dump_dmesg(d, &dmesg, &len) != DUMP_OK) {
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "reading dmesg from the dump: %s",

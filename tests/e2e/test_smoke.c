@@ -47,14 +47,20 @@ static int kdh(const char *const *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* The one case folder under RESULTS/<run-id>/. */
+/* The case folder under RESULTS/<run-id>/ (scenario files written for a
+ * test sit beside the run folder). */
 static char *case_dir(const char *case_name)
 {
 	g_autoptr(GDir) dir = g_dir_open(results, 0, NULL);
-	const char *run_id = dir ? g_dir_read_name(dir) : NULL;
+	const char *name;
 
-	ck_assert_msg(run_id, "no run folder in %s", results);
-	return g_build_filename(results, run_id, case_name, NULL);
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *run = g_build_filename(results, name, NULL);
+		if (g_file_test(run, G_FILE_TEST_IS_DIR))
+			return g_build_filename(run, case_name, NULL);
+	}
+	ck_abort_msg("no run folder in %s", results);
+	return NULL;
 }
 
 static JsonObject *read_verdict(const char *dir, JsonParser *parser)
@@ -157,7 +163,13 @@ static void assert_scenario_passes(const char *scenario, const char *case_name, 
 	ck_assert_str_eq(
 	    json_object_get_string_member(dump, "osrelease"),
 	    json_object_get_string_member(json_object_get_object_member(v, "kernel"), "release"));
+	ck_assert_str_eq(json_object_get_string_member(dump, "release_in_memory"),
+	                 json_object_get_string_member(dump, "osrelease"));
 	ck_assert_ptr_nonnull(strstr(json_object_get_string_member(dump, "panic"), panic));
+	/* Every page the collector kept was decompressed and checked. */
+	ck_assert_int_gt(json_object_get_int_member(dump, "pages_checked"), 1000);
+	ck_assert_int_eq(json_object_get_int_member(dump, "pages_checked"),
+	                 json_object_get_int_member(dump, "pages_dumped"));
 	ck_assert_uint_ge(json_array_get_length(json_object_get_array_member(v, "phases")), 8);
 
 	/* The files the capture kernel wrote, copied out of the guest disk. */
