@@ -484,7 +484,11 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 {
 	g_autofree char *serial = g_build_filename(dir, SERIAL_FILE, NULL);
 	g_autofree char *cmdline = kernel_cmdline(c);
-	g_autofree char *dom_name = g_strdup_printf("kdh-%d-%.40s", (int)getpid(), c->name);
+	/* Unique among runs (pid) and among this run's cases (serial), whatever
+	 * the names; the name part only helps a human reading `virsh list`. */
+	static guint serial_no;
+	g_autofree char *dom_name =
+	    g_strdup_printf("kdh-%d-%u-%.60s", (int)getpid(), ++serial_no, c->name);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhCrashFiles) files = NULL;
 	KdhVmConfig cfg = {
