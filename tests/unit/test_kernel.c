@@ -358,6 +358,53 @@ START_TEST(imports_deb_and_arch_packages)
 }
 END_TEST
 
+/* Fedora's kernel-core layout: everything in /lib/modules/<release>/,
+ * modules .ko.xz.  Needs rpmbuild (Debian package rpm) to make the package. */
+START_TEST(imports_rpm_package)
+{
+	g_autofree char *rpmbuild = g_find_program_in_path("rpmbuild");
+	g_autofree char *root = g_build_filename(tmpdir, "rpmroot", NULL);
+	g_autofree char *top = g_build_filename(tmpdir, "rpmtop", NULL);
+	g_autofree char *spec = NULL, *script = NULL, *rpm = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhKernel) k = NULL;
+
+	if (!rpmbuild)
+		return; /* ci/setup-host.sh installs it; elsewhere this case is moot */
+	g_free(write_bzimage("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/vmlinuz",
+	                     "6.5.6-300.fc39.x86_64"));
+	g_free(write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/config",
+	                  "# x86_64\n#\n# Automatically generated file\nCONFIG_KEXEC=y\n"));
+	g_free(write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/modules.builtin", ""));
+	g_free(write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/kernel/fs/z.ko", "z"));
+	spec = g_strdup_printf("Name: kernel-core\nVersion: 6.5.6\nRelease: 300\nSummary: t\n"
+	                       "License: GPL\nBuildArch: x86_64\n%%description\nt\n"
+	                       "%%install\nmkdir -p %%{buildroot}\ncp -a %s/. %%{buildroot}/\n"
+	                       "%%files\n/lib/modules\n",
+	                       root);
+	g_free(write_file("k.spec", spec));
+	script = g_strdup_printf(
+	    "set -e; cd %s; xz rpmroot/lib/modules/*/kernel/fs/z.ko; "
+	    "rpmbuild -bb --quiet --define '_topdir %s' --define '__os_install_post %%{nil}' "
+	    "--define '_build_id_links none' --define 'debug_package %%{nil}' k.spec; "
+	    "cp %s/RPMS/x86_64/*.rpm k.rpm",
+	    tmpdir, top, top);
+	{
+		const char *argv[] = {"bash", "-c", script, NULL};
+		ck_assert_msg(kdh_run(argv, NULL, NULL, &error), "%s", error->message);
+	}
+	rpm = g_build_filename(tmpdir, "k.rpm", NULL);
+	k = kdh_kernel_import(rpm, cache, &error);
+	ck_assert_msg(k, "%s", error ? error->message : "");
+	ck_assert_str_eq(k->release, "6.5.6-300.fc39.x86_64");
+	ck_assert(g_file_test(k->config, G_FILE_TEST_IS_REGULAR));
+	{
+		g_autofree char *z = g_build_filename(k->modules_dir, "kernel", "fs", "z.ko", NULL);
+		ck_assert(g_file_test(z, G_FILE_TEST_IS_REGULAR));
+	}
+}
+END_TEST
+
 START_TEST(bad_packages_leave_no_entry)
 {
 	g_autofree char *deb_root = g_build_filename(tmpdir, "debroot", NULL);
@@ -601,6 +648,7 @@ Suite *kernel_suite(void)
 	tcase_add_test(tc, fragment_names_resolve);
 	tcase_add_test(tc, imports_folder_and_decompresses_modules);
 	tcase_add_test(tc, imports_deb_and_arch_packages);
+	tcase_add_test(tc, imports_rpm_package);
 	tcase_add_test(tc, bad_packages_leave_no_entry);
 	tcase_add_test(tc, bad_refs_are_explained);
 	tcase_add_test(tc, build_of_fake_tree_is_cached);
