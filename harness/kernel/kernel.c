@@ -225,6 +225,7 @@ static KdhKernel *find_entry(const char *kernels, const char *prefix, const char
 
 /* "build:<source>+<frag>,<frag>": build on demand. */
 static KdhKernel *resolve_build_spec(const char *ref, const char *spec, const char *cache_dir,
+                                     KdhKernelProgressFunc progress, gpointer progress_data,
                                      GError **error)
 {
 	const char *plus = strchr(spec, '+');
@@ -248,6 +249,8 @@ static KdhKernel *resolve_build_spec(const char *ref, const char *spec, const ch
 	g_ptr_array_add(paths, NULL);
 	opts.source = source;
 	opts.fragments = (const char *const *)paths->pdata;
+	opts.progress = progress;
+	opts.progress_data = progress_data;
 	k = kdh_kernel_build(&opts, cache_dir, error);
 	if (k) {
 		g_free(k->ref);
@@ -257,6 +260,13 @@ static KdhKernel *resolve_build_spec(const char *ref, const char *spec, const ch
 }
 
 KdhKernel *kdh_kernel_resolve(const char *ref, const char *cache_dir, GError **error)
+{
+	return kdh_kernel_resolve_progress(ref, cache_dir, NULL, NULL, error);
+}
+
+KdhKernel *kdh_kernel_resolve_progress(const char *ref, const char *cache_dir,
+                                       KdhKernelProgressFunc progress, gpointer progress_data,
+                                       GError **error)
 {
 	g_autofree char *kernels = NULL;
 
@@ -268,7 +278,8 @@ KdhKernel *kdh_kernel_resolve(const char *ref, const char *cache_dir, GError **e
 	if (g_str_has_prefix(ref, "build:")) {
 		const char *spec = ref + strlen("build:");
 		if (strchr(spec, '+'))
-			return resolve_build_spec(ref, spec, cache_dir, error);
+			return resolve_build_spec(ref, spec, cache_dir, progress, progress_data,
+			                          error);
 		if (g_str_has_prefix(spec, "build-"))
 			spec += strlen("build-");
 		return find_entry(kernels, "build", spec, ref, error);

@@ -110,6 +110,12 @@ KdhKernel *kdh_kernel_build(const KdhKernelBuildOptions *opts, const char *cache
 gboolean kdh_kernel_configure(const KdhKernelBuildOptions *opts, const char *cache_dir,
                               const char *config_out, GError **error);
 
+/* kdh_kernel_resolve, reporting PROGRESS while a build: ref is built (which
+ * can take many minutes; the runner can show it instead of a silent phase). */
+KdhKernel *kdh_kernel_resolve_progress(const char *ref, const char *cache_dir,
+                                       KdhKernelProgressFunc progress, gpointer progress_data,
+                                       GError **error);
+
 /* Where the fragment NAME is: NAME itself when it contains '/' or ends in
  * ".config"; else <dir>/<NAME>.config for the first existing dir of
  * $KDH_KCONFIG_DIR, ./kconfigs, <kdh binary>/../kconfigs,
