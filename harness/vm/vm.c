@@ -110,21 +110,20 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
 	return FALSE;
 }
 
-/* The probe's verdict holds until the host reboots (KVM modules, firmware
- * and /dev/kvm permissions do not change under a running system in ways we
- * could see anyway): keyed by boot id and the kernel probed with. */
-static char *probe_cache_key(const char *kernel)
+/* The probe's verdict is the host's (its KVM, firmware and /dev/kvm), not
+ * the kernel's, and holds until the host reboots: keyed by the boot id. */
+static char *probe_cache_key(void)
 {
 	g_autofree char *boot_id = NULL;
 
 	if (!g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot_id, NULL, NULL))
 		return NULL;
-	return g_strdup_printf("%s %s", g_strstrip(boot_id), kernel);
+	return g_strdup(g_strstrip(boot_id));
 }
 
 KdhAccel kdh_accel_probe(const char *kernel, const char *cache_dir, char **why)
 {
-	g_autofree char *reason = NULL, *key = probe_cache_key(kernel);
+	g_autofree char *reason = NULL, *key = probe_cache_key();
 	g_autofree char *path = cache_dir ? g_build_filename(cache_dir, "accel-probe", NULL) : NULL;
 	g_autofree char *saved = NULL;
 	KdhAccel accel;
