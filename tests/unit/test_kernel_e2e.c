@@ -8,7 +8,23 @@
 #include <glib.h>
 #include <sys/wait.h>
 
+#include "util/util.h"
+
 Suite *kernel_e2e_suite(void);
+
+static char *results;
+
+static void setup(void)
+{
+	results = g_dir_make_tmp("kdh-kernel-e2e-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(results);
+}
+
+static void teardown(void)
+{
+	kdh_rm_rf(results);
+	g_free(results);
+}
 
 /* Runs build/kdh with ARGS; its output goes to ours (CI logs).  The exit
  * status. */
@@ -35,7 +51,7 @@ START_TEST(built_612_kernel_passes_the_cycle)
 	    "kdump,virt,lkdtm", NULL};
 	const char *check[] = {"kernel", "check-config", "build:linux-source-6.12+kdump,virt,lkdtm",
 	                       NULL};
-	const char *run[] = {"run", "scenarios/kernel-build-612.ini", NULL};
+	const char *run[] = {"run", "--results", results, "scenarios/kernel-build-612.ini", NULL};
 
 	ck_assert_int_eq(kdh(build), 0);
 	/* Cached now: the scenario's ref resolves to the same entry. */
@@ -46,8 +62,9 @@ END_TEST
 
 START_TEST(fetched_debian_kernels_pass_the_cycle)
 {
-	const char *cloud[] = {"run", "scenarios/kernel-debian-cloud.ini", NULL};
-	const char *older[] = {"run", "scenarios/kernel-debian-54.ini", NULL};
+	const char *cloud[] = {"run", "--results", results, "scenarios/kernel-debian-cloud.ini",
+	                       NULL};
+	const char *older[] = {"run", "--results", results, "scenarios/kernel-debian-54.ini", NULL};
 
 	ck_assert_int_eq(kdh(cloud), 0);
 	ck_assert_int_eq(kdh(older), 0);
@@ -59,6 +76,7 @@ Suite *kernel_e2e_suite(void)
 	Suite *s = suite_create("kernel_e2e");
 	TCase *tc = tcase_create("matrix");
 
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_tags(tc, "slow e2e");
 	tcase_set_timeout(tc, 3600);
 	tcase_add_test(tc, fetched_debian_kernels_pass_the_cycle);
