@@ -261,13 +261,16 @@ static int kernel_check_config(const char *cache, int argc, char **argv)
 		gboolean bad = c->state == KDH_OPTION_MISSING ||
 		               (c->state == KDH_OPTION_MODULE && !c->module_ok);
 		g_autofree char *name = g_strdup_printf("CONFIG_%s", c->option);
+		g_autofree char *as = strchr(c->option, '|') && c->present_name[0]
+		                          ? g_strdup_printf(" (as CONFIG_%s)", c->present_name)
+		                          : g_strdup("");
 		if (bad && !c->required)
 			warnings++;
-		g_print("  %-28s %-8s %-11s %s\n", name, state,
+		g_print("  %-28s %-8s %-11s %s%s\n", name, state,
 		        !bad          ? "ok"
 		        : c->required ? "REQUIRED"
 		                      : "recommended",
-		        c->why);
+		        c->why, as);
 	}
 	g_print("%u required option%s missing, %u recommended missing\n", missing,
 	        missing == 1 ? "" : "s", warnings);

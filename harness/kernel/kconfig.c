@@ -251,8 +251,8 @@ char *kdh_kconfig_fragment_path(const char *name, GError **error)
 {
 	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
 	g_autofree char *exe_dir = exe ? g_path_get_dirname(exe) : NULL;
-	g_autofree char *beside =
-	    exe_dir ? g_build_filename(exe_dir, "..", "kconfigs", NULL) : NULL;
+	g_autofree char *up = exe_dir ? g_path_get_dirname(exe_dir) : NULL;
+	g_autofree char *beside = up ? g_build_filename(up, "kconfigs", NULL) : NULL;
 	const char *dirs[] = {g_getenv("KDH_KCONFIG_DIR"), "kconfigs", beside,
 	                      "/usr/share/kdh/kconfigs"};
 	g_autofree char *file = NULL;
