@@ -446,17 +446,6 @@ static gboolean configure(Build *b, const Source *s, const char *obj, const char
 	return TRUE;
 }
 
-static gboolean move_into(const char *from, const char *to, GError **error)
-{
-	if (g_rename(from, to) != 0) {
-		int saved = errno;
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "moving %s to %s: %s", from, to,
-		            g_strerror(saved));
-		return FALSE;
-	}
-	return TRUE;
-}
-
 /* Compiles in OBJ and installs into ROOT; *RELEASE_OUT gets `uname -r`. */
 static gboolean compile_install(Build *b, const Source *s, const char *obj, const char *root,
                                 char **release_out, GError **error)
@@ -524,10 +513,10 @@ static gboolean compile_install(Build *b, const Source *s, const char *obj, cons
 		g_autofree char *to_config = g_strdup_printf("%s/config-%s", boot, release);
 		g_autofree char *to_map = g_strdup_printf("%s/System.map-%s", boot, release);
 		g_autofree char *to_vmlinux = g_strdup_printf("%s/vmlinux-%s", boot, release);
-		if (!move_into(bz, to_bz, error) ||
+		if (!kernel_copy_file(bz, to_bz, error) ||
 		    !kernel_copy_file(dotconfig, to_config, error) ||
-		    !move_into(map, to_map, error) ||
-		    (debug && !move_into(vmlinux, to_vmlinux, error)))
+		    !kernel_copy_file(map, to_map, error) ||
+		    (debug && !kernel_copy_file(vmlinux, to_vmlinux, error)))
 			return FALSE;
 	}
 	*release_out = g_steal_pointer(&release);
@@ -553,7 +542,7 @@ static char *keep_failed_log(const char *kernels, const char *id, const char *lo
 		return NULL;
 	}
 	if (g_file_test(config, G_FILE_TEST_EXISTS))
-		g_rename(config, config_dest);
+		kernel_copy_file(config, config_dest, NULL);
 	return dest;
 }
 
@@ -573,7 +562,7 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 	g_autofree char *kernels = NULL, *id = NULL, *entry = NULL, *lock_path = NULL;
 	g_autofree char *tmp = NULL, *cc = NULL, *ld = NULL;
 	KdhKernel *result = NULL;
-	int lock = -1;
+	int lock = -1, obj_lock = -1;
 
 	if (!opts->source || !*opts->source) {
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "kernel build: no source given");
@@ -653,13 +642,27 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 	if (!tmp)
 		goto out;
 	{
-		g_autofree char *obj = g_build_filename(tmp, "obj", NULL);
+		/* The object tree is kept per source tree and toolchain: the next
+		 * build of this source with other fragments recompiles only what
+		 * the configuration change touches (Kbuild tracks dependencies per
+		 * option).  One build at a time uses it, under its own lock. */
+		g_autofree char *obj_input =
+		    g_strdup_printf("%s\n%s\n%s\n%s\n", s.tree, cc, ld, RECIPE);
+		g_autofree char *obj_key =
+		    g_compute_checksum_for_string(G_CHECKSUM_SHA256, obj_input, -1);
+		g_autofree char *obj =
+		    g_strdup_printf("%s/.obj-%s-%.12s", kernels, s.kver, obj_key);
+		g_autofree char *obj_lock_path =
+		    g_strdup_printf("%s/.lock-obj-%s-%.12s", kernels, s.kver, obj_key);
 		g_autofree char *root = g_build_filename(tmp, "root", NULL);
 		g_autofree char *log_path = g_build_filename(root, "build.log", NULL);
 		g_autofree char *inputs_path = g_build_filename(root, "inputs.txt", NULL);
 		g_autofree char *release = NULL, *ref = NULL, *frag_list = NULL;
 		gboolean ok;
 
+		obj_lock = kdh_lock(obj_lock_path, error);
+		if (obj_lock < 0)
+			goto out;
 		g_mkdir_with_parents(obj, 0755);
 		g_mkdir_with_parents(root, 0755);
 		b.log = fopen(log_path, "w");
@@ -712,6 +715,8 @@ out:
 		fclose(b.log);
 	if (tmp)
 		kdh_rm_rf(tmp);
+	if (obj_lock >= 0)
+		kdh_unlock(obj_lock);
 	if (lock >= 0)
 		kdh_unlock(lock);
 	g_queue_clear_full(&b.tail, g_free);
