@@ -529,6 +529,46 @@ START_TEST(test_dmesg_hostile)
 }
 END_TEST
 
+/* ELF extended numbering: e_phnum = PN_XNUM, the count in section 0's
+ * sh_info (makedumpfile -E writes it for more than 65534 segments) */
+START_TEST(test_elf_pn_xnum)
+{
+	struct dumpgen_opts o = {.format = DUMPGEN_ELF, .incomplete_after = -1};
+	char *path = dumptest_path("xnum.src");
+	size_t len;
+
+	ck_assert_int_eq(dumpgen_write(dumptest_base(), path, &o), 0);
+	char *b = dumptest_slurp(path, &len);
+	uint16_t phnum = le16((const uint8_t *)b + 56);
+	char *x = malloc(len + 64);
+	memcpy(x, b, len);
+	memset(x + len, 0, 64);    /* Elf64_Shdr 0 */
+	set32(x + len, 44, phnum); /* sh_info */
+	set64(x, 40, len);         /* e_shoff */
+	x[58] = 64;                /* e_shentsize */
+	x[60] = 1;                 /* e_shnum */
+	x[56] = (char)0xff;        /* e_phnum = PN_XNUM */
+	x[57] = (char)0xff;
+	dump_t *d;
+	ck_assert_int_eq(open_bytes("xnum.elf", x, len + 64, &d), DUMP_OK);
+	char *text, *expected = dumptest_slurp(DUMPTEST_DMESG, NULL);
+	size_t tl;
+	ck_assert_int_eq(dump_dmesg(d, &text, &tl), DUMP_OK);
+	ck_assert_str_eq(text, expected);
+	free(text);
+	dump_free(d);
+	/* and a section header beyond the file is named */
+	set64(x, 40, (uint64_t)len + 4096);
+	ck_assert_int_eq(open_bytes("xnum-bad.elf", x, len + 64, &d), DUMP_ERR_CORRUPT);
+	assert_msg(d, "PN_XNUM");
+	dump_free(d);
+	free(expected);
+	free(x);
+	free(b);
+	free(path);
+}
+END_TEST
+
 /* ---- flattened streams ---- */
 
 START_TEST(test_flattened_hostile)
@@ -653,6 +693,7 @@ Suite *dump_suite(void)
 	tcase_add_test(bad, test_corrupt_pages);
 	tcase_add_test(bad, test_truncated_everywhere);
 	tcase_add_test(bad, test_dmesg_hostile);
+	tcase_add_test(bad, test_elf_pn_xnum);
 	tcase_add_test(bad, test_flattened_hostile);
 	tcase_add_test(bad, test_flattened_unterminated);
 	suite_add_tcase(s, bad);
