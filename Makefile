@@ -50,8 +50,10 @@ $(BUILD)/libkdh.a: $(call obj,$(HARNESS_SRC))
 $(BUILD)/kdh: $(call obj,$(CLI_SRC)) $(BUILD)/libkdh.a $(BUILD)/libkdhdump.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(DUMP_LIBS)
 
+# Static: libsnappy is C++, and loading libstdc++ at start-up alone costs
+# more than a whole dmesg extraction (1.79 ms dynamic, 0.60 ms static).
 $(BUILD)/kdh-dump: $(call obj,harness/cli/kdh_dump_main.c) $(BUILD)/libkdhdump.a
-	$(CC) $(CFLAGS) -o $@ $^ $(DUMP_LIBS)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(DUMP_LIBS) -lstdc++ -lm
 
 # One Check runner for every suite: tests/unit/test_foo.c and
 # tests/e2e/test_foo.c each define `Suite *foo_suite(void)`.
