@@ -18,6 +18,8 @@
  *   import:...         a user's .deb, .rpm, Arch .pkg.tar.zst or folder; id
  *                      import-<hash> of the input's content.
  *
+ * Builds keep their object tree in $cache/kernels/.obj-<version>-<hash> (per
+ * source tree and toolchain, not per config) for incremental rebuilds.
  * An entry is used only when complete: it is made in a temporary folder and
  * renamed into place (kdh_publish_dir), under a lock, so concurrent kdh runs
  * sharing the cache never see half an entry and never build one twice.
