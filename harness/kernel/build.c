@@ -571,16 +571,23 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 	/* The inputs first: a missing fragment fails before any download. */
 	for (guint i = 0; opts->fragments && opts->fragments[i]; i++) {
 		char *text = NULL;
-		g_autofree char *name = g_path_get_basename(opts->fragments[i]);
 		if (!g_file_get_contents(opts->fragments[i], &text, NULL, error)) {
 			g_prefix_error(error, "kconfig fragment: ");
 			goto out;
 		}
 		g_ptr_array_add(fragments, g_canonicalize_filename(opts->fragments[i], NULL));
 		g_ptr_array_add(texts, text);
+		/* What the fragment asks for, in order: comments, blank lines and
+		 * the file's name do not change the kernel, so not its id. */
+		g_autoptr(GArray) requests = kdh_kconfig_requests(text);
+		g_autoptr(GString) asked = g_string_new(NULL);
+		for (guint j = 0; j < requests->len; j++) {
+			const KdhKconfigRequest *r = &g_array_index(requests, KdhKconfigRequest, j);
+			g_string_append_printf(asked, "%s=%s\n", r->name, r->value);
+		}
 		g_autofree char *digest =
-		    g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
-		g_string_append_printf(inputs, "fragment %s sha256 %s\n", name, digest);
+		    g_compute_checksum_for_string(G_CHECKSUM_SHA256, asked->str, -1);
+		g_string_append_printf(inputs, "fragment options sha256 %s\n", digest);
 	}
 	if (is_named_base(base)) {
 		g_string_append_printf(inputs, "base %s\n", base);

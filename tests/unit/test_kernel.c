@@ -540,8 +540,15 @@ START_TEST(build_of_fake_tree_is_cached)
 	ck_assert_msg(byref, "%s", error ? error->message : "");
 	ck_assert_str_eq(byref->root, k->root);
 
-	/* A different fragment: a different entry. */
-	g_free(write_file("ok.config", "CONFIG_FOO=y\n# comment changes the content\n"));
+	/* A comment changes nothing: the same entry. */
+	g_free(write_file("ok.config", "# why FOO\nCONFIG_FOO=y\n"));
+	{
+		g_autoptr(KdhKernel) same = kdh_kernel_build(&opts, cache, &error);
+		ck_assert_msg(same, "%s", error ? error->message : "");
+		ck_assert_str_eq(same->root, k->root);
+	}
+	/* A different request: a different entry. */
+	g_free(write_file("ok.config", "CONFIG_FOO=y\n# CONFIG_BAR is not set\n"));
 	{
 		g_autoptr(KdhKernel) other = kdh_kernel_build(&opts, cache, &error);
 		ck_assert_msg(other, "%s", error ? error->message : "");
