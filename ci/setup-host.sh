@@ -14,6 +14,10 @@ packages=(
 	libvirt-daemon-system qemu-system-x86 qemu-utils libguestfs0 supermin linux-image-amd64
 	# the mini guest is assembled from these host binaries
 	busybox-static kexec-tools makedumpfile cpio
+	# kernel builds (kdh kernel build) and imports (kdh kernel import)
+	bison flex bc libelf-dev libssl-dev kmod xz-utils zstd rpm2cpio
+	# rpmbuild, only for the .rpm import unit test (it skips without it)
+	rpm
 	# peers for differential tests and benchmarks, and the benchmarks' tools
 	libkdumpfile-dev jq
 )

@@ -105,7 +105,8 @@ int kdh_cmd_run(int argc, char **argv)
 	if (!accel_opt || g_str_equal(accel_opt, "auto")) {
 		/* The probe boots a real kernel: the first case's. */
 		const KdhCase *first = g_ptr_array_index(cases, 0);
-		g_autoptr(KdhKernel) k = kdh_kernel_resolve(first->kernel_ref, cache, &error);
+		g_autoptr(KdhKernel) k = kdh_kernel_resolve_progress(
+		    first->kernel_ref, cache, kdh_run_kernel_progress, NULL, &error);
 		if (!k) {
 			g_printerr("kdh: %s\n", error->message);
 			return 1;

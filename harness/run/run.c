@@ -69,6 +69,24 @@ KdhMarker *kdh_marker_parse(const char *line)
 	return g_steal_pointer(&m);
 }
 
+void kdh_run_kernel_progress(const char *step, double elapsed, guint done, gpointer data)
+{
+	static double last_line;
+
+	(void)data;
+	/* One line redrawn on a terminal; a line a minute in a CI log. */
+	if (isatty(STDOUT_FILENO)) {
+		g_print("\r\033[K  kernel   %6.0f s  building: %u steps, %.40s", elapsed, done, step);
+		return;
+	}
+	if (elapsed < last_line)
+		last_line = 0;
+	if (elapsed - last_line >= 60) {
+		g_print("  kernel   %6.0f s  building: %u steps, %s\n", elapsed, done, step);
+		last_line = elapsed;
+	}
+}
+
 char *kdh_run_id(void)
 {
 	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
@@ -334,6 +352,8 @@ static void host_phase(KdhResult *r, const char *name, gint64 start, const char 
 	double s = seconds_since(start);
 
 	kdh_result_add_phase(r, name, s);
+	if (isatty(STDOUT_FILENO))
+		g_print("\r\033[K"); /* over a progress line, if any */
 	g_print("  %-9s %6.1f s%s%s\n", name, s, detail ? "  " : "", detail ? detail : "");
 }
 
@@ -591,7 +611,8 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 	}
 
 	start = g_get_monotonic_time();
-	k = kdh_kernel_resolve(c->kernel_ref, ctx->cache_dir, &error);
+	k = kdh_kernel_resolve_progress(c->kernel_ref, ctx->cache_dir, kdh_run_kernel_progress,
+	                                NULL, &error);
 	if (k) {
 		r->kernel_release = g_strdup(k->release);
 		r->kernel_package = g_strdup(k->package);

@@ -41,6 +41,10 @@ typedef struct {
  * log are in the case's folder when it returns. */
 KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c);
 
+/* Shows a kernel build's progress (a KdhKernelProgressFunc): one line
+ * redrawn on a terminal, a line a minute otherwise. */
+void kdh_run_kernel_progress(const char *step, double elapsed, guint done, gpointer data);
+
 /* A fresh run id: UTC time plus the process id, sortable. */
 char *kdh_run_id(void);
 
