@@ -16,6 +16,7 @@ DUMP_SRC    := $(sort $(wildcard harness/dump/*.c))
 HARNESS_SRC := $(sort $(foreach d,util kernel image vm guest scenario run report,$(wildcard harness/$(d)/*.c)))
 CLI_SRC     := $(sort $(filter-out harness/cli/kdh_dump_main.c,$(wildcard harness/cli/*.c)))
 TEST_SRC    := $(sort $(wildcard tests/unit/test_*.c tests/e2e/test_*.c))
+TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -63,7 +64,9 @@ $(BUILD)/suites.h: $(TEST_SRC) Makefile
 
 $(call obj,tests/runner.c): $(BUILD)/suites.h
 
-$(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC)) $(BUILD)/libkdh.a $(BUILD)/libkdhdump.a
+$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support
+
+$(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT)) $(BUILD)/libkdh.a $(BUILD)/libkdhdump.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs check) $(DUMP_LIBS)
 
 # libFuzzer targets: clang, each run for FUZZ_SECONDS against its seed corpus.

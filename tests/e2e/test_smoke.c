@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/util.h"
+#include "support.h"
 
 static char *results;
 
@@ -29,22 +30,9 @@ static void teardown(void)
 /* The pid of the last kdh that kdh() ran: its domains are named kdh-<pid>-. */
 static GPid last_pid;
 
-/* Runs build/kdh with ARGS, returns its exit status; output goes to ours. */
 static int kdh(const char *const *args)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) error = NULL;
-	int status = -1;
-
-	g_ptr_array_add(argv, "build/kdh");
-	for (const char *const *a = args; *a; a++)
-		g_ptr_array_add(argv, (gpointer)*a);
-	g_ptr_array_add(argv, NULL);
-	ck_assert_msg(g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-	                            NULL, NULL, &last_pid, &error),
-	              "%s", error ? error->message : "");
-	ck_assert_int_eq(waitpid(last_pid, &status, 0), last_pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return kdh_test_run(args, &last_pid);
 }
 
 /* The case folder under RESULTS/<run-id>/ (scenario files written for a

@@ -1,0 +1,13 @@
+/* Helpers shared by the test suites (not a suite themselves). */
+#ifndef KDH_TEST_SUPPORT_H
+#define KDH_TEST_SUPPORT_H
+
+#include <glib.h>
+
+/* Runs build/kdh with ARGS (NULL-terminated, without argv[0]) and waits for
+ * it; its output goes to ours, for the CI log.  Returns its exit status
+ * (128 + signal when killed); *PID (may be NULL) receives its process id,
+ * which names its libvirt domains ("kdh-<pid>-..."). */
+int kdh_test_run(const char *const *args, GPid *pid);
+
+#endif
