@@ -170,18 +170,10 @@ static int kernel_build(const char *cache, int argc, char **argv)
 		           "BASE] [-j N]\n");
 		return KDH_EXIT_USAGE;
 	}
-	for (char **k_ = kconfigs; k_ && *k_; k_++) {
-		g_auto(GStrv) names = g_strsplit(*k_, ",", -1);
-		for (char **n = names; *n; n++) {
-			char *path;
-			if (!**n)
-				continue;
-			path = kdh_kconfig_fragment_path(*n, &error);
-			if (!path) {
-				g_printerr("kdh kernel build: %s\n", error->message);
-				return KDH_EXIT_USAGE;
-			}
-			g_ptr_array_add(paths, path);
+	for (char **list = kconfigs; list && *list; list++) {
+		if (!kdh_kconfig_fragment_paths(*list, paths, &error)) {
+			g_printerr("kdh kernel build: %s\n", error->message);
+			return KDH_EXIT_USAGE;
 		}
 	}
 	g_ptr_array_add(paths, NULL);

@@ -359,3 +359,19 @@ GArray *kdh_kernel_check_config(GHashTable *config, guint *missing_required)
 		*missing_required = missing;
 	return out;
 }
+
+gboolean kdh_kconfig_fragment_paths(const char *list, GPtrArray *paths, GError **error)
+{
+	g_auto(GStrv) names = g_strsplit(list, ",", -1);
+
+	for (char **n = names; *n; n++) {
+		char *path;
+		if (!**n)
+			continue;
+		path = kdh_kconfig_fragment_path(*n, error);
+		if (!path)
+			return FALSE;
+		g_ptr_array_add(paths, path);
+	}
+	return TRUE;
+}

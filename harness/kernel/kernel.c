@@ -230,21 +230,13 @@ static KdhKernel *resolve_build_spec(const char *ref, const char *spec, const ch
 {
 	const char *plus = strchr(spec, '+');
 	g_autofree char *source = g_strndup(spec, plus - spec);
-	g_auto(GStrv) names = g_strsplit(plus + 1, ",", -1);
 	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
 	KdhKernelBuildOptions opts = {0};
 	KdhKernel *k;
 
-	for (char **n = names; *n; n++) {
-		char *path;
-		if (!**n)
-			continue;
-		path = kdh_kconfig_fragment_path(*n, error);
-		if (!path) {
-			g_prefix_error(error, "kernel ref '%s': ", ref);
-			return NULL;
-		}
-		g_ptr_array_add(paths, path);
+	if (!kdh_kconfig_fragment_paths(plus + 1, paths, error)) {
+		g_prefix_error(error, "kernel ref '%s': ", ref);
+		return NULL;
 	}
 	g_ptr_array_add(paths, NULL);
 	opts.source = source;

@@ -124,6 +124,11 @@ KdhKernel *kdh_kernel_resolve_progress(const char *ref, const char *cache_dir,
  * /usr/share/kdh/kconfigs.  NULL with an error when none exists. */
 char *kdh_kconfig_fragment_path(const char *name, GError **error);
 
+/* Resolves each name of the comma-separated LIST (empty names skipped) with
+ * kdh_kconfig_fragment_path and appends the paths to PATHS (which frees
+ * them).  FALSE with an error at the first name that does not resolve. */
+gboolean kdh_kconfig_fragment_paths(const char *list, GPtrArray *paths, GError **error);
+
 /* A kernel .config read into a table: CONFIG_FOO=y gives "FOO" → "y",
  * "# CONFIG_FOO is not set" gives "FOO" → "n", strings keep their quotes. */
 GHashTable *kdh_kconfig_parse(const char *text);
