@@ -1,11 +1,11 @@
 /* kdh kernel: fetch, import, build, check-config, list. */
 #include "cli/commands.h"
 #include "kernel/kernel.h"
+#include "run/run.h"
 #include "util/util.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static void print_kernel(const KdhKernel *k)
 {
@@ -97,38 +97,6 @@ static int kernel_import(const char *cache, int argc, char **argv)
 	return status;
 }
 
-typedef struct {
-	gboolean tty;
-	double last_print;
-	guint last_done;
-	size_t last_len;
-} Progress;
-
-static void show_progress(const char *step, double elapsed, guint done, gpointer data)
-{
-	Progress *p = data;
-	int mins = (int)elapsed / 60, secs = (int)elapsed % 60;
-	gboolean phase = done == p->last_done;
-
-	p->last_done = done;
-	if (p->tty) {
-		g_autofree char *line =
-		    g_strdup_printf("[%02d:%02d] %u steps  %s", mins, secs, done, step);
-		if (strlen(line) > 99)
-			line[99] = '\0';
-		fprintf(stderr, "\r%s\033[K", line);
-		if (g_str_equal(step, "done"))
-			fputc('\n', stderr);
-		fflush(stderr);
-		return;
-	}
-	/* In a log (CI): phases, and a line every 30 s while compiling. */
-	if (phase || elapsed - p->last_print >= 30) {
-		fprintf(stderr, "[%02d:%02d] %u steps  %s\n", mins, secs, done, step);
-		p->last_print = elapsed;
-	}
-}
-
 static int kernel_build(const char *cache, int argc, char **argv)
 {
 	g_autofree char *source = NULL, *base = NULL, *config_only = NULL;
@@ -154,7 +122,7 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhKernel) k = NULL;
-	Progress p = {isatty(STDERR_FILENO), 0, 0, 0};
+	KdhProgressPrinter p = kdh_progress_printer(stderr, "");
 	KdhKernelBuildOptions opts = {0};
 
 	if (!parse(
@@ -181,7 +149,7 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	opts.fragments = (const char *const *)paths->pdata;
 	opts.base = base;
 	opts.jobs = jobs;
-	opts.progress = show_progress;
+	opts.progress = kdh_run_kernel_progress;
 	opts.progress_data = &p;
 	if (config_only) {
 		gboolean ok = kdh_kernel_configure(&opts, cache, config_only, &error);

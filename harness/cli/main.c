@@ -105,8 +105,9 @@ int kdh_cmd_run(int argc, char **argv)
 	if (!accel_opt || g_str_equal(accel_opt, "auto")) {
 		/* The probe boots a real kernel: the first case's. */
 		const KdhCase *first = g_ptr_array_index(cases, 0);
+		KdhProgressPrinter progress = kdh_progress_printer(stdout, "  kernel   ");
 		g_autoptr(KdhKernel) k = kdh_kernel_resolve_progress(
-		    first->kernel_ref, cache, kdh_run_kernel_progress, NULL, &error);
+		    first->kernel_ref, cache, kdh_run_kernel_progress, &progress, &error);
 		if (!k) {
 			g_printerr("kdh: %s\n", error->message);
 			return 1;

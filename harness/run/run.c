@@ -69,21 +69,30 @@ KdhMarker *kdh_marker_parse(const char *line)
 	return g_steal_pointer(&m);
 }
 
+KdhProgressPrinter kdh_progress_printer(FILE *out, const char *prefix)
+{
+	return (KdhProgressPrinter){.out = out, .prefix = prefix, .tty = isatty(fileno(out))};
+}
+
 void kdh_run_kernel_progress(const char *step, double elapsed, guint done, gpointer data)
 {
-	static double last_line;
+	KdhProgressPrinter *p = data;
+	int mins = (int)elapsed / 60, secs = (int)elapsed % 60;
+	gboolean phase = done == p->last_done;
 
-	(void)data;
-	/* One line redrawn on a terminal; a line a minute in a CI log. */
-	if (isatty(STDOUT_FILENO)) {
-		g_print("\r\033[K  kernel   %6.0f s  building: %u steps, %.40s", elapsed, done, step);
+	p->last_done = done;
+	if (p->tty) {
+		fprintf(p->out, "\r\033[K%s[%02d:%02d] %u steps  %.60s", p->prefix, mins, secs,
+		        done, step);
+		if (g_str_equal(step, "done"))
+			fputc('\n', p->out);
+		fflush(p->out);
 		return;
 	}
-	if (elapsed < last_line)
-		last_line = 0;
-	if (elapsed - last_line >= 60) {
-		g_print("  kernel   %6.0f s  building: %u steps, %s\n", elapsed, done, step);
-		last_line = elapsed;
+	if (phase || elapsed - p->last_print >= 30) {
+		fprintf(p->out, "%s[%02d:%02d] %u steps  %s\n", p->prefix, mins, secs, done, step);
+		fflush(p->out);
+		p->last_print = elapsed;
 	}
 }
 
@@ -611,8 +620,9 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 	}
 
 	start = g_get_monotonic_time();
+	KdhProgressPrinter progress = kdh_progress_printer(stdout, "  kernel   ");
 	k = kdh_kernel_resolve_progress(c->kernel_ref, ctx->cache_dir, kdh_run_kernel_progress,
-	                                NULL, &error);
+	                                &progress, &error);
 	if (k) {
 		r->kernel_release = g_strdup(k->release);
 		r->kernel_package = g_strdup(k->package);

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include <signal.h>
+#include <stdio.h>
 
 #include "report/report.h"
 #include "scenario/scenario.h"
@@ -41,8 +42,21 @@ typedef struct {
  * log are in the case's folder when it returns. */
 KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c);
 
-/* Shows a kernel build's progress (a KdhKernelProgressFunc): one line
- * redrawn on a terminal, a line a minute otherwise. */
+/* Where and how kdh_run_kernel_progress shows a kernel build. */
+typedef struct {
+	FILE *out;
+	const char *prefix; /* put before each line, e.g. "  kernel   " */
+	gboolean tty;       /* redraw one line instead of appending lines */
+	double last_print;
+	guint last_done;
+} KdhProgressPrinter;
+
+/* A printer writing to OUT (stdout or stderr), lines starting with PREFIX. */
+KdhProgressPrinter kdh_progress_printer(FILE *out, const char *prefix);
+
+/* Shows a kernel build's progress (a KdhKernelProgressFunc whose DATA is a
+ * KdhProgressPrinter): one line redrawn on a terminal; in a log (CI), each
+ * new phase and a line every 30 s while compiling. */
 void kdh_run_kernel_progress(const char *step, double elapsed, guint done, gpointer data);
 
 /* A fresh run id: UTC time plus the process id, sortable. */
