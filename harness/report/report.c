@@ -94,6 +94,12 @@ static void add_string(JsonBuilder *b, const char *key, const char *value)
 		json_builder_add_null_value(b);
 }
 
+static void add_int(JsonBuilder *b, const char *key, gint64 value)
+{
+	json_builder_set_member_name(b, key);
+	json_builder_add_int_value(b, value);
+}
+
 static void add_strings(JsonBuilder *b, const char *key, GPtrArray *values)
 {
 	json_builder_set_member_name(b, key);
@@ -142,16 +148,12 @@ gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **er
 	json_builder_begin_object(b);
 	add_string(b, "format", r->dump_format);
 	add_string(b, "compression", r->dump_compression);
-	json_builder_set_member_name(b, "dump_level");
-	json_builder_add_int_value(b, r->dump_level);
+	add_int(b, "dump_level", r->dump_level);
 	add_string(b, "osrelease", r->dump_osrelease);
 	add_string(b, "release_in_memory", r->dump_release_memory);
-	json_builder_set_member_name(b, "pages_total");
-	json_builder_add_int_value(b, r->dump_pages_total);
-	json_builder_set_member_name(b, "pages_dumped");
-	json_builder_add_int_value(b, r->dump_pages_dumped);
-	json_builder_set_member_name(b, "pages_checked");
-	json_builder_add_int_value(b, r->dump_pages_checked);
+	add_int(b, "pages_total", r->dump_pages_total);
+	add_int(b, "pages_dumped", r->dump_pages_dumped);
+	add_int(b, "pages_checked", r->dump_pages_checked);
 	add_string(b, "panic", r->dump_panic);
 	add_string(b, "panic_task", r->dump_panic_task);
 	json_builder_end_object(b);
