@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(kdh - guest - error - quark, kdh_guest_error)
+KDH_DEFINE_QUARK("kdh-guest-error-quark", kdh_guest_error)
 
 /* Bumped when the base disk's layout changes. */
 #define BASE_LAYOUT 1

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-G_DEFINE_QUARK(kdh - image - error - quark, kdh_image_error)
+KDH_DEFINE_QUARK("kdh-image-error-quark", kdh_image_error)
 
 /* Bumped whenever the layout of the image changes, so old cache entries are
  * not reused. */

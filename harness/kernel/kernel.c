@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-G_DEFINE_QUARK(kdh - kernel - error - quark, kdh_kernel_error)
+KDH_DEFINE_QUARK("kdh-kernel-error-quark", kdh_kernel_error)
 
 void kdh_kernel_free(KdhKernel *k)
 {

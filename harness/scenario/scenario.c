@@ -1,10 +1,11 @@
 /* Scenario files: GKeyFile syntax, our schema, errors with file:line. */
 #include "scenario/scenario.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <string.h>
 
-G_DEFINE_QUARK(kdh - scenario - error - quark, kdh_scenario_error)
+KDH_DEFINE_QUARK("kdh-scenario-error-quark", kdh_scenario_error)
 
 /* The schema.  MATRIX marks keys a [matrix] section may vary. */
 typedef struct {

@@ -10,7 +10,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(kdh - util - error - quark, kdh_util_error)
+KDH_DEFINE_QUARK("kdh-util-error-quark", kdh_util_error)
 
 /* The last few lines of a command's standard error: enough to say why. */
 static char *tail_lines(const char *text, guint n)

@@ -5,6 +5,14 @@
 
 #include <glib.h>
 
+/* Defines NAME_quark(), the error domain named STR.  GLib's G_DEFINE_QUARK
+ * takes the name as a bare token, which the formatter splits at every '-'. */
+#define KDH_DEFINE_QUARK(str, name)                                                                \
+	GQuark name##_quark(void)                                                                  \
+	{                                                                                          \
+		return g_quark_from_static_string(str);                                            \
+	}
+
 #define KDH_UTIL_ERROR (kdh_util_error_quark())
 GQuark kdh_util_error_quark(void);
 

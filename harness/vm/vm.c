@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(kdh - vm - error - quark, kdh_vm_error)
+KDH_DEFINE_QUARK("kdh-vm-error-quark", kdh_vm_error)
 
 #define LIBVIRT_URI "qemu:///system"
 
