@@ -36,6 +36,8 @@ static char *default_images_dir(void)
 int kdh_cmd_run(int argc, char **argv)
 {
 	g_autofree char *results = NULL, *cache = NULL, *images = NULL, *accel_opt = NULL;
+	g_autofree char *uri = NULL;
+	g_autoptr(KdhVmRunDir) vm_dir = NULL;
 	gboolean keep_disk = FALSE;
 	g_auto(GStrv) files = NULL;
 	GOptionEntry entries[] = {
@@ -46,6 +48,10 @@ int kdh_cmd_run(int argc, char **argv)
 	    {"images", 0, 0, G_OPTION_ARG_FILENAME, &images,
 	     "guest recipes (default: the source tree's images/)", "DIR"},
 	    {"accel", 0, 0, G_OPTION_ARG_STRING, &accel_opt, "auto (default), kvm or tcg", "ACCEL"},
+	    {"connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
+	     "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system for root, "
+	     "qemu:///session for other users)",
+	     "URI"},
 	    {"keep-disk", 0, 0, G_OPTION_ARG_NONE, &keep_disk,
 	     "keep each case's guest disk in its results folder", NULL},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
@@ -96,7 +102,9 @@ int kdh_cmd_run(int argc, char **argv)
 	if (!results)
 		results = g_strdup("results");
 
-	if (!kdh_libvirt_ensure_daemons(&started, &error)) {
+	if (!uri)
+		uri = kdh_libvirt_default_uri();
+	if (!kdh_libvirt_prepare(uri, &started, &error)) {
 		g_printerr("kdh: %s\n", error->message);
 		return 1;
 	}
@@ -126,6 +134,10 @@ int kdh_cmd_run(int argc, char **argv)
 		g_autofree char *abs = g_canonicalize_filename(results, NULL);
 		run_dir = g_build_filename(abs, run_id, NULL);
 	}
+	if (!(vm_dir = kdh_vm_run_dir_new(cache, &error))) {
+		g_printerr("kdh: %s\n", error->message);
+		return 1;
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -135,6 +147,8 @@ int kdh_cmd_run(int argc, char **argv)
 	    .cache_dir = cache,
 	    .images_dir = images,
 	    .run_dir = run_dir,
+	    .vm_dir = vm_dir->path,
+	    .uri = uri,
 	    .backend = &kdh_vm_libvirt,
 	    .accel = accel,
 	    .keep_disk = keep_disk,

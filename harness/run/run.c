@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -509,7 +510,8 @@ static const char *const reserved_names[] = {VERDICT_FILE, SERIAL_FILE, DISK_FIL
 
 /* Everything from the VM on; the case folder and disk are ready. */
 static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, const KdhKernel *k,
-                      const char *initrd, const char *disk, const char *dir)
+                      const char *initrd, const char *disk, const char *base, const char *vm_dir,
+                      const char *dir)
 {
 	g_autofree char *serial = g_build_filename(dir, SERIAL_FILE, NULL);
 	g_autofree char *cmdline = kernel_cmdline(c);
@@ -521,6 +523,7 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhCrashFiles) files = NULL;
 	KdhVmConfig cfg = {
+	    .uri = ctx->uri,
 	    .name = dom_name,
 	    .memory = c->memory,
 	    .cpus = c->cpus,
@@ -528,7 +531,9 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 	    .initrd = initrd,
 	    .cmdline = cmdline,
 	    .disk = disk,
+	    .disk_base = base,
 	    .serial_log = serial,
+	    .dir = vm_dir,
 	    .accel = ctx->accel,
 	};
 	Watch w = {.ctx = ctx, .c = c, .r = r, .capture_rc = -1};
@@ -602,7 +607,10 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 	KdhResult *r = kdh_result_new(c->name);
 	g_autofree char *dir = g_build_filename(ctx->run_dir, c->name, NULL);
 	g_autofree char *verdict_path = g_build_filename(dir, VERDICT_FILE, NULL);
-	g_autofree char *disk = g_build_filename(dir, DISK_FILE, NULL);
+	/* What QEMU opens lives in a folder it can reach (see vm.h), not in the
+	 * results, which may lie below a folder only we may enter. */
+	g_autofree char *vm_dir = g_build_filename(ctx->vm_dir, c->name, NULL);
+	g_autofree char *disk = g_build_filename(vm_dir, DISK_FILE, NULL);
 	g_autofree char *recipe = g_build_filename(ctx->images_dir, c->image, NULL);
 	g_autofree char *initrd = NULL, *base = NULL, *detail = NULL;
 	g_autoptr(KdhKernel) k = NULL;
@@ -616,6 +624,10 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 	g_print("%s\n", c->name);
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "cannot create %s", dir);
+		return r;
+	}
+	if (!kdh_vm_dir_new(vm_dir, &error)) {
+		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
 		return r;
 	}
 
@@ -646,10 +658,17 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 	if (!base)
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
 	else
-		run_guest(ctx, c, r, k, initrd, disk, dir);
+		run_guest(ctx, c, r, k, initrd, disk, base, vm_dir, dir);
 
-	if (!ctx->keep_disk)
-		g_unlink(disk);
+	if (ctx->keep_disk && g_file_test(disk, G_FILE_TEST_EXISTS)) {
+		g_autofree char *kept = g_build_filename(dir, DISK_FILE, NULL);
+		g_autoptr(GFile) from = g_file_new_for_path(disk), to = g_file_new_for_path(kept);
+		g_autoptr(GError) move_error = NULL;
+		if (!g_file_move(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &move_error))
+			kdh_result_fail(r, KDH_VERDICT_ERROR, "keeping the disk: %s",
+			                move_error->message);
+	}
+	kdh_rm_rf(vm_dir);
 	if (!kdh_report_write_json(r, verdict_path, &error))
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "writing %s: %s", verdict_path,
 		                error->message);

@@ -32,6 +32,8 @@ typedef struct {
 	const char *cache_dir;
 	const char *images_dir; /* the repository's images/ (recipes) */
 	const char *run_dir;    /* results/<run-id>; a folder per case below */
+	const char *vm_dir;     /* a KdhVmRunDir: a folder per case's VM below */
+	const char *uri;        /* the libvirt connection */
 	const KdhVmBackend *backend;
 	KdhAccel accel;
 	gboolean keep_disk;               /* keep the case's overlay disk after retrieval */

@@ -67,10 +67,15 @@ gboolean kdh_run(const char *const *argv, const char *cwd, char **stdout_text, G
 char *kdh_cache_dir(GError **error)
 {
 	const char *env = g_getenv("KDH_CACHE_DIR");
-	g_autofree char *dir =
-	    env && *env ? g_strdup(env) : g_build_filename(g_get_user_cache_dir(), "kdh", NULL);
+	/* Root's cache is the system's: QEMU, which libvirt runs as another
+	 * user, must reach the base disk and the VMs' folders in it, and
+	 * /root is closed to it (mode 0700). */
+	gboolean system = !(env && *env) && geteuid() == 0;
+	g_autofree char *dir = env && *env ? g_strdup(env)
+	                       : system    ? g_strdup(KDH_SYSTEM_CACHE_DIR)
+	                                   : g_build_filename(g_get_user_cache_dir(), "kdh", NULL);
 
-	if (g_mkdir_with_parents(dir, 0755) != 0) {
+	if (g_mkdir_with_parents(dir, 0755) != 0 || (system && g_chmod(dir, 0755) != 0)) {
 		int saved = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
 		            "creating cache folder %s: %s", dir, g_strerror(saved));

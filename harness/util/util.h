@@ -22,8 +22,13 @@ GQuark kdh_util_error_quark(void);
  * status and the last lines of its standard error. */
 gboolean kdh_run(const char *const *argv, const char *cwd, char **stdout_text, GError **error);
 
-/* The kdh cache folder: $KDH_CACHE_DIR, else $XDG_CACHE_HOME/kdh (GLib's
- * g_get_user_cache_dir), created when missing.  Caller frees. */
+/* Root's default cache folder (FHS: an application's cache of data it can
+ * rebuild), open to QEMU's unprivileged user. */
+#define KDH_SYSTEM_CACHE_DIR "/var/cache/kdh"
+
+/* The kdh cache folder: $KDH_CACHE_DIR, else KDH_SYSTEM_CACHE_DIR for root
+ * (mode 0755) and $XDG_CACHE_HOME/kdh (GLib's g_get_user_cache_dir) for
+ * anyone else, created when missing.  Caller frees. */
 char *kdh_cache_dir(GError **error);
 
 /* Takes an exclusive lock on PATH (created when missing), waiting for other

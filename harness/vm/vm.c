@@ -1,4 +1,5 @@
-/* The libvirt backend, domain XML, the acceleration probe, the daemons. */
+/* The libvirt backend, domain XML, the acceleration probe, the daemons,
+ * the folders VMs' files live in. */
 #include "vm/vm.h"
 #include "util/util.h"
 
@@ -8,13 +9,16 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 KDH_DEFINE_QUARK("kdh-vm-error-quark", kdh_vm_error)
 
-#define LIBVIRT_URI "qemu:///system"
+#define SYSTEM_URI  "qemu:///system"
+#define SESSION_URI "qemu:///session"
 
 const char *kdh_accel_name(KdhAccel accel)
 {
@@ -50,6 +54,13 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	    "    <disk type='file' device='disk'>\n"
 	    "      <driver name='qemu' type='qcow2'/>\n"
 	    "      <source file='%s'/>\n"
+	    /* Named here rather than probed, so it can be marked: never
+	     * chowned, since other VMs read it at the same time. */
+	    "      <backingStore type='file'>\n"
+	    "        <format type='qcow2'/>\n"
+	    "        <source file='%s'><seclabel model='dac' relabel='no'/></source>\n"
+	    "        <backingStore/>\n"
+	    "      </backingStore>\n"
 	    "      <target dev='vda' bus='virtio'/>\n"
 	    "    </disk>\n"
 	    "    <serial type='file'>\n"
@@ -58,9 +69,11 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	    "    </serial>\n"
 	    "    <memballoon model='none'/>\n"
 	    "  </devices>\n"
-	    "  <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>\n"
+	    /* QEMU runs as qemu.conf's user (qemu:///system) or as ours
+	     * (qemu:///session), never as root because we are. */
+	    "  <seclabel type='dynamic' model='dac' relabel='yes'/>\n"
 	    "</domain>\n",
-	    cfg->disk, cfg->serial_log);
+	    cfg->disk, cfg->disk_base, cfg->serial_log);
 
 	return g_strconcat(head, cpu, tail, NULL);
 }
@@ -202,21 +215,148 @@ static gboolean start_daemon(const char *daemon, const char *socket_path, GStrin
 	return TRUE;
 }
 
-gboolean kdh_libvirt_ensure_daemons(char **started, GError **error)
+char *kdh_libvirt_default_uri(void)
+{
+	const char *env = g_getenv("LIBVIRT_DEFAULT_URI");
+
+	if (env && *env)
+		return g_strdup(env);
+	return g_strdup(geteuid() == 0 ? SYSTEM_URI : SESSION_URI);
+}
+
+gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error)
 {
 	g_autoptr(GString) done = g_string_new(NULL);
 
-	if (!start_daemon("virtlogd", "/run/libvirt/virtlogd-sock", done, error) ||
-	    !start_daemon("libvirtd", "/run/libvirt/libvirt-sock", done, error))
+	/* Other URIs: the session daemon is started by libvirt itself, on
+	 * demand, and ends when idle; a remote host is its admin's business. */
+	if (g_str_equal(uri, SYSTEM_URI) &&
+	    (!start_daemon("virtlogd", "/run/libvirt/virtlogd-sock", done, error) ||
+	     !start_daemon("libvirtd", "/run/libvirt/libvirt-sock", done, error)))
 		return FALSE;
 	if (started)
 		*started = done->len ? g_strdup(done->str) : NULL;
 	return TRUE;
 }
 
+/* ---- the folders a run's VMs keep their own files in ---- */
+
+static gboolean set_error_errno(GError **error, const char *what, const char *path)
+{
+	int saved = errno;
+
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s %s: %s", what, path,
+	            g_strerror(saved));
+	return FALSE;
+}
+
+/* mkdir then chmod: the umask must not take away the others' search bit. */
+gboolean kdh_vm_dir_new(const char *path, GError **error)
+{
+	if (g_mkdir(path, 0711) != 0 && errno != EEXIST)
+		return set_error_errno(error, "creating", path);
+	if (g_chmod(path, 0711) != 0)
+		return set_error_errno(error, "setting the mode of", path);
+	return TRUE;
+}
+
+/* Removes the folders in VM_ROOT no run holds: their kdh was killed. */
+static void prune_run_dirs(const char *vm_root)
+{
+	g_autoptr(GDir) dir = g_dir_open(vm_root, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *path = g_build_filename(vm_root, name, NULL);
+		int fd;
+
+		if (name[0] == '.')
+			continue;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			kdh_rm_rf(path);
+		close(fd);
+	}
+}
+
+KdhVmRunDir *kdh_vm_run_dir_new(const char *cache_dir, GError **error)
+{
+	g_autofree char *vm_root = g_build_filename(cache_dir, "vm", NULL);
+	g_autofree char *lock_path = g_build_filename(vm_root, ".lock", NULL);
+	g_autofree char *tmpl = g_build_filename(vm_root, "run-XXXXXX", NULL);
+	g_autoptr(KdhVmRunDir) d = g_new0(KdhVmRunDir, 1);
+	int lock;
+
+	d->lock_fd = -1;
+	if (!kdh_vm_dir_new(vm_root, error))
+		return NULL;
+	/* Held while creating and locking ours, so a pruning run never sees
+	 * our folder before we hold it. */
+	lock = kdh_lock(lock_path, error);
+	if (lock < 0)
+		return NULL;
+	prune_run_dirs(vm_root);
+	if (!g_mkdtemp_full(tmpl, 0711)) {
+		set_error_errno(error, "creating", tmpl);
+		kdh_unlock(lock);
+		return NULL;
+	}
+	d->path = g_steal_pointer(&tmpl);
+	d->lock_fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0 ||
+	    g_chmod(d->path, 0711) != 0) {
+		set_error_errno(error, "locking", d->path);
+		kdh_unlock(lock);
+		return NULL;
+	}
+	kdh_unlock(lock);
+	return g_steal_pointer(&d);
+}
+
+void kdh_vm_run_dir_free(KdhVmRunDir *d)
+{
+	if (!d)
+		return;
+	if (d->path)
+		kdh_rm_rf(d->path);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	g_free(d->path);
+	g_free(d);
+}
+
+char *kdh_vm_unreachable(const char *path, gboolean need_read)
+{
+	g_autofree char *abs = g_canonicalize_filename(path, NULL);
+	g_auto(GStrv) parts = g_strsplit(abs, "/", -1);
+	g_autoptr(GString) at = g_string_new("/");
+	struct stat st;
+
+	for (guint i = 0; parts[i]; i++) {
+		if (*parts[i]) {
+			if (at->len > 1)
+				g_string_append_c(at, '/');
+			g_string_append(at, parts[i]);
+		}
+		if (stat(at->str, &st) != 0)
+			return g_strdup_printf("%s: %s", at->str, g_strerror(errno));
+		if (S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH))
+			return g_strdup_printf("folder %s (mode %04o) is not searchable by others",
+			                       at->str, st.st_mode & 07777);
+	}
+	if (need_read && !(st.st_mode & S_IROTH))
+		return g_strdup_printf("%s (mode %04o) is not readable by others", abs,
+		                       st.st_mode & 07777);
+	return NULL;
+}
+
 struct KdhVm {
 	virConnectPtr conn;
 	virDomainPtr dom;
+	char *kernel; /* our copies, in the VM's folder */
+	char *initrd;
 };
 
 static void libvirt_destroy(KdhVm *vm)
@@ -230,25 +370,81 @@ static void libvirt_destroy(KdhVm *vm)
 	}
 	if (vm->conn)
 		virConnectClose(vm->conn);
+	if (vm->kernel)
+		g_unlink(vm->kernel);
+	if (vm->initrd)
+		g_unlink(vm->initrd);
+	g_free(vm->kernel);
+	g_free(vm->initrd);
 	g_free(vm);
+}
+
+/* A copy of FROM as DIR/NAME.  libvirt chowns the kernel and initrd it boots
+ * to QEMU's user while the VM runs (there is no relabel='no' for them): the
+ * cache's files, shared with other runs, must never be handed over, or
+ * another VM's QEMU could write a kernel every later case boots.  GLib
+ * clones the file where the file system can (reflink), else copies it. */
+static char *private_copy(const char *from, const char *dir, const char *name, GError **error)
+{
+	g_autofree char *to = g_build_filename(dir, name, NULL);
+	g_autoptr(GFile) src = g_file_new_for_path(from);
+	g_autoptr(GFile) dst = g_file_new_for_path(to);
+
+	if (!g_file_copy(src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error)) {
+		g_prefix_error(error, "copying %s into the VM's folder: ", from);
+		return NULL;
+	}
+	return g_steal_pointer(&to);
+}
+
+/* Why the files QEMU opens might be out of its reach, when QEMU is another
+ * user; "" when nothing is found. */
+static char *reach_hint(const KdhVmConfig *cfg)
+{
+	g_autofree char *why = NULL;
+
+	if (!g_str_equal(cfg->uri, SYSTEM_URI))
+		return g_strdup("");
+	why = kdh_vm_unreachable(cfg->dir, FALSE);
+	if (!why)
+		why = kdh_vm_unreachable(cfg->disk_base, TRUE);
+	if (!why)
+		return g_strdup("");
+	return g_strdup_printf(" (QEMU runs as libvirt's unprivileged user and %s: keep the "
+	                       "cache where others can reach it, as root's default "
+	                       "/var/cache/kdh is)",
+	                       why);
 }
 
 static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 {
-	g_autofree char *xml = kdh_vm_domain_xml(cfg);
+	g_autofree char *xml = NULL, *hint = NULL;
+	g_autoptr(GError) err = NULL;
+	KdhVmConfig own = *cfg;
 	KdhVm *vm = g_new0(KdhVm, 1);
 
+	if (!(vm->kernel = private_copy(cfg->kernel, cfg->dir, "vmlinuz", error)) ||
+	    !(vm->initrd = private_copy(cfg->initrd, cfg->dir, "initrd", error))) {
+		libvirt_destroy(vm);
+		return NULL;
+	}
+	own.kernel = vm->kernel;
+	own.initrd = vm->initrd;
+	xml = kdh_vm_domain_xml(&own);
 	virSetErrorFunc(NULL, libvirt_quiet);
-	vm->conn = virConnectOpen(LIBVIRT_URI);
+	vm->conn = virConnectOpen(cfg->uri);
 	if (!vm->conn) {
-		libvirt_error(error, "connecting to " LIBVIRT_URI);
+		g_autofree char *what = g_strdup_printf("connecting to %s", cfg->uri);
+		libvirt_error(error, what);
 		libvirt_destroy(vm);
 		return NULL;
 	}
 	/* AUTODESTROY ties the domain's life to this connection. */
 	vm->dom = virDomainCreateXML(vm->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
 	if (!vm->dom) {
-		libvirt_error(error, "starting the domain");
+		libvirt_error(&err, "starting the domain");
+		hint = reach_hint(cfg);
+		g_set_error(error, KDH_VM_ERROR, 0, "%s%s", err->message, hint);
 		libvirt_destroy(vm);
 		return NULL;
 	}

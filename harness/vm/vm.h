@@ -1,9 +1,20 @@
 /* kdh VMs: a backend interface (libvirt, and a fake for unit tests), the
- * domain XML the libvirt backend defines, and the acceleration probe.
+ * domain XML the libvirt backend defines, the acceleration probe, and where
+ * the files a VM uses live.
  *
  * Domains are transient and started with VIR_DOMAIN_START_AUTODESTROY: when
  * kdh exits for any reason, its libvirt connection closes and libvirt
- * destroys the domain, so no run leaves a domain or a qemu process behind. */
+ * destroys the domain, so no run leaves a domain or a qemu process behind.
+ *
+ * kdh never asks for QEMU to run as root.  Under qemu:///system (root's
+ * default) libvirt
+ * starts it as its unprivileged user (qemu.conf's user, libvirt-qemu on
+ * Debian) and chowns, for the VM's lifetime only, the files it writes or
+ * reads privately: the copies of kernel and initrd, the overlay disk.  It
+ * remembers the owner and gives the files back when the domain ends.  The
+ * shared, read-only base disk is marked relabel='no' and is only read; the
+ * serial log is opened by virtlogd.  Under qemu:///session (kdh run by an
+ * ordinary user) QEMU runs as that user and nothing changes hands. */
 #ifndef KDH_VM_H
 #define KDH_VM_H
 
@@ -32,20 +43,27 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
 KdhAccel kdh_accel_probe(const char *kernel, const char *cache_dir, char **why);
 
 typedef struct {
+	const char *uri; /* the libvirt connection, see kdh_libvirt_default_uri */
 	const char *name;
 	guint64 memory; /* bytes */
 	guint cpus;
-	const char *kernel;
-	const char *initrd;
+	const char *kernel; /* shared (a cache entry): the backend boots a copy */
+	const char *initrd; /* likewise */
 	const char *cmdline;
-	const char *disk;       /* qcow2 */
+	const char *disk;       /* qcow2 overlay, this VM's own */
+	const char *disk_base;  /* its backing file: shared, only read */
 	const char *serial_log; /* the serial console is written here */
+	const char *dir;        /* this VM's own folder (kdh_vm_dir_new): the
+	                         * backend may put files there */
 	KdhAccel accel;
 } KdhVmConfig;
 
 /* The libvirt domain XML for CFG: direct kernel boot, ACPI (so poweroff ends
  * the domain), every lifecycle end destroys it, serial console to a file,
- * virtio disk, QEMU running as root (our files stay ours).  Caller frees. */
+ * virtio disk.  libvirt's DAC labelling is on (dynamic: QEMU runs as
+ * qemu.conf's user and the VM's own files are chowned to it while it runs),
+ * except for the base disk (relabel='no': shared with other VMs, only read).
+ * Caller frees. */
 char *kdh_vm_domain_xml(const KdhVmConfig *cfg);
 
 typedef struct KdhVm KdhVm;
@@ -65,9 +83,42 @@ typedef struct {
 
 extern const KdhVmBackend kdh_vm_libvirt;
 
-/* Makes qemu:///system usable: starts virtlogd and libvirtd when they do not
- * answer (as root), waiting until they do.  *STARTED (may be NULL) receives
- * what was started, or NULL when both were already running. */
-gboolean kdh_libvirt_ensure_daemons(char **started, GError **error);
+/* The connection kdh uses unless told otherwise: $LIBVIRT_DEFAULT_URI, as
+ * every libvirt client honours it, else qemu:///system for root and
+ * qemu:///session for anyone else (libvirt starts that user's own daemon,
+ * which ends by itself when idle).  Caller frees. */
+char *kdh_libvirt_default_uri(void);
+
+/* Makes URI usable.  For qemu:///system: starts virtlogd and libvirtd when
+ * they do not answer (only root may), waiting until they do.  Any other URI
+ * needs nothing from us.  *STARTED (may be NULL) receives what was started,
+ * or NULL when nothing was. */
+gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error);
+
+/* Where one kdh run keeps its VMs' own files (overlay disks, the copies of
+ * kernel and initrd): a fresh folder in CACHE_DIR/vm, searchable by everyone
+ * (0711: QEMU under qemu:///system is another user and must reach the
+ * files; no one may list them), locked while the run holds it.  Folders
+ * there that no run holds (left by a killed kdh) are removed first. */
+typedef struct {
+	char *path;
+	int lock_fd;
+} KdhVmRunDir;
+
+KdhVmRunDir *kdh_vm_run_dir_new(const char *cache_dir, GError **error);
+/* Removes the folder and everything in it; accepts NULL. */
+void kdh_vm_run_dir_free(KdhVmRunDir *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhVmRunDir, kdh_vm_run_dir_free)
+
+/* Creates PATH, one VM's own folder inside a KdhVmRunDir, mode 0711. */
+gboolean kdh_vm_dir_new(const char *path, GError **error);
+
+/* Why a user other than PATH's owner could not open PATH, or NULL when it
+ * could: a folder on the way not searchable by others (PATH itself too when
+ * it is a folder), or, with NEED_READ, PATH not readable by others.  libvirt
+ * chowns a VM's files but never the folders above them, so this is what
+ * makes QEMU fail under qemu:///system; a start that fails is explained with
+ * it.  Group permissions are not considered.  Caller frees. */
+char *kdh_vm_unreachable(const char *path, gboolean need_read);
 
 #endif
