@@ -22,6 +22,16 @@ packages=(
 	libkdumpfile-dev jq
 )
 
+# The end-to-end test of running kdh as an ordinary user
+# (tests/e2e/test_privilege.c) drops to this account: a system user with no
+# home, no shell and no other group, made once.
+test_user=kdh-test
+if [ "$(id -u)" -eq 0 ] && ! getent passwd "$test_user" >/dev/null; then
+	echo "kdh: creating the system user $test_user for the tests"
+	useradd --system --user-group --home-dir /nonexistent --no-create-home \
+		--shell /usr/sbin/nologin "$test_user"
+fi
+
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -69,9 +69,10 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	    "    </serial>\n"
 	    "    <memballoon model='none'/>\n"
 	    "  </devices>\n"
-	    /* QEMU runs as qemu.conf's user (qemu:///system) or as ours
-	     * (qemu:///session), never as root because we are. */
-	    "  <seclabel type='dynamic' model='dac' relabel='yes'/>\n"
+	    /* No domain <seclabel>: libvirt's default is the one we want,
+	     * dynamic DAC under qemu:///system (QEMU runs as qemu.conf's
+	     * user, the VM's own files are lent to it); qemu:///session has
+	     * no DAC driver to name (QEMU runs as the session's user). */
 	    "</domain>\n",
 	    cfg->disk, cfg->disk_base, cfg->serial_log);
 

@@ -78,18 +78,17 @@ END_TEST
 
 /* QEMU must not run as root: libvirt's DAC labelling stays on (QEMU runs
  * as qemu.conf's user, the VM's own files are lent to it), and only the
- * shared base disk, named as the overlay's backing file, is never chowned. */
+ * shared base disk, named as the overlay's backing file, is never chowned.
+ * (A domain label of +0:+0 without relabelling was here before.) */
 START_TEST(domain_xml_lets_libvirt_run_qemu_unprivileged)
 {
 	g_autofree char *xml = kdh_vm_domain_xml(&cfg);
 	xmlDocPtr doc = xmlReadMemory(xml, strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
 
 	ck_assert_ptr_nonnull(doc);
-	assert_xpath(doc, "string(count(/domain/seclabel))", "1");
-	assert_xpath(doc, "string(/domain/seclabel/@model)", "dac");
-	assert_xpath(doc, "string(/domain/seclabel/@type)", "dynamic");
-	assert_xpath(doc, "string(/domain/seclabel/@relabel)", "yes");
-	assert_xpath(doc, "string(count(/domain/seclabel/label))", "0");
+	/* libvirt's default: dynamic DAC under qemu:///system.  Naming it
+	 * would fail under qemu:///session, which has no DAC driver. */
+	assert_xpath(doc, "string(count(//seclabel))", "1");
 	assert_xpath(doc, "string(count(/domain/devices/disk/source/seclabel))", "0");
 	assert_xpath(doc, "string(/domain/devices/disk/backingStore/source/@file)",
 	             "/cache/disks/base.qcow2");
