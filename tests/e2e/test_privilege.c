@@ -248,6 +248,53 @@ START_TEST(system_qemu_is_not_root)
 }
 END_TEST
 
+/* A cache QEMU cannot reach (below a folder of mode 0700, as anything under
+ * /root is) under qemu:///system: the case is an ERROR whose reason names
+ * that folder, rather than QEMU's bare "Permission denied".  The kernels,
+ * images and base disk are the default cache's, linked in, so nothing is
+ * fetched or built again. */
+START_TEST(closed_cache_is_named)
+{
+	g_autofree char *cache = g_build_filename(tmp, "cache", NULL);
+	g_autofree char *results = g_build_filename(tmp, "results", NULL);
+	g_autofree char *shared = NULL, *want = NULL, *reasons = NULL, *verdict_path = NULL;
+	const char *argv[] = {"build/kdh", "run", "--results", results, "--cache", cache,
+	                      "scenarios/smoke-sysrq.ini", NULL};
+	const char *const linked[] = {"kernels", "images", "disks", NULL};
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) dir = NULL;
+	JsonObject *v;
+	GPid kdh;
+
+	ck_assert_msg(geteuid() == 0, "this test runs kdh as root (qemu:///system): run as root");
+	shared = kdh_cache_dir(&error);
+	ck_assert_msg(shared, "%s", error ? error->message : "");
+	ck_assert_int_eq(g_mkdir(cache, 0755), 0);
+	for (const char *const *l = linked; *l; l++) {
+		g_autofree char *from = g_build_filename(cache, *l, NULL);
+		g_autofree char *to = g_build_filename(shared, *l, NULL);
+		ck_assert_int_eq(symlink(to, from), 0);
+	}
+	ck_assert(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+	                        &kdh, &error));
+	ck_assert_int_ne(exit_status(kdh), 0);
+
+	dir = g_dir_open(results, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	verdict_path =
+	    g_build_filename(results, g_dir_read_name(dir), "smoke-sysrq", "verdict.json", NULL);
+	ck_assert(json_parser_load_from_file(parser, verdict_path, &error));
+	v = json_node_get_object(json_parser_get_root(parser));
+	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "ERROR");
+	reasons = json_to_string(json_object_get_member(v, "reasons"), FALSE);
+	/* g_dir_make_tmp made TMP with mode 0700. */
+	want = g_strdup_printf("folder %s (mode 0700) is not searchable by others", tmp);
+	ck_assert_msg(strstr(reasons, want), "reasons: %s", reasons);
+	ck_assert_msg(!qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
+}
+END_TEST
+
 /* ARGV prefixed with setpriv switching to USER (uid, gid, no other group). */
 static GPtrArray *as_user(const struct passwd *user, const char *const *argv)
 {
@@ -398,6 +445,7 @@ Suite *privilege_suite(void)
 	tcase_set_timeout(tc, 1200);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, system_qemu_is_not_root);
+	tcase_add_test(tc, closed_cache_is_named);
 	tcase_add_test(tc, session_as_ordinary_user);
 	suite_add_tcase(s, tc);
 	return s;
