@@ -11,7 +11,9 @@ int kdh_test_run(const char *const *args, GPid *pid)
 	GPid child;
 	int status = -1;
 
-	g_ptr_array_add(argv, "build/kdh");
+	const char *bin = g_getenv("KDH_BIN");
+
+	g_ptr_array_add(argv, (gpointer)(bin && *bin ? bin : "build/kdh"));
 	for (const char *const *a = args; *a; a++)
 		g_ptr_array_add(argv, (gpointer)*a);
 	g_ptr_array_add(argv, NULL);

@@ -4,7 +4,8 @@
 
 #include <glib.h>
 
-/* Runs build/kdh with ARGS (NULL-terminated, without argv[0]) and waits for
+/* Runs $KDH_BIN (default build/kdh; `make check-asan` points it at the
+ * sanitized build) with ARGS (NULL-terminated, without argv[0]) and waits for
  * it; its output goes to ours, for the CI log.  Returns its exit status
  * (128 + signal when killed); *PID (may be NULL) receives its process id,
  * which names its libvirt domains ("kdh-<pid>-..."). */
