@@ -206,7 +206,7 @@ static gboolean start_daemon(const char *daemon, const char *socket_path, GStrin
 	if (!kdh_run(argv, NULL, NULL, error))
 		return FALSE;
 	for (int i = 0; i < 100 && !socket_answers(socket_path); i++)
-		g_usleep(100 * 1000);
+		g_usleep(100 * G_TIME_SPAN_MILLISECOND);
 	if (!socket_answers(socket_path)) {
 		g_set_error(error, KDH_VM_ERROR, 0, "%s started but %s does not answer", daemon,
 		            socket_path);
@@ -333,7 +333,7 @@ char *kdh_vm_unreachable(const char *path, gboolean need_read)
 	g_autofree char *abs = g_canonicalize_filename(path, NULL);
 	g_auto(GStrv) parts = g_strsplit(abs, "/", -1);
 	g_autoptr(GString) at = g_string_new("/");
-	struct stat st;
+	struct stat st = {0};
 
 	for (guint i = 0; parts[i]; i++) {
 		if (*parts[i]) {

@@ -21,6 +21,14 @@
 /* The unprivileged user the session test runs kdh as (ci/setup-host.sh). */
 #define TEST_USER "kdh-test"
 
+/* The kdh under test, absolute: $KDH_BIN as for kdh_test_run, else
+ * build/kdh. */
+static char *kdh_bin(void)
+{
+	const char *bin = g_getenv("KDH_BIN");
+	return g_canonicalize_filename(bin && *bin ? bin : "build/kdh", NULL);
+}
+
 /* The process whose command line holds NEEDLE (its NULs read as spaces),
  * or 0. */
 static GPid process_with(const char *needle)
@@ -159,10 +167,9 @@ static void assert_smoke_passed(const char *results)
 	path = g_build_filename(results, run, "smoke-sysrq", "verdict.json", NULL);
 	ck_assert_msg(json_parser_load_from_file(parser, path, &error), "%s: %s", path,
 	              error ? error->message : "");
-	ck_assert_str_eq(
-	    json_object_get_string_member(json_node_get_object(json_parser_get_root(parser)),
-	                                  "verdict"),
-	    "PASS");
+	ck_assert_str_eq(json_object_get_string_member(
+	                     json_node_get_object(json_parser_get_root(parser)), "verdict"),
+	                 "PASS");
 }
 
 /* The names in FOLDER, sorted, one per line ("" when it does not exist). */
@@ -201,8 +208,8 @@ START_TEST(system_qemu_is_not_root)
 	g_autofree char *results = g_build_filename(tmp, "results", NULL);
 	g_autofree char *cache = NULL, *vm_root = NULL, *vm_skip = NULL, *vm_before = NULL;
 	g_autofree char *vm_after = NULL, *lent = NULL, *left = NULL, *left_results = NULL;
-	const char *argv[] = {"build/kdh", "run", "--results", results, "scenarios/smoke-sysrq.ini",
-	                      NULL};
+	g_autofree char *bin = kdh_bin();
+	const char *argv[] = {bin, "run", "--results", results, "scenarios/smoke-sysrq.ini", NULL};
 	g_autoptr(GError) error = NULL;
 	guint64 uids[4];
 	GPid kdh, qemu;
@@ -221,8 +228,9 @@ START_TEST(system_qemu_is_not_root)
 	qemu = wait_for_qemu(kdh);
 	uids_of(qemu, uids);
 	for (int i = 0; i < 4; i++)
-		ck_assert_msg(uids[i] != 0, "QEMU %d runs with uid %" G_GUINT64_FORMAT " (field %d)",
-		              (int)qemu, uids[i], i);
+		ck_assert_msg(uids[i] != 0,
+		              "QEMU %d runs with uid %" G_GUINT64_FORMAT " (field %d)", (int)qemu,
+		              uids[i], i);
 	ck_assert(uids[0] == uids[1] && uids[1] == uids[2] && uids[2] == uids[3]);
 	/* Lent while QEMU runs: only the VM's own files in vm/, never a shared
 	 * cache file (the base disk, kernels, images). */
@@ -258,8 +266,9 @@ START_TEST(closed_cache_is_named)
 	g_autofree char *cache = g_build_filename(tmp, "cache", NULL);
 	g_autofree char *results = g_build_filename(tmp, "results", NULL);
 	g_autofree char *shared = NULL, *want = NULL, *reasons = NULL, *verdict_path = NULL;
-	const char *argv[] = {"build/kdh", "run", "--results", results, "--cache", cache,
-	                      "scenarios/smoke-sysrq.ini", NULL};
+	g_autofree char *bin = kdh_bin();
+	const char *argv[] = {
+	    bin, "run", "--results", results, "--cache", cache, "scenarios/smoke-sysrq.ini", NULL};
 	const char *const linked[] = {"kernels", "images", "disks", NULL};
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error = NULL;
@@ -377,9 +386,10 @@ static void assert_session_daemons_end_by_themselves(uid_t uid)
  * user's folders and theirs, and no domain or QEMU is left. */
 START_TEST(session_as_ordinary_user)
 {
-	struct passwd *user = getpwnam(TEST_USER);
+	struct passwd pw, *user = NULL;
+	char pw_buf[4096];
 	g_autofree char *cwd = g_get_current_dir();
-	g_autofree char *kdh_bin = g_build_filename(cwd, "build", "kdh", NULL);
+	g_autofree char *bin = kdh_bin();
 	g_autofree char *scenario = g_build_filename(cwd, "scenarios", "smoke-sysrq.ini", NULL);
 	g_autofree char *home = g_build_filename(tmp, "home", NULL);
 	g_autofree char *runtime = g_build_filename(tmp, "run", NULL);
@@ -390,15 +400,16 @@ START_TEST(session_as_ordinary_user)
 	GPid kdh, qemu;
 
 	ck_assert_msg(geteuid() == 0, "this test drops from root to " TEST_USER ": run as root");
-	ck_assert_msg(user, "no user " TEST_USER ": ci/setup-host.sh creates it");
+	ck_assert_msg(getpwnam_r(TEST_USER, &pw, pw_buf, sizeof(pw_buf), &user) == 0 && user,
+	              "no user " TEST_USER ": ci/setup-host.sh creates it");
 	env_home = g_strconcat("HOME=", home, NULL);
 	env_runtime = g_strconcat("XDG_RUNTIME_DIR=", runtime, NULL);
 	/* Nothing of ours leaks in: the user's defaults decide. */
 	const char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", env_home,
 	                     env_runtime, "LC_ALL=C.UTF-8", NULL};
-	const char *run_argv[] = {kdh_bin, "run", "--results", results, scenario, NULL};
-	const char *virsh_argv[] = {"virsh", "-q", "-c", "qemu:///session", "list", "--all", "--name",
-	                            NULL};
+	const char *run_argv[] = {bin, "run", "--results", results, scenario, NULL};
+	const char *virsh_argv[] = {"virsh", "-q",    "-c",     "qemu:///session",
+	                            "list",  "--all", "--name", NULL};
 
 	ck_assert_int_eq(g_mkdir(home, 0700), 0);
 	ck_assert_int_eq(g_mkdir(runtime, 0700), 0);
