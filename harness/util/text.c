@@ -58,7 +58,8 @@ char *kdh_guest_text(const char *text, gssize len, gsize max_bytes)
 			step = 1;
 		} else {
 			step = g_utf8_next_char(p) - p;
-			if (c != '\t' && (g_unichar_iscntrl(c) || g_unichar_type(c) == G_UNICODE_FORMAT))
+			if (c != '\t' &&
+			    (g_unichar_iscntrl(c) || g_unichar_type(c) == G_UNICODE_FORMAT))
 				append_escape(out, c);
 			else
 				g_string_append_len(out, p, step);

@@ -72,15 +72,17 @@ static const struct {
     {"caf\xc3\xa9 \xe2\x82\xac", -1, 4096, "caf\xc3\xa9 \xe2\x82\xac"},
     {"a\xff"
      "b",
-     -1, 4096, "a\xef\xbf\xbd"
-               "b"},
+     -1, 4096,
+     "a\xef\xbf\xbd"
+     "b"},
     /* A truncated sequence at the end, and an overlong encoding of '/'. */
     {"x\xe2\x82", -1, 4096, "x\xef\xbf\xbd\xef\xbf\xbd"},
     {"\xc0\xaf", -1, 4096, "\xef\xbf\xbd\xef\xbf\xbd"},
     {"\x1b[31mred\x1b[0m", -1, 4096, "\\x1b[31mred\\x1b[0m"},
     {"tab\there\r", -1, 4096, "tab\there\\x0d"},
-    {"nul\0byte", 8, 4096, "nul\xef\xbf\xbd"
-                           "byte"},
+    {"nul\0byte", 8, 4096,
+     "nul\xef\xbf\xbd"
+     "byte"},
     /* C1 controls and a bidi override, as UTF-8. */
     {"\xc2\x9b"
      "2J",
