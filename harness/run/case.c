@@ -199,16 +199,15 @@ static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, 
 	if (console.booted_release && !g_str_equal(console.booted_release, k->release))
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "the guest booted %s, not %s",
 		                console.booted_release, k->release);
-	if (r->verdict != KDH_VERDICT_TIMEOUT && r->verdict != KDH_VERDICT_ERROR &&
-	    !cancelled(ctx))
+	if (r->verdict != KDH_VERDICT_TIMEOUT && r->verdict != KDH_VERDICT_ERROR && !cancelled(ctx))
 		retrieve_and_judge(ctx, c, r, k, disk, dir, &console);
 	kdh_console_evidence_clear(&console);
 }
 
 /* The host steps before the VM: kernel, image, disk.  FALSE (with R's
  * verdict set) when one failed or the run was cancelled. */
-static gboolean prepare(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r,
-                        const char *disk, KdhKernel **k, char **initrd)
+static gboolean prepare(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, const char *disk,
+                        KdhKernel **k, char **initrd)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *detail = NULL;

@@ -85,7 +85,7 @@ static const PlanStep plan[] = {
     {"boot", ON_BOOT, FALSE},
     {"armed", ON_NOTHING, TRUE}, /* ends boot */
     {"trigger", ON_TRIGGER, FALSE},
-    {"capture-start", ON_NOTHING, TRUE}, /* ends crash */
+    {"capture-start", ON_NOTHING, TRUE},     /* ends crash */
     {"capture-done", ON_CAPTURE_DONE, TRUE}, /* ends capture */
     {"poweroff", ON_NOTHING, FALSE},
 };
@@ -229,8 +229,7 @@ static void on_trigger(Watch *w)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (w->c->trigger->fire == KDH_FIRE_HOST_NMI &&
-	    !w->ctx->backend->inject_nmi(w->vm, &error))
+	if (w->c->trigger->fire == KDH_FIRE_HOST_NMI && !w->ctx->backend->inject_nmi(w->vm, &error))
 		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
 }
 
@@ -363,12 +362,13 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 	}
 	if (now - w->phase_start > (gint64)limit * G_USEC_PER_SEC) {
 		if (phase_marker(w->phase))
-			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT, "phase %s: no '%s' marker within %u s",
-			                phases[w->phase], phase_marker(w->phase), limit);
+			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
+			                "phase %s: no '%s' marker within %u s", phases[w->phase],
+			                phase_marker(w->phase), limit);
 		else
 			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
-			                "phase %s: the domain did not end within %u s", phases[w->phase],
-			                limit);
+			                "phase %s: the domain did not end within %u s",
+			                phases[w->phase], limit);
 		phase_cut(w, now);
 		return TRUE;
 	}
@@ -404,8 +404,9 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS) {
 		/* The domain ended before the capture finished: say what the
 		 * console last showed. */
-		guest_failed(&w, "the domain ended in phase %s (no '%s' marker)%s%s", phases[w.phase],
-		             phase_marker(w.phase), w.kernel_panic ? "; last panic: " : "",
+		guest_failed(&w, "the domain ended in phase %s (no '%s' marker)%s%s",
+		             phases[w.phase], phase_marker(w.phase),
+		             w.kernel_panic ? "; last panic: " : "",
 		             w.kernel_panic ? w.kernel_panic : "");
 	}
 	if (s.fd >= 0)

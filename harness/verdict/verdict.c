@@ -176,12 +176,13 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	if (!e->crash_dir) {
 		if (c->outcome == KDH_OUTCOME_DUMP)
 			kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk (%s): %s",
-			                e->no_crash, failure ? failure : "the console says nothing");
+			                e->no_crash,
+			                failure ? failure : "the console says nothing");
 		else
-			g_ptr_array_add(r->reasons,
-			                g_strdup_printf("no dump on the guest disk, as expected: %s",
-			                                failure ? failure
-			                                        : "the console says nothing"));
+			g_ptr_array_add(
+			    r->reasons,
+			    g_strdup_printf("no dump on the guest disk, as expected: %s",
+			                    failure ? failure : "the console says nothing"));
 		return;
 	}
 	if (c->outcome == KDH_OUTCOME_NO_DUMP) {

@@ -99,7 +99,8 @@ static KdhCrashFiles *retrieve_nothing(const KdhRunContext *ctx, const char *dis
 {
 	(void)ctx, (void)disk, (void)dest_dir, (void)reserved;
 	retrievals++;
-	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH, "no dump folder in /var/crash");
+	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH,
+	            "no dump folder in /var/crash");
 	return NULL;
 }
 
@@ -119,12 +120,12 @@ static KdhCrashFiles *retrieve_interrupted(const KdhRunContext *ctx, const char 
 	return NULL;
 }
 
-static const KdhRunOps ops_dump = {fake_kernel, fake_image,   fake_disk,
+static const KdhRunOps ops_dump = {fake_kernel,   fake_image,   fake_disk,
                                    retrieve_dump, kdh_fake_now, kdh_fake_sleep};
 static const KdhRunOps ops_nothing = {fake_kernel,      fake_image,   fake_disk,
                                       retrieve_nothing, kdh_fake_now, kdh_fake_sleep};
-static const KdhRunOps ops_interrupted = {
-    fake_kernel, fake_image, fake_disk, retrieve_interrupted, kdh_fake_now, kdh_fake_sleep};
+static const KdhRunOps ops_interrupted = {fake_kernel,          fake_image,   fake_disk,
+                                          retrieve_interrupted, kdh_fake_now, kdh_fake_sleep};
 
 /* ---- playing a case ---- */
 
@@ -203,21 +204,22 @@ static char *joined(GPtrArray *array)
 	g_autoptr(GString) s = g_string_new(NULL);
 
 	for (guint i = 0; i < array->len; i++)
-		g_string_append_printf(s, "%s[%s]", i ? " " : "", (char *)g_ptr_array_index(array, i));
+		g_string_append_printf(s, "%s[%s]", i ? " " : "",
+		                       (char *)g_ptr_array_index(array, i));
 	return g_strdup(s->str);
 }
 
 #define assert_reason(p, needle)                                                                   \
 	do {                                                                                       \
 		g_autofree char *all_ = joined((p)->r->reasons);                                   \
-		ck_assert_msg(has((p)->r->reasons, needle), "no '%s' in reasons: %s", needle,     \
+		ck_assert_msg(has((p)->r->reasons, needle), "no '%s' in reasons: %s", needle,      \
 		              all_);                                                               \
 	} while (0)
 
 #define assert_ignored(p, needle)                                                                  \
 	do {                                                                                       \
 		g_autofree char *all_ = joined((p)->r->ignored_markers);                           \
-		ck_assert_msg(has((p)->r->ignored_markers, needle), "no '%s' in ignored: %s",     \
+		ck_assert_msg(has((p)->r->ignored_markers, needle), "no '%s' in ignored: %s",      \
 		              needle, all_);                                                       \
 	} while (0)
 
@@ -232,11 +234,11 @@ static void assert_phases(const Played *p, const char *want)
 	ck_assert_str_eq(got->str, want);
 }
 
-#define BOOT    "KDH: boot release=" FIXTURE_RELEASE " cmdline=\"console=ttyS0\"\n"
-#define ARMED   "KDH: armed kexec_crash_loaded=1 crash_size=268435456\n"
-#define PANIC   "[    4.302909] Kernel panic - not syncing: sysrq triggered crash\n"
-#define CSTART  "KDH: capture-start vmcore_size=1073741824\n"
-#define CDONE   "KDH: capture-done rc=0 files=vmcore,\n"
+#define BOOT     "KDH: boot release=" FIXTURE_RELEASE " cmdline=\"console=ttyS0\"\n"
+#define ARMED    "KDH: armed kexec_crash_loaded=1 crash_size=268435456\n"
+#define PANIC    "[    4.302909] Kernel panic - not syncing: sysrq triggered crash\n"
+#define CSTART   "KDH: capture-start vmcore_size=1073741824\n"
+#define CDONE    "KDH: capture-done rc=0 files=vmcore,\n"
 #define POWEROFF "KDH: poweroff\n"
 
 /* A sysrq cycle as the mini guest prints it. */
@@ -304,8 +306,8 @@ START_TEST(nmi_injected_once_in_its_place)
 	assert_ignored(&p, "out of order: 'armed' was expected first");
 	assert_ignored(&p, "'trigger' was seen before");
 	ck_assert_uint_eq(p.r->ignored_markers->len, 5);
-	ck_assert_uint_eq(json_array_get_length(json_object_get_array_member(p.json, "ignored_markers")),
-	                  5);
+	ck_assert_uint_eq(
+	    json_array_get_length(json_object_get_array_member(p.json, "ignored_markers")), 5);
 }
 END_TEST
 
@@ -355,11 +357,16 @@ static const struct {
 START_TEST(collector_status_parsed_strictly)
 {
 	g_autofree char *done =
-	    statuses[_i].rc ? g_strdup_printf("KDH: capture-done rc=%s files=vmcore\n", statuses[_i].rc)
-	                    : g_strdup("KDH: capture-done files=vmcore\n");
+	    statuses[_i].rc
+	        ? g_strdup_printf("KDH: capture-done rc=%s files=vmcore\n", statuses[_i].rc)
+	        : g_strdup("KDH: capture-done files=vmcore\n");
 	const KdhFakeLine script[] = {
-	    {1, FALSE, BOOT, 0},  {2, FALSE, ARMED, 0}, {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
-	    {3, FALSE, CSTART, 0}, {4, FALSE, done, 0},  {5, FALSE, NULL, 0},
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, ARMED, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, done, 0},
+	    {5, FALSE, NULL, 0},
 	};
 	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
 
@@ -420,8 +427,11 @@ END_TEST
 START_TEST(shutdown_timeout)
 {
 	const KdhFakeLine script[] = {
-	    {1, FALSE, BOOT, 0},  {2, FALSE, ARMED, 0}, {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
-	    {3, FALSE, CSTART, 0}, {4, FALSE, CDONE, 0},
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, ARMED, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, CDONE, 0},
 	};
 	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
 
@@ -463,8 +473,8 @@ END_TEST
 /* Expected no dump, but the disk has one: FAIL. */
 START_TEST(unexpected_dump_fails)
 {
-	g_auto(Played) p = play("[expect]\noutcome=no-dump\n", sysrq_cycle,
-	                        G_N_ELEMENTS(sysrq_cycle), &ops_dump);
+	g_auto(Played) p =
+	    play("[expect]\noutcome=no-dump\n", sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
 	assert_reason(&p, "a dump was written to /var/crash/20261126T091500Z, none was expected");
@@ -573,8 +583,8 @@ static void sleep_then_cancel(gulong usec)
 
 START_TEST(cancel_during_the_watch)
 {
-	const KdhRunOps ops = {fake_kernel,  fake_image, fake_disk, retrieve_dump,
-	                       kdh_fake_now, sleep_then_cancel};
+	const KdhRunOps ops = {fake_kernel,   fake_image,   fake_disk,
+	                       retrieve_dump, kdh_fake_now, sleep_then_cancel};
 	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
@@ -589,13 +599,17 @@ END_TEST
 START_TEST(domain_names_unique_per_case)
 {
 	g_autofree char *prefix = g_strnfill(80, 'n');
-	g_autofree char *text = g_strdup_printf("[scenario]\nname=%s\n[matrix]\nmemory=1G;2G\n", prefix);
+	g_autofree char *text =
+	    g_strdup_printf("[scenario]\nname=%s\n[matrix]\nmemory=1G;2G\n", prefix);
 	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("d.ini", text, NULL);
 	g_autofree char *want = g_strdup_printf("kdh-%d-", (int)getpid());
 	g_autofree char *first = NULL;
 	const KdhFakeLine script[] = {{0, FALSE, NULL, 0}};
-	KdhRunContext ctx = {.cache_dir = tmp, .images_dir = tmp, .run_dir = tmp,
-	                     .backend = &kdh_fake_vm, .ops = &ops_nothing,
+	KdhRunContext ctx = {.cache_dir = tmp,
+	                     .images_dir = tmp,
+	                     .run_dir = tmp,
+	                     .backend = &kdh_fake_vm,
+	                     .ops = &ops_nothing,
 	                     .cancelled = &cancel_flag};
 
 	for (guint i = 0; i < cases->len; i++) {
