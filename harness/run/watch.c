@@ -11,7 +11,7 @@
 #define SERIAL_TAIL_LINES   40
 #define IGNORED_MARKERS_MAX 20
 #define IGNORED_QUOTE_MAX   160
-#define POLL_US             (100 * 1000)
+#define POLL_US             ((gulong)100 * 1000)
 
 /* ---- markers ---- */
 

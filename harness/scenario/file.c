@@ -82,8 +82,8 @@ char *scenario_read_file(const char *path, GError **error)
 	close(fd);
 	if (len > SCENARIO_MAX_BYTES) {
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_IO,
-		            "%s: larger than a scenario file may be (%d bytes)", path,
-		            SCENARIO_MAX_BYTES);
+		            "%s: larger than a scenario file may be (%" G_GSIZE_FORMAT " bytes)",
+		            path, SCENARIO_MAX_BYTES);
 		return NULL;
 	}
 	text[len] = '\0';

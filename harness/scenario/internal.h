@@ -6,7 +6,7 @@
 
 /* The most a scenario file may hold: a matrix of a few keys is a few
  * hundred bytes, so anything near this is not a scenario. */
-#define SCENARIO_MAX_BYTES (64 * 1024)
+#define SCENARIO_MAX_BYTES ((gsize)64 * 1024)
 
 /* Reads PATH, a regular file of at most SCENARIO_MAX_BYTES bytes, as text
  * (scenario_check_text).  Errors name PATH and never quote its bytes raw. */

@@ -495,8 +495,30 @@ static gboolean expand(Source *src, char **keys, guint depth, GString *suffix, G
 	return TRUE;
 }
 
-/* Every value GKeyFile would refuse to read (a bad escape such as "\q"),
- * refused here with its line: read later, it would look like a missing key. */
+/* Whether GKeyFile reads [GROUP] KEY of KF: a list in [matrix], a string
+ * elsewhere; FALSE with its error (a bad escape such as "\q") when not.
+ * GKeyFile may return a value and an error both: the error decides. */
+static gboolean value_readable(GKeyFile *kf, const char *group, const char *key, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gboolean read;
+
+	if (g_str_equal(group, "matrix")) {
+		g_auto(GStrv) list = g_key_file_get_string_list(kf, group, key, NULL, &local);
+		read = list != NULL;
+	} else {
+		g_autofree char *value = g_key_file_get_string(kf, group, key, &local);
+		read = value != NULL;
+	}
+	if (local) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	return read;
+}
+
+/* Every value GKeyFile would refuse to read, refused here with its line:
+ * read later, it would look like a missing key. */
 static gboolean values_readable(const Source *src, GError **error)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(src->kf, NULL);
@@ -505,16 +527,11 @@ static gboolean values_readable(const Source *src, GError **error)
 		g_auto(GStrv) keys = g_key_file_get_keys(src->kf, *g, NULL, NULL);
 		for (char **k = keys; k && *k; k++) {
 			g_autoptr(GError) local = NULL;
-			g_auto(GStrv) list = NULL;
-			g_autofree char *value = NULL;
-			if (g_str_equal(*g, "matrix"))
-				list = g_key_file_get_string_list(src->kf, *g, *k, NULL, &local);
-			else
-				value = g_key_file_get_string(src->kf, *g, *k, &local);
-			if (local) {
+			if (!value_readable(src->kf, *g, *k, &local)) {
 				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
 				            "%s:%u: [%s] %s: %s", src->name,
-				            source_line(src, *g, *k), *g, *k, local->message);
+				            source_line(src, *g, *k), *g, *k,
+				            local ? local->message : "unreadable");
 				return FALSE;
 			}
 		}

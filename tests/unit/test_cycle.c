@@ -616,6 +616,7 @@ START_TEST(domain_names_unique_per_case)
 		kdh_fake_vm_script(script, G_N_ELEMENTS(script));
 		g_autoptr(KdhResult) r = kdh_run_case(&ctx, g_ptr_array_index(cases, i));
 		const char *name = kdh_fake_vm_log()->name;
+		ck_assert_str_eq(r->case_name, ((KdhCase *)g_ptr_array_index(cases, i))->name);
 		ck_assert(g_str_has_prefix(name, want));
 		if (!first)
 			first = g_strdup(name);
