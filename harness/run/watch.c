@@ -71,6 +71,7 @@ KdhMarker *kdh_marker_parse(const char *line)
 typedef enum {
 	ON_NOTHING,
 	ON_BOOT,         /* note the booted release */
+	ON_ARMED,        /* check the capture kernel is loaded */
 	ON_TRIGGER,      /* fire a host-side trigger, when the case's is one */
 	ON_CAPTURE_DONE, /* note the collector's exit status */
 } MarkerAction;
@@ -83,7 +84,7 @@ typedef struct {
 
 static const PlanStep plan[] = {
     {"boot", ON_BOOT, FALSE},
-    {"armed", ON_NOTHING, TRUE}, /* ends boot */
+    {"armed", ON_ARMED, TRUE}, /* ends boot */
     {"trigger", ON_TRIGGER, FALSE},
     {"capture-start", ON_NOTHING, TRUE},     /* ends crash */
     {"capture-done", ON_CAPTURE_DONE, TRUE}, /* ends capture */
@@ -223,6 +224,20 @@ static void on_error_marker(Watch *w, const KdhMarker *m, const char *line)
 		             msg ? msg : "");
 }
 
+/* "armed" says whether the capture kernel is loaded: only a well-formed 1
+ * means it is (the mini guest stops before "armed" otherwise; another
+ * guest may not). */
+static void on_armed(Watch *w, const KdhMarker *m)
+{
+	const char *loaded = kdh_marker_get(m, "kexec_crash_loaded");
+	guint64 n;
+
+	if (!loaded || !g_ascii_string_to_unsigned(loaded, 10, 0, 1, &n, NULL) || n != 1)
+		guest_failed(w,
+		             "the guest armed with kexec_crash_loaded=%s: no capture kernel loaded",
+		             loaded ? loaded : "(none)");
+}
+
 /* The trigger marker, in its place and naming the case's own trigger: a
  * host-side trigger is fired now, once (the plan moves past it). */
 static void on_trigger(Watch *w)
@@ -263,6 +278,9 @@ static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now
 	switch (plan[i].action) {
 	case ON_BOOT:
 		w->ev->booted_release = g_strdup(kdh_marker_get(m, "release"));
+		break;
+	case ON_ARMED:
+		on_armed(w, m);
 		break;
 	case ON_TRIGGER:
 		on_trigger(w);

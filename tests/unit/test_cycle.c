@@ -375,6 +375,31 @@ START_TEST(collector_status_parsed_strictly)
 }
 END_TEST
 
+/* "armed" with anything but kexec_crash_loaded=1: no capture kernel, said
+ * so; a dump on the disk after that is not a PASS. */
+static const char *const loaded_values[] = {"0", "", "01x", "2", NULL};
+
+START_TEST(armed_needs_a_loaded_capture_kernel)
+{
+	g_autofree char *armed =
+	    loaded_values[_i]
+	        ? g_strdup_printf("KDH: armed kexec_crash_loaded=%s\n", loaded_values[_i])
+	        : g_strdup("KDH: armed\n");
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, armed, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, CDONE, 0},
+	    {5, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
+	assert_reason(&p, "the guest armed with kexec_crash_loaded=");
+}
+END_TEST
+
 /* No "capture-done" at all, yet a dump on the disk: not a PASS. */
 START_TEST(no_capture_done_is_not_success)
 {
@@ -640,6 +665,8 @@ Suite *cycle_suite(void)
 	tcase_add_test(tc, guest_cannot_ask_for_an_nmi);
 	tcase_add_loop_test(tc, collector_status_parsed_strictly, 0, G_N_ELEMENTS(statuses));
 	tcase_add_test(tc, no_capture_done_is_not_success);
+	tcase_add_loop_test(tc, armed_needs_a_loaded_capture_kernel, 0,
+	                    G_N_ELEMENTS(loaded_values));
 	tcase_add_test(tc, phase_timeout);
 	tcase_add_test(tc, boot_timeout_on_a_silent_guest);
 	tcase_add_test(tc, shutdown_timeout);
