@@ -90,7 +90,7 @@ int kdh_cmd_run(int argc, char **argv)
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
-	g_autoptr(GOptionContext) octx = g_option_context_new("SCENARIO... - run kdump scenarios");
+	g_autoptr(GOptionContext) octx = g_option_context_new("- run kdump scenarios");
 	g_autoptr(GPtrArray) cases = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *started = NULL, *run_id = NULL, *run_dir = NULL, *abs = NULL;
