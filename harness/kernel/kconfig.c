@@ -158,10 +158,41 @@ static char *ikconfig_in(const char *data, gsize len)
 	return gunzip(mark, len - (mark - data), &n);
 }
 
+static guint32 le32(const char *p)
+{
+	const guint8 *b = (const guint8 *)p;
+	return (guint32)b[0] | (guint32)b[1] << 8 | (guint32)b[2] << 16 | (guint32)b[3] << 24;
+}
+
+/* Where a bzImage's compressed kernel is: boot protocol 2.08+ (every
+ * kernel since 2.6.26) records payload_offset and payload_length from the
+ * start of the protected-mode code at (setup_sects + 1) * 512.  The exact
+ * bounds matter: libarchive's xz and zstd readers fail on what follows the
+ * stream. */
+static gboolean bzimage_payload(const char *data, gsize len, gsize *off, gsize *plen)
+{
+	guint version, setup_sects;
+	guint32 po, pl;
+	gsize start;
+
+	if (len < 0x250 || memcmp(data + 0x202, "HdrS", 4) != 0)
+		return FALSE;
+	version = (guint8)data[0x206] | (guint)(guint8)data[0x207] << 8;
+	setup_sects = (guint8)data[0x1f1] ? (guint8)data[0x1f1] : 4;
+	po = le32(data + 0x248);
+	pl = le32(data + 0x24c);
+	start = (gsize)(setup_sects + 1) * 512;
+	if (version < 0x208 || pl == 0 || start > len || po > len - start || pl > len - start - po)
+		return FALSE;
+	*off = start + po;
+	*plen = pl;
+	return TRUE;
+}
+
 /* The configuration embedded in a kernel image (CONFIG_IKCONFIG): in a
- * vmlinux directly, in a bzImage inside its compressed payload, found as
- * scripts/extract-ikconfig does, by trying each compressor's magic number
- * (the first few places each appears). */
+ * vmlinux directly, in a bzImage inside its compressed payload (where the
+ * header says, else found as scripts/extract-ikconfig does, by trying each
+ * compressor's magic number at the first few places each appears). */
 static char *extract_ikconfig(const char *data, gsize len)
 {
 	static const struct {
@@ -180,6 +211,13 @@ static char *extract_ikconfig(const char *data, gsize len)
 	/* A decompressed kernel is tens of MB; past this it is not one. */
 	const gsize max_kernel = (gsize)512 << 20;
 	char *config = ikconfig_in(data, len);
+	gsize off, plen;
+
+	if (!config && bzimage_payload(data, len, &off, &plen)) {
+		g_autoptr(GBytes) out = kdh_decompress_prefix(data + off, plen, max_kernel);
+		if (out)
+			config = ikconfig_in(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
+	}
 
 	for (guint m = 0; !config && m < G_N_ELEMENTS(methods); m++) {
 		const char *p = data;

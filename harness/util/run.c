@@ -47,10 +47,11 @@ static char *command_line(const char *const *argv)
 /* Reads PROC's output line by line (stderr merged into it), handing each to
  * OPTS->line; keeps the whole text in *TEXT when asked, else only the last
  * lines (for the error). */
-static gboolean read_lines(GSubprocess *proc, const KdhRunOptions *opts, char **text,
-                           char **tail, GError **error)
+static gboolean read_lines(GSubprocess *proc, const KdhRunOptions *opts, char **text, char **tail,
+                           GError **error)
 {
-	g_autoptr(GDataInputStream) in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc));
+	g_autoptr(GDataInputStream) in =
+	    g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc));
 	g_autoptr(GString) all = text ? g_string_new(NULL) : NULL;
 	GQueue last = G_QUEUE_INIT;
 	GString *joined = g_string_new(NULL);

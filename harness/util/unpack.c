@@ -84,9 +84,9 @@ static gboolean refuse(Unpack *u, const char *member, const char *why, GError **
 
 static gboolean limit_exceeded(Unpack *u, const char *member, GError **error)
 {
-	g_autofree char *why = g_strdup_printf(
-	    "takes the unpacked size past the limit of %" G_GUINT64_FORMAT " bytes",
-	    u->opts->max_bytes);
+	g_autofree char *why =
+	    g_strdup_printf("takes the unpacked size past the limit of %" G_GUINT64_FORMAT " bytes",
+	                    u->opts->max_bytes);
 	return refuse(u, member, why, error);
 }
 
@@ -141,8 +141,8 @@ static gboolean extract_entry(Unpack *u, struct archive *in, struct archive_entr
 		if (r != ARCHIVE_EOF) {
 			g_autofree char *m = shown(name);
 			g_set_error(error, KDH_UTIL_ERROR, KDH_UTIL_ERROR_UNPACK,
-			            "unpacking %s (corrupt or truncated?): member '%s': %s", u->label,
-			            m,
+			            "unpacking %s (corrupt or truncated?): member '%s': %s",
+			            u->label, m,
 			            u->parent_error ? u->parent_error : archive_error_string(in));
 			return FALSE;
 		}
@@ -226,11 +226,12 @@ static gboolean extract_all(Unpack *u, struct archive *in, gboolean deb_outer, G
 			return read_failed(u, in, u->entries == 0, error);
 		if (++u->entries > u->opts->max_entries) {
 			g_set_error(error, KDH_UTIL_ERROR, KDH_UTIL_ERROR_UNPACK,
-			            "unpacking %s: more than %" G_GUINT64_FORMAT " members", u->label,
-			            u->opts->max_entries);
+			            "unpacking %s: more than %" G_GUINT64_FORMAT " members",
+			            u->label, u->opts->max_entries);
 			return FALSE;
 		}
-		if (!deb_outer && (archive_format(in) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_AR)
+		if (!deb_outer &&
+		    (archive_format(in) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_AR)
 			deb_outer = TRUE;
 		if (deb_outer) {
 			/* ar member names may end in '/' (System V style). */
@@ -265,8 +266,8 @@ gboolean kdh_unpack_package(const char *file, const char *dest, const KdhUnpackO
 	u.dest = realpath(dest, NULL);
 	if (!u.dest) {
 		int saved = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "unpacking %s: %s: %s",
-		            file, dest, g_strerror(saved));
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+		            "unpacking %s: %s: %s", file, dest, g_strerror(saved));
 		archive_read_free(in);
 		return FALSE;
 	}
@@ -322,8 +323,7 @@ static struct archive *raw_reader(void)
 	return a;
 }
 
-gboolean kdh_decompress_file(const char *src, const char *dest, guint64 max_bytes,
-                             GError **error)
+gboolean kdh_decompress_file(const char *src, const char *dest, guint64 max_bytes, GError **error)
 {
 	struct archive *a = raw_reader();
 	struct archive_entry *e;
@@ -336,9 +336,9 @@ gboolean kdh_decompress_file(const char *src, const char *dest, guint64 max_byte
 	if (archive_read_open_filename(a, src, BLOCK) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK ||
 	    archive_filter_count(a) < 2 /* only "none": not compressed */) {
-		g_set_error(error, KDH_UTIL_ERROR, KDH_UTIL_ERROR_UNPACK, "decompressing %s: %s", src,
-		            archive_error_string(a) ? archive_error_string(a)
-		                                    : "not a compressed file");
+		g_set_error(
+		    error, KDH_UTIL_ERROR, KDH_UTIL_ERROR_UNPACK, "decompressing %s: %s", src,
+		    archive_error_string(a) ? archive_error_string(a) : "not a compressed file");
 		goto out;
 	}
 	out = fopen(dest, "wbx");

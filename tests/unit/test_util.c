@@ -222,7 +222,8 @@ static gboolean fill_file(const char *out, const char *scratch, gpointer data, G
 START_TEST(entry_can_be_a_file_and_is_made_once)
 {
 	gint calls = 0;
-	g_autofree char *made = kdh_cache_entry_ensure(tmpdir, "disk.qcow2", fill_file, &calls, NULL);
+	g_autofree char *made =
+	    kdh_cache_entry_ensure(tmpdir, "disk.qcow2", fill_file, &calls, NULL);
 	g_autofree char *again =
 	    kdh_cache_entry_ensure(tmpdir, "disk.qcow2", fill_file, &calls, NULL);
 
