@@ -904,6 +904,69 @@ START_TEST(hostile_debian_package_is_refused)
 }
 END_TEST
 
+/* build/kdh (or $KDH_BIN) with ARGS and the test's cache; its output
+ * (stdout and stderr) in *OUT; returns its exit status. */
+static int kdh_cli(const char *const *args, char **out)
+{
+	const char *bin = g_getenv("KDH_BIN") ? g_getenv("KDH_BIN") : "build/kdh";
+	const char *env[] = {"KDH_CACHE_DIR", cache, NULL};
+	KdhRunOptions opts = {.env = env, .merge_stderr = TRUE, .any_status = TRUE};
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	int status = -1;
+
+	g_ptr_array_add(argv, (gpointer)bin);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (gpointer)*a);
+	g_ptr_array_add(argv, NULL);
+	ck_assert_msg(kdh_run_full((const char *const *)argv->pdata, &opts, out, &status, &error),
+	              "%s", error ? error->message : "");
+	return status;
+}
+
+START_TEST(cli_check_config_names_a_missing_file)
+{
+	const char *missing[] = {"kernel", "check-config", "/nonexistent", NULL};
+	const char *folder[] = {"kernel", "check-config", tmpdir, NULL};
+	g_autofree char *out = NULL, *out2 = NULL;
+
+	ck_assert_int_eq(kdh_cli(missing, &out), 2);
+	ck_assert_msg(strstr(out, "no such file: /nonexistent"), "%s", out);
+	ck_assert_msg(!strstr(out, "expected debian:"), "%s", out);
+	ck_assert_int_eq(kdh_cli(folder, &out2), 2);
+	ck_assert_msg(strstr(out2, "is a folder"), "%s", out2);
+}
+END_TEST
+
+START_TEST(cli_list_columns_line_up)
+{
+	const char *list[] = {"kernel", "list", NULL};
+	g_autofree char *a = make_folder("short", "6.1.0-1");
+	g_autofree char *b = make_folder("long", "6.12.117-a-much-longer-release-name");
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(KdhKernel) ka = kdh_kernel_import(a, cache, NULL);
+	g_autoptr(KdhKernel) kb = kdh_kernel_import(b, cache, NULL);
+	const char *heads[] = {"RELEASE", "SOURCE", "FROM", "DEBUG"};
+
+	ck_assert(ka && kb);
+	ck_assert_int_eq(kdh_cli(list, &out), 0);
+	lines = g_strsplit(g_strchomp(out), "\n", -1);
+	ck_assert_uint_eq(g_strv_length(lines), 3);
+	/* Each column starts where its heading does, in every row. */
+	for (guint h = 0; h < G_N_ELEMENTS(heads); h++) {
+		const char *at = strstr(lines[0], heads[h]);
+		gsize col = at - lines[0];
+		ck_assert_ptr_nonnull(at);
+		for (guint r = 1; r < 3; r++) {
+			ck_assert_uint_gt(strlen(lines[r]), col);
+			ck_assert_msg(lines[r][col - 1] == ' ' && lines[r][col] != ' ',
+			              "column %s: row %u is off:\n%s", heads[h], r, out);
+		}
+	}
+}
+END_TEST
+
 START_TEST(bad_refs_are_explained)
 {
 	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL;
@@ -1115,6 +1178,8 @@ Suite *kernel_suite(void)
 	tcase_add_test(tc, crafted_packages_import);
 	tcase_add_test(tc, debian_fetch_unpacks_through_apt);
 	tcase_add_test(tc, hostile_debian_package_is_refused);
+	tcase_add_test(tc, cli_check_config_names_a_missing_file);
+	tcase_add_test(tc, cli_list_columns_line_up);
 	tcase_add_test(tc, bad_refs_are_explained);
 	tcase_add_test(tc, build_of_fake_tree_is_cached);
 	tcase_add_test(tc, dropped_and_unknown_options_fail_the_build);
