@@ -87,6 +87,26 @@ static gboolean read_lines(GSubprocess *proc, const KdhRunOptions *opts, char **
 	return TRUE;
 }
 
+/* ARGV0 as the program to start: looked up in PATH, then in /usr/sbin and
+ * /sbin, which an ordinary user's PATH lacks although tools kdh needs live
+ * there (depmod) and work for anyone.  NULL when found nowhere. */
+static char *find_program(const char *argv0)
+{
+	static const char *const sbins[] = {"/usr/sbin", "/sbin"};
+	char *found;
+
+	if (strchr(argv0, '/'))
+		return g_strdup(argv0);
+	found = g_find_program_in_path(argv0);
+	for (guint i = 0; !found && i < G_N_ELEMENTS(sbins); i++) {
+		g_autofree char *path = g_build_filename(sbins[i], argv0, NULL);
+		if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE) &&
+		    !g_file_test(path, G_FILE_TEST_IS_DIR))
+			found = g_steal_pointer(&path);
+	}
+	return found;
+}
+
 gboolean kdh_run_full(const char *const *argv, const KdhRunOptions *opts, char **stdout_text,
                       int *status, GError **error)
 {
@@ -96,7 +116,8 @@ gboolean kdh_run_full(const char *const *argv, const KdhRunOptions *opts, char *
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GBytes) out = NULL, err = NULL;
 	g_autofree char *cmd = command_line(argv);
-	g_autofree char *text = NULL, *why = NULL;
+	g_autofree char *text = NULL, *why = NULL, *program = NULL;
+	g_autoptr(GPtrArray) resolved = NULL;
 	gboolean merge;
 	int st;
 
@@ -118,7 +139,18 @@ gboolean kdh_run_full(const char *const *argv, const KdhRunOptions *opts, char *
 	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
 	for (const char *const *e = opts->env; e && e[0] && e[1]; e += 2)
 		g_subprocess_launcher_setenv(launcher, e[0], e[1], TRUE);
-	proc = g_subprocess_launcher_spawnv(launcher, argv, error);
+	program = find_program(argv[0]);
+	if (!program) {
+		g_set_error(error, KDH_UTIL_ERROR, KDH_UTIL_ERROR_COMMAND,
+		            "running %s: no such program in PATH, /usr/sbin or /sbin", argv[0]);
+		return FALSE;
+	}
+	resolved = g_ptr_array_new();
+	g_ptr_array_add(resolved, program);
+	for (const char *const *a = argv + 1; *a; a++)
+		g_ptr_array_add(resolved, (gpointer)*a);
+	g_ptr_array_add(resolved, NULL);
+	proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)resolved->pdata, error);
 	if (!proc) {
 		g_prefix_error(error, "running %s: ", argv[0]);
 		return FALSE;

@@ -37,7 +37,8 @@ typedef struct {
 	gboolean any_status; /* a non-zero exit is no error (read it from *STATUS) */
 } KdhRunOptions;
 
-/* The one way kdh runs a host command: ARGV (argv[0] looked up in PATH) as
+/* The one way kdh runs a host command: ARGV (argv[0] looked up in PATH,
+ * then /usr/sbin and /sbin, where a user's PATH does not reach) as
  * an argument vector, never through a shell, with LC_ALL=C and OPTS (NULL:
  * the defaults).  Waits for it.  On success (exit status 0, or any status
  * with ANY_STATUS) returns TRUE, its standard output in *STDOUT_TEXT and

@@ -91,6 +91,19 @@ START_TEST(runner_cwd_env_stdin_and_any_status)
 }
 END_TEST
 
+/* An ordinary user's PATH on Debian has no /usr/sbin, yet depmod (kmod)
+ * lives there and imports need it. */
+START_TEST(runner_finds_tools_in_sbin)
+{
+	const char *depmod[] = {"depmod", "--version", NULL};
+	g_autoptr(GError) error = NULL;
+
+	g_setenv("PATH", "/usr/local/bin:/usr/bin:/bin", TRUE);
+	ck_assert_msg(kdh_run(depmod, NULL, NULL, &error), "%s (package kmod)",
+	              error ? error->message : "");
+}
+END_TEST
+
 static void collect(const char *line, gpointer data)
 {
 	g_ptr_array_add(data, g_strdup(line));
@@ -271,6 +284,7 @@ Suite *util_suite(void)
 	tcase_add_test(tc, runner_captures_output_and_status);
 	tcase_add_test(tc, runner_cwd_env_stdin_and_any_status);
 	tcase_add_test(tc, runner_hands_over_lines_with_stderr);
+	tcase_add_test(tc, runner_finds_tools_in_sbin);
 	tcase_add_test(tc, two_threads_build_one_entry_once);
 	tcase_add_test(tc, failed_build_leaves_no_entry);
 	tcase_add_test(tc, killed_runs_leftovers_are_removed_unless_locked);
