@@ -94,8 +94,9 @@ static gboolean limit_exceeded(Unpack *u, const char *member, GError **error)
 static gboolean extract_entry(Unpack *u, struct archive *in, struct archive_entry *e,
                               GError **error)
 {
-	const char *name = archive_entry_pathname(e);
-	const char *link = archive_entry_hardlink(e);
+	/* Copies: setting the entry's names below frees what these point to. */
+	g_autofree char *name = g_strdup(archive_entry_pathname(e));
+	g_autofree char *link = g_strdup(archive_entry_hardlink(e));
 	mode_t type = archive_entry_filetype(e);
 	g_autofree char *clean = NULL, *clean_link = NULL, *path = NULL, *link_path = NULL;
 	const char *why;

@@ -255,11 +255,12 @@ START_TEST(copies_files_and_trees_without_symlinks)
 	g_autofree char *dest = path_in("dest");
 	g_autofree char *copied_b = path_in("dest/sub/b"), *copied_link = path_in("dest/sub/link");
 	g_autofree char *one = path_in("one/deep/a");
+	g_autofree char *sub_dir = path_in("src/sub");
 	GStatBuf st;
 
 	g_mkdir_with_parents(src, 0755);
 	ck_assert(g_file_set_contents(a, "A", -1, NULL));
-	g_mkdir(path_in("src/sub"), 0755);
+	g_mkdir_with_parents(sub_dir, 0755);
 	ck_assert(g_file_set_contents(sub, "B", -1, NULL));
 	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
 	ck_assert(kdh_copy_tree(src, dest, NULL));
