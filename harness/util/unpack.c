@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK (64 * 1024)
+#define BLOCK ((size_t)64 << 10)
 
 typedef struct {
 	const char *label; /* the package, for messages */

@@ -226,8 +226,9 @@ START_TEST(reads_config_embedded_in_images)
 	ck_assert_str_eq(g_hash_table_lookup(b, "KEXEC"), "y");
 	/* KERNEL_XZ and KERNEL_ZSTD payloads where boot protocol 2.08's
 	 * payload_offset/payload_length say, with other bytes after them. */
-	for (guint i = 0; i < 2; i++) {
-		const char *ext = i ? "zstd" : "xz";
+	static const char *const exts[] = {"xz", "zstd"};
+	for (guint i = 0; i < G_N_ELEMENTS(exts); i++) {
+		const char *ext = exts[i];
 		g_autofree char *payload_path = g_strdup_printf("%s/payload.%s", dir, ext);
 		g_autofree char *other = g_strdup_printf("%s.%s", bz, ext);
 		g_autofree char *head = NULL, *payload = NULL;
@@ -769,17 +770,19 @@ START_TEST(crafted_packages_import)
 	g_autofree char *bz = write_bzimage("img", "6.1.0-9-amd64");
 	g_autofree char *image = NULL;
 	gsize len;
-	PackageWriter writers[] = {write_deb, write_rpm, write_arch};
-	const char *exts[] = {".deb", ".rpm", ".pkg.tar.zst"};
+	static const struct {
+		const char *ext;
+		PackageWriter write;
+	} kinds[] = {{".deb", write_deb}, {".rpm", write_rpm}, {".pkg.tar.zst", write_arch}};
 
 	ck_assert(g_file_get_contents(bz, &image, &len, NULL));
-	for (guint i = 0; i < G_N_ELEMENTS(writers); i++) {
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
 		/* Different config text, so each package is its own entry. */
 		g_autofree char *config = g_strdup_printf("CONFIG_KEXEC=y\nCONFIG_N=%u\n", i);
 		const Member m[] = {{"boot/vmlinuz-6.1.0-9-amd64", '0', image, len, 0},
 		                    {"./boot/config-6.1.0-9-amd64", '0', config, 0, 0}};
-		g_autofree char *rel = g_strdup_printf("fine%s", exts[i]);
-		g_autofree char *pkg = writers[i](rel, m, G_N_ELEMENTS(m));
+		g_autofree char *rel = g_strdup_printf("fine%s", kinds[i].ext);
+		g_autofree char *pkg = kinds[i].write(rel, m, G_N_ELEMENTS(m));
 		g_autoptr(GError) error = NULL;
 		g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, cache, &error);
 

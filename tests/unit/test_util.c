@@ -165,13 +165,14 @@ static gpointer race(gpointer data)
 START_TEST(two_threads_build_one_entry_once)
 {
 	Fill f = {0};
-	Racer a = {&f, &f.path[0]}, b = {&f, &f.path[1]};
-	GThread *ta = g_thread_new("a", race, &a);
-	GThread *tb = g_thread_new("b", race, &b);
+	Racer racers[2] = {{&f, &f.path[0]}, {&f, &f.path[1]}};
+	GThread *threads[2];
 	g_autofree char *content = NULL, *file = NULL;
 
-	g_thread_join(ta);
-	g_thread_join(tb);
+	for (guint i = 0; i < 2; i++)
+		threads[i] = g_thread_new("racer", race, &racers[i]);
+	for (guint i = 0; i < 2; i++)
+		g_thread_join(threads[i]);
 	ck_assert_ptr_nonnull(f.path[0]);
 	ck_assert_ptr_nonnull(f.path[1]);
 	ck_assert_str_eq(f.path[0], f.path[1]);
