@@ -17,8 +17,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BLOCK ((size_t)64 << 10)
 
@@ -100,6 +102,7 @@ static gboolean extract_entry(Unpack *u, struct archive *in, struct archive_entr
 	mode_t type = archive_entry_filetype(e);
 	g_autofree char *clean = NULL, *clean_link = NULL, *path = NULL, *link_path = NULL;
 	const char *why;
+	GStatBuf st;
 	int r;
 
 	if (!clean_name(name, &clean, &why))
@@ -124,6 +127,11 @@ static gboolean extract_entry(Unpack *u, struct archive *in, struct archive_entr
 	    (guint64)archive_entry_size(e) > u->opts->max_bytes - u->bytes)
 		return limit_exceeded(u, name, error);
 	path = g_build_filename(u->dest, clean, NULL);
+	/* A second member of a name already unpacked (only folders may
+	 * repeat): it could replace or, through a symlink the first planted,
+	 * write somewhere else. */
+	if (g_lstat(path, &st) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !link))
+		return refuse(u, name, "comes twice in the package", error);
 	archive_entry_set_pathname(e, path);
 	r = archive_write_header(u->disk, e);
 	if (r < ARCHIVE_WARN)

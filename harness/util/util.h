@@ -102,8 +102,9 @@ typedef struct {
  * a .deb (its data.tar.*), an .rpm (its cpio payload) or a (compressed)
  * tar such as Arch's .pkg.tar.zst, told apart by content.  Refuses, with
  * an error naming FILE and the member: absolute names, ".." components,
- * writing through a symlink, device nodes/fifos/sockets, more than OPTS'
- * bytes or members.  Nothing is written outside DEST; what was unpacked
+ * writing through a symlink, a name that comes twice (folders excepted),
+ * hard links out of the package, device nodes/fifos/sockets, more than
+ * OPTS' bytes or members.  Nothing is written outside DEST; what was unpacked
  * before a refusal stays in DEST for the caller to remove. */
 gboolean kdh_unpack_package(const char *file, const char *dest, const KdhUnpackOptions *opts,
                             GError **error);

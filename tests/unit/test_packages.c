@@ -193,7 +193,7 @@ END_TEST
 
 typedef struct {
 	const char *name;
-	char type;        /* '0' file, '2' symlink, '3' character device */
+	char type;        /* '0' file, '1' hard link (tar only), '2' symlink, '3' char device */
 	const char *data; /* file content, or the symlink's target */
 	gsize len;        /* of DATA; 0: strlen(DATA) */
 	guint64 claim;    /* a size claimed without data behind it; 0: none */
@@ -235,7 +235,7 @@ static GByteArray *make_tar(const Member *m, guint n)
 		}
 		tar_octal((char *)h + 136, 12, 0);
 		h[156] = m[i].type;
-		if (m[i].type == '2')
+		if (m[i].type == '2' || m[i].type == '1')
 			g_strlcpy((char *)h + 157, m[i].data, 100);
 		memcpy(h + 257, "ustar", 6);
 		memcpy(h + 263, "00", 2);
@@ -367,6 +367,7 @@ static void check_attacks(const char *ext, PackageWriter write)
 {
 	g_autofree char *outside = g_build_filename(tmpdir, "outside", NULL);
 	g_autofree char *abs_target = g_build_filename(tmpdir, "abs-planted", NULL);
+	g_autofree char *secret = g_build_filename(tmpdir, "secret", NULL);
 	/* The unpack folder is cache/kernels/.tmp-<id>-XXXXXX/unpacked: four
 	 * levels up is the test's own folder. */
 	const Member dotdot[] = {{"../../../../dotdot-planted", '0', "pwned", 0, 0}};
@@ -375,6 +376,10 @@ static void check_attacks(const char *ext, PackageWriter write)
 	                          {"evil/via-link", '0', "pwned", 0, 0}};
 	const Member huge[] = {{"big", '0', "", 0, (guint64)1 << 40}};
 	const Member device[] = {{"console", '3', "", 0, 0}};
+	/* A symlink to a host file, then a file of the same name: writing it
+	 * must not follow the link. */
+	const Member overwrite[] = {{"clobber", '2', secret, 0, 0},
+	                            {"clobber", '0', "pwned", 0, 0}};
 	const struct {
 		const char *what;
 		const Member *m;
@@ -387,9 +392,12 @@ static void check_attacks(const char *ext, PackageWriter write)
 	    {"symlink", through, 2, "evil/via-link", "via-link"},
 	    {"huge", huge, 1, "big", "big"},
 	    {"device", device, 1, "console", "console"},
+	    {"overwrite", overwrite, 2, "clobber", "clobber"},
 	};
+	g_autofree char *secret_text = NULL;
 
 	g_mkdir(outside, 0755);
+	g_free(write_file("secret", "the host's own file"));
 	for (guint i = 0; i < G_N_ELEMENTS(attacks); i++) {
 		g_autofree char *rel = g_strdup_printf("%s%s", attacks[i].what, ext);
 		g_autofree char *pkg = write(rel, attacks[i].m, attacks[i].n);
@@ -402,14 +410,38 @@ static void check_attacks(const char *ext, PackageWriter write)
 		              "%s: %s", rel, error->message);
 		ck_assert_msg(!found_below(tmpdir, attacks[i].planted), "%s: %s was written", rel,
 		              attacks[i].planted);
+		ck_assert(g_file_get_contents(secret, &secret_text, NULL, NULL));
+		ck_assert_msg(g_str_equal(secret_text, "the host's own file"),
+		              "%s: secret overwritten", rel);
+		g_clear_pointer(&secret_text, g_free);
 	}
 	ck_assert_uint_eq(count_entries(), 0);
 	ck_assert_uint_eq(count_tmp(), 0);
 }
 
+/* A hard link to a host file: tar records the target's name (cpio has
+ * none to give). */
+static void check_hard_link(const char *ext, PackageWriter write)
+{
+	g_autofree char *secret = write_file("secret", "the host's own file");
+	g_autofree char *rel = g_strdup_printf("hardlink%s", ext);
+	const Member m[] = {{"hl", '1', secret, 0, 0}};
+	g_autofree char *pkg = write(rel, m, 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, cache, &error);
+	GStatBuf st;
+
+	ck_assert_ptr_null(k);
+	ck_assert_msg(strstr(error->message, "'hl'") && strstr(error->message, "hard link"), "%s",
+	              error->message);
+	ck_assert_int_eq(g_stat(secret, &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 1);
+}
+
 START_TEST(hostile_debs_are_refused)
 {
 	check_attacks(".deb", write_deb);
+	check_hard_link(".deb", write_deb);
 }
 END_TEST
 
@@ -422,6 +454,7 @@ END_TEST
 START_TEST(hostile_arch_packages_are_refused)
 {
 	check_attacks(".pkg.tar.zst", write_arch);
+	check_hard_link(".pkg.tar.zst", write_arch);
 }
 END_TEST
 
