@@ -9,15 +9,18 @@ packages=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libglib2.0-dev libvirt-dev libguestfs-dev libjson-glib-dev libxml2-dev check
 	zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev
+	# packages (.deb, .rpm, .pkg.tar.zst) are unpacked through libarchive
+	libarchive-dev
 	# VMs: libvirt + QEMU; libguestfs builds its appliance from the host's
 	# own Debian kernel, which supermin only recommends: name it.
 	libvirt-daemon-system qemu-system-x86 qemu-utils libguestfs0 supermin linux-image-amd64
 	# the mini guest is assembled from these host binaries
 	busybox-static kexec-tools makedumpfile cpio
 	# kernel builds (kdh kernel build) and imports (kdh kernel import)
-	bison flex bc libelf-dev libssl-dev kmod xz-utils zstd rpm2cpio
-	# rpmbuild, only for the .rpm import unit test (it skips without it)
-	rpm
+	bison flex bc libelf-dev libssl-dev kmod
+	# the kernel unit tests make packages and compressed modules with these
+	# (rpmbuild: the .rpm import test; dpkg-deb comes with dpkg)
+	rpm xz-utils zstd
 	# peers for differential tests and benchmarks, and the benchmarks' tools
 	libkdumpfile-dev jq
 )

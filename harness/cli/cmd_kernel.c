@@ -173,6 +173,14 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	return 0;
 }
 
+/* "debian:...", "build:..." or "import:...": what kdh_kernel_resolve takes.
+ * Anything else is a file name. */
+static gboolean is_kernel_ref(const char *arg)
+{
+	return g_str_has_prefix(arg, "debian:") || g_str_has_prefix(arg, "build:") ||
+	       g_str_has_prefix(arg, "import:");
+}
+
 static int kernel_check_config(const char *cache, int argc, char **argv)
 {
 	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
@@ -194,9 +202,7 @@ static int kernel_check_config(const char *cache, int argc, char **argv)
 		g_printerr("usage: kdh kernel check-config KERNEL|CONFIGFILE\n");
 		return KDH_EXIT_USAGE;
 	}
-	if (g_file_test(argv[1], G_FILE_TEST_IS_REGULAR)) {
-		path = g_strdup(argv[1]);
-	} else {
+	if (is_kernel_ref(argv[1])) {
 		g_autoptr(KdhKernel) k = kdh_kernel_resolve(argv[1], cache, &error);
 		if (!k) {
 			g_printerr("kdh kernel check-config: %s\n", error->message);
@@ -205,6 +211,20 @@ static int kernel_check_config(const char *cache, int argc, char **argv)
 		/* Imports may lack a config file; the image may embed one. */
 		path = g_strdup(g_file_test(k->config, G_FILE_TEST_IS_REGULAR) ? k->config
 		                                                               : k->vmlinuz);
+	} else if (g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {
+		g_printerr("kdh kernel check-config: %s is a folder: give a .config, "
+		           "/proc/config.gz, a kernel image, or a kernel ref (debian:..., "
+		           "build:..., import:...)\n",
+		           argv[1]);
+		return KDH_EXIT_USAGE;
+	} else if (!g_file_test(argv[1], G_FILE_TEST_EXISTS)) {
+		g_printerr(
+		    "kdh kernel check-config: no such file: %s (nor a kernel ref: debian:..., "
+		    "build:..., import:...)\n",
+		    argv[1]);
+		return KDH_EXIT_USAGE;
+	} else {
+		path = g_strdup(argv[1]);
 	}
 	config = kdh_kconfig_load(path, &error);
 	if (!config) {
@@ -245,6 +265,42 @@ static char *human_size(guint64 bytes)
 	return g_strdup_printf("%.1f MiB", bytes / (double)(1 << 20));
 }
 
+/* The cached kernels as a table whose columns are as wide as their widest
+ * cell (refs and releases vary from 6 to 60 characters). */
+static void print_table(GPtrArray *list)
+{
+	enum { COLUMNS = 6 };
+	static const char *const heads[COLUMNS] = {"REF",  "RELEASE", "SOURCE",
+	                                           "FROM", "SIZE",    "DEBUG"};
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+	int width[COLUMNS] = {0};
+
+	g_ptr_array_add(rows, g_strdupv((char **)heads));
+	for (guint i = 0; i < list->len; i++) {
+		const KdhKernel *k = g_ptr_array_index(list, i);
+		char **row = g_new0(char *, COLUMNS + 1);
+		row[0] = g_strdup(k->ref);
+		row[1] = g_strdup(k->release);
+		row[2] = g_strdup(k->source);
+		row[3] = g_strdup_printf("%s %s", k->package ? k->package : "",
+		                         k->version ? k->version : "");
+		row[4] = human_size(kdh_kernel_size(k));
+		row[5] = g_strdup(k->vmlinux ? "yes" : "no");
+		g_ptr_array_add(rows, row);
+	}
+	for (guint r = 0; r < rows->len; r++) {
+		char **row = g_ptr_array_index(rows, r);
+		for (int c = 0; c < COLUMNS; c++)
+			width[c] = MAX(width[c], (int)strlen(row[c]));
+	}
+	for (guint r = 0; r < rows->len; r++) {
+		char **row = g_ptr_array_index(rows, r);
+		/* SIZE is right-aligned, the last column not padded. */
+		g_print("%-*s  %-*s  %-*s  %-*s  %*s  %s\n", width[0], row[0], width[1], row[1],
+		        width[2], row[2], width[3], row[3], width[4], row[4], row[5]);
+	}
+}
+
 static int kernel_list(const char *cache, int argc, char **argv)
 {
 	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
@@ -261,16 +317,7 @@ static int kernel_list(const char *cache, int argc, char **argv)
 		g_printerr("kdh kernel list: %s\n", error->message);
 		return 1;
 	}
-	g_print("%-44s %-22s %-7s %-30s %9s %s\n", "REF", "RELEASE", "SOURCE", "FROM", "SIZE",
-	        "DEBUG");
-	for (guint i = 0; i < list->len; i++) {
-		const KdhKernel *k = g_ptr_array_index(list, i);
-		g_autofree char *size = human_size(kdh_kernel_size(k));
-		g_autofree char *from = g_strdup_printf("%s %s", k->package ? k->package : "",
-		                                        k->version ? k->version : "");
-		g_print("%-44s %-22s %-7s %-30s %9s %s\n", k->ref, k->release, k->source, from,
-		        size, k->vmlinux ? "yes" : "no");
-	}
+	print_table(list);
 	return 0;
 }
 

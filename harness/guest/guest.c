@@ -56,33 +56,18 @@ static guestfs_h *gfs_open(gboolean force_tcg, GError **error)
 	return g;
 }
 
-char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **error)
+/* Makes the empty ext4 base disk at OUT. */
+static gboolean fill_base(const char *out, const char *scratch, gpointer data, GError **error)
 {
-	g_autofree char *dir = g_build_filename(cache_dir, "disks", NULL);
-	g_autofree char *name = g_strdup_printf("base-ext4-v%d.qcow2", BASE_LAYOUT);
-	g_autofree char *path = g_build_filename(dir, name, NULL);
-	g_autofree char *lock_path = NULL, *tmp = NULL;
-	guestfs_h *g = NULL;
+	gboolean force_tcg = *(const gboolean *)data;
+	guestfs_h *g = gfs_open(force_tcg, error);
 	gboolean ok;
-	int lock;
 
-	if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-		return g_steal_pointer(&path);
-	g_mkdir_with_parents(dir, 0755);
-	lock_path = g_build_filename(dir, ".lock", NULL);
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
-		return NULL;
-	if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-		kdh_unlock(lock);
-		return g_steal_pointer(&path);
-	}
-	tmp = g_strdup_printf("%s.tmp-%d", path, (int)getpid());
-	g = gfs_open(force_tcg, error);
-	ok = g && (guestfs_disk_create(g, tmp, "qcow2", BASE_SIZE, -1) == 0 ||
+	(void)scratch;
+	ok = g && (guestfs_disk_create(g, out, "qcow2", BASE_SIZE, -1) == 0 ||
 	           gfs_error(g, error, "creating the disk"));
 	ok = ok &&
-	     (guestfs_add_drive_opts(g, tmp, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1) == 0 ||
+	     (guestfs_add_drive_opts(g, out, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1) == 0 ||
 	      gfs_error(g, error, "adding the disk"));
 	ok = ok && (guestfs_launch(g) == 0 || gfs_error(g, error, "launching libguestfs"));
 	ok = ok && (guestfs_mkfs(g, "ext4", "/dev/sda") == 0 ||
@@ -93,14 +78,15 @@ char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **er
 	ok = ok && (guestfs_shutdown(g) == 0 || gfs_error(g, error, "closing the disk"));
 	if (g)
 		guestfs_close(g);
-	if (ok && rename(tmp, path) != 0) {
-		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED, "renaming %s", tmp);
-		ok = FALSE;
-	}
-	if (!ok)
-		g_unlink(tmp);
-	kdh_unlock(lock);
-	return ok ? g_steal_pointer(&path) : NULL;
+	return ok;
+}
+
+char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **error)
+{
+	g_autofree char *dir = g_build_filename(cache_dir, "disks", NULL);
+	g_autofree char *name = g_strdup_printf("base-ext4-v%d.qcow2", BASE_LAYOUT);
+
+	return kdh_cache_entry_ensure(dir, name, fill_base, &force_tcg, error);
 }
 
 gboolean kdh_guest_disk_overlay(const char *base, const char *overlay, GError **error)
@@ -116,28 +102,6 @@ gboolean kdh_guest_disk_overlay(const char *base, const char *overlay, GError **
 	     gfs_error(g, error, "creating the overlay disk");
 	guestfs_close(g);
 	return ok;
-}
-
-char *kdh_guest_safe_name(const char *name, GError **error)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len > 255 || strchr(name, '/') || g_str_equal(name, ".") ||
-	    g_str_equal(name, "..")) {
-		g_autofree char *shown = name ? g_strescape(name, NULL) : g_strdup("(null)");
-		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
-		            "guest file name \"%.64s\" is not a plain file name", shown);
-		return NULL;
-	}
-	char *safe = g_strdup(name);
-	for (char *p = safe; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("._+-", *p))
-			*p = '_';
-	}
-	/* A leading dot would hide the file; a leading '-' reads as an option. */
-	if (safe[0] == '.' || safe[0] == '-')
-		safe[0] = '_';
-	return safe;
 }
 
 /* The newest entry of /var/crash that is a folder (not a link to one). */
@@ -183,7 +147,7 @@ static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir
 	for (char **n = names; *n; n++) {
 		g_autofree char *path = g_build_filename(out->crash_dir, *n, NULL);
 		g_autoptr(GError) why = NULL;
-		g_autofree char *safe = kdh_guest_safe_name(*n, &why);
+		g_autofree char *safe = kdh_safe_name(*n, &why);
 		struct guestfs_statns *st;
 
 		if (!safe) {

@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Bump when the steps below change what a build produces. */
@@ -22,8 +23,8 @@ typedef struct {
 	GTimer *timer;
 	FILE *log;
 	guint done;
-	GQueue tail;         /* the last lines of output, for errors */
-	GPtrArray *failures; /* lines that say what failed */
+	double last_progress; /* when progress was last reported */
+	GPtrArray *failures;  /* lines that say what failed */
 } Build;
 
 static void progress(Build *b, const char *step)
@@ -61,92 +62,70 @@ static char *kbuild_step(const char *line)
 
 static void remember(Build *b, const char *line)
 {
-	g_queue_push_tail(&b->tail, g_strdup(line));
-	if (b->tail.length > 25)
-		g_free(g_queue_pop_head(&b->tail));
 	if ((strstr(line, "error:") || strstr(line, "Error ") || strstr(line, "*** ")) &&
 	    b->failures->len < 8)
 		g_ptr_array_add(b->failures, g_strdup(line));
 }
 
-/* The output of a failed command, for its error: the lines that say what
- * failed, else the last ones. */
+/* The lines of a failed command's output that say what failed ("error:",
+ * make's "***"), one per line, each after a newline; "" when none. */
 static char *why_failed(Build *b)
 {
 	GString *s = g_string_new(NULL);
 
-	if (b->failures->len) {
-		for (guint i = 0; i < b->failures->len; i++)
-			g_string_append_printf(s, "\n  %s",
-			                       (char *)g_ptr_array_index(b->failures, i));
-	} else {
-		guint skip = b->tail.length > 8 ? b->tail.length - 8 : 0;
-		guint i = 0;
-		for (GList *l = b->tail.head; l; l = l->next, i++) {
-			if (i >= skip)
-				g_string_append_printf(s, "\n  %s", (char *)l->data);
+	for (guint i = 0; i < b->failures->len; i++)
+		g_string_append_printf(s, "\n  %s", (char *)g_ptr_array_index(b->failures, i));
+	return g_string_free(s, FALSE);
+}
+
+/* One line of a Kbuild command's output: into the log, the error's
+ * memory, and progress when it is a build step. */
+static void on_line(const char *line, gpointer data)
+{
+	Build *b = data;
+	g_autofree char *step = kbuild_step(line);
+
+	fputs(line, b->log);
+	fputc('\n', b->log);
+	remember(b, line);
+	if (step) {
+		double now = g_timer_elapsed(b->timer, NULL);
+		b->done++;
+		if (b->opts->progress && now - b->last_progress >= 0.2) {
+			b->opts->progress(step, now, b->done, b->opts->progress_data);
+			b->last_progress = now;
 		}
 	}
-	return g_string_free(s, FALSE);
 }
 
 /* Runs ARGV with its output (stdout and stderr) into the log line by line,
  * reporting Kbuild steps as progress. */
 static gboolean run_logged(Build *b, const char *const *argv, const char *cwd, GError **error)
 {
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-	    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-	g_autoptr(GSubprocess) proc = NULL;
-	g_autoptr(GDataInputStream) in = NULL;
+	/* merge_config.sh runs make itself: it must target x86_64 too.
+	 * Reproducible banners: the builder's name is nobody's business. */
+	static const char *const env[] = {
+	    "ARCH", "x86_64", "KBUILD_BUILD_USER", "kdh", "KBUILD_BUILD_HOST", "kdh", NULL};
+	KdhRunOptions opts = {.cwd = cwd, .env = env, .line = on_line, .line_data = b};
 	g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
-	char *line;
-	gsize len;
-	double last = -1;
 
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
-	/* merge_config.sh runs make itself: it must target x86_64 too. */
-	g_subprocess_launcher_setenv(launcher, "ARCH", "x86_64", TRUE);
-	if (cwd)
-		g_subprocess_launcher_set_cwd(launcher, cwd);
-	/* Reproducible banners: the builder's name is nobody's business. */
-	g_subprocess_launcher_setenv(launcher, "KBUILD_BUILD_USER", "kdh", TRUE);
-	g_subprocess_launcher_setenv(launcher, "KBUILD_BUILD_HOST", "kdh", TRUE);
 	fprintf(b->log, "== kdh: $ %s\n", cmd);
 	fflush(b->log);
-	g_queue_clear_full(&b->tail, g_free);
 	g_ptr_array_set_size(b->failures, 0);
-	proc = g_subprocess_launcher_spawnv(launcher, argv, error);
-	if (!proc) {
-		g_prefix_error(error, "running %s: ", argv[0]);
-		return FALSE;
-	}
-	in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc));
-	while ((line = g_data_input_stream_read_line_utf8(in, &len, NULL, NULL))) {
-		g_autofree char *step = kbuild_step(line);
-		fputs(line, b->log);
-		fputc('\n', b->log);
-		remember(b, line);
-		if (step) {
-			double now = g_timer_elapsed(b->timer, NULL);
-			b->done++;
-			if (b->opts->progress && now - last >= 0.2) {
-				b->opts->progress(step, now, b->done, b->opts->progress_data);
-				last = now;
-			}
-		}
-		g_free(line);
-	}
-	if (!g_subprocess_wait(proc, NULL, error))
-		return FALSE;
-	fflush(b->log);
-	if (!g_subprocess_get_if_exited(proc) || g_subprocess_get_exit_status(proc) != 0) {
+	b->last_progress = -1;
+	if (!kdh_run_full(argv, &opts, NULL, NULL, error)) {
+		/* The runner quotes the last lines, often only make's "Error 2"
+		 * chain: the lines that say what failed come after them. */
 		g_autofree char *why = why_failed(b);
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s failed (exit status %d):%s", cmd,
-		            g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-		                                             : -1,
-		            why);
+		fflush(b->log);
+		if (*why && error && *error) {
+			char *msg = g_strconcat((*error)->message, why, NULL);
+			g_free((*error)->message);
+			(*error)->message = msg;
+		}
 		return FALSE;
 	}
+	fflush(b->log);
 	return TRUE;
 }
 
@@ -175,6 +154,35 @@ static char *source_package(const char *source, GError **error)
 	return g_steal_pointer(&pkg);
 }
 
+typedef struct {
+	Build *b;
+	const char *package;
+	const char *version;
+} SourceFetch;
+
+/* linux-source-X's .deb holds usr/src/linux-source-X.tar.xz: the tarball
+ * comes out of the .deb, then the tree out of the tarball, as OUT. */
+static gboolean fill_source(const char *out, const char *scratch, gpointer data, GError **error)
+{
+	const SourceFetch *sf = data;
+	/* linux-source-6.12 unpacks to ~1.6 GB in ~90,000 files. */
+	KdhUnpackOptions tree_limits = {.max_bytes = (guint64)6 << 30, .max_entries = 400000};
+	KdhUnpackOptions deb_limits = kernel_package_limits;
+	g_autofree char *member = g_strdup_printf("usr/src/%s.tar.xz", sf->package);
+	g_autofree char *deb = NULL, *unpacked = g_build_filename(scratch, "deb", NULL);
+	g_autofree char *tarball = g_build_filename(unpacked, member, NULL);
+
+	progress(sf->b, "download source");
+	deb = kernel_apt_download(sf->package, sf->version, scratch, error);
+	if (!deb)
+		return FALSE;
+	progress(sf->b, "unpack source");
+	deb_limits.only = member;
+	return g_mkdir(unpacked, 0755) == 0 && g_mkdir(out, 0755) == 0 &&
+	       kdh_unpack_package(deb, unpacked, &deb_limits, error) &&
+	       kdh_unpack_package(tarball, out, &tree_limits, error);
+}
+
 /* The unpacked tree of Debian's PACKAGE at VERSION, in
  * $cache/sources/<package>_<version>/, unpacked once and shared. */
 static char *unpacked_source(Build *b, const char *cache_dir, const char *package,
@@ -182,51 +190,15 @@ static char *unpacked_source(Build *b, const char *cache_dir, const char *packag
 {
 	g_autofree char *sources = g_build_filename(cache_dir, "sources", NULL);
 	g_autofree char *name = g_strdup_printf("%s_%s", package, version);
-	g_autofree char *entry = g_build_filename(sources, name, NULL);
-	g_autofree char *tree = g_build_filename(entry, package, NULL);
-	g_autofree char *lock_path = NULL, *tmp = NULL;
-	gboolean ok;
-	int lock;
+	g_autofree char *entry = NULL, *tree = NULL;
+	SourceFetch sf = {b, package, version};
 
-	if (g_file_test(tree, G_FILE_TEST_IS_DIR))
-		return g_steal_pointer(&tree);
-	if (g_mkdir_with_parents(sources, 0755) != 0) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s", sources);
-		return NULL;
-	}
-	lock_path = g_build_filename(sources, ".lock", NULL);
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
-		return NULL;
-	if (g_file_test(tree, G_FILE_TEST_IS_DIR)) {
-		kdh_unlock(lock);
-		return g_steal_pointer(&tree);
-	}
-	tmp = kernel_make_tmp(sources, "source", TRUE, error);
-	ok = tmp != NULL;
-	if (ok) {
-		g_autofree char *deb = NULL, *out = g_build_filename(tmp, "out", NULL);
-		progress(b, "download source");
-		deb = kernel_apt_download(package, version, tmp, error);
-		ok = deb != NULL;
-		if (ok) {
-			g_autofree char *qd = g_shell_quote(deb), *qo = g_shell_quote(out);
-			g_autofree char *member = g_strdup_printf("./usr/src/%s.tar.xz", package);
-			g_autofree char *qm = g_shell_quote(member);
-			g_autofree char *script =
-			    g_strdup_printf("mkdir -p %s && dpkg-deb --fsys-tarfile %s | tar -xO "
-			                    "%s | tar -xJ -C %s",
-			                    qo, qd, qm, qo);
-			progress(b, "unpack source");
-			ok = kernel_sh(script, NULL, error) && kdh_publish_dir(out, entry, error);
-		}
-		kdh_rm_rf(tmp);
-	}
-	kdh_unlock(lock);
-	if (!ok) {
+	entry = kdh_cache_entry_ensure(sources, name, fill_source, &sf, error);
+	if (!entry) {
 		g_prefix_error(error, "unpacking %s %s: ", package, version);
 		return NULL;
 	}
+	tree = g_build_filename(entry, package, NULL);
 	if (!g_file_test(tree, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s %s unpacked no %s", package, version,
 		            tree);
@@ -256,7 +228,9 @@ static GHashTable *known_symbols(const char *tree, GError **error)
 	const char *argv[] = {"grep",
 	                      "-rhoE",
 	                      "--include=Kconfig*",
+	                      "-e",
 	                      "^[[:space:]]*(menu)?config[[:space:]]+[A-Za-z0-9_]+",
+	                      "--",
 	                      tree,
 	                      NULL};
 	g_autofree char *out = NULL;
@@ -277,21 +251,38 @@ static GHashTable *known_symbols(const char *tree, GError **error)
 	return set;
 }
 
+static gint compare_lines(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* What identifies a tree the user gave: where it is, its version, and the
- * name, size and time of every file (a changed file changes the id). */
+ * name, size and time of every file (a changed file changes the id).  The
+ * digest is the SHA-256 of find's lines sorted bytewise, each ending in a
+ * newline, as `find | LC_ALL=C sort | sha256sum` gave it before. */
 static char *tree_identity(const char *tree, GError **error)
 {
-	g_autofree char *qt = g_shell_quote(tree);
-	g_autofree char *script = g_strdup_printf(
-	    "cd %s && find . -path ./.git -prune -o -type f -printf '%%T@ %%s %%p\\n' | "
-	    "LC_ALL=C sort | sha256sum",
-	    qt);
-	const char *argv[] = {"bash", "-o", "pipefail", "-c", script, NULL};
+	const char *argv[] = {"find",  ".", "-path",   "./.git",      "-prune", "-o",
+	                      "-type", "f", "-printf", "%T@ %s %p\n", NULL};
 	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	guint n;
 
-	if (!kdh_run(argv, NULL, &out, error))
+	if (!kdh_run(argv, tree, &out, error))
 		return NULL;
-	return g_strdup_printf("tree %s files %.64s", tree, out);
+	lines = g_strsplit(out, "\n", -1);
+	n = g_strv_length(lines);
+	if (n > 0 && !*lines[n - 1]) {
+		g_free(lines[n - 1]);
+		lines[--n] = NULL;
+	}
+	qsort(lines, n, sizeof(char *), compare_lines);
+	for (guint i = 0; i < n; i++) {
+		g_checksum_update(sum, (const guchar *)lines[i], -1);
+		g_checksum_update(sum, (const guchar *)"\n", 1);
+	}
+	return g_strdup_printf("tree %s files %s", tree, g_checksum_get_string(sum));
 }
 
 typedef struct {
@@ -387,7 +378,7 @@ static gboolean configure(Build *b, const Source *s, const char *obj, const char
 		const char *argv[] = {"make", "-C", s->tree, o, "ARCH=x86_64", base, NULL};
 		if (!run_logged(b, argv, NULL, error))
 			return FALSE;
-	} else if (!kernel_copy_file(base, dotconfig, error)) {
+	} else if (!kdh_copy_file(base, dotconfig, 0644, error)) {
 		return FALSE;
 	}
 	if (fragments->len) {
@@ -478,6 +469,9 @@ static gboolean compile_install(Build *b, const Source *s, const char *obj, cons
 	if (!g_file_get_contents(release_file, &release, NULL, error))
 		return FALSE;
 	g_strstrip(release);
+	/* A user's tree decides this name: it becomes paths and depmod's argument. */
+	if (!kernel_release_check(release, release_file, error))
+		return FALSE;
 	if (modules) {
 		/* INSTALL_MOD_STRIP is left unset: crash(8) wants the modules' DWARF. */
 		const char *argv[] = {"make",        "-C",     s->tree,           o,
@@ -491,7 +485,8 @@ static gboolean compile_install(Build *b, const Source *s, const char *obj, cons
 		g_autofree char *from = g_build_filename(obj, "modules.builtin", NULL);
 		g_autofree char *to = g_build_filename(dir, "modules.builtin", NULL);
 		if (g_mkdir_with_parents(dir, 0755) != 0 ||
-		    (g_file_test(from, G_FILE_TEST_EXISTS) && !kernel_copy_file(from, to, error))) {
+		    (g_file_test(from, G_FILE_TEST_EXISTS) &&
+		     !kdh_copy_file(from, to, -1, error))) {
 			if (error && !*error)
 				g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s", dir);
 			return FALSE;
@@ -513,10 +508,10 @@ static gboolean compile_install(Build *b, const Source *s, const char *obj, cons
 		g_autofree char *to_config = g_strdup_printf("%s/config-%s", boot, release);
 		g_autofree char *to_map = g_strdup_printf("%s/System.map-%s", boot, release);
 		g_autofree char *to_vmlinux = g_strdup_printf("%s/vmlinux-%s", boot, release);
-		if (!kernel_copy_file(bz, to_bz, error) ||
-		    !kernel_copy_file(dotconfig, to_config, error) ||
-		    !kernel_copy_file(map, to_map, error) ||
-		    (debug && !kernel_copy_file(vmlinux, to_vmlinux, error)))
+		if (!kdh_copy_file(bz, to_bz, -1, error) ||
+		    !kdh_copy_file(dotconfig, to_config, 0644, error) ||
+		    !kdh_copy_file(map, to_map, -1, error) ||
+		    (debug && !kdh_copy_file(vmlinux, to_vmlinux, -1, error)))
 			return FALSE;
 	}
 	*release_out = g_steal_pointer(&release);
@@ -542,8 +537,86 @@ static char *keep_failed_log(const char *kernels, const char *id, const char *lo
 		return NULL;
 	}
 	if (g_file_test(config, G_FILE_TEST_EXISTS))
-		kernel_copy_file(config, config_dest, NULL);
+		kdh_copy_file(config, config_dest, -1, NULL);
 	return dest;
+}
+
+typedef struct {
+	Build *b;
+	const Source *s;
+	const char *base;
+	GPtrArray *fragments;
+	GPtrArray *texts;
+	const char *inputs; /* what the id hashes, kept as inputs.txt */
+	const char *kernels;
+	const char *id;
+	const char *cc;
+	const char *ld;
+} BuildJob;
+
+/* Configures, compiles and installs the entry OUT; a failed build's log
+ * goes to $cache/kernels/logs/ (named in the error). */
+static gboolean fill_build(const char *out, const char *scratch, gpointer data, GError **error)
+{
+	BuildJob *j = data;
+	Build *b = j->b;
+	/* The object tree is kept per source tree and toolchain: the next build
+	 * of this source with other fragments recompiles only what the
+	 * configuration change touches (Kbuild tracks dependencies per option).
+	 * One build at a time uses it, under its own lock. */
+	g_autofree char *obj_input =
+	    g_strdup_printf("%s\n%s\n%s\n%s\n", j->s->tree, j->cc, j->ld, RECIPE);
+	g_autofree char *obj_key = g_compute_checksum_for_string(G_CHECKSUM_SHA256, obj_input, -1);
+	g_autofree char *obj = g_strdup_printf("%s/.obj-%s-%.12s", j->kernels, j->s->kver, obj_key);
+	g_autofree char *obj_lock_path =
+	    g_strdup_printf("%s/.lock-obj-%s-%.12s", j->kernels, j->s->kver, obj_key);
+	g_autofree char *log_path = g_build_filename(out, "build.log", NULL);
+	g_autofree char *inputs_path = g_build_filename(out, "inputs.txt", NULL);
+	g_autofree char *release = NULL, *ref = NULL, *secs = NULL;
+	g_autoptr(GString) names = g_string_new(NULL);
+	const char *keys[] = {"source",    "release", "package",  "version",       "ref",
+	                      "fragments", "base",    "compiler", "build_seconds", NULL};
+	gboolean ok;
+	int obj_lock;
+
+	(void)scratch;
+	obj_lock = kdh_lock(obj_lock_path, error);
+	if (obj_lock < 0)
+		return FALSE;
+	g_mkdir_with_parents(obj, 0755);
+	g_mkdir_with_parents(out, 0755);
+	b->log = fopen(log_path, "w");
+	if (!b->log) {
+		int saved = errno;
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "creating %s: %s", log_path,
+		            g_strerror(saved));
+		kdh_unlock(obj_lock);
+		return FALSE;
+	}
+	fprintf(b->log, "== kdh: building %s from\n%s", j->id, j->inputs);
+	ok = configure(b, j->s, obj, j->base, j->fragments, j->texts, error) &&
+	     compile_install(b, j->s, obj, out, &release, error);
+	fclose(b->log);
+	b->log = NULL;
+	if (!ok) {
+		g_autofree char *kept = keep_failed_log(j->kernels, j->id, log_path, obj);
+		kdh_unlock(obj_lock);
+		if (kept)
+			g_prefix_error(error, "(full log: %s) ", kept);
+		g_prefix_error(error, "building %s from %s: ", j->id, j->s->package);
+		return FALSE;
+	}
+	kdh_unlock(obj_lock);
+	ref = g_strdup_printf("build:%s", j->id + strlen("build-"));
+	for (guint i = 0; i < j->fragments->len; i++) {
+		g_autofree char *n = g_path_get_basename(g_ptr_array_index(j->fragments, i));
+		g_string_append_printf(names, "%s%s", i ? "," : "", n);
+	}
+	secs = g_strdup_printf("%.0f", g_timer_elapsed(b->timer, NULL));
+	const char *values[] = {"build",    release, j->s->package, j->s->version, ref,
+	                        names->str, j->base, j->cc,         secs,          NULL};
+	return g_file_set_contents(inputs_path, j->inputs, -1, error) &&
+	       kernel_entry_write_meta(out, keys, values, error);
 }
 
 /* Builds; or, with CONFIG_OUT, only configures and checks, writes the final
@@ -552,17 +625,16 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
                         const char *config_out, gboolean *configured, GError **error)
 {
 	g_autoptr(GTimer) timer = g_timer_new();
-	Build b = {opts, timer, NULL, 0, G_QUEUE_INIT, g_ptr_array_new_with_free_func(g_free)};
+	Build b = {opts, timer, NULL, 0, -1, g_ptr_array_new_with_free_func(g_free)};
 	Source s = {0};
 	const char *base = opts->base ? opts->base : "tinyconfig";
 	g_autoptr(GPtrArray) fragments = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GString) inputs = g_string_new(NULL);
 	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-	g_autofree char *kernels = NULL, *id = NULL, *entry = NULL, *lock_path = NULL;
+	g_autofree char *kernels = NULL, *id = NULL, *entry = NULL;
 	g_autofree char *tmp = NULL, *cc = NULL, *ld = NULL;
 	KdhKernel *result = NULL;
-	int lock = -1, obj_lock = -1;
 
 	if (!opts->source || !*opts->source) {
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "kernel build: no source given");
@@ -615,9 +687,10 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 		goto out;
 	}
 	if (config_out) {
-		/* Nothing is published: no lock, a private folder. */
+		/* Nothing is published: a private folder of the system's (the
+		 * configuration's objects are a few MB). */
 		g_autofree char *obj = NULL, *log_path = NULL, *dotconfig = NULL;
-		tmp = kernel_make_tmp(kernels, "configure", FALSE, error);
+		tmp = g_dir_make_tmp("kdh-configure-XXXXXX", error);
 		if (!tmp)
 			goto out;
 		obj = g_build_filename(tmp, "obj", NULL);
@@ -630,103 +703,26 @@ static KdhKernel *build(const KdhKernelBuildOptions *opts, const char *cache_dir
 			goto out;
 		}
 		if (configure(&b, &s, obj, base, fragments, texts, error) &&
-		    kernel_copy_file(dotconfig, config_out, error))
+		    kdh_copy_file(dotconfig, config_out, 0644, error))
 			*configured = TRUE;
 		else
 			g_prefix_error(error, "configuring %s: ", s.package);
 		goto out;
 	}
-	lock_path = g_strdup_printf("%s/.lock-%s", kernels, id);
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
-		goto out;
-	if (g_file_test(entry, G_FILE_TEST_IS_DIR)) {
-		/* Another kdh built it while we waited. */
-		result = kernel_entry_load(kernels, id, NULL, error);
-		goto out;
-	}
-	tmp = kernel_make_tmp(kernels, id, TRUE, error);
-	if (!tmp)
-		goto out;
 	{
-		/* The object tree is kept per source tree and toolchain: the next
-		 * build of this source with other fragments recompiles only what
-		 * the configuration change touches (Kbuild tracks dependencies per
-		 * option).  One build at a time uses it, under its own lock. */
-		g_autofree char *obj_input =
-		    g_strdup_printf("%s\n%s\n%s\n%s\n", s.tree, cc, ld, RECIPE);
-		g_autofree char *obj_key =
-		    g_compute_checksum_for_string(G_CHECKSUM_SHA256, obj_input, -1);
-		g_autofree char *obj =
-		    g_strdup_printf("%s/.obj-%s-%.12s", kernels, s.kver, obj_key);
-		g_autofree char *obj_lock_path =
-		    g_strdup_printf("%s/.lock-obj-%s-%.12s", kernels, s.kver, obj_key);
-		g_autofree char *root = g_build_filename(tmp, "root", NULL);
-		g_autofree char *log_path = g_build_filename(root, "build.log", NULL);
-		g_autofree char *inputs_path = g_build_filename(root, "inputs.txt", NULL);
-		g_autofree char *release = NULL, *ref = NULL, *frag_list = NULL;
-		gboolean ok;
-
-		obj_lock = kdh_lock(obj_lock_path, error);
-		if (obj_lock < 0)
+		BuildJob job = {&b, &s, base, fragments, texts, inputs->str, kernels, id, cc, ld};
+		g_autofree char *made =
+		    kdh_cache_entry_ensure(kernels, id, fill_build, &job, error);
+		if (!made)
 			goto out;
-		g_mkdir_with_parents(obj, 0755);
-		g_mkdir_with_parents(root, 0755);
-		b.log = fopen(log_path, "w");
-		if (!b.log) {
-			int saved = errno;
-			g_set_error(error, KDH_KERNEL_ERROR, 0, "creating %s: %s", log_path,
-			            g_strerror(saved));
-			goto out;
-		}
-		fprintf(b.log, "== kdh: building %s from\n%s", id, inputs->str);
-		ok = configure(&b, &s, obj, base, fragments, texts, error) &&
-		     compile_install(&b, &s, obj, root, &release, error);
-		fclose(b.log);
-		b.log = NULL;
-		if (!ok) {
-			g_autofree char *kept = keep_failed_log(kernels, id, log_path, obj);
-			if (kept)
-				g_prefix_error(error, "(full log: %s) ", kept);
-			g_prefix_error(error, "building %s from %s: ", id, s.package);
-			goto out;
-		}
-		ref = g_strdup_printf("build:%s", id + strlen("build-"));
-		{
-			GString *names = g_string_new(NULL);
-			for (guint i = 0; i < fragments->len; i++) {
-				g_autofree char *n =
-				    g_path_get_basename(g_ptr_array_index(fragments, i));
-				g_string_append_printf(names, "%s%s", i ? "," : "", n);
-			}
-			frag_list = g_string_free(names, FALSE);
-		}
-		{
-			g_autofree char *secs =
-			    g_strdup_printf("%.0f", g_timer_elapsed(timer, NULL));
-			const char *keys[] = {"source",        "release",   "package", "version",
-			                      "ref",           "fragments", "base",    "compiler",
-			                      "build_seconds", NULL};
-			const char *values[] = {"build",   release, s.package, s.version, ref,
-			                        frag_list, base,    cc,        secs,      NULL};
-			if (!g_file_set_contents(inputs_path, inputs->str, -1, error) ||
-			    !kernel_entry_write_meta(root, keys, values, error) ||
-			    !kdh_publish_dir(root, entry, error))
-				goto out;
-		}
-		progress(&b, "done");
-		result = kernel_entry_load(kernels, id, NULL, error);
 	}
+	progress(&b, "done");
+	result = kernel_entry_load(kernels, id, NULL, error);
 out:
 	if (b.log)
 		fclose(b.log);
 	if (tmp)
 		kdh_rm_rf(tmp);
-	if (obj_lock >= 0)
-		kdh_unlock(obj_lock);
-	if (lock >= 0)
-		kdh_unlock(lock);
-	g_queue_clear_full(&b.tail, g_free);
 	g_ptr_array_unref(b.failures);
 	source_clear(&s);
 	return result;

@@ -1,18 +1,27 @@
-/* Debian kernels through apt: resolve, download, unpack, depmod, cache. */
+/* Debian kernels through apt: resolve, download, unpack (libarchive),
+ * depmod, cache. */
 #include "kernel/internal.h"
-#include "util/util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
 
-/* A Debian ABI name such as "6.1.0-56-amd64" or "6.1.0-56-cloud-amd64".  The
- * name goes into package names and paths, so it is held to that alphabet. */
+/* A Debian ABI name such as "6.1.0-56-amd64" or "6.1.0-56-cloud-amd64": it
+ * goes into package names and paths, and is the kernel's release. */
 static gboolean abi_valid(const char *abi)
 {
-	if (!g_ascii_isdigit(abi[0]))
+	return g_ascii_isdigit(abi[0]) && kernel_release_check(abi, "", NULL);
+}
+
+/* A Debian version as apt prints it ("6.1.192-2", "1:2.3~rc1"): it names
+ * cache entries, so no '/' and no leading '.' or '-'. */
+static gboolean version_valid(const char *version)
+{
+	size_t len = strlen(version);
+
+	if (len == 0 || len > 128 || !g_ascii_isalnum(version[0]))
 		return FALSE;
-	for (const char *p = abi; *p; p++) {
-		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '+')
+	for (const char *p = version; *p; p++) {
+		if (!g_ascii_isalnum(*p) && !strchr(".+~:-", *p))
 			return FALSE;
 	}
 	return TRUE;
@@ -20,7 +29,7 @@ static gboolean abi_valid(const char *abi)
 
 char *kernel_apt_field(const char *package, const char *field, GError **error)
 {
-	const char *argv[] = {"apt-cache", "show", "--no-all-versions", package, NULL};
+	const char *argv[] = {"apt-cache", "show", "--no-all-versions", "--", package, NULL};
 	g_autofree char *out = NULL;
 	g_autofree char *prefix = g_strdup_printf("%s: ", field);
 	g_auto(GStrv) lines = NULL;
@@ -40,8 +49,16 @@ char *kernel_apt_field(const char *package, const char *field, GError **error)
 	}
 	lines = g_strsplit(out, "\n", -1);
 	for (char **l = lines; *l; l++) {
-		if (g_str_has_prefix(*l, prefix))
-			return g_strstrip(g_strdup(*l + strlen(prefix)));
+		if (g_str_has_prefix(*l, prefix)) {
+			g_autofree char *value = g_strstrip(g_strdup(*l + strlen(prefix)));
+			if (g_str_equal(field, "Version") && !version_valid(value)) {
+				g_set_error(error, KDH_KERNEL_ERROR, 0,
+				            "apt's record of %s has an implausible version '%.80s'",
+				            package, value);
+				return NULL;
+			}
+			return g_steal_pointer(&value);
+		}
 	}
 	g_set_error(error, KDH_KERNEL_ERROR, 0, "apt's record of %s has no %s field", package,
 	            field);
@@ -51,7 +68,7 @@ char *kernel_apt_field(const char *package, const char *field, GError **error)
 char *kernel_apt_download(const char *package, const char *version, const char *dir, GError **error)
 {
 	g_autofree char *spec = g_strdup_printf("%s=%s", package, version);
-	const char *download[] = {"apt-get", "download", "-q", spec, NULL};
+	const char *download[] = {"apt-get", "download", "-q", "--", spec, NULL};
 	g_autoptr(GDir) d = NULL;
 	const char *name;
 
@@ -89,75 +106,64 @@ static char *default_abi(GError **error)
 	return g_strdup(depends + strlen(prefix));
 }
 
-static gboolean fetch_into(const char *package, const char *version, const char *release,
-                           const char *tmp, GError **error)
+typedef struct {
+	const char *abi; /* also the release */
+	const char *package;
+	const char *version;
+} Fetch;
+
+/* Downloads the image package and unpacks it as the entry OUT. */
+static gboolean fill_kernel(const char *out, const char *scratch, gpointer data, GError **error)
 {
-	g_autofree char *root = g_build_filename(tmp, "root", NULL);
-	g_autofree char *deb = kernel_apt_download(package, version, tmp, error);
+	const Fetch *f = data;
+	g_autofree char *deb = kernel_apt_download(f->package, f->version, scratch, error);
+	g_autofree char *ref = g_strdup_printf("debian:%s", f->abi);
 	const char *keys[] = {"source", "release", "package", "version", "ref", NULL};
-	g_autofree char *ref = g_strdup_printf("debian:%s", release);
-	const char *values[] = {"debian", release, package, version, ref, NULL};
+	const char *values[] = {"debian", f->abi, f->package, f->version, ref, NULL};
 
 	if (!deb)
 		return FALSE;
-	const char *unpack[] = {"dpkg-deb", "-x", deb, root, NULL};
-	if (!kdh_run(unpack, NULL, NULL, error)) {
-		g_prefix_error(error, "unpacking %s: ", deb);
+	if (g_mkdir(out, 0755) != 0 || !kdh_unpack_package(deb, out, &kernel_package_limits, error))
 		return FALSE;
-	}
-	g_unlink(deb);
 	/* Debian generates modules.dep at install time; the package lacks it. */
-	return kernel_finish_modules(root, release, error) &&
-	       kernel_entry_write_meta(root, keys, values, error);
+	return kernel_finish_modules(out, f->abi, error) &&
+	       kernel_entry_write_meta(out, keys, values, error);
 }
 
-/* The -dbg package: usr/lib/debug/boot/vmlinux-<release>, DWARF included. */
-static gboolean fetch_debug_into(const char *abi, const char *version, const char *tmp,
-                                 const char *dest, GError **error)
+/* The -dbg package's usr/lib/debug/boot/vmlinux-<release> (DWARF) as the
+ * entry OUT; the modules' debug files, which double the size, stay out. */
+static gboolean fill_debug(const char *out, const char *scratch, gpointer data, GError **error)
 {
-	g_autofree char *package = g_strdup_printf("linux-image-%s-dbg", abi);
-	g_autofree char *deb = kernel_apt_download(package, version, tmp, error);
-	g_autofree char *unpacked = g_build_filename(tmp, "dbg", NULL);
-	g_autofree char *name = g_strdup_printf("vmlinux-%s", abi);
-	g_autofree char *vmlinux =
-	    g_build_filename(unpacked, "usr", "lib", "debug", "boot", name, NULL);
-	g_autofree char *out = g_build_filename(tmp, "out", NULL);
-	g_autofree char *out_vmlinux = g_build_filename(out, name, NULL);
+	const Fetch *f = data;
+	g_autofree char *package = g_strdup_printf("linux-image-%s-dbg", f->abi);
+	g_autofree char *deb = kernel_apt_download(package, f->version, scratch, error);
+	g_autofree char *name = g_strdup_printf("vmlinux-%s", f->abi);
+	g_autofree char *member = g_strdup_printf("usr/lib/debug/boot/%s", name);
+	g_autofree char *unpacked = g_build_filename(scratch, "dbg", NULL);
+	g_autofree char *vmlinux = g_build_filename(unpacked, member, NULL);
+	g_autofree char *dest = g_build_filename(out, name, NULL);
+	KdhUnpackOptions opts = kernel_package_limits;
 
 	if (!deb)
 		return FALSE;
-	/* Only vmlinux is kept: the modules' debug files double the size. */
-	g_autofree char *member = g_strdup_printf("./usr/lib/debug/boot/%s", name);
-	g_autofree char *q_deb = g_shell_quote(deb), *q_dir = g_shell_quote(unpacked);
-	g_autofree char *q_member = g_shell_quote(member);
-	g_autofree char *script = g_strdup_printf("mkdir -p %s && dpkg-deb --fsys-tarfile %s | "
-	                                          "tar -x -C %s %s",
-	                                          q_dir, q_deb, q_dir, q_member);
-	if (!kernel_sh(script, NULL, error)) {
-		g_prefix_error(error, "unpacking %s: ", deb);
+	opts.only = member;
+	if (g_mkdir(unpacked, 0755) != 0 || g_mkdir(out, 0755) != 0 ||
+	    !kdh_unpack_package(deb, unpacked, &opts, error))
+		return FALSE;
+	if (!g_file_test(vmlinux, G_FILE_TEST_IS_REGULAR) || g_rename(vmlinux, dest) != 0) {
+		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s holds no file %s", package, member);
 		return FALSE;
 	}
-	g_unlink(deb);
-	if (!g_file_test(vmlinux, G_FILE_TEST_IS_REGULAR)) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s holds no %s", package, name);
-		return FALSE;
-	}
-	if (g_mkdir_with_parents(out, 0755) != 0 || g_rename(vmlinux, out_vmlinux) != 0) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot move %s into %s", vmlinux, out);
-		return FALSE;
-	}
-	return kdh_publish_dir(out, dest, error);
+	return TRUE;
 }
 
 KdhKernel *kdh_kernel_fetch_debian(const char *ref, gboolean debug, const char *cache_dir,
                                    GError **error)
 {
 	g_autofree char *abi = NULL, *package = NULL, *version = NULL;
-	g_autofree char *kernels = NULL, *entry = NULL, *lock_path = NULL, *id = NULL;
-	g_autofree char *dbg_entry = NULL;
+	g_autofree char *kernels = NULL, *entry = NULL, *id = NULL;
 	const char *what = g_str_has_prefix(ref, "debian:") ? ref + strlen("debian:") : ref;
-	gboolean ok = TRUE;
-	int lock;
+	Fetch f;
 
 	abi = g_str_equal(what, "default") ? default_abi(error) : g_strdup(what);
 	if (!abi)
@@ -175,45 +181,24 @@ KdhKernel *kdh_kernel_fetch_debian(const char *ref, gboolean debug, const char *
 		g_prefix_error(error, "kernel ref '%s': ", ref);
 		return NULL;
 	}
+	f = (Fetch){abi, package, version};
 	kernels = kernel_cache_kernels(cache_dir, error);
 	if (!kernels)
 		return NULL;
 	id = g_strdup_printf("%s_%s", package, version);
-	entry = g_build_filename(kernels, id, NULL);
-	dbg_entry = g_strdup_printf("%s.dbg", entry);
-	if (g_file_test(entry, G_FILE_TEST_IS_DIR) &&
-	    (!debug || g_file_test(dbg_entry, G_FILE_TEST_IS_DIR)))
-		return kernel_entry_load(kernels, id, ref, error);
-
-	lock_path = g_build_filename(kernels, ".lock", NULL);
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
+	entry = kdh_cache_entry_ensure(kernels, id, fill_kernel, &f, error);
+	if (!entry) {
+		g_prefix_error(error, "fetching %s %s: ", package, version);
 		return NULL;
-	if (!g_file_test(entry, G_FILE_TEST_IS_DIR)) {
-		g_autofree char *tmp = kernel_make_tmp(kernels, "fetch", TRUE, error);
-		g_autofree char *root = NULL;
-		ok = tmp != NULL;
-		if (ok) {
-			root = g_build_filename(tmp, "root", NULL);
-			ok = fetch_into(package, version, abi, tmp, error) &&
-			     kdh_publish_dir(root, entry, error);
-			kdh_rm_rf(tmp);
-		}
-		if (!ok)
-			g_prefix_error(error, "fetching %s %s: ", package, version);
 	}
-	if (ok && debug && !g_file_test(dbg_entry, G_FILE_TEST_IS_DIR)) {
-		g_autofree char *tmp = kernel_make_tmp(kernels, "fetch", TRUE, error);
-		ok = tmp != NULL;
-		if (ok) {
-			ok = fetch_debug_into(abi, version, tmp, dbg_entry, error);
-			kdh_rm_rf(tmp);
-		}
-		if (!ok)
+	if (debug) {
+		g_autofree char *dbg_id = g_strdup_printf("%s.dbg", id);
+		g_autofree char *dbg =
+		    kdh_cache_entry_ensure(kernels, dbg_id, fill_debug, &f, error);
+		if (!dbg) {
 			g_prefix_error(error, "fetching linux-image-%s-dbg %s: ", abi, version);
+			return NULL;
+		}
 	}
-	kdh_unlock(lock);
-	if (!ok)
-		return NULL;
 	return kernel_entry_load(kernels, id, ref, error);
 }

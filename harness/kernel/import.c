@@ -1,22 +1,22 @@
 /* Kernels users bring: .deb, .rpm, Arch packages, folders.  Whatever the
  * layout, the entry ends in the one shape kernel.h describes. */
 #include "kernel/internal.h"
-#include "util/util.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Decompresses every .ko.xz/.ko.zst/.ko.gz below DIR in place (recursively). */
+/* Decompresses every .ko.xz/.ko.zst/.ko.gz below DIR in place (recursively):
+ * the mini guest's busybox insmod reads plain .ko only. */
 static gboolean decompress_modules(const char *dir, GError **error)
 {
+	static const char *const suffixes[] = {".ko.xz", ".ko.zst", ".ko.gz"};
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
 	const char *name;
 
 	while (d && (name = g_dir_read_name(d))) {
 		g_autofree char *path = g_build_filename(dir, name, NULL);
-		const char *tool = NULL;
 		if (g_file_test(path, G_FILE_TEST_IS_SYMLINK))
 			continue;
 		if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
@@ -24,19 +24,16 @@ static gboolean decompress_modules(const char *dir, GError **error)
 				return FALSE;
 			continue;
 		}
-		if (g_str_has_suffix(name, ".ko.xz"))
-			tool = "xz";
-		else if (g_str_has_suffix(name, ".ko.zst"))
-			tool = "zstd";
-		else if (g_str_has_suffix(name, ".ko.gz"))
-			tool = "gzip";
-		if (tool) {
-			const char *argv[] = {tool, "-d", "-q", "-f", path, NULL};
-			const char *zstd[] = {tool, "-d", "-q", "-f", "--rm", path, NULL};
-			if (!kdh_run(g_str_equal(tool, "zstd") ? zstd : argv, NULL, NULL, error)) {
-				g_prefix_error(error, "decompressing module %s: ", path);
+		for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+			g_autofree char *plain = NULL;
+			if (!g_str_has_suffix(name, suffixes[i]))
+				continue;
+			plain = g_strndup(path, strlen(path) - strlen(suffixes[i]) + strlen(".ko"));
+			if (!kdh_decompress_file(path, plain, KERNEL_MODULE_MAX_BYTES, error)) {
+				g_prefix_error(error, "module: ");
 				return FALSE;
 			}
+			g_unlink(path);
 		}
 	}
 	return TRUE;
@@ -45,9 +42,11 @@ static gboolean decompress_modules(const char *dir, GError **error)
 gboolean kernel_finish_modules(const char *root, const char *release, GError **error)
 {
 	g_autofree char *dir = g_build_filename(root, "lib", "modules", release, NULL);
-	const char *depmod[] = {"depmod", "-b", root, release, NULL};
+	const char *depmod[] = {"depmod", "-b", root, "--", release, NULL};
 	const char *needed[] = {"modules.builtin", "modules.order"};
 
+	if (!kernel_release_check(release, root, error))
+		return FALSE;
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		int saved = errno;
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s: %s", dir,
@@ -123,48 +122,6 @@ static gboolean hash_path(GChecksum *sum, const char *path, const char *rel, GEr
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		g_checksum_update(sum, buf, n);
 	fclose(f);
-	return TRUE;
-}
-
-/* Unpacks the package FILE into DIR by its magic number, not its name. */
-static gboolean unpack(const char *file, const char *dir, GError **error)
-{
-	guchar magic[8] = {0};
-	FILE *f = fopen(file, "rb");
-	size_t n;
-	g_autofree char *qf = g_shell_quote(file), *qd = g_shell_quote(dir);
-	g_autofree char *script = NULL;
-
-	if (!f) {
-		int saved = errno;
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "opening %s: %s", file, g_strerror(saved));
-		return FALSE;
-	}
-	n = fread(magic, 1, sizeof(magic), f);
-	fclose(f);
-	if (n >= 8 && memcmp(magic, "!<arch>\n", 8) == 0)
-		script = g_strdup_printf("dpkg-deb -x %s %s", qf, qd);
-	else if (n >= 4 && memcmp(magic, "\xed\xab\xee\xdb", 4) == 0)
-		script = g_strdup_printf("cd %s && rpm2cpio %s | cpio -idm --quiet", qd, qf);
-	else if (n >= 4 && memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0)
-		script = g_strdup_printf("tar --zstd -xf %s -C %s", qf, qd);
-	else if (n >= 6 && memcmp(magic,
-	                          "\xfd"
-	                          "7zXZ",
-	                          6) == 0)
-		script = g_strdup_printf("tar -xJf %s -C %s", qf, qd);
-	else if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-		script = g_strdup_printf("tar -xzf %s -C %s", qf, qd);
-	else {
-		g_set_error(error, KDH_KERNEL_ERROR, 0,
-		            "%s is not a .deb, .rpm or .pkg.tar.{zst,xz,gz} (unknown magic number)",
-		            file);
-		return FALSE;
-	}
-	if (!kernel_sh(script, NULL, error)) {
-		g_prefix_error(error, "unpacking %s (corrupt or truncated?): ", file);
-		return FALSE;
-	}
 	return TRUE;
 }
 
@@ -275,6 +232,9 @@ static const char *pick(GPtrArray *candidates, const char *release)
 	return candidates->len == 1 ? g_ptr_array_index(candidates, 0) : NULL;
 }
 
+/* Makes the entry ROOT from what FROM (an unpacked package or the user's
+ * folder) holds.  Regular files only: a symlink would point at the
+ * builder's files, or at the host's when the package is hostile. */
 static gboolean assemble(const char *from, const char *label, const char *root, char **release_out,
                          GError **error)
 {
@@ -283,19 +243,21 @@ static gboolean assemble(const char *from, const char *label, const char *root, 
 	           g_ptr_array_new_with_free_func(g_free)};
 	g_autofree char *release = NULL, *image = NULL, *boot = NULL;
 	const char *modules, *config, *map, *vmlinux;
+	g_autoptr(GError) why = NULL;
 	gboolean ok = FALSE;
 
 	search(from, 0, &f);
 	for (guint i = 0; i < f.images->len && !release; i++) {
-		g_autoptr(GError) why = NULL;
+		g_clear_error(&why);
 		release = kdh_bzimage_release(g_ptr_array_index(f.images, i), &why);
 		if (release)
 			image = g_strdup(g_ptr_array_index(f.images, i));
 	}
 	if (!release) {
-		g_set_error(error, KDH_KERNEL_ERROR, 0,
-		            "%s holds no x86 kernel image (vmlinuz*, bzImage with a boot header)",
-		            label);
+		g_set_error(
+		    error, KDH_KERNEL_ERROR, 0,
+		    "%s holds no x86 kernel image (vmlinuz*, bzImage with a boot header)%s%s",
+		    label, why ? ": " : "", why ? why->message : "");
 		goto out;
 	}
 	/* Prefer the image whose name says the modules' release. */
@@ -338,18 +300,15 @@ static gboolean assemble(const char *from, const char *label, const char *root, 
 		g_autofree char *c = g_strdup_printf("%s/config-%s", boot, release);
 		g_autofree char *m = g_strdup_printf("%s/System.map-%s", boot, release);
 		g_autofree char *v = g_strdup_printf("%s/vmlinux-%s", boot, release);
-		if (!kernel_copy_file(image, z, error) ||
-		    (config && !kernel_copy_file(config, c, error)) ||
-		    (map && !kernel_copy_file(map, m, error)) ||
-		    (vmlinux && !kernel_copy_file(vmlinux, v, error)))
+		if (!kdh_copy_file(image, z, -1, error) ||
+		    (config && !kdh_copy_file(config, c, -1, error)) ||
+		    (map && !kdh_copy_file(map, m, -1, error)) ||
+		    (vmlinux && !kdh_copy_file(vmlinux, v, -1, error)))
 			goto out;
 	}
 	if (modules) {
-		g_autofree char *parent = g_build_filename(root, "lib", "modules", NULL);
-		g_autofree char *qm = g_shell_quote(modules), *qp = g_shell_quote(parent);
-		g_autofree char *script =
-		    g_strdup_printf("mkdir -p %s && cp -a %s %s/", qp, qm, qp);
-		if (!kernel_sh(script, NULL, error))
+		g_autofree char *dest = g_build_filename(root, "lib", "modules", release, NULL);
+		if (!kdh_copy_tree(modules, dest, error))
 			goto out;
 	}
 	if (!kernel_finish_modules(root, release, error))
@@ -361,13 +320,37 @@ out:
 	return ok;
 }
 
+typedef struct {
+	const char *path; /* as the user gave it */
+	const char *abs;
+	const char *id;
+} Import;
+
+static gboolean fill_import(const char *out, const char *scratch, gpointer data, GError **error)
+{
+	const Import *im = data;
+	gboolean is_dir = g_file_test(im->abs, G_FILE_TEST_IS_DIR);
+	g_autofree char *unpacked =
+	    is_dir ? g_strdup(im->abs) : g_build_filename(scratch, "unpacked", NULL);
+	g_autofree char *release = NULL, *base = g_path_get_basename(im->abs);
+	g_autofree char *ref = g_strdup_printf("import:%s", im->id + strlen("import-"));
+	const char *keys[] = {"source", "release", "package", "version", "ref", NULL};
+
+	if (!is_dir && (g_mkdir(unpacked, 0755) != 0 ||
+	                !kdh_unpack_package(im->path, unpacked, &kernel_package_limits, error)))
+		return FALSE;
+	if (!assemble(unpacked, im->path, out, &release, error))
+		return FALSE;
+	const char *values[] = {"import", release, base, release, ref, NULL};
+	return kernel_entry_write_meta(out, keys, values, error);
+}
+
 KdhKernel *kdh_kernel_import(const char *path, const char *cache_dir, GError **error)
 {
 	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-	g_autofree char *kernels = NULL, *id = NULL, *entry = NULL, *lock_path = NULL;
+	g_autofree char *kernels = NULL, *id = NULL, *entry = NULL;
 	g_autofree char *abs = g_canonicalize_filename(path, NULL);
-	gboolean is_dir = g_file_test(abs, G_FILE_TEST_IS_DIR);
-	int lock;
+	Import im;
 
 	if (!g_file_test(abs, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "importing %s: no such file or folder",
@@ -380,42 +363,11 @@ KdhKernel *kdh_kernel_import(const char *path, const char *cache_dir, GError **e
 	if (!kernels)
 		return NULL;
 	id = g_strdup_printf("import-%.16s", g_checksum_get_string(sum));
-	entry = g_build_filename(kernels, id, NULL);
-	if (g_file_test(entry, G_FILE_TEST_IS_DIR))
-		return kernel_entry_load(kernels, id, NULL, error);
-
-	lock_path = g_build_filename(kernels, ".lock", NULL);
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
+	im = (Import){path, abs, id};
+	entry = kdh_cache_entry_ensure(kernels, id, fill_import, &im, error);
+	if (!entry) {
+		g_prefix_error(error, "importing %s: ", path);
 		return NULL;
-	if (!g_file_test(entry, G_FILE_TEST_IS_DIR)) {
-		g_autofree char *tmp = kernel_make_tmp(kernels, "import", TRUE, error);
-		g_autofree char *root = NULL, *unpacked = NULL, *release = NULL;
-		g_autofree char *ref = g_strdup_printf("import:%s", id + strlen("import-"));
-		gboolean ok = tmp != NULL;
-		if (ok) {
-			root = g_build_filename(tmp, "root", NULL);
-			unpacked = is_dir ? g_strdup(abs) : g_build_filename(tmp, "unpacked", NULL);
-			ok = (is_dir ||
-			      (g_mkdir(unpacked, 0755) == 0 && unpack(abs, unpacked, error))) &&
-			     assemble(unpacked, path, root, &release, error);
-		}
-		if (ok) {
-			const char *keys[] = {"source",  "release", "package",
-			                      "version", "ref",     NULL};
-			g_autofree char *base = g_path_get_basename(abs);
-			const char *values[] = {"import", release, base, release, ref, NULL};
-			ok = kernel_entry_write_meta(root, keys, values, error) &&
-			     kdh_publish_dir(root, entry, error);
-		}
-		if (tmp)
-			kdh_rm_rf(tmp);
-		if (!ok) {
-			g_prefix_error(error, "importing %s: ", path);
-			kdh_unlock(lock);
-			return NULL;
-		}
 	}
-	kdh_unlock(lock);
 	return kernel_entry_load(kernels, id, NULL, error);
 }

@@ -4,6 +4,7 @@
 #define KDH_KERNEL_INTERNAL_H
 
 #include "kernel/kernel.h"
+#include "util/util.h"
 
 /* The metadata file of every entry. */
 #define KDH_KERNEL_META "kdh-kernel.ini"
@@ -19,11 +20,6 @@ KdhKernel *kernel_entry_load(const char *kernels, const char *id, const char *re
 gboolean kernel_entry_write_meta(const char *root, const char *const *keys,
                                  const char *const *values, GError **error);
 
-/* A fresh temporary folder DIR/.tmp-<PURPOSE>-XXXXXX.  HOLDING_LOCK: the
- * caller holds the lock that covers PURPOSE, so earlier .tmp-<PURPOSE>-*
- * folders are leftovers of killed runs and are removed first. */
-char *kernel_make_tmp(const char *dir, const char *purpose, gboolean holding_lock, GError **error);
-
 /* The value of FIELD in apt-cache's record for PACKAGE's candidate. */
 char *kernel_apt_field(const char *package, const char *field, GError **error);
 
@@ -36,10 +32,18 @@ char *kernel_apt_download(const char *package, const char *version, const char *
  * depmod -b ROOT. */
 gboolean kernel_finish_modules(const char *root, const char *release, GError **error);
 
-/* Copies SRC to DEST (a file). */
-gboolean kernel_copy_file(const char *src, const char *dest, GError **error);
+/* TRUE when RELEASE can name files and be a command's argument: 1-64
+ * characters (uname's limit) of [A-Za-z0-9._+~-], starting with a letter
+ * or digit (so never "..", "-x" or ".hidden").  Otherwise FALSE with an
+ * error naming WHERE it came from. */
+gboolean kernel_release_check(const char *release, const char *where, GError **error);
 
-/* Runs "bash -o pipefail -c SCRIPT" in CWD. */
-gboolean kernel_sh(const char *script, const char *cwd, GError **error);
+/* Bounds for unpacking a kernel package: Debian's amd64 image package is
+ * ~400 MB in ~4,500 files, the -dbg vmlinux ~600 MB. */
+extern const KdhUnpackOptions kernel_package_limits;
+
+/* A decompressed module larger than this is refused (the largest real
+ * ones are tens of MB, even with DWARF). */
+#define KERNEL_MODULE_MAX_BYTES ((guint64)512 << 20)
 
 #endif

@@ -3,9 +3,7 @@
 #include "kernel/internal.h"
 #include "util/util.h"
 
-#include <gio/gio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* "CONFIG_FOO=y" → FOO, y; "# CONFIG_FOO is not set" → FOO, n.  Other lines
  * FALSE. */
@@ -132,18 +130,20 @@ GPtrArray *kdh_kconfig_unmet(const char *fragment_name, const char *text, GHashT
 	return unmet;
 }
 
-/* Gunzips the gzip stream at DATA (trailing bytes ignored). */
-static char *gunzip(const void *data, gsize len, gsize *out_len, GError **error)
-{
-	g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-	g_autoptr(GInputStream) raw = g_memory_input_stream_new_from_data(data, len, NULL);
-	g_autoptr(GInputStream) in = g_converter_input_stream_new(raw, G_CONVERTER(dec));
-	g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+/* A kernel .config is ~300 KB; a compressed one decompressing past this
+ * is not one (or is a bomb). */
+#define CONFIG_MAX_BYTES ((gsize)64 << 20)
 
-	if (g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
+/* The gzip stream at DATA decompressed (trailing bytes ignored), as a
+ * string of *OUT_LEN bytes; NULL when it is not one. */
+static char *gunzip(const void *data, gsize len, gsize *out_len)
+{
+	g_autoptr(GBytes) out = kdh_decompress_prefix(data, len, CONFIG_MAX_BYTES);
+
+	if (!out)
 		return NULL;
-	*out_len = g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(out));
-	return g_strndup(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(out)), *out_len);
+	*out_len = g_bytes_get_size(out);
+	return g_strndup(g_bytes_get_data(out, NULL), *out_len);
 }
 
 /* CONFIG_IKCONFIG puts "IKCFG_ST" + the gzip'ed .config into vmlinux. */
@@ -155,47 +155,78 @@ static char *ikconfig_in(const char *data, gsize len)
 	if (!mark)
 		return NULL;
 	mark += 8;
-	return gunzip(mark, len - (mark - data), &n, NULL);
+	return gunzip(mark, len - (mark - data), &n);
+}
+
+static guint32 le32(const char *p)
+{
+	const guint8 *b = (const guint8 *)p;
+	return (guint32)b[0] | (guint32)b[1] << 8 | (guint32)b[2] << 16 | (guint32)b[3] << 24;
+}
+
+/* Where a bzImage's compressed kernel is: boot protocol 2.08+ (every
+ * kernel since 2.6.26) records payload_offset and payload_length from the
+ * start of the protected-mode code at (setup_sects + 1) * 512.  The exact
+ * bounds matter: libarchive's xz and zstd readers fail on what follows the
+ * stream. */
+static gboolean bzimage_payload(const char *data, gsize len, gsize *off, gsize *plen)
+{
+	guint version, setup_sects;
+	guint32 po, pl;
+	gsize start;
+
+	if (len < 0x250 || memcmp(data + 0x202, "HdrS", 4) != 0)
+		return FALSE;
+	version = (guint8)data[0x206] | (guint)(guint8)data[0x207] << 8;
+	setup_sects = (guint8)data[0x1f1] ? (guint8)data[0x1f1] : 4;
+	po = le32(data + 0x248);
+	pl = le32(data + 0x24c);
+	start = (gsize)(setup_sects + 1) * 512;
+	if (version < 0x208 || pl == 0 || start > len || po > len - start || pl > len - start - po)
+		return FALSE;
+	*off = start + po;
+	*plen = pl;
+	return TRUE;
 }
 
 /* The configuration embedded in a kernel image (CONFIG_IKCONFIG): in a
- * vmlinux directly, in a bzImage inside its compressed payload, found as
- * scripts/extract-ikconfig does, by trying each compressor's magic number. */
-static char *extract_ikconfig(const char *path, const char *data, gsize len)
+ * vmlinux directly, in a bzImage inside its compressed payload (where the
+ * header says, else found as scripts/extract-ikconfig does, by trying each
+ * compressor's magic number at the first few places each appears). */
+static char *extract_ikconfig(const char *data, gsize len)
 {
 	static const struct {
 		const char *magic;
 		gsize magic_len;
-		const char *tool;
 	} methods[] = {
-	    {"\x1f\x8b\x08", 3, "gzip -dc"},
+	    {"\x1f\x8b\x08", 3},
 	    {"\xfd"
 	     "7zXZ\x00",
-	     6, "xz -dc"},
-	    {"\x28\xb5\x2f\xfd", 4, "zstd -dc"},
-	    {"\x02\x21\x4c\x18", 4, "lz4 -dc"},
-	    {"BZh", 3, "bzip2 -dc"},
-	    {"\x5d\x00\x00\x00", 4, "xz -dc --format=lzma"},
+	     6},
+	    {"\x28\xb5\x2f\xfd", 4},
+	    {"\x02\x21\x4c\x18", 4},
+	    {"BZh", 3},
+	    {"\x5d\x00\x00\x00", 4},
 	};
-	g_autofree char *qpath = g_shell_quote(path);
+	/* A decompressed kernel is tens of MB; past this it is not one. */
+	const gsize max_kernel = (gsize)512 << 20;
 	char *config = ikconfig_in(data, len);
+	gsize off, plen;
+
+	if (!config && bzimage_payload(data, len, &off, &plen)) {
+		g_autoptr(GBytes) out = kdh_decompress_prefix(data + off, plen, max_kernel);
+		if (out)
+			config = ikconfig_in(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
+	}
 
 	for (guint m = 0; !config && m < G_N_ELEMENTS(methods); m++) {
 		const char *p = data;
 		guint tries = 0;
 		while (!config && tries < 4 &&
 		       (p = memmem(p, len - (p - data), methods[m].magic, methods[m].magic_len))) {
-			/* The tool stops with an error at the payload's end: that is
-			 * expected, what it wrote before counts. */
-			g_autofree char *script = g_strdup_printf(
-			    "tail -c +%" G_GSIZE_FORMAT " %s | %s 2>/dev/null; exit 0",
-			    (gsize)(p - data) + 1, qpath, methods[m].tool);
-			const char *argv[] = {"bash", "-c", script, NULL};
-			g_autoptr(GSubprocess) proc =
-			    g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL);
-			g_autoptr(GBytes) out = NULL;
-			if (proc && g_subprocess_communicate(proc, NULL, NULL, &out, NULL, NULL) &&
-			    out)
+			g_autoptr(GBytes) out =
+			    kdh_decompress_prefix(p, len - (p - data), max_kernel);
+			if (out)
 				config =
 				    ikconfig_in(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
 			p += methods[m].magic_len;
@@ -215,9 +246,13 @@ GHashTable *kdh_kconfig_load(const char *path, GError **error)
 	if (len >= 2 && (guchar)data[0] == 0x1f && (guchar)data[1] == 0x8b) {
 		/* /proc/config.gz, or a config someone kept compressed. */
 		gsize n = 0;
-		char *text = gunzip(data, len, &n, error);
+		char *text = gunzip(data, len, &n);
 		if (!text) {
-			g_prefix_error(error, "decompressing %s: ", path);
+			g_set_error(
+			    error, KDH_KERNEL_ERROR, 0,
+			    "decompressing %s: not a gzip stream, or larger than %" G_GSIZE_FORMAT
+			    " bytes",
+			    path, CONFIG_MAX_BYTES);
 			return NULL;
 		}
 		g_free(data);
@@ -228,7 +263,7 @@ GHashTable *kdh_kconfig_load(const char *path, GError **error)
 	                              "\x7f"
 	                              "ELF",
 	                              4) == 0)) {
-		char *text = extract_ikconfig(path, data, len);
+		char *text = extract_ikconfig(data, len);
 		if (!text) {
 			g_set_error(error, KDH_KERNEL_ERROR, 0,
 			            "%s is a kernel image without an embedded configuration "

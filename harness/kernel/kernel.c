@@ -4,11 +4,11 @@
 #include "util/util.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 KDH_DEFINE_QUARK("kdh-kernel-error-quark", kdh_kernel_error)
 
@@ -44,31 +44,26 @@ char *kernel_cache_kernels(const char *cache_dir, GError **error)
 	return g_steal_pointer(&kernels);
 }
 
-char *kernel_make_tmp(const char *dir, const char *purpose, gboolean holding_lock, GError **error)
-{
-	g_autofree char *prefix = g_strdup_printf(".tmp-%s-", purpose);
-	g_autofree char *name = g_strdup_printf("%sXXXXXX", prefix);
-	g_autofree char *tmp = g_build_filename(dir, name, NULL);
+const KdhUnpackOptions kernel_package_limits = {
+    .max_bytes = (guint64)2 << 30,
+    .max_entries = 100000,
+};
 
-	if (holding_lock) {
-		/* Left by a kdh that was killed mid-way: under the lock that covers
-		 * PURPOSE nobody else can be using it. */
-		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-		const char *n;
-		while (d && (n = g_dir_read_name(d))) {
-			if (g_str_has_prefix(n, prefix)) {
-				g_autofree char *stale = g_build_filename(dir, n, NULL);
-				kdh_rm_rf(stale);
-			}
-		}
+gboolean kernel_release_check(const char *release, const char *where, GError **error)
+{
+	size_t len = release ? strlen(release) : 0;
+	gboolean ok = len > 0 && len <= 64 && g_ascii_isalnum(release[0]);
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = g_ascii_isalnum(release[i]) || strchr("._+~-", release[i]);
+	if (!ok) {
+		g_autofree char *shown = g_strescape(release ? release : "", NULL);
+		g_set_error(error, KDH_KERNEL_ERROR, 0,
+		            "%s: kernel release \"%.80s\" is not a release name (1-64 of "
+		            "A-Z a-z 0-9 . _ + ~ -, starting with a letter or digit)",
+		            where, shown);
 	}
-	if (!g_mkdtemp(tmp)) {
-		int saved = errno;
-		g_set_error(error, KDH_KERNEL_ERROR, 0, "cannot create %s: %s", tmp,
-		            g_strerror(saved));
-		return NULL;
-	}
-	return g_steal_pointer(&tmp);
+	return ok;
 }
 
 gboolean kernel_entry_write_meta(const char *root, const char *const *keys,
@@ -82,24 +77,6 @@ gboolean kernel_entry_write_meta(const char *root, const char *const *keys,
 			g_key_file_set_string(kf, "kernel", keys[i], values[i]);
 	}
 	return g_key_file_save_to_file(kf, path, error);
-}
-
-gboolean kernel_copy_file(const char *src, const char *dest, GError **error)
-{
-	g_autoptr(GFile) from = g_file_new_for_path(src);
-	g_autoptr(GFile) to = g_file_new_for_path(dest);
-
-	if (!g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error)) {
-		g_prefix_error(error, "copying %s to %s: ", src, dest);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-gboolean kernel_sh(const char *script, const char *cwd, GError **error)
-{
-	const char *argv[] = {"bash", "-o", "pipefail", "-c", script, NULL};
-	return kdh_run(argv, cwd, NULL, error);
 }
 
 /* An entry made before metadata existed: Debian's <package>_<version>. */
@@ -145,6 +122,8 @@ KdhKernel *kernel_entry_load(const char *kernels, const char *id, const char *re
 		            k->root, KDH_KERNEL_META);
 		return NULL;
 	}
+	if (!kernel_release_check(k->release, meta, error))
+		return NULL;
 	if (ref) {
 		g_free(k->ref);
 		k->ref = g_strdup(ref);
@@ -329,27 +308,31 @@ GPtrArray *kdh_kernel_list(const char *cache_dir, GError **error)
 	return g_steal_pointer(&list);
 }
 
-static guint64 du_total;
-
-static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Bytes PATH takes on disk, below it included; symlinks not followed. */
+static guint64 disk_usage(const char *path)
 {
-	(void)path;
-	(void)ftw;
-	if (flag == FTW_F)
-		du_total += (guint64)st->st_blocks * 512;
-	return 0;
+	GStatBuf st;
+	guint64 total;
+
+	if (g_lstat(path, &st) != 0)
+		return 0;
+	total = (guint64)st.st_blocks * 512;
+	if (S_ISDIR(st.st_mode)) {
+		g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+		const char *name;
+		while (d && (name = g_dir_read_name(d))) {
+			g_autofree char *child = g_build_filename(path, name, NULL);
+			total += disk_usage(child);
+		}
+	}
+	return total;
 }
 
 guint64 kdh_kernel_size(const KdhKernel *k)
 {
 	g_autofree char *dbg = g_strdup_printf("%s.dbg", k->root);
 
-	/* nftw has no user pointer; listing is single-threaded CLI work. */
-	du_total = 0;
-	nftw(k->root, du_add, 16, FTW_PHYS);
-	if (g_file_test(dbg, G_FILE_TEST_IS_DIR))
-		nftw(dbg, du_add, 16, FTW_PHYS);
-	return du_total;
+	return disk_usage(k->root) + disk_usage(dbg);
 }
 
 char *kdh_bzimage_release(const char *path, GError **error)
@@ -359,6 +342,7 @@ char *kdh_bzimage_release(const char *path, GError **error)
 	size_t n;
 	guint off;
 	const char *s, *end;
+	g_autofree char *release = NULL;
 
 	if (!f) {
 		int saved = errno;
@@ -388,12 +372,10 @@ char *kdh_bzimage_release(const char *path, GError **error)
 		g_set_error(error, KDH_KERNEL_ERROR, 0, "%s: no release in the header", path);
 		return NULL;
 	}
-	for (const char *p = s; p < end; p++) {
-		if (!g_ascii_isgraph(*p) || *p == '/') {
-			g_set_error(error, KDH_KERNEL_ERROR, 0,
-			            "%s: implausible release in the header", path);
-			return NULL;
-		}
-	}
-	return g_strndup(s, end - s);
+	/* The release names files and folders and is depmod's argument: a
+	 * crafted header must not make it "..", "--help" or a path. */
+	release = g_strndup(s, MIN(end - s, 200));
+	if (!kernel_release_check(release, path, error))
+		return NULL;
+	return g_steal_pointer(&release);
 }

@@ -21,8 +21,11 @@
  * Builds keep their object tree in $cache/kernels/.obj-<version>-<hash> (per
  * source tree and toolchain, not per config) for incremental rebuilds.
  * An entry is used only when complete: it is made in a temporary folder and
- * renamed into place (kdh_publish_dir), under a lock, so concurrent kdh runs
- * sharing the cache never see half an entry and never build one twice.
+ * renamed into place under its lock (kdh_cache_entry_ensure), so concurrent
+ * kdh runs and threads sharing the cache never see half an entry and never
+ * make one twice.  Packages are unpacked through libarchive with its
+ * secure-extraction checks (kdh_unpack_package): a hostile package cannot
+ * write outside the temporary folder.
  */
 #ifndef KDH_KERNEL_H
 #define KDH_KERNEL_H
@@ -70,7 +73,10 @@ KdhKernel *kdh_kernel_fetch_debian(const char *ref, gboolean debug, const char *
  * lib/modules/<release>/ or <release>/).  The kernel's release is read from
  * the bzImage header.  Compressed modules (.ko.xz/.zst/.gz) are decompressed
  * and depmod is run, since the mini guest's busybox insmod needs plain .ko.
- * Importing the same content twice returns the existing entry. */
+ * A package that would write outside its folder, plant device nodes or
+ * unpack past the size bounds is refused with an error naming the member
+ * (kdh_unpack_package).  Importing the same content twice returns the
+ * existing entry. */
 KdhKernel *kdh_kernel_import(const char *path, const char *cache_dir, GError **error);
 
 /* Progress of a build, called from the building thread: STEP is a short
@@ -185,7 +191,10 @@ GPtrArray *kdh_kernel_list(const char *cache_dir, GError **error);
 guint64 kdh_kernel_size(const KdhKernel *k);
 
 /* The release string in a bzImage's setup header ("6.12.117 (root@host) #1
- * SMP ..." → "6.12.117"), or NULL with an error when PATH is not a bzImage. */
+ * SMP ..." → "6.12.117"), or NULL with an error when PATH is not a bzImage
+ * or the release could not safely name files or be an argument ("..",
+ * "--help", a '/': only 1-64 of [A-Za-z0-9._+~-], starting with a letter or
+ * digit, pass). */
 char *kdh_bzimage_release(const char *path, GError **error);
 
 #endif

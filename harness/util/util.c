@@ -1,4 +1,4 @@
-/* Host commands, cache folders, locks. */
+/* Cache folders, locks, removing and copying files. */
 #include "util/util.h"
 
 #include <errno.h>
@@ -7,62 +7,11 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 KDH_DEFINE_QUARK("kdh-util-error-quark", kdh_util_error)
-
-/* The last few lines of a command's standard error: enough to say why. */
-static char *tail_lines(const char *text, guint n)
-{
-	g_autofree char *copy = g_strstrip(g_strdup(text ? text : ""));
-	const char *p = copy + strlen(copy);
-
-	while (p > copy && n > 0) {
-		p--;
-		if (*p == '\n')
-			n--;
-	}
-	if (*p == '\n')
-		p++;
-	return g_strdup(p);
-}
-
-gboolean kdh_run(const char *const *argv, const char *cwd, char **stdout_text, GError **error)
-{
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-	    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	g_autoptr(GSubprocess) proc = NULL;
-	g_autoptr(GBytes) out = NULL, err_bytes = NULL;
-	g_autofree char *err = NULL;
-	g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
-
-	if (cwd)
-		g_subprocess_launcher_set_cwd(launcher, cwd);
-	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
-	proc = g_subprocess_launcher_spawnv(launcher, argv, error);
-	if (!proc) {
-		g_prefix_error(error, "running %s: ", argv[0]);
-		return FALSE;
-	}
-	if (!g_subprocess_communicate(proc, NULL, NULL, &out, &err_bytes, error)) {
-		g_prefix_error(error, "running %s: ", cmd);
-		return FALSE;
-	}
-	err = g_strndup(g_bytes_get_data(err_bytes, NULL), g_bytes_get_size(err_bytes));
-	if (!g_subprocess_get_if_exited(proc) || g_subprocess_get_exit_status(proc) != 0) {
-		g_autofree char *why = tail_lines(err, 5);
-		g_set_error(error, KDH_UTIL_ERROR, 0, "%s failed (%s %d)%s%s", cmd,
-		            g_subprocess_get_if_exited(proc) ? "exit status" : "signal",
-		            g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-		                                             : g_subprocess_get_term_sig(proc),
-		            *why ? ": " : "", why);
-		return FALSE;
-	}
-	if (stdout_text)
-		*stdout_text = g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
-	return TRUE;
-}
 
 char *kdh_cache_dir(GError **error)
 {
@@ -118,17 +67,59 @@ void kdh_rm_rf(const char *path)
 	nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-gboolean kdh_publish_dir(const char *tmp, const char *dest, GError **error)
+gboolean kdh_copy_file(const char *src, const char *dest, int mode, GError **error)
 {
-	if (rename(tmp, dest) == 0)
-		return TRUE;
-	if (errno == EEXIST || errno == ENOTEMPTY) {
-		kdh_rm_rf(tmp);
-		return TRUE;
+	g_autoptr(GFile) from = g_file_new_for_path(src);
+	g_autoptr(GFile) to = g_file_new_for_path(dest);
+	g_autofree char *parent = g_path_get_dirname(dest);
+
+	if (g_mkdir_with_parents(parent, 0755) != 0) {
+		int saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+		            "copying %s: creating %s: %s", src, parent, g_strerror(saved));
+		return FALSE;
 	}
-	int saved = errno;
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "renaming %s to %s: %s",
-	            tmp, dest, g_strerror(saved));
-	kdh_rm_rf(tmp);
-	return FALSE;
+	/* g_file_copy uses copy_file_range/splice where it can, and replaces
+	 * DEST without following a symlink there. */
+	if (!g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error)) {
+		g_prefix_error(error, "copying %s to %s: ", src, dest);
+		return FALSE;
+	}
+	if (mode >= 0 && g_chmod(dest, mode) != 0) {
+		int saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "chmod %s: %s",
+		            dest, g_strerror(saved));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean kdh_copy_tree(const char *src, const char *dest, GError **error)
+{
+	g_autoptr(GDir) d = g_dir_open(src, 0, error);
+	const char *name;
+
+	if (!d || g_mkdir_with_parents(dest, 0755) != 0) {
+		if (d) {
+			int saved = errno;
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+			            "creating %s: %s", dest, g_strerror(saved));
+		}
+		return FALSE;
+	}
+	while ((name = g_dir_read_name(d))) {
+		g_autofree char *from = g_build_filename(src, name, NULL);
+		g_autofree char *to = g_build_filename(dest, name, NULL);
+		GStatBuf st;
+
+		if (g_lstat(from, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (!kdh_copy_tree(from, to, error))
+				return FALSE;
+		} else if (S_ISREG(st.st_mode) && !kdh_copy_file(from, to, -1, error)) {
+			return FALSE;
+		}
+	}
+	return TRUE;
 }

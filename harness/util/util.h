@@ -1,5 +1,6 @@
 /* kdh utilities shared by the layers above dump/: running host commands,
- * cache folders and their locks, content hashes.  No policy lives here. */
+ * cache folders and their locks, copying files, unpacking packages.  No
+ * policy lives here. */
 #ifndef KDH_UTIL_H
 #define KDH_UTIL_H
 
@@ -16,10 +17,38 @@
 #define KDH_UTIL_ERROR (kdh_util_error_quark())
 GQuark kdh_util_error_quark(void);
 
-/* Runs ARGV (argv[0] looked up in PATH) in CWD (NULL: ours) and waits.
- * On exit status 0 returns TRUE and, when STDOUT_TEXT is not NULL, its
- * standard output.  Otherwise FALSE with an error naming the command, its
- * status and the last lines of its standard error. */
+typedef enum {
+	KDH_UTIL_ERROR_COMMAND, /* a command failed or could not start */
+	KDH_UTIL_ERROR_CACHE,   /* a cache entry could not be made */
+	KDH_UTIL_ERROR_UNPACK,  /* a package or compressed file was refused or broken */
+} KdhUtilError;
+
+/* Called with each line of a command's output (without its newline, made
+ * valid UTF-8), as it arrives. */
+typedef void (*KdhLineFunc)(const char *line, gpointer user_data);
+
+typedef struct {
+	const char *cwd;        /* NULL: ours */
+	const char *const *env; /* NULL, or NAME, VALUE, ..., NULL: set on top of ours */
+	GBytes *stdin_data;     /* the command's standard input; NULL: /dev/null */
+	gboolean merge_stderr;  /* standard error into the output */
+	KdhLineFunc line;       /* output line by line (stderr merged); not with STDIN_DATA */
+	gpointer line_data;
+	gboolean any_status; /* a non-zero exit is no error (read it from *STATUS) */
+} KdhRunOptions;
+
+/* The one way kdh runs a host command: ARGV (argv[0] looked up in PATH,
+ * then /usr/sbin and /sbin, where a user's PATH does not reach) as
+ * an argument vector, never through a shell, with LC_ALL=C and OPTS (NULL:
+ * the defaults).  Waits for it.  On success (exit status 0, or any status
+ * with ANY_STATUS) returns TRUE, its standard output in *STDOUT_TEXT and
+ * its status (128 + signal when killed) in *STATUS, each when not NULL.
+ * Otherwise FALSE with an error naming the command line, its status and
+ * the last lines of its standard error (of its output when merged). */
+gboolean kdh_run_full(const char *const *argv, const KdhRunOptions *opts, char **stdout_text,
+                      int *status, GError **error);
+
+/* kdh_run_full with only a working folder CWD (NULL: ours). */
 gboolean kdh_run(const char *const *argv, const char *cwd, char **stdout_text, GError **error);
 
 /* Root's default cache folder (FHS: an application's cache of data it can
@@ -37,12 +66,83 @@ char *kdh_cache_dir(GError **error);
 int kdh_lock(const char *path, GError **error);
 void kdh_unlock(int fd);
 
-/* Publishes the finished folder TMP as DEST with one rename, so a reader sees
- * either nothing or a complete entry.  When DEST already exists (another
- * process won the race) TMP is removed and TRUE returned. */
-gboolean kdh_publish_dir(const char *tmp, const char *dest, GError **error);
+/* Fills OUT (a path that does not exist yet) with a cache entry: a folder
+ * or a file.  SCRATCH is a private folder for anything else (downloads,
+ * unpacked packages); both go away afterwards.  FALSE with an error when
+ * the entry cannot be made. */
+typedef gboolean (*KdhCacheFillFunc)(const char *out, const char *scratch, gpointer data,
+                                     GError **error);
+
+/* The cache entry DIR/NAME, made by FILL when it does not exist: the
+ * check-lock-recheck-build-publish sequence every cache of kdh uses.  FILL
+ * runs at most once among all threads and processes sharing DIR (each
+ * waits on DIR/.lock-NAME), in DIR/.tmp-NAME-XXXXXX, and its result is
+ * renamed into place, so nobody sees half an entry.  Temporary folders of
+ * killed runs are removed by the next run holding their lock.  Returns the
+ * entry's path, or NULL with FILL's error (no entry is left then). */
+char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc fill,
+                             gpointer data, GError **error);
 
 /* Removes PATH and everything below it; does not follow symlinks. */
 void kdh_rm_rf(const char *path);
+
+/* Copies the file SRC (following symlinks) to DEST, replacing DEST and
+ * creating its folder when missing.  MODE: DEST's permissions, or -1 for
+ * SRC's. */
+gboolean kdh_copy_file(const char *src, const char *dest, int mode, GError **error);
+
+/* Copies the folders and regular files below SRC into DEST (created when
+ * missing).  Symlinks, devices and the like are left out: what kdh copies
+ * this way comes from outside, and a symlink would point at the builder's
+ * (or an attacker's) files. */
+gboolean kdh_copy_tree(const char *src, const char *dest, GError **error);
+
+typedef struct {
+	guint64 max_bytes;   /* the members' total size */
+	guint64 max_entries; /* members, counted whether extracted or not */
+	const char *only;    /* NULL, or the one member to extract ("usr/lib/x", no "./") */
+} KdhUnpackOptions;
+
+/* Unpacks the package FILE into the existing folder DEST through libarchive:
+ * a .deb (its data.tar.*), an .rpm (its cpio payload) or a (compressed)
+ * tar such as Arch's .pkg.tar.zst, told apart by content.  Refuses, with
+ * an error naming FILE and the member: absolute names, ".." components,
+ * writing through a symlink, a name that comes twice (folders excepted),
+ * hard links out of the package, device nodes/fifos/sockets, more than
+ * OPTS' bytes or members.  Nothing is written outside DEST; what was unpacked
+ * before a refusal stays in DEST for the caller to remove. */
+gboolean kdh_unpack_package(const char *file, const char *dest, const KdhUnpackOptions *opts,
+                            GError **error);
+
+/* Decompresses SRC (gzip, xz, zstd, lz4, bzip2 or lzma) into the new file
+ * DEST, refusing more than MAX_BYTES of output (DEST is removed then). */
+gboolean kdh_decompress_file(const char *src, const char *dest, guint64 max_bytes, GError **error);
+
+/* The decompressed content of the compressed stream at the start of DATA
+ * (bytes after the stream are ignored), at most MAX_BYTES of it; NULL when
+ * DATA does not start with a stream libarchive knows or yields nothing. */
+GBytes *kdh_decompress_prefix(const void *data, gsize len, gsize max_bytes);
+
+/* ---- text from outside (util/text.c) ---- */
+
+/* The longest name kdh_safe_name accepts: NAME_MAX of the file systems kdh
+ * writes to. */
+#define KDH_NAME_MAX 255
+
+/* NAME (bytes from a scenario file or a guest disk) made safe as one path
+ * component in a folder of kdh's: every byte outside [A-Za-z0-9._+-] becomes
+ * '_', and a leading '.' or '-' becomes '_' (a hidden file, an option).  The
+ * result is never "", ".", "..", or a name with '/'.  NULL with an error
+ * (KDH_UTIL_ERROR) for NULL, "", "." and "..", and for names over
+ * KDH_NAME_MAX bytes; the error shows NAME escaped. */
+char *kdh_safe_name(const char *name, GError **error);
+
+/* LEN bytes of guest-written TEXT (a console line, a string read from a
+ * dump; LEN -1: up to its NUL) as text kdh may store, print and put in JSON:
+ * valid UTF-8, each invalid byte replaced by U+FFFD, control and format
+ * characters other than tab written as \xNN or \uNNNN escapes (a guest
+ * must not drive the terminal), and at most MAX_BYTES bytes, ending in "…"
+ * when cut.  NULL TEXT gives NULL; the result is always nul-terminated. */
+char *kdh_guest_text(const char *text, gssize len, gsize max_bytes);
 
 #endif

@@ -93,9 +93,8 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
 	                      "-kernel",     kernel,
 	                      "-append",     "console=ttyS0 quiet panic=-1",
 	                      NULL};
-	g_autoptr(GSubprocess) proc = NULL;
+	KdhRunOptions opts = {.merge_stderr = TRUE, .any_status = TRUE};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) out = NULL;
 	g_autofree char *text = NULL;
 	int status;
 
@@ -103,14 +102,10 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
 		*why = g_strdup("/dev/kvm is not there or not usable");
 		return FALSE;
 	}
-	proc = g_subprocess_newv(
-	    argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
-	if (!proc || !g_subprocess_communicate(proc, NULL, NULL, &out, NULL, &error)) {
+	if (!kdh_run_full(argv, &opts, &text, &status, &error)) {
 		*why = g_strdup(error->message);
 		return FALSE;
 	}
-	text = g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
-	status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
 	/* Without a root file system the kernel panics at once: reaching that
 	 * panic means the accelerator ran a whole kernel boot. */
 	if (strstr(text, "Kernel panic - not syncing") && status == 0)

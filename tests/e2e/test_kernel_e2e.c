@@ -1,6 +1,6 @@
-/* The kernel side of the compatibility matrix, for real (slow: `make
- * check-full`): a 6.12 kernel built from Debian's linux-source-6.12 and
- * kdh's kconfig fragments, and two fetched Debian kernels of other ABIs and
+/* The kernel side of the compatibility matrix, for real.  Quick: the
+ * Debian fetch and check-config.  Slow (`make check-full`): a 6.12 kernel built from Debian's
+ * linux-source-6.12 and kdh's kconfig fragments, and two fetched Debian kernels of other ABIs and
  * flavours, each through a full cycle in the mini guest.  The build takes
  * 5-12 minutes on 2 cores the first time; the cache makes later runs a
  * no-op (the same inputs hash to the same entry). */
@@ -58,10 +58,32 @@ START_TEST(fetched_debian_kernels_pass_the_cycle)
 }
 END_TEST
 
+/* The real Debian fetch (apt-get download, libarchive unpack, depmod) and
+ * check-config on what it made: seconds once the package is cached, a
+ * 70 MB download the first time. */
+START_TEST(debian_kernel_is_fetched_and_checked)
+{
+	const char *fetch[] = {"kernel", "fetch", "debian:default", NULL};
+	const char *check[] = {"kernel", "check-config", "debian:default", NULL};
+	const char *list[] = {"kernel", "list", NULL};
+
+	ck_assert_int_eq(kdh(fetch), 0);
+	ck_assert_int_eq(kdh(check), 0);
+	ck_assert_int_eq(kdh(list), 0);
+}
+END_TEST
+
 Suite *kernel_e2e_suite(void)
 {
 	Suite *s = suite_create("kernel_e2e");
+	TCase *fast = tcase_create("fetch");
 	TCase *tc = tcase_create("matrix");
+
+	/* Not slow: part of `make check`. */
+	tcase_set_tags(fast, "e2e");
+	tcase_set_timeout(fast, 600);
+	tcase_add_test(fast, debian_kernel_is_fetched_and_checked);
+	suite_add_tcase(s, fast);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_tags(tc, "slow e2e");

@@ -11,4 +11,11 @@
  * which names its libvirt domains ("kdh-<pid>-..."). */
 int kdh_test_run(const char *const *args, GPid *pid);
 
+/* As kdh_test_run, keeping standard output and error in *OUT and *ERR
+ * (each may be NULL to let it through). */
+int kdh_test_run_output(const char *const *args, char **out, char **err);
+
+/* The entries of folder DIR, sorted, joined by spaces ("" when empty). */
+char *kdh_test_list_dir(const char *dir);
+
 #endif
