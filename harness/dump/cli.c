@@ -51,10 +51,18 @@ static int cmd_dmesg(dump_t *d, const struct opts *o)
 	char *text;
 	size_t len;
 
-	(void)o;
 	if (dump_dmesg(d, &text, &len) != DUMP_OK) {
 		fprintf(stderr, "kdh dump dmesg: %s\n", dump_error(d));
 		return EXIT_CORRUPT;
+	}
+	if (o->json) {
+		/* the log as one string: the text has no NUL (rendering
+		 * escapes unprintable bytes) */
+		printf("{\"dmesg\": ");
+		json_str(stdout, text);
+		printf(", \"bytes\": %zu}\n", len);
+		free(text);
+		return fflush(stdout) == 0 ? 0 : EXIT_CORRUPT;
 	}
 	size_t done = 0;
 	while (done < len) {
@@ -76,13 +84,41 @@ static int cmd_dmesg(dump_t *d, const struct opts *o)
 
 static int cmd_vmcoreinfo(dump_t *d, const struct opts *o)
 {
-	(void)o;
 	if (!d->vmcoreinfo) {
 		fprintf(stderr, "kdh dump vmcoreinfo: the dump has no VMCOREINFO\n");
 		return EXIT_CORRUPT;
 	}
-	fwrite(d->vmcoreinfo, 1, d->vmcoreinfo_len, stdout);
-	return 0;
+	if (!o->json) {
+		fwrite(d->vmcoreinfo, 1, d->vmcoreinfo_len, stdout);
+		return 0;
+	}
+	/* KEY=VALUE lines as one object; a line without '=' is kept under
+	 * its whole text with a null value rather than dropped */
+	const char *p = d->vmcoreinfo, *end = p + d->vmcoreinfo_len;
+	bool first = true;
+	printf("{");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		const char *eq = memchr(p, '=', (size_t)(line_end - p));
+		if (line_end > p) {
+			char *key = strndup(p, (size_t)((eq ? eq : line_end) - p));
+			char *val = eq ? strndup(eq + 1, (size_t)(line_end - eq - 1)) : NULL;
+			printf("%s", first ? "" : ", ");
+			json_str(stdout, key ? key : "");
+			printf(": ");
+			if (val)
+				json_str(stdout, val);
+			else
+				printf("null");
+			free(key);
+			free(val);
+			first = false;
+		}
+		p = line_end + 1;
+	}
+	printf("}\n");
+	return fflush(stdout) == 0 ? 0 : EXIT_CORRUPT;
 }
 
 /* ---- info ---- */
@@ -112,6 +148,12 @@ static void regs_json(FILE *f, const dump_t *d)
 	fprintf(f, "[");
 	for (unsigned c = 0; c < d->n_cpus; c++) {
 		fprintf(f, "%s{\"index\": %u, \"pid\": %d", c ? ", " : "", c, d->cpus[c].pid);
+		if (!d->cpus[c].regs_known) {
+			fprintf(f, ", \"error\": ");
+			json_str(f, d->cpus[c].problem);
+			fprintf(f, "}");
+			continue;
+		}
 		for (size_t i = 0; i < sizeof(shown_regs) / sizeof(shown_regs[0]); i++)
 			fprintf(f, ", \"%s\": \"0x%" PRIx64 "\"", shown_regs[i].name,
 			        d->cpus[c].reg[shown_regs[i].idx]);
@@ -243,6 +285,10 @@ static void info_text(const dump_t *d, const struct dump_info *in)
 	else
 		printf("%-16s%d (PRSTATUS notes)\n", "cpus:", in->prstatus_cpus);
 	for (unsigned k = 0; k < d->n_cpus; k++) {
+		if (!d->cpus[k].regs_known) {
+			printf("  prstatus %-5u%s\n", k, d->cpus[k].problem);
+			continue;
+		}
 		printf("  prstatus %-5upid %d", k, d->cpus[k].pid);
 		for (size_t i = 0; i < 3; i++)
 			printf(" %s 0x%" PRIx64, shown_regs[i].name,
@@ -380,10 +426,10 @@ static int cmd_read(dump_t *d, const struct opts *o)
 
 static const struct command commands[] = {
     {"info", cmd_info, 0, "info [--json] FILE..."},
-    {"dmesg", cmd_dmesg, 0, "dmesg FILE..."},
+    {"dmesg", cmd_dmesg, 0, "dmesg [--json] FILE..."},
     {"verify", cmd_verify, 0, "verify [--json] FILE..."},
     {"read", cmd_read, 2, "read [--phys|--virt] [--raw] FILE... ADDR LEN"},
-    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo FILE..."},
+    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo [--json] FILE..."},
 };
 
 static int usage(FILE *f)

@@ -1,5 +1,6 @@
 /* The dump context: probe-then-open over the format tables, VMCOREINFO,
  * a small page cache, and physical / kernel-virtual reads. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -218,10 +219,21 @@ dump_status dump_vmcoreinfo_u64(dump_t *d, const char *key, uint64_t *val)
 	memcpy(buf, v, len);
 	buf[len] = 0;
 	/* The kernel prints SYMBOL() and KERNELOFFSET in hex without a 0x,
-	 * everything else (NUMBER, SIZE, OFFSET, LENGTH, PAGESIZE) in decimal. */
+	 * everything else (NUMBER, SIZE, OFFSET, LENGTH, PAGESIZE) in decimal.
+	 * Only a NUMBER() may be negative: a negative offset or size would
+	 * become a huge one, so it is refused here, where the text is read. */
 	base = (strncmp(key, "SYMBOL(", 7) == 0 || strcmp(key, "KERNELOFFSET") == 0) ? 16 : 10;
+	bool negative = buf[0] == '-';
+	const char *digits = negative ? buf + 1 : buf;
+	if (negative && strncmp(key, "NUMBER(", 7) != 0)
+		return derr_set(&d->err, DUMP_ERR_CORRUPT, "VMCOREINFO %s: negative value '%s'",
+		                key, buf);
+	/* strtoull itself would take leading blanks, a sign, or "-" again */
+	if (!(base == 16 ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0])))
+		return derr_set(&d->err, DUMP_ERR_CORRUPT, "VMCOREINFO %s: bad value '%s'", key,
+		                buf);
 	errno = 0;
-	if (buf[0] == '-') {
+	if (negative) {
 		long long s = strtoll(buf, &endp, base);
 		*val = (uint64_t)s;
 	} else {

@@ -106,6 +106,15 @@ dump_status io_probe_flattened(struct dump_io *io, struct dump_err *e);
  * hole of a flattened image is DUMP_ERR_CORRUPT naming the offset. */
 dump_status io_pread(struct dump_io *io, uint64_t off, void *buf, size_t len, struct dump_err *e);
 
+/* Bytes readable from logical offset OFF before the end or a hole of a
+ * flattened image (0 when OFF itself is in a hole). */
+uint64_t io_contiguous(struct dump_io *io, uint64_t off);
+
+/* The first logical offset >= OFF that holds data: OFF for a plain file;
+ * in a flattened image with gaps (the format allows them), the start of
+ * the next record; the logical size when nothing follows. */
+uint64_t io_next_data(struct dump_io *io, uint64_t off);
+
 void io_close(struct dump_io *io);
 
 /* ---- notes.c ---- */
@@ -113,7 +122,9 @@ void io_close(struct dump_io *io);
 #define DUMP_MAX_CPUS 8192
 
 struct dump_cpu_regs {
-	int32_t pid;
+	bool regs_known; /* false: the note was too short (see problem) */
+	char problem[96];
+	int32_t pid; /* -1 when unknown */
 	/* x86_64 user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8
 	 * rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds
 	 * es fs gs */

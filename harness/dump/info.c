@@ -71,7 +71,7 @@ static void copy_line(char *dst, size_t cap, const char *p, const char *end)
 	dst[n] = 0;
 }
 
-/* the last occurrence of NEEDLE in [hay, hay+len) */
+/* the last occurrence of NEEDLE in [hay, hay+len): one forward pass */
 static const char *last_match(const char *hay, size_t len, const char *needle)
 {
 	const char *found = NULL, *p = hay, *end = hay + len;
@@ -84,27 +84,42 @@ static const char *last_match(const char *hay, size_t len, const char *needle)
 	return found;
 }
 
+/* The dump_stack() header at P ("CPU: 0 PID: 581 Comm: sh ...") into IN.
+ * The line is copied into a small buffer first: sscanf on the log itself
+ * would measure the whole rest of the log (strlen) at every candidate,
+ * which made a log full of "CPU: " lines quadratic. */
+static bool parse_task(struct dump_info *in, const char *p, const char *end)
+{
+	char line[128];
+
+	copy_line(line, sizeof(line), p, end);
+	return sscanf(line, "CPU: %d PID: %d Comm: %31s", &in->panic_cpu, &in->panic_pid,
+	              in->panic_comm) == 3;
+}
+
 /* The panic from the log: "Kernel panic - not syncing: <msg>", and the
- * task from the dump_stack() header the panic printed before it ("CPU: 0
- * PID: 581 Comm: sh ..."). */
-static void parse_panic(struct dump_info *in, const char *log, size_t len)
+ * task from the dump_stack() header the panic printed: the first header
+ * after the last panic line (6.x prints it after), else the last one
+ * before it (older kernels).  Every search is one forward pass over the
+ * log, and each candidate is parsed from a bounded copy: linear in the
+ * log's length whatever the guest wrote into it. */
+void dump_info_parse_panic(struct dump_info *in, const char *log, size_t len)
 {
 	const char *panic = last_match(log, len, "Kernel panic - not syncing: ");
-	const char *end = log + len;
-	size_t search_len = len;
+	const char *end = log + len, *before_end = end, *p = log;
+	bool found_before = false;
+	int cpu = -1, pid = -1;
+	char comm[32] = "";
 
 	if (panic) {
 		copy_line(in->panic_msg, sizeof(in->panic_msg), panic + 28, end);
 		in->panic_known = true;
-		/* the dump_stack header follows the panic line in 6.x and
-		 * precedes it in older kernels: look after it first */
-		const char *cpu = memmem(panic, (size_t)(end - panic), "CPU: ", 5);
-		if (cpu && sscanf(cpu, "CPU: %d PID: %d Comm: %31s", &in->panic_cpu, &in->panic_pid,
-		                  in->panic_comm) == 3) {
+		const char *after = memmem(panic, (size_t)(end - panic), "CPU: ", 5);
+		if (after && parse_task(in, after, end)) {
 			in->task_known = true;
 			return;
 		}
-		search_len = (size_t)(panic - log);
+		before_end = panic;
 	} else {
 		/* no panic line: an oops that did not panic yet, or "BUG:" */
 		const char *bug = last_match(log, len, "BUG: ");
@@ -113,15 +128,19 @@ static void parse_panic(struct dump_info *in, const char *log, size_t len)
 			in->panic_known = true;
 		}
 	}
-	const char *cpu = last_match(log, search_len, "CPU: ");
-	while (cpu) {
-		if (sscanf(cpu, "CPU: %d PID: %d Comm: %31s", &in->panic_cpu, &in->panic_pid,
-		           in->panic_comm) == 3) {
-			in->task_known = true;
-			return;
+	while ((p = memmem(p, (size_t)(before_end - p), "CPU: ", 5)) != NULL) {
+		if (parse_task(in, p, end)) {
+			found_before = true;
+			cpu = in->panic_cpu;
+			pid = in->panic_pid;
+			memcpy(comm, in->panic_comm, sizeof(comm));
 		}
-		cpu = cpu > log ? last_match(log, (size_t)(cpu - log), "CPU: ") : NULL;
+		p += 5;
 	}
+	in->panic_cpu = found_before ? cpu : -1;
+	in->panic_pid = found_before ? pid : -1;
+	memcpy(in->panic_comm, found_before ? comm : "", found_before ? sizeof(comm) : 1);
+	in->task_known = found_before;
 }
 
 dump_status dump_info_collect(dump_t *d, struct dump_info *in)
@@ -170,7 +189,7 @@ dump_status dump_info_collect(dump_t *d, struct dump_info *in)
 		snprintf(in->mem_error, sizeof(in->mem_error), "init_uts_ns: %s", dump_error(d));
 	st = dump_dmesg(d, &log, &log_len);
 	if (st == DUMP_OK) {
-		parse_panic(in, log, log_len);
+		dump_info_parse_panic(in, log, log_len);
 		in->dmesg_bytes = log_len;
 		free(log);
 	} else {

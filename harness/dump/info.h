@@ -34,4 +34,9 @@ struct dump_info {
  * failure to read memory (utsname, log) is kept in IN's *_error fields. */
 dump_status dump_info_collect(dump_t *d, struct dump_info *in);
 
+/* The panic message and the panicking task from the kernel log LOG (LEN
+ * bytes, guest-written: hostile) into IN's panic_* and task fields; linear
+ * in LEN. */
+void dump_info_parse_panic(struct dump_info *in, const char *log, size_t len);
+
 #endif

@@ -10,7 +10,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,9 +41,17 @@ dump_status io_open(struct dump_io *io, const char *path, struct dump_err *e)
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		close(io->fd);
 		io->fd = -1;
-		return derr_set(e, DUMP_ERR_IO, "%s: not a regular file", path);
+		return derr_set(e, DUMP_ERR_IO, "%s: not a regular file or block device", path);
 	}
 	io->file_size = (uint64_t)st.st_size;
+	/* a block device (a raw dump partition, as kdump's "raw" target
+	 * writes) has no st_size: the kernel gives its size */
+	if (S_ISBLK(st.st_mode) && ioctl(io->fd, BLKGETSIZE64, &io->file_size) < 0) {
+		derr_set(e, DUMP_ERR_IO, "%s: size of the block device: %s", path, strerror(errno));
+		close(io->fd);
+		io->fd = -1;
+		return DUMP_ERR_IO;
+	}
 	io->size = io->file_size;
 	return DUMP_OK;
 }
@@ -133,6 +143,31 @@ dump_status io_pread(struct dump_io *io, uint64_t off, void *buf, size_t len, st
 		len -= n;
 	}
 	return DUMP_OK;
+}
+
+uint64_t io_contiguous(struct dump_io *io, uint64_t off)
+{
+	if (!io->flattened)
+		return off < io->size ? io->size - off : 0;
+	size_t i = find_extent(io, off);
+	if (i >= io->n_ext || io->ext[i].logical > off)
+		return 0;
+	uint64_t end = io->ext[i].logical + io->ext[i].len;
+	/* neighbouring records that were not merged (not adjacent in the
+	 * stream) still make one readable range */
+	while (++i < io->n_ext && io->ext[i].logical == end)
+		end += io->ext[i].len;
+	return end - off;
+}
+
+uint64_t io_next_data(struct dump_io *io, uint64_t off)
+{
+	if (!io->flattened)
+		return off;
+	size_t i = find_extent(io, off);
+	if (i >= io->n_ext)
+		return io->size;
+	return io->ext[i].logical > off ? io->ext[i].logical : off;
 }
 
 /* ---- flattened index ---- */

@@ -46,10 +46,6 @@ static dump_status keep_prstatus(dump_t *d, const uint8_t *desc, size_t len, siz
 {
 	struct dump_cpu_regs *bigger, *r;
 
-	if (len < PRSTATUS_SIZE)
-		return derr_set(&d->err, DUMP_ERR_CORRUPT,
-		                "PRSTATUS note at 0x%zx: %zu bytes, expected %d", at, len,
-		                PRSTATUS_SIZE);
 	if (d->n_cpus >= DUMP_MAX_CPUS)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT, "more than %d PRSTATUS notes",
 		                DUMP_MAX_CPUS);
@@ -58,6 +54,16 @@ static dump_status keep_prstatus(dump_t *d, const uint8_t *desc, size_t len, siz
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "PRSTATUS notes");
 	d->cpus = bigger;
 	r = &d->cpus[d->n_cpus++];
+	memset(r, 0, sizeof(*r));
+	/* a short note costs that CPU's registers, not the dump: the note
+	 * stream itself is intact (notes_parse checked the sizes) */
+	if (len < PRSTATUS_SIZE) {
+		r->pid = -1;
+		snprintf(r->problem, sizeof(r->problem),
+		         "PRSTATUS note at 0x%zx: %zu bytes, expected %d", at, len, PRSTATUS_SIZE);
+		return DUMP_OK;
+	}
+	r->regs_known = true;
 	r->pid = (int32_t)le32(desc + PRSTATUS_PID_OFF);
 	for (int i = 0; i < 27; i++)
 		r->reg[i] = le64(desc + PRSTATUS_REG_OFF + 8 * i);

@@ -1,4 +1,6 @@
 /* Verification bookkeeping shared by the formats' verify walks. */
+#include <inttypes.h>
+
 #include "dump/dump_internal.h"
 
 void verify_problem(struct verify_report *r, const char *fmt, ...)
@@ -22,7 +24,15 @@ dump_status dump_verify(dump_t *d, struct verify_report *r)
 		return derr_set(&d->err, DUMP_ERR_IO, "no dump is open");
 	if (!d->vmcoreinfo)
 		verify_problem(r, "no VMCOREINFO in the dump: nothing can be read from memory");
-	return d->fmt->verify(d, r);
+	dump_status st = d->fmt->verify(d, r);
+	/* A dump without a single page of memory is a valid file, but it
+	 * proves nothing about the crashed machine: not a pass. */
+	if (st == DUMP_OK && r->counts_known && r->counts.dumped == 0)
+		verify_problem(r,
+		               "the dump holds no page of memory (%" PRIu64
+		               " pfns described): nothing of the crashed kernel can be checked",
+		               r->counts.max_pfn);
+	return st;
 }
 
 dump_status dump_check(dump_t *d, dump_check_result *res)
