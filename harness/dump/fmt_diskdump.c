@@ -200,8 +200,9 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 	g->max_mapnr = le32(h + 440);
 
 	uint32_t block32 = le32(h + 420);
-	if ((g->block_size & (g->block_size - 1)) && block32 >= 1024 && block32 <= 65536 &&
-	    !(block32 & (block32 - 1)))
+	bool page_size_ok = g->block_size >= 1024 && g->block_size <= 65536 &&
+	                    !(g->block_size & (g->block_size - 1));
+	if (!page_size_ok && block32 >= 1024 && block32 <= 65536 && !(block32 & (block32 - 1)))
 		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
 		                "header: not an x86_64 dump (a 32-bit header: block_size %u "
 		                "8 bytes early)",
