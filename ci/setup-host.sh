@@ -20,6 +20,8 @@ packages=(
 	rpm
 	# peers for differential tests and benchmarks, and the benchmarks' tools
 	libkdumpfile-dev jq
+	# make check-valgrind: the reader's suites under memcheck
+	valgrind
 )
 
 missing=()
