@@ -78,7 +78,9 @@ void dump_free(dump_t *d)
 	free(d->cache_mem);
 	free(d->scratch);
 	free(d->kv_scratch);
+#ifdef KDH_DUMP_TEST_HOOKS
 	free(d->raw_notes);
+#endif
 	free(d);
 }
 
@@ -245,6 +247,27 @@ dump_status dump_vmcoreinfo_u64(dump_t *d, const char *key, uint64_t *val)
 	return DUMP_OK;
 }
 
+const char *dump_vmcoreinfo_text(const dump_t *d, size_t *len)
+{
+	*len = d->vmcoreinfo ? d->vmcoreinfo_len : 0;
+	return d->vmcoreinfo;
+}
+
+/* ---- CPUs ---- */
+
+unsigned dump_cpu_count(const dump_t *d)
+{
+	return d->n_cpus;
+}
+
+dump_status dump_cpu(const dump_t *d, unsigned i, dump_cpu_regs *out)
+{
+	if (i >= d->n_cpus)
+		return DUMP_ERR_NOTFOUND;
+	*out = d->cpus[i];
+	return DUMP_OK;
+}
+
 /* ---- pages ---- */
 
 dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page)
@@ -254,8 +277,10 @@ dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page)
 
 	if (!d->opened)
 		return derr_set(&d->err, DUMP_ERR_IO, "no dump is open");
+#ifdef KDH_DUMP_TEST_HOOKS
 	if (d->page_observer)
 		d->page_observer(d->observer_ctx, pfn);
+#endif
 	if (s->valid && s->pfn == pfn) {
 		*page = s->data;
 		return DUMP_OK;

@@ -9,7 +9,8 @@
  *   xlat_x86_64.c kernel-virtual to physical, reading memory via a callback
  *   dump.c        the context: probe/open, page cache, physical/virtual reads
  *   printk.c      the kernel log from memory
- *   verify.c, info.c, cli.c   the commands
+ *   verify.c, info.c   dump_check and dump_summarize (the front end that
+ *                      prints them is harness/cli/dump_cmd.c)
  */
 #ifndef KDH_DUMP_INTERNAL_H
 #define KDH_DUMP_INTERNAL_H
@@ -121,16 +122,6 @@ void io_close(struct dump_io *io);
 
 #define DUMP_MAX_CPUS 8192
 
-struct dump_cpu_regs {
-	bool regs_known; /* false: the note was too short (see problem) */
-	char problem[96];
-	int32_t pid; /* -1 when unknown */
-	/* x86_64 user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8
-	 * rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds
-	 * es fs gs */
-	uint64_t reg[27];
-};
-
 /* ---- xlat_x86_64.c ---- */
 
 /* Reads LEN bytes of physical memory at PADDR into BUF; the implementation
@@ -162,17 +153,6 @@ dump_status xlat_x86_64_virt_to_phys(struct xlat_x86_64 *x, uint64_t vaddr, uint
 
 /* ---- formats ---- */
 
-struct dump_page_counts {
-	uint64_t max_pfn;  /* pfns the dump describes: [0, max_pfn) */
-	uint64_t present;  /* pfns that were RAM in the crashed kernel */
-	uint64_t dumped;   /* pfns whose contents are in the file */
-	uint64_t excluded; /* present but filtered out (dump level) */
-	uint64_t zero;     /* dumped pfns stored as the shared zero page */
-	bool zero_known;
-};
-
-struct verify_report;
-
 struct dump_format {
 	const char *name;
 	/* Does HEAD (the first bytes of the logical file) look like this
@@ -184,9 +164,9 @@ struct dump_format {
 	 * DUMP_ERR_NOTFOUND when the page is not in the dump. */
 	dump_status (*read_page)(dump_t *d, uint64_t pfn, uint8_t *buf);
 	/* Checks every structure and page, streaming. */
-	dump_status (*verify)(dump_t *d, struct verify_report *r);
+	dump_status (*verify)(dump_t *d, dump_check_result *r);
 	/* Page counts from the metadata (may read descriptors). */
-	dump_status (*counts)(dump_t *d, struct dump_page_counts *c);
+	dump_status (*counts)(dump_t *d, dump_page_counts *c);
 	void (*cleanup)(dump_t *d);
 };
 
@@ -220,7 +200,7 @@ struct dump {
 	bool incomplete;
 	char *vmcoreinfo; /* NUL-terminated, with the note's size; owned */
 	size_t vmcoreinfo_len;
-	struct dump_cpu_regs *cpus; /* PRSTATUS notes in note order */
+	dump_cpu_regs *cpus; /* PRSTATUS notes in note order */
 	unsigned n_cpus;
 	/* what only a kdump-compressed header says (0 / "" otherwise) */
 	int dump_level; /* -1 when unknown */
@@ -243,14 +223,16 @@ struct dump {
 
 	char *kv_scratch; /* result of the last dump_vmcoreinfo lookup */
 
-	/* the first note buffer as found in the file, for tools that rebuild
-	 * dumps (the tests' generator) */
+#ifdef KDH_DUMP_TEST_HOOKS
+	/* Only in the tests' build of the library (build/libkdhdump-test.a):
+	 * the tests' generator rebuilds dumps from the first note buffer as
+	 * found in the file and from the pages a read touches.  The
+	 * production reader neither copies notes nor calls out per page. */
 	uint8_t *raw_notes;
 	size_t raw_notes_len;
-
-	/* called with every pfn a read touches (tests trim dumps with it) */
 	void (*page_observer)(void *ctx, uint64_t pfn);
 	void *observer_ctx;
+#endif
 };
 
 /* Parses a buffer of ELF notes (from PT_NOTE or a kdump sub-header): keeps
@@ -265,12 +247,6 @@ bool dump_set_page_size(dump_t *d, uint64_t size, const char *where);
  * valid until the next read call on D. */
 dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page);
 
-/* Exactly LEN bytes of physical memory at PADDR. */
-dump_status dump_read_phys(dump_t *d, uint64_t paddr, void *buf, size_t len);
-
-/* Exactly LEN bytes at kernel-virtual VADDR (x86_64). */
-dump_status dump_read_virt(dump_t *d, uint64_t vaddr, void *buf, size_t len);
-
 /* Prepares address translation from VMCOREINFO (once). */
 dump_status dump_kernel_init(dump_t *d);
 
@@ -284,24 +260,16 @@ const char *dump_vmcoreinfo_raw(const dump_t *d, const char *key, size_t *len);
 
 /* ---- verify.c ---- */
 
-struct verify_report {
-	bool ok;           /* no problem found */
-	bool incomplete;   /* the dump says it was cut short */
-	uint64_t problems; /* count of problems (only the first few are kept) */
-	char first[8][256];
-	unsigned n_first;
-	uint64_t pages_checked;
-	uint64_t bytes_compressed;
-	struct dump_page_counts counts;
-	bool counts_known;
-};
-
 /* Records a problem in R (keeps the first few messages, counts all). */
-void verify_problem(struct verify_report *r, const char *fmt, ...)
+void verify_problem(dump_check_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Runs the format's verify. */
-dump_status dump_verify(dump_t *d, struct verify_report *r);
+/* ---- info.c ---- */
+
+/* The panic message and the panicking task from the kernel log LOG (LEN
+ * bytes, guest-written: hostile) into S's panic and task fields; linear in
+ * LEN whatever the log holds. */
+void dump_parse_panic(dump_summary *s, const char *log, size_t len);
 
 /* ---- decompression (decompress.c) ---- */
 

@@ -653,8 +653,7 @@ static dump_status dd_count_dumped(dump_t *d, const struct dd_part *p, uint64_t 
 
 /* Walks part P's pfn range: adds to C, and with R checks every descriptor
  * and decompresses every page. */
-static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r,
-                           struct dump_page_counts *c)
+static dump_status dd_walk(dump_t *d, struct dd_part *p, dump_check_result *r, dump_page_counts *c)
 {
 	struct diskdump *dd = d->priv;
 	struct window data = {.io = p->io}, descs = {.io = p->io};
@@ -704,7 +703,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 			/* nothing dumped in these 8 pfns: count them at once
 			 * (the common case at dump level 31) */
 			if (!m2 && base >= p->start_pfn && base + 8 <= p->end_pfn) {
-				c->present += (uint64_t)__builtin_popcount(m1);
+				c->total += (uint64_t)__builtin_popcount(m1);
 				c->excluded += (uint64_t)__builtin_popcount(m1);
 				continue;
 			}
@@ -713,7 +712,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 				bool present = m1 >> b & 1, dumped = m2 >> b & 1;
 				if (pfn < p->start_pfn || pfn >= p->end_pfn)
 					continue;
-				c->present += present;
+				c->total += present;
 				if (!dumped) {
 					c->excluded += present;
 					continue;
@@ -795,8 +794,7 @@ out:
 /* Pages in [FROM, TO) from the first file's complete bitmaps (every part
  * carries the bitmaps of all memory): what is RAM and what was dumped,
  * whichever parts were given.  Streams in fixed-size steps. */
-static dump_status dd_count_bitmaps(dump_t *d, uint64_t from, uint64_t to,
-                                    struct dump_page_counts *c)
+static dump_status dd_count_bitmaps(dump_t *d, uint64_t from, uint64_t to, dump_page_counts *c)
 {
 	struct diskdump *dd = d->priv;
 	uint8_t map1[CHUNK_BYTES], map2[CHUNK_BYTES];
@@ -819,7 +817,7 @@ static dump_status dd_count_bitmaps(dump_t *d, uint64_t from, uint64_t to,
 				bool present = map1[i] >> b & 1, dumped = map2[i] >> b & 1;
 				if (pfn < from || pfn >= to)
 					continue;
-				c->present += present;
+				c->total += present;
 				c->dumped += dumped;
 				c->excluded += present && !dumped;
 			}
@@ -836,7 +834,7 @@ static int cmp_part(const void *a, const void *b)
 
 /* Walks every part; with R, also checks that the parts of a split dump
  * that were given cover all memory once. */
-static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_page_counts *c)
+static dump_status dd_walk_all(dump_t *d, dump_check_result *r, dump_page_counts *c)
 {
 	struct diskdump *dd = d->priv;
 	dump_status st;
@@ -849,16 +847,16 @@ static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_p
 			return dd->part[i].path ? derr_prefix(&d->err, st, "%s", dd->part[i].path)
 			                        : st;
 	}
-	c->zero_known = true;
+	c->zero_known = 1;
 	if (!dd->geo.split)
 		return DUMP_OK;
 	/* the totals describe the crashed machine, not the parts given: they
 	 * come from the complete bitmaps */
-	struct dump_page_counts whole = {0};
+	dump_page_counts whole = {0};
 	st = dd_count_bitmaps(d, 0, dd->max_mapnr, &whole);
 	if (st != DUMP_OK)
 		return st;
-	c->present = whole.present;
+	c->total = whole.total;
 	c->dumped = whole.dumped;
 	c->excluded = whole.excluded;
 	/* a split dump is whole only if its parts cover every dumped page; a
@@ -876,7 +874,7 @@ static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_p
 	for (size_t i = 0; i <= dd->n_parts && st == DUMP_OK; i++) {
 		uint64_t start = i < dd->n_parts ? order[i]->start_pfn : dd->max_mapnr;
 		if (start > next) {
-			struct dump_page_counts gap = {0};
+			dump_page_counts gap = {0};
 			st = dd_count_bitmaps(d, next, start, &gap);
 			if (st == DUMP_OK && gap.dumped)
 				verify_problem(r,
@@ -894,12 +892,12 @@ static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_p
 	return st;
 }
 
-static dump_status dd_counts(dump_t *d, struct dump_page_counts *c)
+static dump_status dd_counts(dump_t *d, dump_page_counts *c)
 {
 	return dd_walk_all(d, NULL, c);
 }
 
-static dump_status dd_verify(dump_t *d, struct verify_report *r)
+static dump_status dd_verify(dump_t *d, dump_check_result *r)
 {
 	struct diskdump *dd = d->priv;
 	dump_status st;
@@ -920,10 +918,10 @@ static dump_status dd_verify(dump_t *d, struct verify_report *r)
 			               dd->part[i].path ? dd->part[i].path : "",
 			               dd->part[i].path ? ": " : "");
 	}
-	st = dd_walk_all(d, r, &r->counts);
+	st = dd_walk_all(d, r, &r->pages);
 	if (st != DUMP_OK)
 		return st;
-	r->counts_known = true;
+	r->pages_known = true;
 	return DUMP_OK;
 }
 

@@ -266,16 +266,16 @@ static uint64_t union_pages(const struct elfdump *ed, unsigned shift, bool file_
 	return pages;
 }
 
-static dump_status elf_counts(dump_t *d, struct dump_page_counts *c)
+static dump_status elf_counts(dump_t *d, dump_page_counts *c)
 {
 	struct elfdump *ed = d->priv;
 
 	memset(c, 0, sizeof(*c));
 	c->max_pfn = pages_up(ed->max_end[ed->n_seg - 1], d->page_shift);
-	c->present = union_pages(ed, d->page_shift, false);
+	c->total = union_pages(ed, d->page_shift, false);
 	c->dumped = union_pages(ed, d->page_shift, true);
-	c->excluded = c->present - c->dumped;
-	c->zero_known = false;
+	c->excluded = c->total - c->dumped;
+	c->zero_known = 0;
 	return DUMP_OK;
 }
 
@@ -289,7 +289,7 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static dump_status elf_verify(dump_t *d, struct verify_report *r)
+static dump_status elf_verify(dump_t *d, dump_check_result *r)
 {
 	struct elfdump *ed = d->priv;
 	struct range *rg;
@@ -343,10 +343,10 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 	}
 	free(rg);
 	free(buf);
-	elf_counts(d, &r->counts);
-	r->counts_known = true;
+	elf_counts(d, &r->pages);
+	r->pages_known = true;
 	/* overlapping segments (the kernel text again) count once */
-	r->pages_checked = r->counts.dumped;
+	r->pages_checked = r->pages.dumped;
 	return DUMP_OK;
 }
 

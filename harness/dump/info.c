@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "dump/dump_internal.h"
-#include "dump/info.h"
 
 /* new_utsname: six fields of 65 bytes */
 #define UTS_LEN 65
@@ -19,7 +18,7 @@ static void copy_field(char *dst, const uint8_t *src)
  * uts_namespace moved (a kref preceded it before 5.11); VMCOREINFO gives it
  * when the kernel exports it, otherwise the first candidate whose sysname
  * reads "Linux" is taken. */
-static dump_status read_uts(dump_t *d, struct dump_info *in)
+static dump_status read_uts(dump_t *d, dump_summary *in)
 {
 	uint64_t sym, off;
 	uint8_t buf[UTS_LEN * 6];
@@ -50,12 +49,12 @@ static dump_status read_uts(dump_t *d, struct dump_info *in)
 		if (st != DUMP_OK)
 			return st;
 	}
-	copy_field(in->mem_sysname, buf);
-	copy_field(in->mem_nodename, buf + UTS_LEN);
-	copy_field(in->mem_release, buf + 2 * UTS_LEN);
-	copy_field(in->mem_version, buf + 3 * UTS_LEN);
-	copy_field(in->mem_machine, buf + 4 * UTS_LEN);
-	in->mem_uts_known = true;
+	copy_field(in->sysname, buf);
+	copy_field(in->nodename, buf + UTS_LEN);
+	copy_field(in->release, buf + 2 * UTS_LEN);
+	copy_field(in->version, buf + 3 * UTS_LEN);
+	copy_field(in->machine, buf + 4 * UTS_LEN);
+	in->uts_known = 1;
 	return DUMP_OK;
 }
 
@@ -88,7 +87,7 @@ static const char *last_match(const char *hay, size_t len, const char *needle)
  * The line is copied into a small buffer first: sscanf on the log itself
  * would measure the whole rest of the log (strlen) at every candidate,
  * which made a log full of "CPU: " lines quadratic. */
-static bool parse_task(struct dump_info *in, const char *p, const char *end)
+static bool parse_task(dump_summary *in, const char *p, const char *end)
 {
 	char line[128];
 
@@ -103,7 +102,7 @@ static bool parse_task(struct dump_info *in, const char *p, const char *end)
  * before it (older kernels).  Every search is one forward pass over the
  * log, and each candidate is parsed from a bounded copy: linear in the
  * log's length whatever the guest wrote into it. */
-void dump_info_parse_panic(struct dump_info *in, const char *log, size_t len)
+void dump_parse_panic(dump_summary *in, const char *log, size_t len)
 {
 	const char *panic = last_match(log, len, "Kernel panic - not syncing: ");
 	const char *end = log + len, *before_end = end, *p = log;
@@ -112,11 +111,11 @@ void dump_info_parse_panic(struct dump_info *in, const char *log, size_t len)
 	char comm[32] = "";
 
 	if (panic) {
-		copy_line(in->panic_msg, sizeof(in->panic_msg), panic + 28, end);
-		in->panic_known = true;
+		copy_line(in->panic, sizeof(in->panic), panic + 28, end);
+		in->panic_known = 1;
 		const char *after = memmem(panic, (size_t)(end - panic), "CPU: ", 5);
 		if (after && parse_task(in, after, end)) {
-			in->task_known = true;
+			in->task_known = 1;
 			return;
 		}
 		before_end = panic;
@@ -124,8 +123,8 @@ void dump_info_parse_panic(struct dump_info *in, const char *log, size_t len)
 		/* no panic line: an oops that did not panic yet, or "BUG:" */
 		const char *bug = last_match(log, len, "BUG: ");
 		if (bug) {
-			copy_line(in->panic_msg, sizeof(in->panic_msg), bug, end);
-			in->panic_known = true;
+			copy_line(in->panic, sizeof(in->panic), bug, end);
+			in->panic_known = 1;
 		}
 	}
 	while ((p = memmem(p, (size_t)(before_end - p), "CPU: ", 5)) != NULL) {
@@ -143,7 +142,7 @@ void dump_info_parse_panic(struct dump_info *in, const char *log, size_t len)
 	in->task_known = found_before;
 }
 
-dump_status dump_info_collect(dump_t *d, struct dump_info *in)
+dump_status dump_summarize(dump_t *d, dump_summary *in)
 {
 	dump_status st;
 	char *log = NULL;
@@ -162,16 +161,16 @@ dump_status dump_info_collect(dump_t *d, struct dump_info *in)
 	in->page_size = d->page_size;
 	in->dump_level = d->dump_level;
 	in->incomplete = d->incomplete;
-	snprintf(in->hdr_release, sizeof(in->hdr_release), "%s", d->utsname_release);
-	snprintf(in->hdr_version, sizeof(in->hdr_version), "%s", d->utsname_version);
-	snprintf(in->hdr_machine, sizeof(in->hdr_machine), "%s", d->utsname_machine);
-	snprintf(in->hdr_nodename, sizeof(in->hdr_nodename), "%s", d->utsname_nodename);
+	snprintf(in->header_release, sizeof(in->header_release), "%s", d->utsname_release);
+	snprintf(in->header_version, sizeof(in->header_version), "%s", d->utsname_version);
+	snprintf(in->header_machine, sizeof(in->header_machine), "%s", d->utsname_machine);
+	snprintf(in->header_nodename, sizeof(in->header_nodename), "%s", d->utsname_nodename);
 	in->header_time = d->crash_time;
 	in->crash_time = -1;
 	if (dump_vmcoreinfo_u64(d, "CRASHTIME", &v) == DUMP_OK)
 		in->crash_time = (int64_t)v;
 	in->header_cpus = d->header_cpus;
-	in->prstatus_cpus = (int)d->n_cpus;
+	in->cpus = (int)d->n_cpus;
 	{
 		size_t n;
 		const char *rel = dump_vmcoreinfo_raw(d, "OSRELEASE", &n);
@@ -179,49 +178,21 @@ dump_status dump_info_collect(dump_t *d, struct dump_info *in)
 			snprintf(in->vmcoreinfo_release, sizeof(in->vmcoreinfo_release), "%.*s",
 			         (int)n, rel);
 	}
-	st = d->fmt->counts(d, &in->counts);
+	st = d->fmt->counts(d, &in->pages);
 	if (st != DUMP_OK)
 		return derr_prefix(&d->err, st, "page counts");
 	/* what follows reads the crashed kernel's memory; a dump where that
 	 * fails is still described, with the reason kept */
 	st = read_uts(d, in);
 	if (st != DUMP_OK)
-		snprintf(in->mem_error, sizeof(in->mem_error), "init_uts_ns: %s", dump_error(d));
+		snprintf(in->uts_error, sizeof(in->uts_error), "init_uts_ns: %s", dump_error(d));
 	st = dump_dmesg(d, &log, &log_len);
 	if (st == DUMP_OK) {
-		dump_info_parse_panic(in, log, log_len);
+		dump_parse_panic(in, log, log_len);
 		in->dmesg_bytes = log_len;
 		free(log);
 	} else {
 		snprintf(in->dmesg_error, sizeof(in->dmesg_error), "%s", dump_error(d));
 	}
-	return DUMP_OK;
-}
-
-dump_status dump_summarize(dump_t *d, dump_summary *s)
-{
-	struct dump_info in;
-	dump_status st = dump_info_collect(d, &in);
-
-	if (st != DUMP_OK)
-		return st;
-	memset(s, 0, sizeof(*s));
-	s->format = in.format;
-	s->compression = in.compression;
-	s->dump_level = in.dump_level;
-	s->incomplete = in.incomplete;
-	if (in.mem_uts_known)
-		snprintf(s->release, sizeof(s->release), "%s", in.mem_release);
-	s->pages_total = in.counts.present;
-	s->pages_dumped = in.counts.dumped;
-	s->pages_excluded = in.counts.excluded;
-	s->crash_time = in.crash_time;
-	s->cpus = in.prstatus_cpus;
-	if (in.panic_known)
-		snprintf(s->panic, sizeof(s->panic), "%s", in.panic_msg);
-	s->panic_cpu = in.task_known ? in.panic_cpu : -1;
-	s->panic_pid = in.task_known ? in.panic_pid : -1;
-	if (in.task_known)
-		snprintf(s->panic_comm, sizeof(s->panic_comm), "%s", in.panic_comm);
 	return DUMP_OK;
 }

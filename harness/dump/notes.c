@@ -44,7 +44,7 @@ static dump_status keep_vmcoreinfo(dump_t *d, const uint8_t *desc, size_t len)
 
 static dump_status keep_prstatus(dump_t *d, const uint8_t *desc, size_t len, size_t at)
 {
-	struct dump_cpu_regs *bigger, *r;
+	dump_cpu_regs *bigger, *r;
 
 	if (d->n_cpus >= DUMP_MAX_CPUS)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT, "more than %d PRSTATUS notes",
@@ -74,6 +74,7 @@ dump_status notes_parse(dump_t *d, const uint8_t *buf, size_t len, const char *w
 {
 	size_t pos = 0;
 
+#ifdef KDH_DUMP_TEST_HOOKS
 	if (!d->raw_notes && len > 0) {
 		d->raw_notes = malloc(len);
 		if (!d->raw_notes)
@@ -81,6 +82,7 @@ dump_status notes_parse(dump_t *d, const uint8_t *buf, size_t len, const char *w
 		memcpy(d->raw_notes, buf, len);
 		d->raw_notes_len = len;
 	}
+#endif
 
 	while (pos + 12 <= len) {
 		uint32_t namesz = le32(buf + pos), descsz = le32(buf + pos + 4);

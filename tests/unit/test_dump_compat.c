@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/commands.h"
 #include "dump/dump_internal.h"
-#include "dump/info.h"
 #include "test_dump_gen.h"
 
 #define KMAP 0xffffffff80000000ull
@@ -57,7 +57,7 @@ START_TEST(test_panic_log_hostile)
 	 * search rescanned the log for each (7.7 s for 250 KiB) */
 	size_t n = 4u << 20, len = 0;
 	char *log = malloc(n + 256);
-	struct dump_info in;
+	dump_summary in;
 
 	while (len + 16 < n) {
 		memcpy(log + len, "CPU: x PID: y\n", 14);
@@ -66,9 +66,9 @@ START_TEST(test_panic_log_hostile)
 	len += (size_t)sprintf(log + len, "CPU: 3 PID: 77 Comm: victim Not tainted\n"
 	                                  "Kernel panic - not syncing: hostile\n");
 	memset(&in, 0, sizeof(in));
-	dump_info_parse_panic(&in, log, len);
+	dump_parse_panic(&in, log, len);
 	ck_assert(in.panic_known);
-	ck_assert_str_eq(in.panic_msg, "hostile");
+	ck_assert_str_eq(in.panic, "hostile");
 	ck_assert(in.task_known);
 	ck_assert_int_eq(in.panic_cpu, 3);
 	ck_assert_int_eq(in.panic_pid, 77);
@@ -79,14 +79,14 @@ START_TEST(test_panic_log_hostile)
 	                           "Kernel panic - not syncing: x\n"
 	                           "CPU: 5 PID: 6 Comm: new\n");
 	memset(&in, 0, sizeof(in));
-	dump_info_parse_panic(&in, log, len);
+	dump_parse_panic(&in, log, len);
 	ck_assert_int_eq(in.panic_cpu, 5);
 	ck_assert_str_eq(in.panic_comm, "new");
 
 	/* no parsable header anywhere: unknown, not garbage */
 	len = (size_t)sprintf(log, "CPU: 9 PID: oops\nKernel panic - not syncing: y\n");
 	memset(&in, 0, sizeof(in));
-	dump_info_parse_panic(&in, log, len);
+	dump_parse_panic(&in, log, len);
 	ck_assert(!in.task_known);
 	ck_assert_int_eq(in.panic_cpu, -1);
 	free(log);
@@ -104,8 +104,8 @@ struct note {
 
 /* An x86_64 ELF vmcore with NOTES and one PT_LOAD of one page at PADDR /
  * VADDR holding PAGE.  Returns the malloc'd image, its size in *LEN. */
-static uint8_t *build_elf(const struct note *notes, size_t n_notes, uint64_t paddr,
-                          uint64_t vaddr, const uint8_t *page, size_t *len)
+static uint8_t *build_elf(const struct note *notes, size_t n_notes, uint64_t paddr, uint64_t vaddr,
+                          const uint8_t *page, size_t *len)
 {
 	size_t nbytes = 0;
 	for (size_t i = 0; i < n_notes; i++)
@@ -267,11 +267,11 @@ START_TEST(test_empty_diskdump)
 	dump_t *d;
 	dump_check_result c;
 
-	put32(k + 440, 0);           /* max_mapnr */
-	put64(k + 4096 + 96, 0);     /* max_mapnr_64 (header version 6) */
-	put32(k + 436, 0);           /* no bitmap blocks */
-	size_t len = 4096 * 2;       /* header + sub-header block */
-	uint64_t notes_end = 0;      /* keep the notes the sub-header points to */
+	put32(k + 440, 0);       /* max_mapnr */
+	put64(k + 4096 + 96, 0); /* max_mapnr_64 (header version 6) */
+	put32(k + 436, 0);       /* no bitmap blocks */
+	size_t len = 4096 * 2;   /* header + sub-header block */
+	uint64_t notes_end = 0;  /* keep the notes the sub-header points to */
 	notes_end = le64(k + 4096 + 48) + le64(k + 4096 + 56);
 	if (notes_end > len)
 		len = notes_end;
@@ -279,7 +279,7 @@ START_TEST(test_empty_diskdump)
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
 	ck_assert_int_eq(c.verdict, DUMP_VERDICT_FAIL);
 	ck_assert_uint_eq(c.pages_checked, 0);
-	ck_assert_msg(strstr(c.first_problem, "no page of memory"), "%s", c.first_problem);
+	ck_assert_msg(strstr(c.problem[0], "no page of memory"), "%s", c.problem[0]);
 	dump_free(d);
 	free(k);
 }
@@ -324,18 +324,18 @@ START_TEST(test_flattened_gap)
 
 	dump_t *d, *plain;
 	ck_assert_int_eq(open_bytes("flat-gap", f, (size_t)(p - f), &d), DUMP_OK);
-	struct dump_info in;
-	ck_assert_msg(dump_info_collect(d, &in) == DUMP_OK, "%s", dump_error(d));
-	ck_assert_str_eq(in.panic_msg, "sysrq triggered crash");
+	dump_summary in;
+	ck_assert_msg(dump_summarize(d, &in) == DUMP_OK, "%s", dump_error(d));
+	ck_assert_str_eq(in.panic, "sysrq triggered crash");
 	dump_check_result c;
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
-	ck_assert_msg(c.verdict == DUMP_VERDICT_PASS, "%s", c.first_problem);
+	ck_assert_msg(c.verdict == DUMP_VERDICT_PASS, "%s", c.problem[0]);
 	dump_check_result want = check_path(DUMPTEST_FIXTURE, &plain);
 	ck_assert_uint_eq(c.pages_checked, want.pages_checked);
-	struct verify_report r1, r2;
-	ck_assert_int_eq(dump_verify(d, &r1), DUMP_OK);
-	ck_assert_int_eq(dump_verify(plain, &r2), DUMP_OK);
-	ck_assert_uint_eq(r1.counts.zero, r2.counts.zero);
+	dump_check_result r1, r2;
+	ck_assert_int_eq(dump_check(d, &r1), DUMP_OK);
+	ck_assert_int_eq(dump_check(plain, &r2), DUMP_OK);
+	ck_assert_uint_eq(r1.pages.zero, r2.pages.zero);
 	ck_assert_uint_eq(r1.bytes_compressed, r2.bytes_compressed);
 	dump_free(d);
 	dump_free(plain);
@@ -351,18 +351,18 @@ START_TEST(test_split_parts)
 	struct dumpgen_opts o = {.compression = 2, .incomplete_after = -1};
 	char *p[3] = {dumptest_path("split.1"), dumptest_path("split.2"), dumptest_path("split.3")};
 	dump_t *whole = dump_new(), *d = dump_new();
-	struct dump_info all, some;
+	dump_summary all, some;
 
 	ck_assert_int_eq(dumpgen_write_split(g, (const char *const *)p, 3, &o), 0);
 	ck_assert_int_eq(dump_open_parts(whole, (const char *const *)p, 3), DUMP_OK);
-	ck_assert_int_eq(dump_info_collect(whole, &all), DUMP_OK);
+	ck_assert_int_eq(dump_summarize(whole, &all), DUMP_OK);
 	/* parts 1 and 3 only: the totals are the machine's, not the parts' */
 	const char *two[] = {p[0], p[2]};
 	ck_assert_int_eq(dump_open_parts(d, two, 2), DUMP_OK);
-	ck_assert_int_eq(dump_info_collect(d, &some), DUMP_OK);
-	ck_assert_uint_eq(some.counts.present, all.counts.present);
-	ck_assert_uint_eq(some.counts.excluded, all.counts.excluded);
-	ck_assert_uint_eq(some.counts.dumped, all.counts.dumped);
+	ck_assert_int_eq(dump_summarize(d, &some), DUMP_OK);
+	ck_assert_uint_eq(some.pages.total, all.pages.total);
+	ck_assert_uint_eq(some.pages.excluded, all.pages.excluded);
+	ck_assert_uint_eq(some.pages.dumped, all.pages.dumped);
 	/* a page of the missing part: named with the range no part covers */
 	uint64_t pfn = g->pages[g->n_pages / 3 + 1].pfn;
 	const uint8_t *page;
@@ -371,7 +371,7 @@ START_TEST(test_split_parts)
 	dump_check_result c;
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
 	ck_assert_int_eq(c.verdict, DUMP_VERDICT_FAIL);
-	ck_assert_msg(strstr(c.first_problem, "dumped pages in pfns"), "%s", c.first_problem);
+	ck_assert_msg(strstr(c.problem[0], "dumped pages in pfns"), "%s", c.problem[0]);
 	dump_free(d);
 	dump_free(whole);
 
@@ -388,7 +388,7 @@ START_TEST(test_split_parts)
 	d = dump_new();
 	ck_assert_int_eq(dump_open_parts(d, (const char *const *)p, 3), DUMP_OK);
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
-	ck_assert_msg(c.verdict == DUMP_VERDICT_PASS, "%s", c.first_problem);
+	ck_assert_msg(c.verdict == DUMP_VERDICT_PASS, "%s", c.problem[0]);
 	dump_free(d);
 	for (int i = 0; i < 3; i++)
 		free(p[i]);
@@ -432,9 +432,8 @@ START_TEST(test_printk_layout_overflow)
 	ck_assert_int_eq(dmesg_with("OFFSET(prb_desc_ring.head_id)", " 8", &d), DUMP_ERR_CORRUPT);
 	dump_free(d);
 	/* a sum that wraps back into the structure: 2^64 - 8 + desc_ring */
-	ck_assert_int_eq(
-	    dmesg_with("OFFSET(prb_desc_ring.count_bits)", "18446744073709551608", &d),
-	    DUMP_ERR_CORRUPT);
+	ck_assert_int_eq(dmesg_with("OFFSET(prb_desc_ring.count_bits)", "18446744073709551608", &d),
+	                 DUMP_ERR_CORRUPT);
 	assert_msg(d, "inconsistent");
 	dump_free(d);
 	ck_assert_int_eq(dmesg_with("OFFSET(atomic_long_t.counter)", "18446744073709551600", &d),
@@ -468,7 +467,7 @@ START_TEST(test_block_device)
 	dev[strcspn(dev, "\n")] = 0;
 	dump_t *d;
 	dump_check_result c = check_path(dev, &d);
-	ck_assert_msg(c.verdict == DUMP_VERDICT_PASS, "%s", c.first_problem);
+	ck_assert_msg(c.verdict == DUMP_VERDICT_PASS, "%s", c.problem[0]);
 	ck_assert_uint_eq(c.pages_checked, 4255);
 	dump_free(d);
 	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
@@ -512,8 +511,7 @@ START_TEST(test_cli_json)
 	struct stat st;
 
 	JsonNode *n = cli_json(dm, 3);
-	ck_assert_str_eq(json_object_get_string_member(json_node_get_object(n), "dmesg"),
-	                 expected);
+	ck_assert_str_eq(json_object_get_string_member(json_node_get_object(n), "dmesg"), expected);
 	json_node_unref(n);
 	n = cli_json(vi, 3);
 	ck_assert_str_eq(json_object_get_string_member(json_node_get_object(n), "OSRELEASE"),

@@ -237,10 +237,10 @@ START_TEST(test_diff_makedumpfile_elf)
 	}
 	/* and it verifies */
 	dump_t *d = dump_new();
-	struct verify_report r;
+	dump_check_result r;
 	ck_assert_int_eq(dump_open(d, path), DUMP_OK);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert_msg(r.ok, "%s", r.n_first ? r.first[0] : "");
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert_msg(r.verdict == DUMP_VERDICT_PASS, "%s", r.problem[0]);
 	dump_free(d);
 	free(ours);
 	free(path);
@@ -347,7 +347,7 @@ static uint64_t compare_pages(struct lkdf *k, const char *path)
 	int fd = open(path, O_RDONLY);
 	uint8_t theirs[4096];
 	uint64_t compared = 0;
-	struct dump_page_counts c;
+	dump_page_counts c;
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(dump_open(d, path), DUMP_OK);
