@@ -37,7 +37,7 @@ static int kernel_fetch(const char *cache, int argc, char **argv)
 	GOptionEntry entries[] = {{"debug", 0, 0, G_OPTION_ARG_NONE, &debug,
 	                           "also fetch the -dbg package's vmlinux (DWARF; hundreds of MB)",
 	                           NULL},
-	                          {NULL}};
+	                          G_OPTION_ENTRY_NULL};
 	int status = 0;
 
 	if (!parse("fetch", "debian:<abi>[-<flavour>]|debian:default...",
@@ -71,7 +71,7 @@ static int kernel_fetch(const char *cache, int argc, char **argv)
 
 static int kernel_import(const char *cache, int argc, char **argv)
 {
-	GOptionEntry entries[] = {{NULL}};
+	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
 	int status = 0;
 
 	if (!parse("import", "FILE|FOLDER...",
@@ -118,7 +118,7 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	    {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "parallel jobs (default: all CPUs)", "N"},
 	    {"config-only", 0, 0, G_OPTION_ARG_FILENAME, &config_only,
 	     "only configure and check the fragments (seconds); write the .config to FILE", "FILE"},
-	    {NULL}};
+	    G_OPTION_ENTRY_NULL};
 	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhKernel) k = NULL;
@@ -175,7 +175,7 @@ static int kernel_build(const char *cache, int argc, char **argv)
 
 static int kernel_check_config(const char *cache, int argc, char **argv)
 {
-	GOptionEntry entries[] = {{NULL}};
+	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GHashTable) config = NULL;
 	g_autoptr(GArray) checks = NULL;
@@ -247,7 +247,7 @@ static char *human_size(guint64 bytes)
 
 static int kernel_list(const char *cache, int argc, char **argv)
 {
-	GOptionEntry entries[] = {{NULL}};
+	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) list = NULL;
 

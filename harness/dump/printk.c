@@ -60,7 +60,7 @@ static void sb_putc(struct strbuf *sb, char c)
 	sb_append(sb, &c, 1);
 }
 
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;

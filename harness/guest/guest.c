@@ -118,28 +118,6 @@ gboolean kdh_guest_disk_overlay(const char *base, const char *overlay, GError **
 	return ok;
 }
 
-char *kdh_guest_safe_name(const char *name, GError **error)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len > 255 || strchr(name, '/') || g_str_equal(name, ".") ||
-	    g_str_equal(name, "..")) {
-		g_autofree char *shown = name ? g_strescape(name, NULL) : g_strdup("(null)");
-		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
-		            "guest file name \"%.64s\" is not a plain file name", shown);
-		return NULL;
-	}
-	char *safe = g_strdup(name);
-	for (char *p = safe; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("._+-", *p))
-			*p = '_';
-	}
-	/* A leading dot would hide the file; a leading '-' reads as an option. */
-	if (safe[0] == '.' || safe[0] == '-')
-		safe[0] = '_';
-	return safe;
-}
-
 /* The newest entry of /var/crash that is a folder (not a link to one). */
 static char *newest_crash_dir(guestfs_h *g, GError **error)
 {
@@ -183,7 +161,7 @@ static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir
 	for (char **n = names; *n; n++) {
 		g_autofree char *path = g_build_filename(out->crash_dir, *n, NULL);
 		g_autoptr(GError) why = NULL;
-		g_autofree char *safe = kdh_guest_safe_name(*n, &why);
+		g_autofree char *safe = kdh_safe_name(*n, &why);
 		struct guestfs_statns *st;
 
 		if (!safe) {

@@ -20,11 +20,6 @@ char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **er
  * base is never written. */
 gboolean kdh_guest_disk_overlay(const char *base, const char *overlay, GError **error);
 
-/* A guest-supplied file NAME made safe as one path component in a folder of
- * ours: NULL (with an error) for "", ".", "..", names with '/', and names
- * over 255 bytes; other bytes outside [A-Za-z0-9._+-] become '_'. */
-char *kdh_guest_safe_name(const char *name, GError **error);
-
 typedef struct {
 	char *crash_dir;    /* the guest's folder, e.g. "/var/crash/20261126T091500Z" */
 	GPtrArray *files;   /* local paths of the regular files copied */
@@ -36,6 +31,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCrashFiles, kdh_crash_files_free)
 
 /* Opens DISK read-only, finds the newest folder in /var/crash (by mtime,
  * then name) and copies its regular files into DEST_DIR, which must exist.
+ * Names are made safe with kdh_safe_name (util.h).
  * Files whose (sanitised) name is in RESERVED (NULL-terminated; the names
  * the caller writes there itself) or already exists are skipped, with the
  * reason in ->skipped.  Returns NULL with KDH_GUEST_ERROR_NO_CRASH when

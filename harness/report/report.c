@@ -37,6 +37,7 @@ KdhResult *kdh_result_new(const char *case_name)
 	r->phases = g_ptr_array_new_with_free_func((GDestroyNotify)phase_free);
 	r->files = g_ptr_array_new_with_free_func(g_free);
 	r->serial_tail = g_ptr_array_new_with_free_func(g_free);
+	r->ignored_markers = g_ptr_array_new_with_free_func(g_free);
 	return r;
 }
 
@@ -56,6 +57,7 @@ void kdh_result_free(KdhResult *r)
 	g_free(r->results_dir);
 	g_ptr_array_unref(r->files);
 	g_ptr_array_unref(r->serial_tail);
+	g_ptr_array_unref(r->ignored_markers);
 	g_free(r->dump_format);
 	g_free(r->dump_compression);
 	g_free(r->dump_osrelease);
@@ -160,6 +162,7 @@ gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **er
 	add_string(b, "results_dir", r->results_dir);
 	add_strings(b, "files", r->files);
 	add_strings(b, "serial_tail", r->serial_tail);
+	add_strings(b, "ignored_markers", r->ignored_markers);
 	json_builder_end_object(b);
 
 	root = json_builder_get_root(b);

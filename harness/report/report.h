@@ -1,5 +1,7 @@
 /* kdh results and their reports.  A KdhResult is what one case produced; the
- * run layer fills it, this layer writes it out (verdict.json for now). */
+ * run and verdict layers fill it, this layer writes it out (verdict.json).
+ * Every string in a KdhResult is valid UTF-8: guest text was made so where
+ * it entered (kdh_guest_text). */
 #ifndef KDH_REPORT_H
 #define KDH_REPORT_H
 
@@ -35,6 +37,9 @@ typedef struct {
 	char *results_dir;
 	GPtrArray *files;       /* retrieved files, local paths */
 	GPtrArray *serial_tail; /* the last serial lines, for diagnosis */
+	/* Console markers kdh saw and did not act on (out of order, repeated,
+	 * not in the case's plan), each with why; bounded by the runner. */
+	GPtrArray *ignored_markers;
 	char *dump_format;
 	char *dump_compression;
 	int dump_level;            /* -1: not recorded */
@@ -58,7 +63,7 @@ void kdh_result_add_phase(KdhResult *r, const char *name, double seconds);
  * failure is the one that explains the rest), and appends the reason. */
 void kdh_result_fail(KdhResult *r, KdhVerdict verdict, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
-/* Writes R as JSON to PATH (atomically). */
+/* Writes R as JSON to PATH (atomically: g_file_set_contents). */
 gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **error);
 
 #endif

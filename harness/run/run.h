@@ -1,6 +1,8 @@
-/* kdh runner: one case from kernel to verdict, phase by phase, with timeouts
- * enforced from outside the guest and cancellation that leaves nothing
- * running.  The runner reports progress on standard output. */
+/* kdh runner: one case from kernel to verdict, phase by phase (case.c), with
+ * the guest watched through its serial markers and its phases timed out
+ * from outside the guest (watch.c), and cancellation that leaves nothing
+ * running.  The runner reports progress on standard output; the verdict
+ * itself is verdict/'s. */
 #ifndef KDH_RUN_H
 #define KDH_RUN_H
 
@@ -8,6 +10,8 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "guest/guest.h"
+#include "kernel/kernel.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
 #include "vm/vm.h"
@@ -28,18 +32,48 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhMarker, kdh_marker_free)
 /* A marker's value for KEY, or NULL. */
 const char *kdh_marker_get(const KdhMarker *m, const char *key);
 
+typedef struct KdhRunContext KdhRunContext;
+
+/* The steps of a case that reach outside kdh's own memory: making what the
+ * guest boots, reading its disk afterwards, and the clock phases are timed
+ * by.  kdh_run_host_ops does them for real (kernel/, image/, guest/, the
+ * monotonic clock); a test passes its own table to play a case in
+ * milliseconds.  Each step returns NULL/FALSE with an error on failure. */
 typedef struct {
+	/* The case's kernel, made or found in the cache. */
+	KdhKernel *(*kernel)(const KdhRunContext *ctx, const KdhCase *c, GError **error);
+	/* The initrd the guest boots with kernel K. */
+	char *(*image)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+	               GError **error);
+	/* Creates the case's guest disk at DISK (a fresh overlay). */
+	gboolean (*disk)(const KdhRunContext *ctx, const char *disk, GError **error);
+	/* Copies the guest's newest dump folder from DISK into DEST_DIR, as
+	 * kdh_guest_fetch_crash does (KDH_GUEST_ERROR_NO_CRASH: none). */
+	KdhCrashFiles *(*retrieve)(const KdhRunContext *ctx, const char *disk, const char *dest_dir,
+	                           const char *const *reserved, GError **error);
+	gint64 (*now)(void);        /* microseconds, monotonic */
+	void (*sleep)(gulong usec); /* between two looks at the VM */
+} KdhRunOps;
+
+/* The real steps. */
+extern const KdhRunOps kdh_run_host_ops;
+
+struct KdhRunContext {
 	const char *cache_dir;
 	const char *images_dir; /* the repository's images/ (recipes) */
 	const char *run_dir;    /* results/<run-id>; a folder per case below */
 	const KdhVmBackend *backend;
+	const KdhRunOps *ops;
 	KdhAccel accel;
 	gboolean keep_disk;               /* keep the case's overlay disk after retrieval */
-	volatile sig_atomic_t *cancelled; /* set from a signal handler */
-} KdhRunContext;
+	volatile sig_atomic_t *cancelled; /* set (non-zero) from a signal handler */
+};
 
 /* Runs C and returns its result (never NULL); verdict.json and the serial
- * log are in the case's folder when it returns. */
+ * log are in the case's folder (RUN_DIR/<case name>) when it returns.  Once
+ * *CTX->cancelled is set, the case ends as ERROR "cancelled by a signal",
+ * whatever error the step under way returns.  Keeps no state between
+ * calls: domain names come from the case folder, not a counter. */
 KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c);
 
 /* Where and how kdh_run_kernel_progress shows a kernel build. */

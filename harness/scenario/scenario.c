@@ -1,4 +1,6 @@
-/* Scenario files: GKeyFile syntax, our schema, errors with file:line. */
+/* Scenario files: GKeyFile syntax, our schema, matrices, errors with
+ * file:line. */
+#include "scenario/internal.h"
 #include "scenario/scenario.h"
 #include "util/util.h"
 
@@ -34,7 +36,20 @@ static const KeySpec schema[] = {
     {"timeouts", "shutdown", FALSE},
 };
 
-static const char *const triggers[] = {"sysrq", "nmi", NULL};
+static const KdhTrigger triggers[] = {
+    {"sysrq", KDH_FIRE_GUEST, "the guest writes 'c' to /proc/sysrq-trigger"},
+    {"nmi", KDH_FIRE_HOST_NMI, "the host injects an NMI (kernel.unknown_nmi_panic=1)"},
+};
+
+const KdhTrigger *kdh_trigger_find(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(triggers); i++) {
+		if (g_strcmp0(triggers[i].name, name) == 0)
+			return &triggers[i];
+	}
+	return NULL;
+}
+
 static const char *const collectors[] = {"makedumpfile", "cp", NULL};
 static const char *const compressions[] = {"lzo", "zlib", "none", NULL};
 static const char *const images[] = {"mini", NULL};
@@ -71,7 +86,6 @@ void kdh_case_free(KdhCase *c)
 	g_free(c->kernel_ref);
 	g_free(c->crashkernel);
 	g_free(c->image);
-	g_free(c->trigger);
 	g_free(c->collector);
 	g_free(c->compression);
 	g_free(c->expect_panic);
@@ -172,25 +186,18 @@ static guint source_line(const Source *src, const char *group, const char *key)
 	return GPOINTER_TO_UINT(g_hash_table_lookup(src->lines, id));
 }
 
-/* A value without a trailing " # comment"; NULL when absent. */
+/* A value, from the matrix combination being expanded or the file (whose
+ * comments scenario_strip_comments removed); NULL when absent. */
 static char *source_get(const Source *src, const char *group, const char *key)
 {
 	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
 	const char *override = src->overrides ? g_hash_table_lookup(src->overrides, id) : NULL;
-	char *value, *hash;
+	char *value;
 
 	if (override)
 		return g_strdup(override);
 	value = g_key_file_get_string(src->kf, group, key, NULL);
-	if (!value)
-		return NULL;
-	for (hash = strchr(value, '#'); hash; hash = strchr(hash + 1, '#')) {
-		if (hash > value && g_ascii_isspace(hash[-1])) {
-			*hash = '\0';
-			break;
-		}
-	}
-	return g_strstrip(value);
+	return value ? g_strstrip(value) : NULL;
 }
 
 static gboolean value_error(const Source *src, const char *group, const char *key, GError **error,
@@ -280,16 +287,21 @@ static gboolean get_size(const Source *src, const char *group, const char *key,
 	return TRUE;
 }
 
-/* Case names end up in paths and domain names: keep them to a safe set. */
-static char *safe_name(const char *text)
+/* The trigger named by [crash] trigger=. */
+static gboolean get_trigger(const Source *src, const KdhTrigger **out, GError **error)
 {
-	char *name = g_strdup(text);
+	g_autofree char *value = NULL;
+	g_autoptr(GString) names = g_string_new(NULL);
 
-	for (char *p = name; *p; p++) {
-		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '_')
-			*p = '_';
-	}
-	return name;
+	if (!get_string(src, "crash", "trigger", "sysrq", &value, error))
+		return FALSE;
+	*out = kdh_trigger_find(value);
+	if (*out)
+		return TRUE;
+	for (gsize i = 0; i < G_N_ELEMENTS(triggers); i++)
+		g_string_append_printf(names, "%s%s", i ? ", " : "", triggers[i].name);
+	return value_error(src, "crash", "trigger", error, "'%s' is not one of: %s", value,
+	                   names->str);
 }
 
 static KdhCase *build_case(const Source *src, const char *suffix, GError **error)
@@ -298,18 +310,24 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	g_autofree char *name = NULL, *outcome = NULL;
 
 	c->source = g_strdup(src->name);
+	c->name_line = source_line(src, "scenario", "name");
 	if (!get_string(src, "scenario", "name", NULL, &name, error))
 		return NULL;
-	c->name = suffix ? g_strdup_printf("%s%s", name, suffix) : g_strdup(name);
-	g_autofree char *unsafe = c->name;
-	c->name = safe_name(unsafe);
+	/* Case names become folder and domain names. */
+	g_autofree char *given = g_strdup_printf("%s%s", name, suffix ? suffix : "");
+	g_autoptr(GError) why = NULL;
+	c->name = kdh_safe_name(given, &why);
+	if (!c->name) {
+		value_error(src, "scenario", "name", error, "%s", why->message);
+		return NULL;
+	}
 	c->description = source_get(src, "scenario", "description");
 	if (!get_string(src, "kernel", "ref", "debian:default", &c->kernel_ref, error) ||
 	    !get_size(src, "vm", "memory", "1G", &c->memory, error) ||
 	    !get_uint(src, "vm", "cpus", 1, 1, 64, &c->cpus, error) ||
 	    !get_string(src, "vm", "crashkernel", "256M", &c->crashkernel, error) ||
 	    !get_choice(src, "vm", "image", "mini", images, &c->image, error) ||
-	    !get_choice(src, "crash", "trigger", "sysrq", triggers, &c->trigger, error) ||
+	    !get_trigger(src, &c->trigger, error) ||
 	    !get_choice(src, "capture", "collector", "makedumpfile", collectors, &c->collector,
 	                error) ||
 	    !get_uint(src, "capture", "dump_level", 31, 0, 31, &c->dump_level, error) ||
@@ -343,10 +361,10 @@ static gboolean scan_lines(Source *src, const char *text, GError **error)
 
 	for (guint i = 0; lines[i]; i++) {
 		guint lineno = i + 1;
-		char *line = g_strstrip(lines[i]);
+		char *line = lines[i]; /* scenario_strip_comments stripped it */
 		char *eq;
 
-		if (!*line || *line == '#' || *line == ';')
+		if (!*line)
 			continue;
 		if (*line == '[') {
 			char *close = strchr(line, ']');
@@ -396,6 +414,50 @@ static gboolean scan_lines(Source *src, const char *text, GError **error)
 	return TRUE;
 }
 
+/* The part of a case name a matrix VALUE gives, as it will be in the
+ * folder name; NULL when the name would be unusable anyway (too long). */
+static char *matrix_name_part(const char *value)
+{
+	/* A prefix, so "." or ".." alone are compared as folder name parts,
+	 * not refused as whole names. */
+	g_autofree char *part = g_strdup_printf("x%s", value);
+	return kdh_safe_name(part, NULL);
+}
+
+/* Each of the VALUES of [matrix] KEY gives its cases their own name: a
+ * value listed twice, or two values that differ only in characters a folder
+ * name cannot hold ("a b" and "a_b"), would put two cases in one folder. */
+static gboolean matrix_values_distinct(const Source *src, const char *key, GError **error)
+{
+	guint line = source_line(src, "matrix", key);
+	g_auto(GStrv) values = g_key_file_get_string_list(src->kf, "matrix", key, NULL, NULL);
+
+	if (!values)
+		return TRUE; /* expand() says what is wrong */
+	for (guint i = 0; values[i]; i++) {
+		g_autofree char *a = g_strstrip(g_strdup(values[i]));
+		g_autofree char *part_a = matrix_name_part(a);
+		for (guint j = 0; j < i; j++) {
+			g_autofree char *b = g_strstrip(g_strdup(values[j]));
+			g_autofree char *part_b = matrix_name_part(b);
+			if (g_str_equal(a, b)) {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+				            "%s:%u: [matrix] %s: '%s' is listed twice", src->name,
+				            line, key, a);
+				return FALSE;
+			}
+			if (part_a && part_b && g_str_equal(part_a, part_b)) {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+				            "%s:%u: [matrix] %s: '%s' and '%s' give cases the same "
+				            "name ('%s' in a folder name)",
+				            src->name, line, key, b, a, part_a + 1);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
 /* Expands the [matrix] group by recursion over its keys: one case for each
  * combination, named after the values it fixes. */
 static gboolean expand(Source *src, char **keys, guint depth, GString *suffix, GPtrArray *out,
@@ -433,6 +495,72 @@ static gboolean expand(Source *src, char **keys, guint depth, GString *suffix, G
 	return TRUE;
 }
 
+/* Whether GKeyFile reads [GROUP] KEY of KF: a list in [matrix], a string
+ * elsewhere; FALSE with its error (a bad escape such as "\q") when not.
+ * GKeyFile may return a value and an error both: the error decides. */
+static gboolean value_readable(GKeyFile *kf, const char *group, const char *key, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gboolean read;
+
+	if (g_str_equal(group, "matrix")) {
+		g_auto(GStrv) list = g_key_file_get_string_list(kf, group, key, NULL, &local);
+		read = list != NULL;
+	} else {
+		g_autofree char *value = g_key_file_get_string(kf, group, key, &local);
+		read = value != NULL;
+	}
+	if (local) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	return read;
+}
+
+/* Every value GKeyFile would refuse to read, refused here with its line:
+ * read later, it would look like a missing key. */
+static gboolean values_readable(const Source *src, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(src->kf, NULL);
+
+	for (char **g = groups; *g; g++) {
+		g_auto(GStrv) keys = g_key_file_get_keys(src->kf, *g, NULL, NULL);
+		for (char **k = keys; k && *k; k++) {
+			g_autoptr(GError) local = NULL;
+			if (!value_readable(src->kf, *g, *k, &local)) {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+				            "%s:%u: [%s] %s: %s", src->name,
+				            source_line(src, *g, *k), *g, *k,
+				            local ? local->message : "unreadable");
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
+/* FALSE with an error naming both places when two of CASES have the same
+ * name: they would share a results folder. */
+static gboolean names_unique(GPtrArray *cases, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		const KdhCase *first = g_hash_table_lookup(seen, c->name);
+		if (first) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [scenario] name: case '%s' is also a case of %s:%u; "
+			            "each case needs its own results folder",
+			            c->source, c->name_line, c->name, first->source,
+			            first->name_line);
+			return FALSE;
+		}
+		g_hash_table_insert(seen, c->name, (gpointer)c);
+	}
+	return TRUE;
+}
+
 GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -443,34 +571,56 @@ GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **e
 	g_autoptr(GString) suffix = g_string_new(NULL);
 	g_autoptr(GError) local = NULL;
 	g_auto(GStrv) keys = NULL;
+	g_autofree char *clean = NULL;
 	Source src = {.name = name, .kf = kf, .lines = lines, .overrides = overrides};
 
-	if (!scan_lines(&src, text, error))
+	if (!scenario_check_text(name, text, strlen(text), error))
 		return NULL;
-	if (!g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, &local)) {
+	/* GKeyFile sees no comment: ours are not all its own (inline ones). */
+	clean = scenario_strip_comments(text);
+	if (!scan_lines(&src, clean, error))
+		return NULL;
+	if (!g_key_file_load_from_data(kf, clean, -1, G_KEY_FILE_NONE, &local)) {
+		/* scan_lines checked what GKeyFile would refuse; should it still
+		 * refuse, say where at least the file is. */
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX, "%s: %s", name,
 		            local->message);
 		return NULL;
 	}
+	if (!values_readable(&src, error))
+		return NULL;
 	if (!g_key_file_has_group(kf, "scenario")) {
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
 		            "%s: no [scenario] group", name);
 		return NULL;
 	}
 	keys = g_key_file_get_keys(kf, "matrix", NULL, NULL);
-	if (!expand(&src, keys, 0, suffix, cases, error))
+	for (char **k = keys; k && *k; k++) {
+		if (!matrix_values_distinct(&src, *k, error))
+			return NULL;
+	}
+	if (!expand(&src, keys, 0, suffix, cases, error) || !names_unique(cases, error))
 		return NULL;
 	return g_steal_pointer(&cases);
 }
 
 GPtrArray *kdh_scenario_load(const char *path, GError **error)
 {
-	g_autofree char *text = NULL;
-	g_autoptr(GError) local = NULL;
+	g_autofree char *text = scenario_read_file(path, error);
 
-	if (!g_file_get_contents(path, &text, NULL, &local)) {
-		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_IO, "%s", local->message);
-		return NULL;
+	return text ? kdh_scenario_load_data(path, text, error) : NULL;
+}
+
+GPtrArray *kdh_scenario_load_all(const char *const *paths, GError **error)
+{
+	g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
+
+	for (const char *const *p = paths; *p; p++) {
+		g_autoptr(GPtrArray) more = kdh_scenario_load(*p, error);
+		if (!more)
+			return NULL;
+		for (guint i = 0; i < more->len; i++)
+			g_ptr_array_add(cases, g_steal_pointer(&more->pdata[i]));
 	}
-	return kdh_scenario_load_data(path, text, error);
+	return names_unique(cases, error) ? g_steal_pointer(&cases) : NULL;
 }

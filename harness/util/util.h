@@ -40,4 +40,26 @@ gboolean kdh_publish_dir(const char *tmp, const char *dest, GError **error);
 /* Removes PATH and everything below it; does not follow symlinks. */
 void kdh_rm_rf(const char *path);
 
+/* ---- text from outside (util/text.c) ---- */
+
+/* The longest name kdh_safe_name accepts: NAME_MAX of the file systems kdh
+ * writes to. */
+#define KDH_NAME_MAX 255
+
+/* NAME (bytes from a scenario file or a guest disk) made safe as one path
+ * component in a folder of kdh's: every byte outside [A-Za-z0-9._+-] becomes
+ * '_', and a leading '.' or '-' becomes '_' (a hidden file, an option).  The
+ * result is never "", ".", "..", or a name with '/'.  NULL with an error
+ * (KDH_UTIL_ERROR) for NULL, "", "." and "..", and for names over
+ * KDH_NAME_MAX bytes; the error shows NAME escaped. */
+char *kdh_safe_name(const char *name, GError **error);
+
+/* LEN bytes of guest-written TEXT (a console line, a string read from a
+ * dump; LEN -1: up to its NUL) as text kdh may store, print and put in JSON:
+ * valid UTF-8, each invalid byte replaced by U+FFFD, control and format
+ * characters other than tab written as \xNN or \uNNNN escapes (a guest
+ * must not drive the terminal), and at most MAX_BYTES bytes, ending in "…"
+ * when cut.  NULL TEXT gives NULL; the result is always nul-terminated. */
+char *kdh_guest_text(const char *text, gssize len, gsize max_bytes);
+
 #endif

@@ -4,17 +4,25 @@
 #include <check.h>
 #include <sys/wait.h>
 
-int kdh_test_run(const char *const *args, GPid *pid)
+/* build/kdh (or $KDH_BIN) and ARGS, NULL-terminated. */
+static GPtrArray *kdh_argv(const char *const *args)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) error = NULL;
-	GPid child;
-	int status = -1;
+	GPtrArray *argv = g_ptr_array_new();
+	const char *bin = g_getenv("KDH_BIN");
 
-	g_ptr_array_add(argv, "build/kdh");
+	g_ptr_array_add(argv, (gpointer)(bin && *bin ? bin : "build/kdh"));
 	for (const char *const *a = args; *a; a++)
 		g_ptr_array_add(argv, (gpointer)*a);
 	g_ptr_array_add(argv, NULL);
+	return argv;
+}
+
+int kdh_test_run(const char *const *args, GPid *pid)
+{
+	g_autoptr(GPtrArray) argv = kdh_argv(args);
+	g_autoptr(GError) error = NULL;
+	GPid child;
+	int status = -1;
 	ck_assert_msg(g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
 	                            NULL, NULL, &child, &error),
 	              "%s", error ? error->message : "");
@@ -22,4 +30,36 @@ int kdh_test_run(const char *const *args, GPid *pid)
 	if (pid)
 		*pid = child;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int kdh_test_run_output(const char *const *args, char **out, char **err)
+{
+	g_autoptr(GPtrArray) argv = kdh_argv(args);
+	g_autoptr(GError) error = NULL;
+	int status = -1;
+
+	ck_assert_msg(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
+	                           (out ? 0 : G_SPAWN_CHILD_INHERITS_STDOUT) |
+	                               (err ? 0 : G_SPAWN_CHILD_INHERITS_STDERR),
+	                           NULL, NULL, out, err, &status, &error),
+	              "%s", error ? error->message : "");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(char *const *)a, *(char *const *)b);
+}
+
+char *kdh_test_list_dir(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d)))
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, compare_names);
+	g_ptr_array_add(names, NULL);
+	return g_strjoinv(" ", (char **)names->pdata);
 }

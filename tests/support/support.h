@@ -4,10 +4,18 @@
 
 #include <glib.h>
 
-/* Runs build/kdh with ARGS (NULL-terminated, without argv[0]) and waits for
+/* Runs $KDH_BIN (default build/kdh; `make check-asan` points it at the
+ * sanitized build) with ARGS (NULL-terminated, without argv[0]) and waits for
  * it; its output goes to ours, for the CI log.  Returns its exit status
  * (128 + signal when killed); *PID (may be NULL) receives its process id,
  * which names its libvirt domains ("kdh-<pid>-..."). */
 int kdh_test_run(const char *const *args, GPid *pid);
+
+/* As kdh_test_run, keeping standard output and error in *OUT and *ERR
+ * (each may be NULL to let it through). */
+int kdh_test_run_output(const char *const *args, char **out, char **err);
+
+/* The entries of folder DIR, sorted, joined by spaces ("" when empty). */
+char *kdh_test_list_dir(const char *dir);
 
 #endif

@@ -984,8 +984,16 @@ char *dumptest_slurp(const char *path, size_t *len)
 		return NULL;
 	do {
 		if (n + 65536 + 1 > cap) {
+			char *grown;
+
 			cap = cap ? 2 * cap : 1 << 20;
-			buf = realloc(buf, cap);
+			grown = realloc(buf, cap);
+			if (!grown) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = grown;
 		}
 		got = fread(buf + n, 1, cap - n - 1, f);
 		n += got;

@@ -233,7 +233,7 @@ END_TEST
 START_TEST(fragment_names_resolve)
 {
 	g_autofree char *dir = g_build_filename(tmpdir, "frags", NULL);
-	g_autofree char *f = NULL, *p = NULL;
+	g_autofree char *p = NULL;
 	g_autoptr(GError) error = NULL;
 
 	g_free(write_file("frags/mine.config", "CONFIG_A=y\n"));
@@ -624,11 +624,10 @@ START_TEST(concurrent_builds_share_one_entry)
 	const char *frags[] = {frag, NULL};
 	Racer a = {{tree, frags, NULL, 1, NULL, NULL}, NULL, NULL};
 	Racer b = a;
-	GThread *ta = g_thread_new("a", race, &a);
-	GThread *tb = g_thread_new("b", race, &b);
+	GThread *threads[] = {g_thread_new("a", race, &a), g_thread_new("b", race, &b)};
 
-	g_thread_join(ta);
-	g_thread_join(tb);
+	for (size_t i = 0; i < G_N_ELEMENTS(threads); i++)
+		g_thread_join(threads[i]);
 	ck_assert_msg(a.root && b.root, "%s %s", a.error ? a.error : "", b.error ? b.error : "");
 	ck_assert_str_eq(a.root, b.root);
 	ck_assert_uint_eq(count_entries(), 1);

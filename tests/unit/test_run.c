@@ -1,5 +1,6 @@
 /* Serial marker parsing: well-formed markers, kernel noise before them, and
- * guest-controlled garbage that must not parse. */
+ * guest-controlled garbage that must not parse.  Whole cases played through
+ * the fake VM backend are in test_cycle.c. */
 #include <check.h>
 #include <glib.h>
 

@@ -2,8 +2,11 @@
  * naming file, line and key. */
 #include <check.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "scenario/scenario.h"
+#include "support.h"
+#include "util/util.h"
 
 static const char *const good = "[scenario]\n"
                                 "name=smoke\n"
@@ -28,7 +31,8 @@ START_TEST(parses_values_and_defaults)
 	ck_assert_uint_eq(c->memory, 2ULL << 30);
 	ck_assert_uint_eq(c->cpus, 1);
 	ck_assert_str_eq(c->crashkernel, "512M-2G:128M,2G-:256M");
-	ck_assert_str_eq(c->trigger, "sysrq");
+	ck_assert_str_eq(c->trigger->name, "sysrq");
+	ck_assert_int_eq(c->trigger->fire, KDH_FIRE_GUEST);
 	ck_assert_str_eq(c->collector, "makedumpfile");
 	ck_assert_uint_eq(c->dump_level, 31);
 	ck_assert_str_eq(c->expect_panic, "sysrq triggered crash");
@@ -58,6 +62,24 @@ static const struct {
     {"[scenario]\nname=x\n[matrix]\nname=a;b\n", "bad.ini:4: [matrix] name: unknown key"},
     {"[scenario]\nname=x\n[vm]\ncrashkernel=auto\n", "bad.ini:4: [vm] crashkernel: 'auto'"},
     {"[scenario]\nname=x\n[vm]\ncpus=0\n", "bad.ini:4: [vm] cpus: '0' is not a number"},
+    /* Names that would put results outside the run folder, or two cases in
+     * one folder. */
+    {"[scenario]\nname=.\n", "bad.ini:2: [scenario] name: \".\" is not usable"},
+    {"[scenario]\nname=..\n", "bad.ini:2: [scenario] name: \"..\" is not usable"},
+    {"[scenario]\nname=x\n[matrix]\nmemory=1G;2G;1G\n",
+     "bad.ini:4: [matrix] memory: '1G' is listed twice"},
+    {"[scenario]\nname=x\n[matrix]\nmemory=1G; 1G\n",
+     "bad.ini:4: [matrix] memory: '1G' is listed twice"},
+    {"[scenario]\nname=x\n[matrix]\nref=import:a b;import:a_b\n",
+     "bad.ini:4: [matrix] ref: 'import:a b' and 'import:a_b' give cases the same name"},
+    {"[scenario]\nname=x\n[matrix]\nref=a/b;a:b\n",
+     "bad.ini:4: [matrix] ref: 'a/b' and 'a:b' give cases the same name"},
+    /* Guest-visible text is checked before anything quotes it. */
+    {"[scenario]\nname=x\x1b[2J\n", "bad.ini:2: not a text file (byte 0x1b at offset 17)"},
+    {"[scenario]\nname=\xff\n", "bad.ini:2: not a text file (byte 0xff at offset 16)"},
+    {"[scenario]\n\nname=\xc2\x9b\n", "bad.ini:3: not a text file (byte 0xc2 at offset 17)"},
+    /* GKeyFile's own escapes: a bad one is still our error, with a line. */
+    {"[scenario]\nname=x\n[expect]\npanic=a\\qb\n", "bad.ini:4: [expect] panic:"},
 };
 
 START_TEST(errors_name_file_line_and_key)
@@ -111,7 +133,99 @@ START_TEST(names_are_path_safe)
 	ck_assert_ptr_nonnull(cases);
 	const KdhCase *c = g_ptr_array_index(cases, 0);
 	ck_assert_ptr_null(strchr(c->name, '/'));
-	ck_assert_str_eq(c->name, ".._.._etc_x_y");
+	ck_assert_str_eq(c->name, "_._.._etc_x_y");
+}
+END_TEST
+
+/* The comment rule, line by line: full-line '#' and ';' comments, inline
+ * " #" on key lines and group headers, ';' separating matrix values; line
+ * numbers in errors count the comment lines. */
+static const struct {
+	const char *text;
+	const char *error; /* prefix of the error, or NULL */
+	guint cases;
+	const char *name;   /* of the first case */
+	const char *memory; /* its [vm] memory, as a size */
+	const char *panic;  /* its [expect] panic, or NULL */
+} comments[] = {
+    {"[scenario]\nname=x\n[vm]\nmemory=2G # two\n", NULL, 1, "x", "2G", NULL},
+    {"[scenario]\nname=x\n[vm]\nmemory=2G\t# tab\n", NULL, 1, "x", "2G", NULL},
+    {"[scenario]\nname=x\n[matrix] # optional\nmemory=1G;2G   # two sizes\n", NULL, 2, "x-memory1G",
+     "1G", NULL},
+    {"[scenario]\nname=x\n[matrix]\nmemory=1G;2G;\n", NULL, 2, "x-memory1G", "1G", NULL},
+    {"; a comment\n[scenario]\nname=x\n", NULL, 1, "x", "1G", NULL},
+    {"  # indented\n\t; indented\n[scenario]\nname=x\n", NULL, 1, "x", "1G", NULL},
+    {"[scenario]   # the group\nname=x # the name\n", NULL, 1, "x", "1G", NULL},
+    {"[scenario]\nname=x\n[expect]\npanic=a#b c\n", NULL, 1, "x", "1G", "a#b c"},
+    {"[scenario]\nname=x\n[expect]\npanic=NMI: Not continuing # the end\n", NULL, 1, "x", "1G",
+     "NMI: Not continuing"},
+    {"[scenario]\r\nname=x\r\n[vm]\r\nmemory=2G # c\r\n", NULL, 1, "x", "2G", NULL},
+    {"# c1\n; c2\n[scenario]\nname=x\n[vm]\nmemory=1X # bad\n", "c.ini:6: [vm] memory: '1X'", 0,
+     NULL, NULL, NULL},
+    {"[scenario]\nname=x\n[matrix]\nmemory=1G;2G#x\n", "c.ini:4: [vm] memory: '2G#x'", 0, NULL,
+     NULL, NULL},
+    {"[scenario]#x\nname=x\n", "c.ini:1: malformed group header '[scenario]#x'", 0, NULL, NULL,
+     NULL},
+    {"[scenario]\nname=x\n; [vm]\nmemory=2G\n", "c.ini:4: [scenario] memory: unknown key", 0, NULL,
+     NULL, NULL},
+    {"[scenario]\nname=x\n[vm]\n# memory=1X\n", NULL, 1, "x", "1G", NULL},
+};
+
+START_TEST(one_comment_rule)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("c.ini", comments[_i].text, &error);
+	guint64 memory = 0;
+
+	if (comments[_i].error) {
+		ck_assert_msg(!cases, "case %d: loaded", _i);
+		ck_assert_msg(g_str_has_prefix(error->message, comments[_i].error),
+		              "case %d: got \"%s\", want prefix \"%s\"", _i, error->message,
+		              comments[_i].error);
+		return;
+	}
+	ck_assert_msg(cases, "case %d: %s", _i, error ? error->message : "");
+	ck_assert_uint_eq(cases->len, comments[_i].cases);
+	const KdhCase *c = g_ptr_array_index(cases, 0);
+	ck_assert_str_eq(c->name, comments[_i].name);
+	ck_assert(kdh_parse_size(comments[_i].memory, &memory));
+	ck_assert_uint_eq(c->memory, memory);
+	ck_assert_pstr_eq(c->expect_panic, comments[_i].panic);
+}
+END_TEST
+
+START_TEST(triggers_are_a_table)
+{
+	ck_assert_int_eq(kdh_trigger_find("nmi")->fire, KDH_FIRE_HOST_NMI);
+	ck_assert_int_eq(kdh_trigger_find("sysrq")->fire, KDH_FIRE_GUEST);
+	ck_assert_ptr_null(kdh_trigger_find("bomb"));
+	ck_assert_ptr_null(kdh_trigger_find(NULL));
+}
+END_TEST
+
+/* Two files whose cases have the same name would share a results folder. */
+START_TEST(case_names_unique_across_files)
+{
+	g_autofree char *dir = g_dir_make_tmp("kdh-scenario-XXXXXX", NULL);
+	g_autofree char *a = g_build_filename(dir, "a.ini", NULL);
+	g_autofree char *b = g_build_filename(dir, "b.ini", NULL);
+	g_autofree char *c = g_build_filename(dir, "c.ini", NULL);
+	const char *same[] = {a, b, NULL}, *differ[] = {a, c, NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) ok = NULL, refused = NULL;
+	g_autofree char *want = NULL;
+
+	ck_assert(g_file_set_contents(a, "# a\n[scenario]\nname=smoke\n", -1, NULL));
+	ck_assert(g_file_set_contents(b, "[scenario]\nname=smoke\n", -1, NULL));
+	ck_assert(g_file_set_contents(c, "[scenario]\nname=other\n", -1, NULL));
+	ok = kdh_scenario_load_all(differ, &error);
+	ck_assert_msg(ok, "%s", error ? error->message : "");
+	ck_assert_uint_eq(ok->len, 2);
+	refused = kdh_scenario_load_all(same, &error);
+	ck_assert_ptr_null(refused);
+	want = g_strdup_printf("%s:2: [scenario] name: case 'smoke' is also a case of %s:3", b, a);
+	ck_assert_msg(g_str_has_prefix(error->message, want), "%s", error->message);
+	kdh_rm_rf(dir);
 }
 END_TEST
 
@@ -147,6 +261,9 @@ Suite *scenario_suite(void)
 	tcase_add_test(tc, matrix_expands_cross_product);
 	tcase_add_test(tc, missing_file_is_an_error);
 	tcase_add_test(tc, names_are_path_safe);
+	tcase_add_loop_test(tc, one_comment_rule, 0, G_N_ELEMENTS(comments));
+	tcase_add_test(tc, triggers_are_a_table);
+	tcase_add_test(tc, case_names_unique_across_files);
 	tcase_add_test(tc, sizes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,435 @@
+/* The console watch: the serial log read as it grows, guest bytes made text
+ * once, markers acted on in the order of the case's plan, phases timed and
+ * timed out from outside the guest. */
+#include "run/internal.h"
+#include "util/util.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SERIAL_TAIL_LINES   40
+#define IGNORED_MARKERS_MAX 20
+#define IGNORED_QUOTE_MAX   160
+#define POLL_US             ((gulong)100 * 1000)
+
+/* ---- markers ---- */
+
+void kdh_marker_free(KdhMarker *m)
+{
+	if (!m)
+		return;
+	g_free(m->event);
+	if (m->args)
+		g_hash_table_unref(m->args);
+	g_free(m);
+}
+
+const char *kdh_marker_get(const KdhMarker *m, const char *key)
+{
+	return g_hash_table_lookup(m->args, key);
+}
+
+static gboolean word_valid(const char *s, gsize len)
+{
+	if (len == 0)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_islower(s[i]) && !g_ascii_isdigit(s[i]) && s[i] != '-' && s[i] != '_')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+KdhMarker *kdh_marker_parse(const char *line)
+{
+	const char *start = strstr(line, "KDH: ");
+	g_auto(GStrv) argv = NULL;
+	g_autoptr(KdhMarker) m = NULL;
+	int argc = 0;
+
+	if (!start)
+		return NULL;
+	if (!g_shell_parse_argv(start + strlen("KDH: "), &argc, &argv, NULL) || argc < 1)
+		return NULL;
+	if (!word_valid(argv[0], strlen(argv[0])))
+		return NULL;
+	m = g_new0(KdhMarker, 1);
+	m->event = g_strdup(argv[0]);
+	m->args = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (int i = 1; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		if (!eq || !word_valid(argv[i], eq - argv[i]))
+			return NULL;
+		g_hash_table_replace(m->args, g_strndup(argv[i], eq - argv[i]), g_strdup(eq + 1));
+	}
+	return g_steal_pointer(&m);
+}
+
+/* ---- the plan: the markers a case expects, in order ---- */
+
+typedef enum {
+	ON_NOTHING,
+	ON_BOOT,         /* note the booted release */
+	ON_ARMED,        /* check the capture kernel is loaded */
+	ON_TRIGGER,      /* fire a host-side trigger, when the case's is one */
+	ON_CAPTURE_DONE, /* note the collector's exit status */
+} MarkerAction;
+
+typedef struct {
+	const char *event;
+	MarkerAction action;
+	gboolean ends_phase; /* the current phase ends with it */
+} PlanStep;
+
+static const PlanStep plan[] = {
+    {"boot", ON_BOOT, FALSE},
+    {"armed", ON_ARMED, TRUE}, /* ends boot */
+    {"trigger", ON_TRIGGER, FALSE},
+    {"capture-start", ON_NOTHING, TRUE},     /* ends crash */
+    {"capture-done", ON_CAPTURE_DONE, TRUE}, /* ends capture */
+    {"poweroff", ON_NOTHING, FALSE},
+};
+
+/* The guest's phases in order; the last one ends when the domain does. */
+static const char *const phases[] = {"boot", "crash", "capture", "shutdown"};
+#define LAST_PHASE (G_N_ELEMENTS(phases) - 1)
+
+static gint plan_index(const char *event)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(plan); i++) {
+		if (g_str_equal(plan[i].event, event))
+			return (gint)i;
+	}
+	return -1;
+}
+
+/* The marker that ends PHASE, or NULL for the last. */
+static const char *phase_marker(guint phase)
+{
+	guint seen = 0;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(plan); i++) {
+		if (plan[i].ends_phase && seen++ == phase)
+			return plan[i].event;
+	}
+	return NULL;
+}
+
+/* ---- the watch ---- */
+
+typedef struct {
+	const KdhRunContext *ctx;
+	const KdhCase *c;
+	KdhResult *r;
+	KdhVm *vm;
+	KdhConsoleEvidence *ev;
+	guint next;  /* index into plan of the marker expected next */
+	guint phase; /* index into phases */
+	gint64 phase_start;
+	gboolean error_seen; /* the first error marker explains the rest */
+	guint ignored;       /* markers not acted on, noted or not */
+	guint line_no;       /* console lines read */
+	char *kernel_panic;  /* the last "Kernel panic - not syncing" line */
+	GQueue tail;         /* the last lines, char* */
+} Watch;
+
+static guint phase_timeout(const KdhCase *c, guint phase)
+{
+	const guint timeouts[] = {c->timeout_boot, c->timeout_crash, c->timeout_capture,
+	                          c->timeout_shutdown};
+	return timeouts[phase];
+}
+
+static void phase_done(Watch *w, gint64 now)
+{
+	double seconds = (now - w->phase_start) / 1e6;
+
+	kdh_result_add_phase(w->r, phases[w->phase], seconds);
+	g_print("  %-9s %6.1f s\n", phases[w->phase], seconds);
+	w->phase++;
+	w->phase_start = now;
+}
+
+/* Records the phase the guest was in when the watch ended early. */
+static void phase_cut(Watch *w, gint64 now)
+{
+	double seconds = (now - w->phase_start) / 1e6;
+
+	kdh_result_add_phase(w->r, phases[w->phase], seconds);
+	g_print("  %-9s %6.1f s  (did not complete)\n", phases[w->phase], seconds);
+}
+
+static void guest_failed(Watch *w, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void guest_failed(Watch *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->ev->guest_failure)
+		return; /* the first explains the rest */
+	va_start(ap, fmt);
+	w->ev->guest_failure = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+static void ignore(Watch *w, const char *line, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Notes a marker not acted on: a guest printing thousands of them gets a
+ * bounded list and a count. */
+static void ignore(Watch *w, const char *line, const char *fmt, ...)
+{
+	GPtrArray *notes = w->r->ignored_markers;
+	g_autofree char *why = NULL, *quote = NULL;
+	va_list ap;
+
+	w->ignored++;
+	if (w->ignored > IGNORED_MARKERS_MAX) {
+		if (w->ignored == IGNORED_MARKERS_MAX + 1)
+			g_ptr_array_add(notes, NULL);
+		g_free(notes->pdata[IGNORED_MARKERS_MAX]);
+		notes->pdata[IGNORED_MARKERS_MAX] =
+		    g_strdup_printf("... and %u more", w->ignored - IGNORED_MARKERS_MAX);
+		return;
+	}
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	quote = kdh_guest_text(strstr(line, "KDH: "), -1, IGNORED_QUOTE_MAX);
+	g_ptr_array_add(notes, g_strdup_printf("line %u: '%s': %s", w->line_no, quote, why));
+}
+
+/* Steps the guest can fail at that are the harness's doing, not the kernel's. */
+static KdhVerdict error_class(const char *step)
+{
+	return g_strcmp0(step, "modules") == 0 || g_strcmp0(step, "disk") == 0 ? KDH_VERDICT_ERROR
+	                                                                       : KDH_VERDICT_FAIL;
+}
+
+static void on_error_marker(Watch *w, const KdhMarker *m, const char *line)
+{
+	const char *step = kdh_marker_get(m, "step");
+	const char *msg = kdh_marker_get(m, "msg");
+
+	if (w->error_seen) {
+		ignore(w, line, "an error was reported before");
+		return;
+	}
+	w->error_seen = TRUE;
+	if (error_class(step) == KDH_VERDICT_ERROR)
+		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "the guest failed at step %s: %s", step,
+		                msg ? msg : "");
+	else
+		guest_failed(w, "the guest failed at step %s: %s", step ? step : "?",
+		             msg ? msg : "");
+}
+
+/* "armed" says whether the capture kernel is loaded: only a well-formed 1
+ * means it is (the mini guest stops before "armed" otherwise; another
+ * guest may not). */
+static void on_armed(Watch *w, const KdhMarker *m)
+{
+	const char *loaded = kdh_marker_get(m, "kexec_crash_loaded");
+	guint64 n;
+
+	if (!loaded || !g_ascii_string_to_unsigned(loaded, 10, 0, 1, &n, NULL) || n != 1)
+		guest_failed(w,
+		             "the guest armed with kexec_crash_loaded=%s: no capture kernel loaded",
+		             loaded ? loaded : "(none)");
+}
+
+/* The trigger marker, in its place and naming the case's own trigger: a
+ * host-side trigger is fired now, once (the plan moves past it). */
+static void on_trigger(Watch *w)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (w->c->trigger->fire == KDH_FIRE_HOST_NMI && !w->ctx->backend->inject_nmi(w->vm, &error))
+		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+}
+
+static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now)
+{
+	gint i;
+
+	if (g_str_equal(m->event, "error")) {
+		on_error_marker(w, m, line);
+		return;
+	}
+	i = plan_index(m->event);
+	if (i < 0) {
+		ignore(w, line, "not a marker kdh knows");
+		return;
+	}
+	if ((guint)i < w->next) {
+		ignore(w, line, "'%s' was seen before", m->event);
+		return;
+	}
+	if ((guint)i > w->next) {
+		ignore(w, line, "out of order: '%s' was expected first", plan[w->next].event);
+		return;
+	}
+	if (plan[i].action == ON_TRIGGER &&
+	    g_strcmp0(kdh_marker_get(m, "type"), w->c->trigger->name) != 0) {
+		ignore(w, line, "this case's trigger is %s", w->c->trigger->name);
+		return;
+	}
+	w->next++;
+	switch (plan[i].action) {
+	case ON_BOOT:
+		w->ev->booted_release = g_strdup(kdh_marker_get(m, "release"));
+		break;
+	case ON_ARMED:
+		on_armed(w, m);
+		break;
+	case ON_TRIGGER:
+		on_trigger(w);
+		break;
+	case ON_CAPTURE_DONE:
+		w->ev->capture_done = TRUE;
+		w->ev->capture_rc = g_strdup(kdh_marker_get(m, "rc"));
+		break;
+	case ON_NOTHING:
+		break;
+	}
+	if (plan[i].ends_phase)
+		phase_done(w, now);
+}
+
+/* One console line, already text. */
+static void on_line(Watch *w, const char *line)
+{
+	const char *panic = strstr(line, "Kernel panic - not syncing");
+	g_autoptr(KdhMarker) m = kdh_marker_parse(line);
+
+	w->line_no++;
+	g_queue_push_tail(&w->tail, g_strdup(line));
+	while (g_queue_get_length(&w->tail) > SERIAL_TAIL_LINES)
+		g_free(g_queue_pop_head(&w->tail));
+	if (panic) {
+		g_free(w->kernel_panic);
+		w->kernel_panic = g_strdup(panic);
+	}
+	if (m)
+		on_marker(w, m, line, w->ctx->ops->now());
+}
+
+/* ---- the serial log, read as it grows ---- */
+
+typedef struct {
+	int fd;
+	GByteArray *partial; /* the line being read, raw bytes, at most LINE_MAX + 1 */
+} Serial;
+
+/* Hands LEN raw bytes of a line to the watch as text: this is where guest
+ * bytes become kdh text, once. */
+static void serial_line(Watch *w, const guint8 *raw, gsize len)
+{
+	g_autofree char *line = kdh_guest_text((const char *)raw, len, KDH_SERIAL_LINE_MAX);
+
+	on_line(w, line);
+}
+
+/* Reads what the console added since the last call, line by line. */
+static void serial_poll(Serial *s, const char *path, Watch *w)
+{
+	guint8 buf[65536];
+	ssize_t n;
+
+	if (s->fd < 0) {
+		s->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0)
+			return;
+	}
+	while ((n = read(s->fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				serial_line(w, s->partial->data, s->partial->len);
+				g_byte_array_set_size(s->partial, 0);
+			} else if (buf[i] != '\r' && s->partial->len <= KDH_SERIAL_LINE_MAX) {
+				/* One byte past the limit, so the cut is marked. */
+				g_byte_array_append(s->partial, &buf[i], 1);
+			}
+		}
+	}
+}
+
+/* Why the watch stops now, if it does: the VM ended, failed, timed out or
+ * the run was cancelled. */
+static gboolean watch_should_stop(Watch *w, gboolean running, const GError *error, gint64 now)
+{
+	const KdhRunContext *ctx = w->ctx;
+	guint limit = phase_timeout(w->c, w->phase);
+
+	if (error) {
+		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+		phase_cut(w, now);
+		return TRUE;
+	}
+	if (!running) {
+		if (w->phase == LAST_PHASE)
+			phase_done(w, now);
+		else
+			phase_cut(w, now);
+		return TRUE;
+	}
+	if (ctx->cancelled && *ctx->cancelled) {
+		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "cancelled by a signal");
+		phase_cut(w, now);
+		return TRUE;
+	}
+	if (now - w->phase_start > (gint64)limit * G_USEC_PER_SEC) {
+		if (phase_marker(w->phase))
+			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
+			                "phase %s: no '%s' marker within %u s", phases[w->phase],
+			                phase_marker(w->phase), limit);
+		else
+			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
+			                "phase %s: the domain did not end within %u s",
+			                phases[w->phase], limit);
+		phase_cut(w, now);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhVm *vm,
+                  const char *serial_path, KdhConsoleEvidence *ev)
+{
+	Serial s = {.fd = -1, .partial = g_byte_array_new()};
+	Watch w = {.ctx = ctx, .c = c, .r = r, .vm = vm, .ev = ev};
+
+	w.phase_start = ctx->ops->now();
+	for (;;) {
+		g_autoptr(GError) error = NULL;
+		gboolean running = ctx->backend->running(vm, &error);
+
+		/* Read after asking the state, so the last lines are not missed. */
+		serial_poll(&s, serial_path, &w);
+		if (watch_should_stop(&w, running, error, ctx->ops->now()))
+			break;
+		ctx->ops->sleep(POLL_US);
+	}
+	ctx->backend->destroy(vm);
+	w.vm = NULL;
+	/* Whatever reached the file after the end; a last line without its
+	 * newline still counts. */
+	serial_poll(&s, serial_path, &w);
+	if (s.partial->len)
+		serial_line(&w, s.partial->data, s.partial->len);
+	for (GList *l = w.tail.head; l; l = l->next)
+		g_ptr_array_add(r->serial_tail, g_strdup(l->data));
+	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS) {
+		/* The domain ended before the capture finished: say what the
+		 * console last showed. */
+		guest_failed(&w, "the domain ended in phase %s (no '%s' marker)%s%s",
+		             phases[w.phase], phase_marker(w.phase),
+		             w.kernel_panic ? "; last panic: " : "",
+		             w.kernel_panic ? w.kernel_panic : "");
+	}
+	if (s.fd >= 0)
+		close(s.fd);
+	g_byte_array_unref(s.partial);
+	g_queue_clear_full(&w.tail, g_free);
+	g_free(w.kernel_panic);
+}

@@ -1,0 +1,685 @@
+/* Whole cases without VMs: kdh_run_case with the fake VM backend and fake
+ * host steps (tests/support/fake.h), so console markers -> phases ->
+ * verdict -> verdict.json run in milliseconds.  The PASS path reads a real
+ * dump (tests/fixtures/dump); the rest: phase timeouts, error markers,
+ * markers a hostile guest prints, invalid UTF-8, expected no-dump outcomes,
+ * cancellation during retrieval. */
+#include <check.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "fake.h"
+#include "run/run.h"
+#include "util/util.h"
+
+#define FIXTURE         "tests/fixtures/dump/debian12-6.1-sysrq.kdump"
+#define FIXTURE_RELEASE "6.1.0-56-amd64"
+
+static char *tmp;
+static volatile sig_atomic_t cancel_flag;
+static guint retrievals;
+
+static void setup(void)
+{
+	tmp = g_dir_make_tmp("kdh-cycle-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(tmp);
+	cancel_flag = 0;
+	retrievals = 0;
+}
+
+static void teardown(void)
+{
+	kdh_rm_rf(tmp);
+	g_free(tmp);
+}
+
+/* ---- fake host steps ---- */
+
+static KdhKernel *fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **error)
+{
+	KdhKernel *k = g_new0(KdhKernel, 1);
+
+	(void)ctx, (void)error;
+	k->ref = g_strdup(c->kernel_ref);
+	k->release = g_strdup(FIXTURE_RELEASE);
+	k->package = g_strdup("linux-image-" FIXTURE_RELEASE "-unsigned");
+	k->version = g_strdup("6.1.192-2");
+	k->vmlinuz = g_strdup("/nonexistent/vmlinuz");
+	return k;
+}
+
+static char *fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                        GError **error)
+{
+	(void)ctx, (void)c, (void)k, (void)error;
+	return g_strdup("/nonexistent/initrd");
+}
+
+static gboolean fake_disk(const KdhRunContext *ctx, const char *disk, GError **error)
+{
+	(void)ctx;
+	return g_file_set_contents(disk, "", 0, error);
+}
+
+static KdhCrashFiles *crash_files(const char *dir)
+{
+	KdhCrashFiles *f = g_new0(KdhCrashFiles, 1);
+
+	f->crash_dir = g_strdup(dir);
+	f->files = g_ptr_array_new_with_free_func(g_free);
+	f->skipped = g_ptr_array_new_with_free_func(g_free);
+	return f;
+}
+
+/* The guest wrote the fixture dump to /var/crash/<stamp>/vmcore. */
+static KdhCrashFiles *retrieve_dump(const KdhRunContext *ctx, const char *disk,
+                                    const char *dest_dir, const char *const *reserved,
+                                    GError **error)
+{
+	KdhCrashFiles *f = crash_files("/var/crash/20261126T091500Z");
+	g_autofree char *data = NULL;
+	gsize len;
+	char *local = g_build_filename(dest_dir, "vmcore", NULL);
+
+	(void)ctx, (void)disk, (void)reserved;
+	retrievals++;
+	ck_assert(g_file_get_contents(FIXTURE, &data, &len, error));
+	ck_assert(g_file_set_contents(local, data, len, error));
+	g_ptr_array_add(f->files, local);
+	return f;
+}
+
+/* Nothing in /var/crash. */
+static KdhCrashFiles *retrieve_nothing(const KdhRunContext *ctx, const char *disk,
+                                       const char *dest_dir, const char *const *reserved,
+                                       GError **error)
+{
+	(void)ctx, (void)disk, (void)dest_dir, (void)reserved;
+	retrievals++;
+	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH,
+	            "no dump folder in /var/crash");
+	return NULL;
+}
+
+/* A user presses Ctrl-C while libguestfs launches: its appliance dies with
+ * the signal and the launch fails with libguestfs' own long story. */
+static KdhCrashFiles *retrieve_interrupted(const KdhRunContext *ctx, const char *disk,
+                                           const char *dest_dir, const char *const *reserved,
+                                           GError **error)
+{
+	(void)disk, (void)dest_dir, (void)reserved;
+	retrievals++;
+	*ctx->cancelled = SIGINT;
+	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+	            "launching libguestfs: guestfs_launch failed.\nThis usually means the "
+	            "libguestfs appliance failed to start or crashed.\nDo:\n  export "
+	            "LIBGUESTFS_DEBUG=1 LIBGUESTFS_TRACE=1\nand run the command again.");
+	return NULL;
+}
+
+static const KdhRunOps ops_dump = {fake_kernel,   fake_image,   fake_disk,
+                                   retrieve_dump, kdh_fake_now, kdh_fake_sleep};
+static const KdhRunOps ops_nothing = {fake_kernel,      fake_image,   fake_disk,
+                                      retrieve_nothing, kdh_fake_now, kdh_fake_sleep};
+static const KdhRunOps ops_interrupted = {fake_kernel,          fake_image,   fake_disk,
+                                          retrieve_interrupted, kdh_fake_now, kdh_fake_sleep};
+
+/* ---- playing a case ---- */
+
+/* The scenario every test starts from: the fixture's kernel, collector
+ * settings and panic, short phase timeouts (virtual seconds). */
+#define SCENARIO                                                                                   \
+	"[scenario]\nname=t\n[capture]\ncompression=zlib\ndump_level=31\n"                         \
+	"[expect]\npanic=sysrq triggered crash\n"                                                  \
+	"[timeouts]\nboot=20\ncrash=20\ncapture=20\nshutdown=20\n"
+
+typedef struct {
+	KdhResult *r;
+	JsonParser *parser;
+	JsonObject *json; /* verdict.json as json-glib read it */
+	char *serial;     /* serial.log */
+} Played;
+
+static void played_clear(Played *p)
+{
+	kdh_result_free(p->r);
+	g_clear_object(&p->parser);
+	g_free(p->serial);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Played, played_clear)
+
+/* Runs the first case of scenario TEXT (SCENARIO plus EXTRA groups) with
+ * the console SCRIPT and host steps OPS; verdict.json must parse. */
+static Played play(const char *extra, const KdhFakeLine *script, gsize n, const KdhRunOps *ops)
+{
+	g_autofree char *text = g_strconcat(SCENARIO, extra ? extra : "", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("t.ini", text, &error);
+	g_autofree char *run_dir = g_build_filename(tmp, "run", NULL);
+	g_autofree char *json_path = NULL, *serial_path = NULL;
+	Played p = {0};
+
+	ck_assert_msg(cases, "%s", error ? error->message : "");
+	kdh_fake_vm_script(script, n);
+	KdhRunContext ctx = {
+	    .cache_dir = tmp,
+	    .images_dir = tmp,
+	    .run_dir = run_dir,
+	    .backend = &kdh_fake_vm,
+	    .ops = ops,
+	    .accel = KDH_ACCEL_TCG,
+	    .cancelled = &cancel_flag,
+	};
+	p.r = kdh_run_case(&ctx, g_ptr_array_index(cases, 0));
+	json_path = g_build_filename(p.r->results_dir, "verdict.json", NULL);
+	serial_path = g_build_filename(p.r->results_dir, "serial.log", NULL);
+	p.parser = json_parser_new();
+	ck_assert_msg(json_parser_load_from_file(p.parser, json_path, &error), "%s: %s", json_path,
+	              error ? error->message : "");
+	p.json = json_node_get_object(json_parser_get_root(p.parser));
+	ck_assert_str_eq(json_object_get_string_member(p.json, "verdict"),
+	                 kdh_verdict_name(p.r->verdict));
+	g_file_get_contents(serial_path, &p.serial, NULL, NULL);
+	if (kdh_fake_vm_log()->starts)
+		ck_assert(kdh_fake_vm_log()->destroyed);
+	return p;
+}
+
+/* Whether one of ARRAY's strings holds NEEDLE. */
+static gboolean has(GPtrArray *array, const char *needle)
+{
+	for (guint i = 0; i < array->len; i++) {
+		if (strstr(g_ptr_array_index(array, i), needle))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static char *joined(GPtrArray *array)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	for (guint i = 0; i < array->len; i++)
+		g_string_append_printf(s, "%s[%s]", i ? " " : "",
+		                       (char *)g_ptr_array_index(array, i));
+	return g_strdup(s->str);
+}
+
+#define assert_reason(p, needle)                                                                   \
+	do {                                                                                       \
+		g_autofree char *all_ = joined((p)->r->reasons);                                   \
+		ck_assert_msg(has((p)->r->reasons, needle), "no '%s' in reasons: %s", needle,      \
+		              all_);                                                               \
+	} while (0)
+
+#define assert_ignored(p, needle)                                                                  \
+	do {                                                                                       \
+		g_autofree char *all_ = joined((p)->r->ignored_markers);                           \
+		ck_assert_msg(has((p)->r->ignored_markers, needle), "no '%s' in ignored: %s",      \
+		              needle, all_);                                                       \
+	} while (0)
+
+static void assert_phases(const Played *p, const char *want)
+{
+	g_autoptr(GString) got = g_string_new(NULL);
+
+	for (guint i = 0; i < p->r->phases->len; i++) {
+		const KdhPhase *ph = g_ptr_array_index(p->r->phases, i);
+		g_string_append_printf(got, "%s%s", i ? " " : "", ph->name);
+	}
+	ck_assert_str_eq(got->str, want);
+}
+
+#define BOOT     "KDH: boot release=" FIXTURE_RELEASE " cmdline=\"console=ttyS0\"\n"
+#define ARMED    "KDH: armed kexec_crash_loaded=1 crash_size=268435456\n"
+#define PANIC    "[    4.302909] Kernel panic - not syncing: sysrq triggered crash\n"
+#define CSTART   "KDH: capture-start vmcore_size=1073741824\n"
+#define CDONE    "KDH: capture-done rc=0 files=vmcore,\n"
+#define POWEROFF "KDH: poweroff\n"
+
+/* A sysrq cycle as the mini guest prints it. */
+static const KdhFakeLine sysrq_cycle[] = {
+    {0.1, FALSE, "[    0.000000] Linux version " FIXTURE_RELEASE "\n", 0},
+    {5.0, FALSE, BOOT, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+    {8.2, FALSE, PANIC, 0},
+    {12.0, FALSE, CSTART, 0},
+    {14.0, FALSE, CDONE, 0},
+    {14.1, FALSE, POWEROFF, 0},
+    {14.2, FALSE, NULL, 0},
+};
+
+START_TEST(sysrq_cycle_passes_on_the_dump)
+{
+	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_dump);
+	JsonObject *dump = json_object_get_object_member(p.json, "dump");
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_phases(&p, "kernel image disk boot crash capture shutdown retrieve verify");
+	assert_reason(&p, "dump VMCOREINFO OSRELEASE=" FIXTURE_RELEASE);
+	assert_reason(&p, "dump dmesg: [");
+	assert_reason(&p, "Kernel panic - not syncing: sysrq triggered crash");
+	ck_assert_str_eq(json_object_get_string_member(dump, "release_in_memory"), FIXTURE_RELEASE);
+	ck_assert_int_gt(json_object_get_int_member(dump, "pages_checked"), 1000);
+	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 0);
+	ck_assert_uint_eq(p.r->ignored_markers->len, 0);
+	ck_assert_ptr_nonnull(strstr(kdh_fake_vm_log()->cmdline, "kdh.trigger=sysrq"));
+	/* Phase times come from the console: boot ended at "armed", 8 s. */
+	const KdhPhase *boot = g_ptr_array_index(p.r->phases, 3);
+	ck_assert_str_eq(boot->name, "boot");
+	ck_assert(boot->seconds > 7.9 && boot->seconds < 8.2);
+}
+END_TEST
+
+/* The NMI trigger: the host injects once, at "trigger", in the crash phase;
+ * the guest panics only then.  The guest repeats the marker and prints it
+ * early: neither makes a second NMI. */
+static const KdhFakeLine nmi_cycle[] = {
+    {1.0, FALSE, "KDH: trigger type=nmi\n", 0}, /* before boot: out of order */
+    {5.0, FALSE, BOOT, 0},
+    {5.5, FALSE, "KDH: trigger type=nmi\n", 0}, /* before armed */
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=nmi\n", 0},
+    {8.2, FALSE, "KDH: trigger type=nmi\n", 0},
+    {8.3, FALSE, "KDH: trigger type=nmi\n", 0},
+    {0.5, TRUE, "[    9.1] Kernel panic - not syncing: NMI: Not continuing\n", 0},
+    {0.6, TRUE, "KDH: trigger type=nmi\n", 0},
+    {3.0, TRUE, CSTART, 0},
+    {4.0, TRUE, CDONE, 0},
+    {4.1, TRUE, POWEROFF, 0},
+    {4.2, TRUE, NULL, 0},
+};
+
+START_TEST(nmi_injected_once_in_its_place)
+{
+	g_auto(Played) p =
+	    play("[crash]\ntrigger=nmi\n", nmi_cycle, G_N_ELEMENTS(nmi_cycle), &ops_dump);
+
+	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 1);
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_ignored(&p, "out of order: 'boot' was expected first");
+	assert_ignored(&p, "out of order: 'armed' was expected first");
+	assert_ignored(&p, "'trigger' was seen before");
+	ck_assert_uint_eq(p.r->ignored_markers->len, 5);
+	ck_assert_uint_eq(
+	    json_array_get_length(json_object_get_array_member(p.json, "ignored_markers")), 5);
+}
+END_TEST
+
+/* A sysrq case whose guest asks for an NMI, at the trigger's place and
+ * elsewhere: the host does not inject one. */
+static const KdhFakeLine sysrq_asking_nmi[] = {
+    {5.0, FALSE, BOOT, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=nmi\n", 0},
+    {8.2, FALSE, "KDH: trigger type=sysrq\n", 0},
+    {8.3, FALSE, "KDH: trigger type=nmi\n", 0},
+    {8.4, FALSE, PANIC, 0},
+    {12.0, FALSE, CSTART, 0},
+    {12.1, FALSE, "KDH: trigger type=nmi\n", 0},
+    {14.0, FALSE, CDONE, 0},
+    {14.2, FALSE, NULL, 0},
+};
+
+START_TEST(guest_cannot_ask_for_an_nmi)
+{
+	g_auto(Played) p = play(NULL, sysrq_asking_nmi, G_N_ELEMENTS(sysrq_asking_nmi), &ops_dump);
+
+	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 0);
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_ignored(&p, "this case's trigger is sysrq");
+	assert_ignored(&p, "'trigger' was seen before");
+}
+END_TEST
+
+/* The collector's exit status is parsed strictly: only "0" is success. */
+static const struct {
+	const char *rc; /* NULL: no rc= at all */
+	const char *verdict;
+	const char *reason;
+} statuses[] = {
+    {"0", "PASS", "dump verified"},
+    {"abc", "FAIL", "capture-done rc='abc' is not an exit status"},
+    {"", "FAIL", "capture-done rc='' is not an exit status"},
+    {"-0", "FAIL", "capture-done rc='-0' is not an exit status"},
+    {"0x0", "FAIL", "capture-done rc='0x0' is not an exit status"},
+    {"256", "FAIL", "capture-done rc='256' is not an exit status"},
+    {"99999999999999999999", "FAIL", "is not an exit status"},
+    {"1", "FAIL", "the collector exited with status 1"},
+    {NULL, "FAIL", "capture-done rc='' is not an exit status"},
+};
+
+START_TEST(collector_status_parsed_strictly)
+{
+	g_autofree char *done =
+	    statuses[_i].rc
+	        ? g_strdup_printf("KDH: capture-done rc=%s files=vmcore\n", statuses[_i].rc)
+	        : g_strdup("KDH: capture-done files=vmcore\n");
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, ARMED, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, done, 0},
+	    {5, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), statuses[_i].verdict);
+	assert_reason(&p, statuses[_i].reason);
+}
+END_TEST
+
+/* "armed" with anything but kexec_crash_loaded=1: no capture kernel, said
+ * so; a dump on the disk after that is not a PASS. */
+static const char *const loaded_values[] = {"0", "", "01x", "2", NULL};
+
+START_TEST(armed_needs_a_loaded_capture_kernel)
+{
+	g_autofree char *armed =
+	    loaded_values[_i]
+	        ? g_strdup_printf("KDH: armed kexec_crash_loaded=%s\n", loaded_values[_i])
+	        : g_strdup("KDH: armed\n");
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, armed, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, CDONE, 0},
+	    {5, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
+	assert_reason(&p, "the guest armed with kexec_crash_loaded=");
+}
+END_TEST
+
+/* No "capture-done" at all, yet a dump on the disk: not a PASS. */
+START_TEST(no_capture_done_is_not_success)
+{
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, ARMED, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
+	assert_reason(&p, "the domain ended in phase capture (no 'capture-done' marker)");
+	assert_reason(&p, "no 'capture-done' marker");
+}
+END_TEST
+
+/* A phase that does not reach its marker in time: TIMEOUT, the VM
+ * destroyed, nothing retrieved. */
+START_TEST(phase_timeout)
+{
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, ARMED, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {1000, FALSE, CSTART, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "TIMEOUT");
+	assert_reason(&p, "phase crash: no 'capture-start' marker within 20 s");
+	assert_phases(&p, "kernel image disk boot crash");
+	ck_assert(kdh_fake_vm_log()->destroyed);
+	ck_assert_uint_eq(retrievals, 0);
+	ck_assert_uint_gt(p.r->serial_tail->len, 0);
+}
+END_TEST
+
+START_TEST(boot_timeout_on_a_silent_guest)
+{
+	const KdhFakeLine script[] = {{0, FALSE, "", 0}};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "TIMEOUT");
+	assert_reason(&p, "phase boot: no 'armed' marker within 20 s");
+}
+END_TEST
+
+START_TEST(shutdown_timeout)
+{
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, ARMED, 0},
+	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {3, FALSE, CSTART, 0},
+	    {4, FALSE, CDONE, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "TIMEOUT");
+	assert_reason(&p, "phase shutdown: the domain did not end within 20 s");
+}
+END_TEST
+
+/* kexec -p fails: the guest says why and powers off. */
+static const KdhFakeLine arm_fails[] = {
+    {1, FALSE, BOOT, 0},
+    {2, FALSE, "KDH: error step=arm msg=\"kexec -p: Could not find a free area\"\n", 0},
+    {2.1, FALSE, "KDH: error step=capture msg=\"second\"\n", 0},
+    {2.2, FALSE, NULL, 0},
+};
+
+START_TEST(error_marker_fails_a_dump_case)
+{
+	g_auto(Played) p = play(NULL, arm_fails, G_N_ELEMENTS(arm_fails), &ops_nothing);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
+	assert_reason(&p, "no dump on the guest disk (no dump folder in /var/crash): the guest "
+	                  "failed at step arm: kexec -p: Could not find a free area");
+	assert_ignored(&p, "an error was reported before");
+	ck_assert_uint_eq(retrievals, 1);
+}
+END_TEST
+
+START_TEST(error_marker_is_the_expected_no_dump)
+{
+	g_auto(Played) p =
+	    play("[expect]\noutcome=no-dump\n", arm_fails, G_N_ELEMENTS(arm_fails), &ops_nothing);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_reason(&p, "no dump on the guest disk, as expected: the guest failed at step arm");
+}
+END_TEST
+
+/* Expected no dump, but the disk has one: FAIL. */
+START_TEST(unexpected_dump_fails)
+{
+	g_auto(Played) p =
+	    play("[expect]\noutcome=no-dump\n", sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_dump);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
+	assert_reason(&p, "a dump was written to /var/crash/20261126T091500Z, none was expected");
+}
+END_TEST
+
+/* A failure at a step that is the harness's (modules, disk): ERROR. */
+START_TEST(harness_step_error_is_error)
+{
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, "KDH: error step=modules msg=\"insmod virtio.ko failed\"\n", 0},
+	    {2.2, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
+	assert_reason(&p, "the guest failed at step modules: insmod virtio.ko failed");
+	ck_assert_uint_eq(retrievals, 0);
+}
+END_TEST
+
+/* Invalid UTF-8 and escape sequences on the console become text where they
+ * enter: verdict.json parses and shows the replacement. */
+static const char bad_bytes[] = "[    1.0] garbage \xff\xfe\xc3 \x1b[31mred\x1b[0m\n"
+                                "KDH: error step=arm msg=\"bad \xff byte\"\n";
+
+START_TEST(invalid_utf8_console_gives_valid_json)
+{
+	const KdhFakeLine script[] = {
+	    {1, FALSE, BOOT, 0},
+	    {2, FALSE, bad_bytes, 0},
+	    {3, FALSE, "no newline at the end \xff", 0},
+	    {4, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+	JsonArray *tail = json_object_get_array_member(p.json, "serial_tail");
+	g_autoptr(GString) all = g_string_new(NULL);
+
+	for (guint i = 0; i < json_array_get_length(tail); i++)
+		g_string_append_printf(all, "%s\n", json_array_get_string_element(tail, i));
+	ck_assert_msg(strstr(all->str, "garbage \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+	                               "\\x1b[31mred\\x1b[0m"),
+	              "%s", all->str);
+	ck_assert_ptr_nonnull(strstr(all->str, "no newline at the end \xef\xbf\xbd"));
+	assert_reason(&p, "the guest failed at step arm: bad \xef\xbf\xbd byte");
+	/* The serial log itself keeps the guest's bytes as they were. */
+	ck_assert_ptr_nonnull(strstr(p.serial, "garbage \xff\xfe"));
+}
+END_TEST
+
+/* A console line longer than kdh keeps, and thousands of bogus markers: both
+ * bounded. */
+START_TEST(console_flood_is_bounded)
+{
+	g_autoptr(GString) flood = g_string_new(NULL);
+	g_autofree char *longline = g_strnfill(100000, 'x');
+
+	for (int i = 0; i < 5000; i++)
+		g_string_append_printf(flood, "KDH: bogus n=%d\n", i);
+	g_string_append_printf(flood, "%s\n", longline);
+	const KdhFakeLine script[] = {{1, FALSE, flood->str, 0}, {2, FALSE, NULL, 0}};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+
+	ck_assert_uint_eq(p.r->ignored_markers->len, 21);
+	ck_assert_str_eq(g_ptr_array_index(p.r->ignored_markers, 20), "... and 4980 more");
+	assert_ignored(&p, "not a marker kdh knows");
+	for (guint i = 0; i < p.r->serial_tail->len; i++)
+		ck_assert_uint_le(strlen(g_ptr_array_index(p.r->serial_tail, i)), 4096);
+}
+END_TEST
+
+/* The guest says it booted another kernel than the case's. */
+START_TEST(wrong_kernel_booted)
+{
+	const KdhFakeLine script[] = {
+	    {1, FALSE, "KDH: boot release=5.10.0-evil\n", 0},
+	    {2, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
+	assert_reason(&p, "the guest booted 5.10.0-evil, not " FIXTURE_RELEASE);
+}
+END_TEST
+
+/* Ctrl-C during retrieval: the case is cancelled, whatever libguestfs says. */
+START_TEST(cancel_during_retrieval_says_cancelled)
+{
+	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_interrupted);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
+	ck_assert_uint_eq(p.r->reasons->len, 1);
+	ck_assert_str_eq(g_ptr_array_index(p.r->reasons, 0), "cancelled by a signal");
+	ck_assert_uint_eq(retrievals, 1);
+}
+END_TEST
+
+/* Ctrl-C while the VM runs: the watch stops, the VM is destroyed. */
+static void sleep_then_cancel(gulong usec)
+{
+	kdh_fake_sleep(usec);
+	if (kdh_fake_now() > 3 * G_USEC_PER_SEC)
+		cancel_flag = SIGTERM;
+}
+
+START_TEST(cancel_during_the_watch)
+{
+	const KdhRunOps ops = {fake_kernel,   fake_image,   fake_disk,
+	                       retrieve_dump, kdh_fake_now, sleep_then_cancel};
+	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
+	assert_reason(&p, "cancelled by a signal");
+	ck_assert(kdh_fake_vm_log()->destroyed);
+	ck_assert_uint_eq(retrievals, 0);
+}
+END_TEST
+
+/* Domain names carry the pid and a hash of the case folder: two cases whose
+ * names share a long prefix still get different domains, with no counter. */
+START_TEST(domain_names_unique_per_case)
+{
+	g_autofree char *prefix = g_strnfill(80, 'n');
+	g_autofree char *text =
+	    g_strdup_printf("[scenario]\nname=%s\n[matrix]\nmemory=1G;2G\n", prefix);
+	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("d.ini", text, NULL);
+	g_autofree char *want = g_strdup_printf("kdh-%d-", (int)getpid());
+	g_autofree char *first = NULL;
+	const KdhFakeLine script[] = {{0, FALSE, NULL, 0}};
+	KdhRunContext ctx = {.cache_dir = tmp,
+	                     .images_dir = tmp,
+	                     .run_dir = tmp,
+	                     .backend = &kdh_fake_vm,
+	                     .ops = &ops_nothing,
+	                     .cancelled = &cancel_flag};
+
+	for (guint i = 0; i < cases->len; i++) {
+		kdh_fake_vm_script(script, G_N_ELEMENTS(script));
+		g_autoptr(KdhResult) r = kdh_run_case(&ctx, g_ptr_array_index(cases, i));
+		const char *name = kdh_fake_vm_log()->name;
+		ck_assert_str_eq(r->case_name, ((KdhCase *)g_ptr_array_index(cases, i))->name);
+		ck_assert(g_str_has_prefix(name, want));
+		if (!first)
+			first = g_strdup(name);
+		else
+			ck_assert_str_ne(first, name);
+	}
+}
+END_TEST
+
+Suite *cycle_suite(void);
+Suite *cycle_suite(void)
+{
+	Suite *s = suite_create("cycle");
+	TCase *tc = tcase_create("fake-vm");
+
+	/* A hang guard only: each case plays in milliseconds of real time. */
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, sysrq_cycle_passes_on_the_dump);
+	tcase_add_test(tc, nmi_injected_once_in_its_place);
+	tcase_add_test(tc, guest_cannot_ask_for_an_nmi);
+	tcase_add_loop_test(tc, collector_status_parsed_strictly, 0, G_N_ELEMENTS(statuses));
+	tcase_add_test(tc, no_capture_done_is_not_success);
+	tcase_add_loop_test(tc, armed_needs_a_loaded_capture_kernel, 0,
+	                    G_N_ELEMENTS(loaded_values));
+	tcase_add_test(tc, phase_timeout);
+	tcase_add_test(tc, boot_timeout_on_a_silent_guest);
+	tcase_add_test(tc, shutdown_timeout);
+	tcase_add_test(tc, error_marker_fails_a_dump_case);
+	tcase_add_test(tc, error_marker_is_the_expected_no_dump);
+	tcase_add_test(tc, unexpected_dump_fails);
+	tcase_add_test(tc, harness_step_error_is_error);
+	tcase_add_test(tc, invalid_utf8_console_gives_valid_json);
+	tcase_add_test(tc, console_flood_is_bounded);
+	tcase_add_test(tc, wrong_kernel_booted);
+	tcase_add_test(tc, cancel_during_retrieval_says_cancelled);
+	tcase_add_test(tc, cancel_during_the_watch);
+	tcase_add_test(tc, domain_names_unique_per_case);
+	suite_add_tcase(s, tc);
+	return s;
+}
