@@ -338,7 +338,7 @@ static void verify_finds(const char *name, const char *b, size_t len, const char
 
 	ck_assert_int_eq(open_bytes(name, b, len, &d), DUMP_OK);
 	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
-	ck_assert_msg(!r.verdict == DUMP_VERDICT_PASS, "%s: verify passed", name);
+	ck_assert_msg(r.verdict != DUMP_VERDICT_PASS, "%s: verify passed", name);
 	ck_assert_int_eq(r.incomplete, incomplete);
 	bool found = false;
 	for (unsigned i = 0; i < r.n_kept; i++)
@@ -434,7 +434,7 @@ START_TEST(test_truncated_everywhere)
 			else
 				ck_assert_str_ne(dump_error(d), "");
 			dump_check(d, &r);
-			ck_assert(!r.verdict == DUMP_VERDICT_PASS);
+			ck_assert(r.verdict != DUMP_VERDICT_PASS);
 		} else {
 			ck_assert_str_ne(dump_error(d), "");
 		}
@@ -618,7 +618,7 @@ START_TEST(test_flattened_unterminated)
 	ck_assert_int_eq(open_bytes("flat-cut", b, len - 16, &d), DUMP_OK);
 	dump_check_result r;
 	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
-	ck_assert(!r.verdict == DUMP_VERDICT_PASS);
+	ck_assert(r.verdict != DUMP_VERDICT_PASS);
 	ck_assert_ptr_nonnull(strstr(r.problem[0], "end marker"));
 	dump_free(d);
 	free(b);

@@ -1135,7 +1135,7 @@ static void check_incomplete(const struct dumpgen_opts *o, const char *name)
 	ck_assert(d->incomplete);
 	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
 	ck_assert(r.incomplete);
-	ck_assert(!r.verdict == DUMP_VERDICT_PASS);
+	ck_assert(r.verdict != DUMP_VERDICT_PASS);
 	ck_assert_uint_gt(r.problems, 0);
 	dump_free(d);
 	free(path);
@@ -1262,7 +1262,7 @@ START_TEST(test_gen_split)
 	d = dump_new();
 	ck_assert_int_eq(dump_open(d, p[1]), DUMP_OK);
 	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
-	ck_assert(!r.verdict == DUMP_VERDICT_PASS);
+	ck_assert(r.verdict != DUMP_VERDICT_PASS);
 	ck_assert_ptr_nonnull(strstr(r.problem[0], "none of the parts"));
 	ck_assert_uint_gt(r.pages_checked, 0);
 	ck_assert_uint_lt(r.pages_checked, g->n_pages);
