@@ -14,17 +14,16 @@ static const struct dump_format *const formats[] = {
 
 /* ---- errors ---- */
 
-dump_status derr_set(struct dump_err *e, dump_status status, const char *fmt, ...)
+void derr_format(struct dump_err *e, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	return status;
 }
 
-dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt, ...)
+void derr_format_prefix(struct dump_err *e, const char *fmt, ...)
 {
 	char inner[sizeof(e->msg)];
 	size_t n, cap = sizeof(e->msg);
@@ -47,7 +46,6 @@ dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt,
 		n += k;
 	}
 	e->msg[n] = 0;
-	return status;
 }
 
 /* ---- life cycle ---- */
@@ -92,10 +90,10 @@ const char *dump_error(const dump_t *d)
 bool dump_set_page_size(dump_t *d, uint64_t size, const char *where)
 {
 	if (size < 1024 || size > 65536 || (size & (size - 1))) {
-		derr_set(&d->err, DUMP_ERR_CORRUPT,
-		         "%s: page size %" PRIu64 " is not a power of two "
-		         "between 1 KiB and 64 KiB",
-		         where, size);
+		derr_format(&d->err,
+		            "%s: page size %" PRIu64 " is not a power of two "
+		            "between 1 KiB and 64 KiB",
+		            where, size);
 		return false;
 	}
 	d->page_size = (uint32_t)size;

@@ -29,15 +29,19 @@ struct dump_err {
 	char msg[1024];
 };
 
-/* Replaces the message with the formatted text and returns STATUS, so a
- * failure reads `return derr_set(e, DUMP_ERR_CORRUPT, "...")`. */
-dump_status derr_set(struct dump_err *e, dump_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The message, replaced by the formatted text / prefixed with "<text>: "
+ * (the outer context of an inner failure). */
+void derr_format(struct dump_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void derr_format_prefix(struct dump_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-/* Prepends "<formatted>: " to the current message (the outer context of an
- * inner failure) and returns STATUS unchanged. */
-dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Set or prefix the message and yield STATUS, so a failure reads
+ * `return derr_set(e, DUMP_ERR_CORRUPT, "...")`.  Macros, so that callers
+ * in every file (and the analyzer) see that STATUS is what comes back: as
+ * functions in dump.c, a failed read looked as if it could return DUMP_OK
+ * with its output unset. */
+#define derr_set(e, status, ...)    (derr_format((e), __VA_ARGS__), (status))
+#define derr_prefix(e, status, ...) (derr_format_prefix((e), __VA_ARGS__), (status))
 
 /* ---- little-endian field access; dumps here are x86_64, and reading them
  * through these keeps the reader correct on any host ---- */

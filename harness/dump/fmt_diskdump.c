@@ -673,9 +673,11 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, dump_check_result *r, d
 	/* windows no larger than the file: small dumps stay cheap */
 	data.cap = p->io->size < WINDOW ? (size_t)p->io->size + 1 : WINDOW;
 	descs.cap = data.cap;
-	data.buf = malloc(data.cap);
-	descs.buf = malloc(descs.cap);
-	page = malloc(d->page_size);
+	/* zeroed: nothing is ever read from them before a read fills them,
+	 * but the analyzer cannot see that across files */
+	data.buf = calloc(1, data.cap);
+	descs.buf = calloc(1, descs.cap);
+	page = calloc(1, d->page_size);
 	if (!data.buf || !descs.buf || !page) {
 		st = derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffers");
 		goto out;
@@ -692,7 +694,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, dump_check_result *r, d
 			st =
 			    io_pread(p->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
 		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "bitmaps");
+			derr_format_prefix(&d->err, "bitmaps");
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -760,7 +762,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, dump_check_result *r, d
 						st = decompress_page(pd.flags, src, pd.size, page,
 						                     d->page_size, &d->err);
 					if (st != DUMP_OK)
-						derr_prefix(&d->err, st, "pfn 0x%" PRIx64, pfn);
+						derr_format_prefix(&d->err, "pfn 0x%" PRIx64, pfn);
 				}
 				if (st != DUMP_OK) {
 					verify_problem(r, "%s", dump_error(d));
@@ -863,12 +865,13 @@ static dump_status dd_walk_all(dump_t *d, dump_check_result *r, dump_page_counts
 	 * range no part covers matters only if it holds dumped pages */
 	if (!r)
 		return DUMP_OK;
-	struct dd_part **order = malloc(dd->n_parts * sizeof(*order));
+	/* the parts by start pfn: an array of pointers is what is sorted */
+	struct dd_part **order = calloc(dd->n_parts + 1, sizeof(struct dd_part *));
 	if (!order)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "split parts");
 	for (size_t i = 0; i < dd->n_parts; i++)
 		order[i] = &dd->part[i];
-	qsort(order, dd->n_parts, sizeof(*order), cmp_part);
+	qsort(order, dd->n_parts, sizeof(struct dd_part *), cmp_part);
 	uint64_t next = 0;
 	st = DUMP_OK;
 	for (size_t i = 0; i <= dd->n_parts && st == DUMP_OK; i++) {

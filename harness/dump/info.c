@@ -1,12 +1,15 @@
 /* What `kdh dump info` reports, gathered from the headers, VMCOREINFO, the
  * crashed kernel's memory and its log. */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "dump/dump_internal.h"
 
 /* new_utsname: six fields of 65 bytes */
-#define UTS_LEN 65
+#define UTS_LEN ((size_t)65)
 
 static void copy_field(char *dst, const uint8_t *src)
 {
@@ -83,17 +86,59 @@ static const char *last_match(const char *hay, size_t len, const char *needle)
 	return found;
 }
 
-/* The dump_stack() header at P ("CPU: 0 PID: 581 Comm: sh ...") into IN.
- * The line is copied into a small buffer first: sscanf on the log itself
- * would measure the whole rest of the log (strlen) at every candidate,
+/* A decimal int at *P (optional '-'), advancing *P; false on junk or
+ * overflow */
+static bool take_int(const char **p, int *v)
+{
+	char *end;
+	long n;
+
+	if (!isdigit((unsigned char)**p) && !(**p == '-' && isdigit((unsigned char)(*p)[1])))
+		return false;
+	errno = 0;
+	n = strtol(*p, &end, 10);
+	if (errno || n < INT_MIN || n > INT_MAX)
+		return false;
+	*v = (int)n;
+	*p = end;
+	return true;
+}
+
+static bool take(const char **p, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (strncmp(*p, lit, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* The dump_stack() header at P ("CPU: 0 PID: 581 Comm: sh ...") into IN,
+ * parsed strictly from a bounded copy of the line: a scan of the log
+ * itself would measure the whole rest of it (strlen) at every candidate,
  * which made a log full of "CPU: " lines quadratic. */
 static bool parse_task(dump_summary *in, const char *p, const char *end)
 {
 	char line[128];
+	const char *q = line;
+	int cpu, pid;
+	size_t n;
 
 	copy_line(line, sizeof(line), p, end);
-	return sscanf(line, "CPU: %d PID: %d Comm: %31s", &in->panic_cpu, &in->panic_pid,
-	              in->panic_comm) == 3;
+	if (!take(&q, "CPU: ") || !take_int(&q, &cpu) || !take(&q, " PID: ") ||
+	    !take_int(&q, &pid) || !take(&q, " Comm: "))
+		return false;
+	n = strcspn(q, " \t");
+	if (n == 0)
+		return false;
+	if (n >= sizeof(in->panic_comm))
+		n = sizeof(in->panic_comm) - 1;
+	in->panic_cpu = cpu;
+	in->panic_pid = pid;
+	memcpy(in->panic_comm, q, n);
+	in->panic_comm[n] = 0;
+	return true;
 }
 
 /* The panic from the log: "Kernel panic - not syncing: <msg>", and the

@@ -33,7 +33,7 @@ dump_status io_open(struct dump_io *io, const char *path, struct dump_err *e)
 	if (io->fd < 0)
 		return derr_set(e, DUMP_ERR_IO, "%s: %s", path, strerror(errno));
 	if (fstat(io->fd, &st) < 0) {
-		derr_set(e, DUMP_ERR_IO, "%s: %s", path, strerror(errno));
+		derr_format(e, "%s: %s", path, strerror(errno));
 		close(io->fd);
 		io->fd = -1;
 		return DUMP_ERR_IO;
@@ -47,7 +47,7 @@ dump_status io_open(struct dump_io *io, const char *path, struct dump_err *e)
 	/* a block device (a raw dump partition, as kdump's "raw" target
 	 * writes) has no st_size: the kernel gives its size */
 	if (S_ISBLK(st.st_mode) && ioctl(io->fd, BLKGETSIZE64, &io->file_size) < 0) {
-		derr_set(e, DUMP_ERR_IO, "%s: size of the block device: %s", path, strerror(errno));
+		derr_format(e, "%s: size of the block device: %s", path, strerror(errno));
 		close(io->fd);
 		io->fd = -1;
 		return DUMP_ERR_IO;
@@ -263,7 +263,7 @@ static dump_status resolve_overlaps(struct dump_io *io, struct flat_rec *rec, si
 	}
 
 	uint64_t *pts = malloc(2 * n * sizeof(*pts));
-	struct flat_rec **heap = malloc(n * sizeof(*heap));
+	struct flat_rec **heap = calloc(n ? n : 1, sizeof(struct flat_rec *));
 	if (!pts || !heap) {
 		free(pts);
 		free(heap);

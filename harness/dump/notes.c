@@ -66,7 +66,7 @@ static dump_status keep_prstatus(dump_t *d, const uint8_t *desc, size_t len, siz
 	r->regs_known = true;
 	r->pid = (int32_t)le32(desc + PRSTATUS_PID_OFF);
 	for (int i = 0; i < 27; i++)
-		r->reg[i] = le64(desc + PRSTATUS_REG_OFF + 8 * i);
+		r->reg[i] = le64(desc + PRSTATUS_REG_OFF + (size_t)8 * i);
 	return DUMP_OK;
 }
 

@@ -439,7 +439,7 @@ static dump_status dmesg_logbuf(dump_t *d, struct strbuf *sb)
 		}
 		st = dump_read_virt(d, buf + idx, rec, rec_size);
 		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "log_buf record at index %" PRIu64, idx);
+			derr_format_prefix(&d->err, "log_buf record at index %" PRIu64, idx);
 			break;
 		}
 		uint64_t rlen = get_uint(rec + o_len, 2);
@@ -464,7 +464,7 @@ static dump_status dmesg_logbuf(dump_t *d, struct strbuf *sb)
 		}
 		st = dump_read_virt(d, buf + idx + rec_size, text, text_len);
 		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "log_buf text at index %" PRIu64, idx);
+			derr_format_prefix(&d->err, "log_buf text at index %" PRIu64, idx);
 			break;
 		}
 		render_record(sb, le64(rec + o_ts), text, text_len);
