@@ -31,14 +31,16 @@ dump_t *dump_new(void);
 /* Frees the context and everything it owns; accepts NULL. */
 void dump_free(dump_t *d);
 
-/* Opens PATH, probing each known format in turn.  On failure the context
+/* Opens PATH (a regular file, or a block device such as a raw dump
+ * partition), probing each known format in turn.  On failure the context
  * holds the reason (dump_error) and may only be freed. */
 dump_status dump_open(dump_t *d, const char *path);
 
 /* Opens a dump given as N files: one file (as dump_open), or the parts of
  * a split kdump-compressed dump (makedumpfile --split), in any order.  Each
- * part is checked to belong to the same dump; verify reports memory that no
- * given part covers.  On failure the context may only be freed. */
+ * part is checked to belong to the same dump; page totals come from the
+ * complete bitmaps every part carries, and verify reports dumped pages that
+ * no given part covers.  On failure the context may only be freed. */
 dump_status dump_open_parts(dump_t *d, const char *const *paths, size_t n);
 
 /* The message of the last failed call; never NULL ("" when none). */
