@@ -173,7 +173,23 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 	if (memcmp(h, KDUMP_SIGNATURE, 8) != 0)
 		return derr_set(&d->err, DUMP_ERR_FORMAT, "header: no KDUMP signature");
 	memset(g, 0, sizeof(*g));
-	g->version = (int32_t)le32(h + 8);
+	/* The header is in the writer's byte order and word size: a 32-bit
+	 * writer's struct timeval moves every later field by 8 bytes, a
+	 * big-endian one swaps them.  The utsname (bytes, at the same offset
+	 * in every variant) and the version say which, before any field is
+	 * misread as a page size or a version. */
+	char machine[66];
+	copy_uts(machine, h + 12 + 260);
+	if (machine[0] && strcmp(machine, "x86_64") != 0)
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
+		                "header: not an x86_64 dump (machine '%.65s')", machine);
+	uint32_t raw_version = le32(h + 8);
+	if (raw_version > 6 && __builtin_bswap32(raw_version) >= 1 &&
+	    __builtin_bswap32(raw_version) <= 6)
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
+		                "header: not an x86_64 dump (a big-endian header, version %u)",
+		                __builtin_bswap32(raw_version));
+	g->version = (int32_t)raw_version;
 	if (g->version < 1 || g->version > 6)
 		return derr_set(&d->err, g->version > 6 ? DUMP_ERR_UNSUPPORTED : DUMP_ERR_CORRUPT,
 		                "header: version %d (known: 1 to 6)", g->version);
@@ -183,12 +199,22 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 	uint32_t bitmap_blocks = le32(h + 436);
 	g->max_mapnr = le32(h + 440);
 
+	uint32_t block32 = le32(h + 420);
+	bool page_size_ok = g->block_size >= 1024 && g->block_size <= 65536 &&
+	                    !(g->block_size & (g->block_size - 1));
+	if (!page_size_ok && block32 >= 1024 && block32 <= 65536 && !(block32 & (block32 - 1)))
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
+		                "header: not an x86_64 dump (a 32-bit header: block_size %u "
+		                "8 bytes early)",
+		                block32);
 	if (!dump_set_page_size(d, g->block_size, "header: block_size"))
 		return DUMP_ERR_CORRUPT;
-	if (sub_hdr_size < 1 || bitmap_blocks == 0 || (bitmap_blocks & 1))
+	/* no bitmap blocks only for a dump of no memory at all (max_mapnr 0,
+	 * checked below): such an empty dump is valid and opens */
+	if (sub_hdr_size < 1 || (bitmap_blocks & 1))
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: sub_hdr_size %d, bitmap_blocks %u (need >= 1 and an even "
-		                "count >= 2)",
+		                "count)",
 		                sub_hdr_size, bitmap_blocks);
 	sub_bytes = (uint64_t)sub_hdr_size * g->block_size;
 	g->bitmap_off = g->block_size + sub_bytes;
@@ -218,7 +244,7 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 	}
 	/* each bitmap must cover every pfn the header promises */
 	uint64_t map_bytes = div_up(g->max_mapnr, 8);
-	if (g->max_mapnr == 0 || map_bytes > g->half_len)
+	if (map_bytes > g->half_len)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: max_mapnr %" PRIu64 " needs %" PRIu64
 		                " bitmap bytes, the bitmaps have %" PRIu64,
@@ -376,7 +402,7 @@ static dump_status dd_build_index(dump_t *d)
 	free(dd->bitmap2);
 	free(dd->rank);
 	/* padded to whole 512-bit blocks, so rank_of never reads past it */
-	dd->bitmap2 = calloc(blocks, 64);
+	dd->bitmap2 = calloc(blocks + 1, 64); /* + 1: an empty dump has 0 blocks */
 	dd->rank = calloc(blocks + 1, sizeof(*dd->rank));
 	if (!dd->bitmap2 || !dd->rank)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "2nd bitmap of %" PRIu64 " bytes",
@@ -471,6 +497,20 @@ static struct dd_part *part_of(struct diskdump *dd, uint64_t pfn)
 	return NULL;
 }
 
+/* The range around PFN that no part covers: [*lo, *hi) */
+static void uncovered_range(const struct diskdump *dd, uint64_t pfn, uint64_t *lo, uint64_t *hi)
+{
+	*lo = 0;
+	*hi = dd->max_mapnr;
+	for (size_t i = 0; i < dd->n_parts; i++) {
+		const struct dd_part *q = &dd->part[i];
+		if (q->end_pfn <= pfn && q->end_pfn > *lo)
+			*lo = q->end_pfn;
+		if (q->start_pfn > pfn && q->start_pfn < *hi)
+			*hi = q->start_pfn;
+	}
+}
+
 static dump_status dd_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 {
 	struct diskdump *dd = d->priv;
@@ -488,11 +528,14 @@ static dump_status dd_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
 		                "pfn 0x%" PRIx64 " was excluded from the dump", pfn);
 	p = part_of(dd, pfn);
-	if (!p)
+	if (!p) {
+		uint64_t lo, hi;
+		uncovered_range(dd, pfn, &lo, &hi);
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
-		                "pfn 0x%" PRIx64 " is in a part of this split dump that was not "
-		                "given",
-		                pfn);
+		                "pfn 0x%" PRIx64 " is dumped (2nd bitmap) but none of the parts "
+		                "given covers pfns [0x%" PRIx64 ", 0x%" PRIx64 ")",
+		                pfn, lo, hi);
+	}
 	st = dd_get_desc(d, p, rank_of(dd, pfn) - p->rank_start, &pd);
 	if (st == DUMP_OK)
 		st = check_desc(d, p, pfn, &pd);
@@ -547,11 +590,16 @@ static dump_status window_get(dump_t *d, struct window *w, uint64_t off, size_t 
 	if (len > w->cap)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT, "read of %zu bytes", len);
 	if (off < w->off || off + len > w->off + w->len) {
-		size_t n = w->io->size - off < w->cap ? (size_t)(w->io->size - off) : w->cap;
+		/* up to a hole of a flattened image: records may leave gaps
+		 * (between the descriptor table and the page data) */
+		uint64_t avail = off > w->io->size ? 0 : io_contiguous(w->io, off);
+		size_t n = avail < w->cap ? (size_t)avail : w->cap;
 		if (off > w->io->size || n < len)
 			return derr_set(&d->err, DUMP_ERR_CORRUPT,
-			                "0x%" PRIx64 "+%zu is beyond the end of the file", off,
-			                len);
+			                "0x%" PRIx64
+			                "+%zu is not in the file (beyond its end, or in "
+			                "a gap of the flattened stream)",
+			                off, len);
 		dump_status st = io_pread(w->io, off, w->buf, n, &d->err);
 		if (st != DUMP_OK) {
 			w->len = 0;
@@ -605,8 +653,7 @@ static dump_status dd_count_dumped(dump_t *d, const struct dd_part *p, uint64_t 
 
 /* Walks part P's pfn range: adds to C, and with R checks every descriptor
  * and decompresses every page. */
-static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r,
-                           struct dump_page_counts *c)
+static dump_status dd_walk(dump_t *d, struct dd_part *p, dump_check_result *r, dump_page_counts *c)
 {
 	struct diskdump *dd = d->priv;
 	struct window data = {.io = p->io}, descs = {.io = p->io};
@@ -622,13 +669,15 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 	st = dd_count_dumped(d, p, &zero_off);
 	if (st != DUMP_OK)
 		return st;
-	zero_off = p->desc_off + zero_off * DESC_SIZE;
+	zero_off = io_next_data(p->io, p->desc_off + zero_off * DESC_SIZE);
 	/* windows no larger than the file: small dumps stay cheap */
 	data.cap = p->io->size < WINDOW ? (size_t)p->io->size + 1 : WINDOW;
 	descs.cap = data.cap;
-	data.buf = malloc(data.cap);
-	descs.buf = malloc(descs.cap);
-	page = malloc(d->page_size);
+	/* zeroed: nothing is ever read from them before a read fills them,
+	 * but the analyzer cannot see that across files */
+	data.buf = calloc(1, data.cap);
+	descs.buf = calloc(1, descs.cap);
+	page = calloc(1, d->page_size);
 	if (!data.buf || !descs.buf || !page) {
 		st = derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffers");
 		goto out;
@@ -645,7 +694,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 			st =
 			    io_pread(p->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
 		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "bitmaps");
+			derr_format_prefix(&d->err, "bitmaps");
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -656,7 +705,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 			/* nothing dumped in these 8 pfns: count them at once
 			 * (the common case at dump level 31) */
 			if (!m2 && base >= p->start_pfn && base + 8 <= p->end_pfn) {
-				c->present += (uint64_t)__builtin_popcount(m1);
+				c->total += (uint64_t)__builtin_popcount(m1);
 				c->excluded += (uint64_t)__builtin_popcount(m1);
 				continue;
 			}
@@ -665,7 +714,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 				bool present = m1 >> b & 1, dumped = m2 >> b & 1;
 				if (pfn < p->start_pfn || pfn >= p->end_pfn)
 					continue;
-				c->present += present;
+				c->total += present;
 				if (!dumped) {
 					c->excluded += present;
 					continue;
@@ -713,7 +762,7 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 						st = decompress_page(pd.flags, src, pd.size, page,
 						                     d->page_size, &d->err);
 					if (st != DUMP_OK)
-						derr_prefix(&d->err, st, "pfn 0x%" PRIx64, pfn);
+						derr_format_prefix(&d->err, "pfn 0x%" PRIx64, pfn);
 				}
 				if (st != DUMP_OK) {
 					verify_problem(r, "%s", dump_error(d));
@@ -721,7 +770,11 @@ static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r
 					continue;
 				}
 				r->pages_checked++;
-				r->bytes_compressed += pd.size;
+				/* the shared zero page is stored once, however
+				 * many pfns point at it: its bytes count once, or
+				 * the sum exceeds the file */
+				if (!(pd.offset == zero_off && zero_refs > 1))
+					r->bytes_compressed += pd.size;
 			}
 		}
 	}
@@ -740,6 +793,41 @@ out:
 	return st;
 }
 
+/* Pages in [FROM, TO) from the first file's complete bitmaps (every part
+ * carries the bitmaps of all memory): what is RAM and what was dumped,
+ * whichever parts were given.  Streams in fixed-size steps. */
+static dump_status dd_count_bitmaps(dump_t *d, uint64_t from, uint64_t to, dump_page_counts *c)
+{
+	struct diskdump *dd = d->priv;
+	uint8_t map1[CHUNK_BYTES], map2[CHUNK_BYTES];
+	uint64_t first = from / 8, last = div_up(to, 8);
+
+	for (uint64_t byte = first; byte < last; byte += CHUNK_BYTES) {
+		size_t n = last - byte < CHUNK_BYTES ? (size_t)(last - byte) : CHUNK_BYTES;
+		dump_status st = io_pread(&d->io, dd->bitmap_off + byte, map1, n, &d->err);
+		if (st == DUMP_OK)
+			st = io_pread(&d->io, dd->bitmap_off + dd->half_len + byte, map2, n,
+			              &d->err);
+		if (st != DUMP_OK)
+			return derr_prefix(&d->err, st, "bitmaps");
+		for (size_t i = 0; i < n; i++) {
+			uint64_t base = (byte + i) * 8;
+			if (!(map1[i] | map2[i]))
+				continue;
+			for (unsigned b = 0; b < 8; b++) {
+				uint64_t pfn = base + b;
+				bool present = map1[i] >> b & 1, dumped = map2[i] >> b & 1;
+				if (pfn < from || pfn >= to)
+					continue;
+				c->total += present;
+				c->dumped += dumped;
+				c->excluded += present && !dumped;
+			}
+		}
+	}
+	return DUMP_OK;
+}
+
 static int cmp_part(const void *a, const void *b)
 {
 	const struct dd_part *const *x = a, *const *y = b;
@@ -748,7 +836,7 @@ static int cmp_part(const void *a, const void *b)
 
 /* Walks every part; with R, also checks that the parts of a split dump
  * that were given cover all memory once. */
-static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_page_counts *c)
+static dump_status dd_walk_all(dump_t *d, dump_check_result *r, dump_page_counts *c)
 {
 	struct diskdump *dd = d->priv;
 	dump_status st;
@@ -761,45 +849,58 @@ static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_p
 			return dd->part[i].path ? derr_prefix(&d->err, st, "%s", dd->part[i].path)
 			                        : st;
 	}
-	c->zero_known = true;
-	/* a split dump is whole only if its parts cover all memory; a part
-	 * alone passes only if it is the one holding everything */
-	if (!r || !dd->geo.split)
+	c->zero_known = 1;
+	if (!dd->geo.split)
 		return DUMP_OK;
-	struct dd_part **order = malloc(dd->n_parts * sizeof(*order));
+	/* the totals describe the crashed machine, not the parts given: they
+	 * come from the complete bitmaps */
+	dump_page_counts whole = {0};
+	st = dd_count_bitmaps(d, 0, dd->max_mapnr, &whole);
+	if (st != DUMP_OK)
+		return st;
+	c->total = whole.total;
+	c->dumped = whole.dumped;
+	c->excluded = whole.excluded;
+	/* a split dump is whole only if its parts cover every dumped page; a
+	 * range no part covers matters only if it holds dumped pages */
+	if (!r)
+		return DUMP_OK;
+	/* the parts by start pfn: an array of pointers is what is sorted */
+	struct dd_part **order = calloc(dd->n_parts + 1, sizeof(struct dd_part *));
 	if (!order)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "split parts");
 	for (size_t i = 0; i < dd->n_parts; i++)
 		order[i] = &dd->part[i];
-	qsort(order, dd->n_parts, sizeof(*order), cmp_part);
+	qsort(order, dd->n_parts, sizeof(struct dd_part *), cmp_part);
 	uint64_t next = 0;
-	for (size_t i = 0; i < dd->n_parts; i++) {
-		if (order[i]->start_pfn > next)
-			verify_problem(r,
-			               "split dump: pfns [0x%" PRIx64 ", 0x%" PRIx64
-			               ") are in none of the parts given",
-			               next, order[i]->start_pfn);
-		else if (order[i]->start_pfn < next)
-			verify_problem(r, "split dump: parts overlap at pfn 0x%" PRIx64,
-			               order[i]->start_pfn);
-		if (order[i]->end_pfn > next)
+	st = DUMP_OK;
+	for (size_t i = 0; i <= dd->n_parts && st == DUMP_OK; i++) {
+		uint64_t start = i < dd->n_parts ? order[i]->start_pfn : dd->max_mapnr;
+		if (start > next) {
+			dump_page_counts gap = {0};
+			st = dd_count_bitmaps(d, next, start, &gap);
+			if (st == DUMP_OK && gap.dumped)
+				verify_problem(r,
+				               "split dump: %" PRIu64
+				               " dumped pages in pfns [0x%" PRIx64 ", 0x%" PRIx64
+				               ") are in none of the parts given",
+				               gap.dumped, next, start);
+		} else if (start < next && i < dd->n_parts) {
+			verify_problem(r, "split dump: parts overlap at pfn 0x%" PRIx64, start);
+		}
+		if (i < dd->n_parts && order[i]->end_pfn > next)
 			next = order[i]->end_pfn;
 	}
-	if (next < dd->max_mapnr)
-		verify_problem(r,
-		               "split dump: pfns [0x%" PRIx64 ", 0x%" PRIx64
-		               ") are in none of the parts given",
-		               next, dd->max_mapnr);
 	free(order);
-	return DUMP_OK;
+	return st;
 }
 
-static dump_status dd_counts(dump_t *d, struct dump_page_counts *c)
+static dump_status dd_counts(dump_t *d, dump_page_counts *c)
 {
 	return dd_walk_all(d, NULL, c);
 }
 
-static dump_status dd_verify(dump_t *d, struct verify_report *r)
+static dump_status dd_verify(dump_t *d, dump_check_result *r)
 {
 	struct diskdump *dd = d->priv;
 	dump_status st;
@@ -820,10 +921,10 @@ static dump_status dd_verify(dump_t *d, struct verify_report *r)
 			               dd->part[i].path ? dd->part[i].path : "",
 			               dd->part[i].path ? ": " : "");
 	}
-	st = dd_walk_all(d, r, &r->counts);
+	st = dd_walk_all(d, r, &r->pages);
 	if (st != DUMP_OK)
 		return st;
-	r->counts_known = true;
+	r->pages_known = true;
 	return DUMP_OK;
 }
 
