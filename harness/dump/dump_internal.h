@@ -289,4 +289,83 @@ dump_status decompress_page(uint32_t flags, const uint8_t *src, size_t len, uint
 #define DD_INCOMPLETE      0x8u
 #define DD_COMPRESS_ZSTD   0x20u
 
+/* ---- kdump-compressed internals (fmt_diskdump.c, fmt_diskdump_walk.c) ---- */
+
+#define DESC_SIZE 24
+/* descriptors read at once for random access */
+#define DESC_BATCH 170
+
+/* One file of the dump: the whole dump, or one part of a split dump. */
+struct dd_part {
+	char *path;         /* for messages; NULL for the file dump_open opened */
+	struct dump_io *io; /* &d->io for the first part */
+	struct dump_io own_io;
+	uint64_t desc_off;
+	uint64_t start_pfn, end_pfn; /* range with descriptors in this file */
+	uint32_t status;
+	uint64_t rank_start; /* set by the index */
+	uint64_t n_dumped;
+	uint8_t desc_cache[DESC_BATCH * DESC_SIZE];
+	uint64_t desc_cache_first; /* index of the first cached descriptor */
+	size_t desc_cache_n;
+};
+
+/* The geometry every part of one dump shares */
+struct dd_geometry {
+	int32_t version;
+	uint32_t status, block_size;
+	uint64_t max_mapnr;
+	uint64_t bitmap_off; /* 1st bitmap */
+	uint64_t half_len;   /* bytes of each bitmap */
+	uint64_t desc_off;
+	bool split;
+	uint64_t start_pfn, end_pfn;
+};
+
+struct diskdump {
+	struct dd_geometry geo; /* of the first part */
+	uint64_t max_mapnr;
+	uint64_t bitmap_off, half_len;
+	uint64_t map_bytes; /* bytes of each bitmap covering [0, max_mapnr) */
+	struct dd_part *part;
+	size_t n_parts;
+
+	/* loaded on the first random access (the bitmaps are the same in
+	 * every part: the first one's serve all) */
+	bool index_ready;
+	uint8_t *bitmap2;
+	uint64_t *rank; /* set bits of bitmap2 before each 512-bit block */
+
+	uint8_t *cbuf; /* one compressed page */
+};
+
+/* n / d rounded up, without the overflow of (n + d - 1) / d: max_mapnr
+ * comes from the file and may be 2^64 - 1 */
+static inline uint64_t dd_div_up(uint64_t n, uint64_t d)
+{
+	return n / d + (n % d != 0);
+}
+
+struct page_desc {
+	uint64_t offset;
+	uint32_t size, flags;
+};
+
+static inline void dd_decode_desc(const uint8_t *p, struct page_desc *pd)
+{
+	pd->offset = le64(p);
+	pd->size = le32(p + 8);
+	pd->flags = le32(p + 12);
+}
+
+/* Checks a page descriptor of part P against its file; the message names
+ * PFN. */
+dump_status dd_check_desc(dump_t *d, const struct dd_part *p, uint64_t pfn,
+                          const struct page_desc *pd);
+
+/* Walks every part (fmt_diskdump_walk.c), streaming: adds the page counts
+ * to C, and with R (may be NULL) checks every descriptor and page and, for
+ * a split dump, that the parts given cover every dumped page once. */
+dump_status dd_walk_all(dump_t *d, dump_check_result *r, dump_page_counts *c);
+
 #endif
