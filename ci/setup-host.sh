@@ -23,6 +23,8 @@ packages=(
 	rpm xz-utils zstd
 	# peers for differential tests and benchmarks, and the benchmarks' tools
 	libkdumpfile-dev jq
+	# make check-valgrind: the reader's suites under memcheck
+	valgrind
 )
 
 # The end-to-end test of running kdh as an ordinary user

@@ -14,4 +14,11 @@
 int kdh_cmd_run(int argc, char **argv);
 int kdh_cmd_kernel(int argc, char **argv);
 
+/* `kdh dump` and the whole of build/kdh-dump (dump_cmd.c, which needs only
+ * the dump library: no glib).  Unlike the others, ARGV[0] is the dump
+ * command ("info", "dmesg", "verify", "read", "vmcoreinfo").  Returns 0
+ * success (verify: pass), 1 corrupt or unreadable, 2 usage, 3 (verify)
+ * incomplete dump. */
+int dump_cli_main(int argc, char **argv);
+
 #endif

@@ -1,6 +1,6 @@
 /* kdh-dump: the dump reader alone, linked only with the compression
  * libraries so it starts in about a millisecond (see DESIGN.md). */
-#include "dump/dump.h"
+#include "cli/commands.h"
 
 int main(int argc, char **argv)
 {

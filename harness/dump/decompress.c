@@ -2,6 +2,7 @@
  * asked to write into exactly one page and nothing else: a page that would
  * expand beyond it, or fall short, is corrupt. */
 #include <lzo/lzo1x.h>
+#include <pthread.h>
 #include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -26,21 +27,26 @@ static dump_status dec_zlib(const uint8_t *src, size_t len, uint8_t *dst, size_t
 	return DUMP_OK;
 }
 
+/* liblzo asks for lzo_init() once before use (it checks that the library
+ * was built for this ABI); cases verify dumps on several threads at once,
+ * so the once is pthread_once's */
+static pthread_once_t lzo_once = PTHREAD_ONCE_INIT;
+static int lzo_init_rc;
+
+static void lzo_init_once(void)
+{
+	lzo_init_rc = lzo_init();
+}
+
 static dump_status dec_lzo(const uint8_t *src, size_t len, uint8_t *dst, size_t page_size,
                            struct dump_err *e)
 {
-	static bool lzo_ready;
 	lzo_uint out = page_size;
 	int rc;
 
-	/* liblzo asks for lzo_init() once before use: it checks that the
-	 * library was built for this ABI */
-	if (!lzo_ready) {
-		if (lzo_init() != LZO_E_OK)
-			return derr_set(e, DUMP_ERR_UNSUPPORTED,
-			                "lzo: library initialisation failed");
-		lzo_ready = true;
-	}
+	pthread_once(&lzo_once, lzo_init_once);
+	if (lzo_init_rc != LZO_E_OK)
+		return derr_set(e, DUMP_ERR_UNSUPPORTED, "lzo: library initialisation failed");
 	/* the _safe variant checks both input and output bounds */
 	rc = lzo1x_decompress_safe(src, len, dst, &out, NULL);
 

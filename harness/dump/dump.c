@@ -1,5 +1,6 @@
 /* The dump context: probe-then-open over the format tables, VMCOREINFO,
  * a small page cache, and physical / kernel-virtual reads. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,17 +14,16 @@ static const struct dump_format *const formats[] = {
 
 /* ---- errors ---- */
 
-dump_status derr_set(struct dump_err *e, dump_status status, const char *fmt, ...)
+void derr_format(struct dump_err *e, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	return status;
 }
 
-dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt, ...)
+void derr_format_prefix(struct dump_err *e, const char *fmt, ...)
 {
 	char inner[sizeof(e->msg)];
 	size_t n, cap = sizeof(e->msg);
@@ -46,7 +46,6 @@ dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt,
 		n += k;
 	}
 	e->msg[n] = 0;
-	return status;
 }
 
 /* ---- life cycle ---- */
@@ -77,7 +76,9 @@ void dump_free(dump_t *d)
 	free(d->cache_mem);
 	free(d->scratch);
 	free(d->kv_scratch);
+#ifdef KDH_DUMP_TEST_HOOKS
 	free(d->raw_notes);
+#endif
 	free(d);
 }
 
@@ -89,10 +90,10 @@ const char *dump_error(const dump_t *d)
 bool dump_set_page_size(dump_t *d, uint64_t size, const char *where)
 {
 	if (size < 1024 || size > 65536 || (size & (size - 1))) {
-		derr_set(&d->err, DUMP_ERR_CORRUPT,
-		         "%s: page size %" PRIu64 " is not a power of two "
-		         "between 1 KiB and 64 KiB",
-		         where, size);
+		derr_format(&d->err,
+		            "%s: page size %" PRIu64 " is not a power of two "
+		            "between 1 KiB and 64 KiB",
+		            where, size);
 		return false;
 	}
 	d->page_size = (uint32_t)size;
@@ -218,10 +219,21 @@ dump_status dump_vmcoreinfo_u64(dump_t *d, const char *key, uint64_t *val)
 	memcpy(buf, v, len);
 	buf[len] = 0;
 	/* The kernel prints SYMBOL() and KERNELOFFSET in hex without a 0x,
-	 * everything else (NUMBER, SIZE, OFFSET, LENGTH, PAGESIZE) in decimal. */
+	 * everything else (NUMBER, SIZE, OFFSET, LENGTH, PAGESIZE) in decimal.
+	 * Only a NUMBER() may be negative: a negative offset or size would
+	 * become a huge one, so it is refused here, where the text is read. */
 	base = (strncmp(key, "SYMBOL(", 7) == 0 || strcmp(key, "KERNELOFFSET") == 0) ? 16 : 10;
+	bool negative = buf[0] == '-';
+	const char *digits = negative ? buf + 1 : buf;
+	if (negative && strncmp(key, "NUMBER(", 7) != 0)
+		return derr_set(&d->err, DUMP_ERR_CORRUPT, "VMCOREINFO %s: negative value '%s'",
+		                key, buf);
+	/* strtoull itself would take leading blanks, a sign, or "-" again */
+	if (!(base == 16 ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0])))
+		return derr_set(&d->err, DUMP_ERR_CORRUPT, "VMCOREINFO %s: bad value '%s'", key,
+		                buf);
 	errno = 0;
-	if (buf[0] == '-') {
+	if (negative) {
 		long long s = strtoll(buf, &endp, base);
 		*val = (uint64_t)s;
 	} else {
@@ -230,6 +242,27 @@ dump_status dump_vmcoreinfo_u64(dump_t *d, const char *key, uint64_t *val)
 	if (errno || *endp)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT, "VMCOREINFO %s: bad value '%s'", key,
 		                buf);
+	return DUMP_OK;
+}
+
+const char *dump_vmcoreinfo_text(const dump_t *d, size_t *len)
+{
+	*len = d->vmcoreinfo ? d->vmcoreinfo_len : 0;
+	return d->vmcoreinfo;
+}
+
+/* ---- CPUs ---- */
+
+unsigned dump_cpu_count(const dump_t *d)
+{
+	return d->n_cpus;
+}
+
+dump_status dump_cpu(const dump_t *d, unsigned i, dump_cpu_regs *out)
+{
+	if (i >= d->n_cpus)
+		return DUMP_ERR_NOTFOUND;
+	*out = d->cpus[i];
 	return DUMP_OK;
 }
 
@@ -242,8 +275,10 @@ dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page)
 
 	if (!d->opened)
 		return derr_set(&d->err, DUMP_ERR_IO, "no dump is open");
+#ifdef KDH_DUMP_TEST_HOOKS
 	if (d->page_observer)
 		d->page_observer(d->observer_ctx, pfn);
+#endif
 	if (s->valid && s->pfn == pfn) {
 		*page = s->data;
 		return DUMP_OK;

@@ -9,7 +9,8 @@
  *   xlat_x86_64.c kernel-virtual to physical, reading memory via a callback
  *   dump.c        the context: probe/open, page cache, physical/virtual reads
  *   printk.c      the kernel log from memory
- *   verify.c, info.c, cli.c   the commands
+ *   verify.c, info.c   dump_check and dump_summarize (the front end that
+ *                      prints them is harness/cli/dump_cmd.c)
  */
 #ifndef KDH_DUMP_INTERNAL_H
 #define KDH_DUMP_INTERNAL_H
@@ -28,15 +29,19 @@ struct dump_err {
 	char msg[1024];
 };
 
-/* Replaces the message with the formatted text and returns STATUS, so a
- * failure reads `return derr_set(e, DUMP_ERR_CORRUPT, "...")`. */
-dump_status derr_set(struct dump_err *e, dump_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The message, replaced by the formatted text / prefixed with "<text>: "
+ * (the outer context of an inner failure). */
+void derr_format(struct dump_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void derr_format_prefix(struct dump_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-/* Prepends "<formatted>: " to the current message (the outer context of an
- * inner failure) and returns STATUS unchanged. */
-dump_status derr_prefix(struct dump_err *e, dump_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Set or prefix the message and yield STATUS, so a failure reads
+ * `return derr_set(e, DUMP_ERR_CORRUPT, "...")`.  Macros, so that callers
+ * in every file (and the analyzer) see that STATUS is what comes back: as
+ * functions in dump.c, a failed read looked as if it could return DUMP_OK
+ * with its output unset. */
+#define derr_set(e, status, ...)    (derr_format((e), __VA_ARGS__), (status))
+#define derr_prefix(e, status, ...) (derr_format_prefix((e), __VA_ARGS__), (status))
 
 /* ---- little-endian field access; dumps here are x86_64, and reading them
  * through these keeps the reader correct on any host ---- */
@@ -106,19 +111,20 @@ dump_status io_probe_flattened(struct dump_io *io, struct dump_err *e);
  * hole of a flattened image is DUMP_ERR_CORRUPT naming the offset. */
 dump_status io_pread(struct dump_io *io, uint64_t off, void *buf, size_t len, struct dump_err *e);
 
+/* Bytes readable from logical offset OFF before the end or a hole of a
+ * flattened image (0 when OFF itself is in a hole). */
+uint64_t io_contiguous(struct dump_io *io, uint64_t off);
+
+/* The first logical offset >= OFF that holds data: OFF for a plain file;
+ * in a flattened image with gaps (the format allows them), the start of
+ * the next record; the logical size when nothing follows. */
+uint64_t io_next_data(struct dump_io *io, uint64_t off);
+
 void io_close(struct dump_io *io);
 
 /* ---- notes.c ---- */
 
 #define DUMP_MAX_CPUS 8192
-
-struct dump_cpu_regs {
-	int32_t pid;
-	/* x86_64 user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8
-	 * rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds
-	 * es fs gs */
-	uint64_t reg[27];
-};
 
 /* ---- xlat_x86_64.c ---- */
 
@@ -151,17 +157,6 @@ dump_status xlat_x86_64_virt_to_phys(struct xlat_x86_64 *x, uint64_t vaddr, uint
 
 /* ---- formats ---- */
 
-struct dump_page_counts {
-	uint64_t max_pfn;  /* pfns the dump describes: [0, max_pfn) */
-	uint64_t present;  /* pfns that were RAM in the crashed kernel */
-	uint64_t dumped;   /* pfns whose contents are in the file */
-	uint64_t excluded; /* present but filtered out (dump level) */
-	uint64_t zero;     /* dumped pfns stored as the shared zero page */
-	bool zero_known;
-};
-
-struct verify_report;
-
 struct dump_format {
 	const char *name;
 	/* Does HEAD (the first bytes of the logical file) look like this
@@ -173,9 +168,9 @@ struct dump_format {
 	 * DUMP_ERR_NOTFOUND when the page is not in the dump. */
 	dump_status (*read_page)(dump_t *d, uint64_t pfn, uint8_t *buf);
 	/* Checks every structure and page, streaming. */
-	dump_status (*verify)(dump_t *d, struct verify_report *r);
+	dump_status (*verify)(dump_t *d, dump_check_result *r);
 	/* Page counts from the metadata (may read descriptors). */
-	dump_status (*counts)(dump_t *d, struct dump_page_counts *c);
+	dump_status (*counts)(dump_t *d, dump_page_counts *c);
 	void (*cleanup)(dump_t *d);
 };
 
@@ -209,7 +204,7 @@ struct dump {
 	bool incomplete;
 	char *vmcoreinfo; /* NUL-terminated, with the note's size; owned */
 	size_t vmcoreinfo_len;
-	struct dump_cpu_regs *cpus; /* PRSTATUS notes in note order */
+	dump_cpu_regs *cpus; /* PRSTATUS notes in note order */
 	unsigned n_cpus;
 	/* what only a kdump-compressed header says (0 / "" otherwise) */
 	int dump_level; /* -1 when unknown */
@@ -232,14 +227,16 @@ struct dump {
 
 	char *kv_scratch; /* result of the last dump_vmcoreinfo lookup */
 
-	/* the first note buffer as found in the file, for tools that rebuild
-	 * dumps (the tests' generator) */
+#ifdef KDH_DUMP_TEST_HOOKS
+	/* Only in the tests' build of the library (build/libkdhdump-test.a):
+	 * the tests' generator rebuilds dumps from the first note buffer as
+	 * found in the file and from the pages a read touches.  The
+	 * production reader neither copies notes nor calls out per page. */
 	uint8_t *raw_notes;
 	size_t raw_notes_len;
-
-	/* called with every pfn a read touches (tests trim dumps with it) */
 	void (*page_observer)(void *ctx, uint64_t pfn);
 	void *observer_ctx;
+#endif
 };
 
 /* Parses a buffer of ELF notes (from PT_NOTE or a kdump sub-header): keeps
@@ -254,12 +251,6 @@ bool dump_set_page_size(dump_t *d, uint64_t size, const char *where);
  * valid until the next read call on D. */
 dump_status dump_get_page(dump_t *d, uint64_t pfn, const uint8_t **page);
 
-/* Exactly LEN bytes of physical memory at PADDR. */
-dump_status dump_read_phys(dump_t *d, uint64_t paddr, void *buf, size_t len);
-
-/* Exactly LEN bytes at kernel-virtual VADDR (x86_64). */
-dump_status dump_read_virt(dump_t *d, uint64_t vaddr, void *buf, size_t len);
-
 /* Prepares address translation from VMCOREINFO (once). */
 dump_status dump_kernel_init(dump_t *d);
 
@@ -273,24 +264,16 @@ const char *dump_vmcoreinfo_raw(const dump_t *d, const char *key, size_t *len);
 
 /* ---- verify.c ---- */
 
-struct verify_report {
-	bool ok;           /* no problem found */
-	bool incomplete;   /* the dump says it was cut short */
-	uint64_t problems; /* count of problems (only the first few are kept) */
-	char first[8][256];
-	unsigned n_first;
-	uint64_t pages_checked;
-	uint64_t bytes_compressed;
-	struct dump_page_counts counts;
-	bool counts_known;
-};
-
 /* Records a problem in R (keeps the first few messages, counts all). */
-void verify_problem(struct verify_report *r, const char *fmt, ...)
+void verify_problem(dump_check_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Runs the format's verify. */
-dump_status dump_verify(dump_t *d, struct verify_report *r);
+/* ---- info.c ---- */
+
+/* The panic message and the panicking task from the kernel log LOG (LEN
+ * bytes, guest-written: hostile) into S's panic and task fields; linear in
+ * LEN whatever the log holds. */
+void dump_parse_panic(dump_summary *s, const char *log, size_t len);
 
 /* ---- decompression (decompress.c) ---- */
 
@@ -305,5 +288,84 @@ dump_status decompress_page(uint32_t flags, const uint8_t *src, size_t len, uint
 #define DD_COMPRESS_SNAPPY 0x4u
 #define DD_INCOMPLETE      0x8u
 #define DD_COMPRESS_ZSTD   0x20u
+
+/* ---- kdump-compressed internals (fmt_diskdump.c, fmt_diskdump_walk.c) ---- */
+
+#define DESC_SIZE 24
+/* descriptors read at once for random access */
+#define DESC_BATCH 170
+
+/* One file of the dump: the whole dump, or one part of a split dump. */
+struct dd_part {
+	char *path;         /* for messages; NULL for the file dump_open opened */
+	struct dump_io *io; /* &d->io for the first part */
+	struct dump_io own_io;
+	uint64_t desc_off;
+	uint64_t start_pfn, end_pfn; /* range with descriptors in this file */
+	uint32_t status;
+	uint64_t rank_start; /* set by the index */
+	uint64_t n_dumped;
+	uint8_t desc_cache[DESC_BATCH * DESC_SIZE];
+	uint64_t desc_cache_first; /* index of the first cached descriptor */
+	size_t desc_cache_n;
+};
+
+/* The geometry every part of one dump shares */
+struct dd_geometry {
+	int32_t version;
+	uint32_t status, block_size;
+	uint64_t max_mapnr;
+	uint64_t bitmap_off; /* 1st bitmap */
+	uint64_t half_len;   /* bytes of each bitmap */
+	uint64_t desc_off;
+	bool split;
+	uint64_t start_pfn, end_pfn;
+};
+
+struct diskdump {
+	struct dd_geometry geo; /* of the first part */
+	uint64_t max_mapnr;
+	uint64_t bitmap_off, half_len;
+	uint64_t map_bytes; /* bytes of each bitmap covering [0, max_mapnr) */
+	struct dd_part *part;
+	size_t n_parts;
+
+	/* loaded on the first random access (the bitmaps are the same in
+	 * every part: the first one's serve all) */
+	bool index_ready;
+	uint8_t *bitmap2;
+	uint64_t *rank; /* set bits of bitmap2 before each 512-bit block */
+
+	uint8_t *cbuf; /* one compressed page */
+};
+
+/* n / d rounded up, without the overflow of (n + d - 1) / d: max_mapnr
+ * comes from the file and may be 2^64 - 1 */
+static inline uint64_t dd_div_up(uint64_t n, uint64_t d)
+{
+	return n / d + (n % d != 0);
+}
+
+struct page_desc {
+	uint64_t offset;
+	uint32_t size, flags;
+};
+
+static inline void dd_decode_desc(const uint8_t *p, struct page_desc *pd)
+{
+	pd->offset = le64(p);
+	pd->size = le32(p + 8);
+	pd->flags = le32(p + 12);
+}
+
+/* Checks a page descriptor of part P against its file; the message names
+ * PFN. */
+dump_status dd_check_desc(dump_t *d, const struct dd_part *p, uint64_t pfn,
+                          const struct page_desc *pd);
+
+/* Walks every part (fmt_diskdump_walk.c), streaming: adds the page counts
+ * to C, and with R (may be NULL) checks every descriptor and page and, for
+ * a split dump, that the parts given cover every dumped page once. */
+dump_status dd_walk_all(dump_t *d, dump_check_result *r, dump_page_counts *c);
 
 #endif

@@ -21,62 +21,8 @@
 #define KDUMP_SIGNATURE "KDUMP   "
 #define HDR_SIZE        464
 #define SUB_HDR_SIZE    104
-#define DESC_SIZE       24
-/* descriptors read at once for random access */
-#define DESC_BATCH 170
 /* notes of a few thousand CPUs fit easily; more is hostile */
 #define NOTES_MAX (64u << 20)
-
-/* One file of the dump: the whole dump, or one part of a split dump. */
-struct dd_part {
-	char *path;         /* for messages; NULL for the file dump_open opened */
-	struct dump_io *io; /* &d->io for the first part */
-	struct dump_io own_io;
-	uint64_t desc_off;
-	uint64_t start_pfn, end_pfn; /* range with descriptors in this file */
-	uint32_t status;
-	uint64_t rank_start; /* set by the index */
-	uint64_t n_dumped;
-	uint8_t desc_cache[DESC_BATCH * DESC_SIZE];
-	uint64_t desc_cache_first; /* index of the first cached descriptor */
-	size_t desc_cache_n;
-};
-
-/* The geometry every part of one dump shares */
-struct dd_geometry {
-	int32_t version;
-	uint32_t status, block_size;
-	uint64_t max_mapnr;
-	uint64_t bitmap_off; /* 1st bitmap */
-	uint64_t half_len;   /* bytes of each bitmap */
-	uint64_t desc_off;
-	bool split;
-	uint64_t start_pfn, end_pfn;
-};
-
-struct diskdump {
-	struct dd_geometry geo; /* of the first part */
-	uint64_t max_mapnr;
-	uint64_t bitmap_off, half_len;
-	uint64_t map_bytes; /* bytes of each bitmap covering [0, max_mapnr) */
-	struct dd_part *part;
-	size_t n_parts;
-
-	/* loaded on the first random access (the bitmaps are the same in
-	 * every part: the first one's serve all) */
-	bool index_ready;
-	uint8_t *bitmap2;
-	uint64_t *rank; /* set bits of bitmap2 before each 512-bit block */
-
-	uint8_t *cbuf; /* one compressed page */
-};
-
-/* n / d rounded up, without the overflow of (n + d - 1) / d: max_mapnr
- * comes from the file and may be 2^64 - 1 */
-static uint64_t div_up(uint64_t n, uint64_t d)
-{
-	return n / d + (n % d != 0);
-}
 
 static bool dd_probe(const uint8_t *head, size_t len)
 {
@@ -173,7 +119,23 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 	if (memcmp(h, KDUMP_SIGNATURE, 8) != 0)
 		return derr_set(&d->err, DUMP_ERR_FORMAT, "header: no KDUMP signature");
 	memset(g, 0, sizeof(*g));
-	g->version = (int32_t)le32(h + 8);
+	/* The header is in the writer's byte order and word size: a 32-bit
+	 * writer's struct timeval moves every later field by 8 bytes, a
+	 * big-endian one swaps them.  The utsname (bytes, at the same offset
+	 * in every variant) and the version say which, before any field is
+	 * misread as a page size or a version. */
+	char machine[66];
+	copy_uts(machine, h + 12 + 260);
+	if (machine[0] && strcmp(machine, "x86_64") != 0)
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
+		                "header: not an x86_64 dump (machine '%.65s')", machine);
+	uint32_t raw_version = le32(h + 8);
+	if (raw_version > 6 && __builtin_bswap32(raw_version) >= 1 &&
+	    __builtin_bswap32(raw_version) <= 6)
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
+		                "header: not an x86_64 dump (a big-endian header, version %u)",
+		                __builtin_bswap32(raw_version));
+	g->version = (int32_t)raw_version;
 	if (g->version < 1 || g->version > 6)
 		return derr_set(&d->err, g->version > 6 ? DUMP_ERR_UNSUPPORTED : DUMP_ERR_CORRUPT,
 		                "header: version %d (known: 1 to 6)", g->version);
@@ -183,12 +145,22 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 	uint32_t bitmap_blocks = le32(h + 436);
 	g->max_mapnr = le32(h + 440);
 
+	uint32_t block32 = le32(h + 420);
+	bool page_size_ok = g->block_size >= 1024 && g->block_size <= 65536 &&
+	                    !(g->block_size & (g->block_size - 1));
+	if (!page_size_ok && block32 >= 1024 && block32 <= 65536 && !(block32 & (block32 - 1)))
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
+		                "header: not an x86_64 dump (a 32-bit header: block_size %u "
+		                "8 bytes early)",
+		                block32);
 	if (!dump_set_page_size(d, g->block_size, "header: block_size"))
 		return DUMP_ERR_CORRUPT;
-	if (sub_hdr_size < 1 || bitmap_blocks == 0 || (bitmap_blocks & 1))
+	/* no bitmap blocks only for a dump of no memory at all (max_mapnr 0,
+	 * checked below): such an empty dump is valid and opens */
+	if (sub_hdr_size < 1 || (bitmap_blocks & 1))
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: sub_hdr_size %d, bitmap_blocks %u (need >= 1 and an even "
-		                "count >= 2)",
+		                "count)",
 		                sub_hdr_size, bitmap_blocks);
 	sub_bytes = (uint64_t)sub_hdr_size * g->block_size;
 	g->bitmap_off = g->block_size + sub_bytes;
@@ -217,8 +189,8 @@ static dump_status parse_geometry(dump_t *d, struct dump_io *io, struct dd_geome
 		}
 	}
 	/* each bitmap must cover every pfn the header promises */
-	uint64_t map_bytes = div_up(g->max_mapnr, 8);
-	if (g->max_mapnr == 0 || map_bytes > g->half_len)
+	uint64_t map_bytes = dd_div_up(g->max_mapnr, 8);
+	if (map_bytes > g->half_len)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "header: max_mapnr %" PRIu64 " needs %" PRIu64
 		                " bitmap bytes, the bitmaps have %" PRIu64,
@@ -266,7 +238,7 @@ static dump_status dd_open(dump_t *d)
 	dd->max_mapnr = dd->geo.max_mapnr;
 	dd->bitmap_off = dd->geo.bitmap_off;
 	dd->half_len = dd->geo.half_len;
-	dd->map_bytes = div_up(dd->max_mapnr, 8);
+	dd->map_bytes = dd_div_up(dd->max_mapnr, 8);
 
 	copy_uts(d->utsname_nodename, h + 12 + 65);
 	copy_uts(d->utsname_release, h + 12 + 130);
@@ -369,14 +341,14 @@ static bool bit_set(const uint8_t *map, uint64_t pfn)
 static dump_status dd_build_index(dump_t *d)
 {
 	struct diskdump *dd = d->priv;
-	uint64_t blocks = div_up(dd->max_mapnr, 512);
+	uint64_t blocks = dd_div_up(dd->max_mapnr, 512);
 	dump_status st;
 
 	/* rebuilt when a part is attached: start afresh */
 	free(dd->bitmap2);
 	free(dd->rank);
 	/* padded to whole 512-bit blocks, so rank_of never reads past it */
-	dd->bitmap2 = calloc(blocks, 64);
+	dd->bitmap2 = calloc(blocks + 1, 64); /* + 1: an empty dump has 0 blocks */
 	dd->rank = calloc(blocks + 1, sizeof(*dd->rank));
 	if (!dd->bitmap2 || !dd->rank)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "2nd bitmap of %" PRIu64 " bytes",
@@ -397,18 +369,6 @@ static dump_status dd_build_index(dump_t *d)
 	}
 	dd->index_ready = true;
 	return DUMP_OK;
-}
-
-struct page_desc {
-	uint64_t offset;
-	uint32_t size, flags;
-};
-
-static void decode_desc(const uint8_t *p, struct page_desc *pd)
-{
-	pd->offset = le64(p);
-	pd->size = le32(p + 8);
-	pd->flags = le32(p + 12);
 }
 
 static dump_status dd_get_desc(dump_t *d, struct dd_part *p, uint64_t idx, struct page_desc *pd)
@@ -437,13 +397,13 @@ static dump_status dd_get_desc(dump_t *d, struct dd_part *p, uint64_t idx, struc
 		p->desc_cache_first = idx;
 		p->desc_cache_n = n;
 	}
-	decode_desc(p->desc_cache + (idx - p->desc_cache_first) * DESC_SIZE, pd);
+	dd_decode_desc(p->desc_cache + (idx - p->desc_cache_first) * DESC_SIZE, pd);
 	return DUMP_OK;
 }
 
 /* Checks a descriptor against its file; the message names the pfn. */
-static dump_status check_desc(dump_t *d, const struct dd_part *p, uint64_t pfn,
-                              const struct page_desc *pd)
+dump_status dd_check_desc(dump_t *d, const struct dd_part *p, uint64_t pfn,
+                          const struct page_desc *pd)
 {
 	uint64_t end;
 
@@ -471,6 +431,20 @@ static struct dd_part *part_of(struct diskdump *dd, uint64_t pfn)
 	return NULL;
 }
 
+/* The range around PFN that no part covers: [*lo, *hi) */
+static void uncovered_range(const struct diskdump *dd, uint64_t pfn, uint64_t *lo, uint64_t *hi)
+{
+	*lo = 0;
+	*hi = dd->max_mapnr;
+	for (size_t i = 0; i < dd->n_parts; i++) {
+		const struct dd_part *q = &dd->part[i];
+		if (q->end_pfn <= pfn && q->end_pfn > *lo)
+			*lo = q->end_pfn;
+		if (q->start_pfn > pfn && q->start_pfn < *hi)
+			*hi = q->start_pfn;
+	}
+}
+
 static dump_status dd_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 {
 	struct diskdump *dd = d->priv;
@@ -488,14 +462,17 @@ static dump_status dd_read_page(dump_t *d, uint64_t pfn, uint8_t *buf)
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
 		                "pfn 0x%" PRIx64 " was excluded from the dump", pfn);
 	p = part_of(dd, pfn);
-	if (!p)
+	if (!p) {
+		uint64_t lo, hi;
+		uncovered_range(dd, pfn, &lo, &hi);
 		return derr_set(&d->err, DUMP_ERR_NOTFOUND,
-		                "pfn 0x%" PRIx64 " is in a part of this split dump that was not "
-		                "given",
-		                pfn);
+		                "pfn 0x%" PRIx64 " is dumped (2nd bitmap) but none of the parts "
+		                "given covers pfns [0x%" PRIx64 ", 0x%" PRIx64 ")",
+		                pfn, lo, hi);
+	}
 	st = dd_get_desc(d, p, rank_of(dd, pfn) - p->rank_start, &pd);
 	if (st == DUMP_OK)
-		st = check_desc(d, p, pfn, &pd);
+		st = dd_check_desc(d, p, pfn, &pd);
 	if (st == DUMP_OK)
 		st = io_pread(p->io, pd.offset, dd->cbuf, pd.size, &d->err);
 	if (st == DUMP_OK)
@@ -525,281 +502,12 @@ static void dd_cleanup(dump_t *d)
 	d->priv = NULL;
 }
 
-/* ---- streaming walk, for verify and counts ---- */
-
-/* A read-ahead window over the file: page data is laid out in pfn order,
- * so a walk reads it front to back.  Fixed size: memory stays bounded
- * whatever the dump's size.  Small enough to stay in the CPU cache
- * (measured on a 1 GiB guest's dump: 64 KiB 0.10 s, 1 MiB 0.17 s). */
-#define WINDOW (64u << 10)
-
-struct window {
-	struct dump_io *io;
-	uint8_t *buf;
-	size_t cap;
-	uint64_t off;
-	size_t len;
-};
-
-static dump_status window_get(dump_t *d, struct window *w, uint64_t off, size_t len,
-                              const uint8_t **p)
-{
-	if (len > w->cap)
-		return derr_set(&d->err, DUMP_ERR_CORRUPT, "read of %zu bytes", len);
-	if (off < w->off || off + len > w->off + w->len) {
-		size_t n = w->io->size - off < w->cap ? (size_t)(w->io->size - off) : w->cap;
-		if (off > w->io->size || n < len)
-			return derr_set(&d->err, DUMP_ERR_CORRUPT,
-			                "0x%" PRIx64 "+%zu is beyond the end of the file", off,
-			                len);
-		dump_status st = io_pread(w->io, off, w->buf, n, &d->err);
-		if (st != DUMP_OK) {
-			w->len = 0;
-			return st;
-		}
-		w->off = off;
-		w->len = n;
-	}
-	*p = w->buf + (off - w->off);
-	return DUMP_OK;
-}
-
-#define CHUNK_BYTES 4096u /* bitmap bytes per step: 32768 pfns */
-
-/* Pages with descriptors in part P, counted from the 2nd bitmap in
- * fixed-size steps: verify must not hold the whole bitmap. */
-static dump_status dd_count_dumped(dump_t *d, const struct dd_part *p, uint64_t *count)
-{
-	struct diskdump *dd = d->priv;
-	uint8_t map2[CHUNK_BYTES];
-	uint64_t n_total = 0, first = p->start_pfn / 8, last = div_up(p->end_pfn, 8);
-
-	if (dd->index_ready) {
-		*count = p->n_dumped;
-		return DUMP_OK;
-	}
-	for (uint64_t byte = first; byte < last; byte += CHUNK_BYTES) {
-		size_t n = last - byte < CHUNK_BYTES ? (size_t)(last - byte) : CHUNK_BYTES;
-		dump_status st =
-		    io_pread(p->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
-		if (st != DUMP_OK)
-			return derr_prefix(&d->err, st, "2nd bitmap");
-		for (size_t i = 0; i < n; i++) {
-			uint64_t base = (byte + i) * 8;
-			if (!map2[i])
-				continue;
-			if (base >= p->start_pfn && base + 8 <= p->end_pfn) {
-				n_total += (uint64_t)__builtin_popcount(map2[i]);
-				continue;
-			}
-			for (unsigned b = 0; b < 8; b++) {
-				uint64_t pfn = base + b;
-				if (map2[i] >> b & 1 && pfn >= p->start_pfn && pfn < p->end_pfn)
-					n_total++;
-			}
-		}
-	}
-	*count = n_total;
-	return DUMP_OK;
-}
-
-/* Walks part P's pfn range: adds to C, and with R checks every descriptor
- * and decompresses every page. */
-static dump_status dd_walk(dump_t *d, struct dd_part *p, struct verify_report *r,
-                           struct dump_page_counts *c)
-{
-	struct diskdump *dd = d->priv;
-	struct window data = {.io = p->io}, descs = {.io = p->io};
-	uint8_t map1[CHUNK_BYTES], map2[CHUNK_BYTES];
-	uint8_t *page = NULL;
-	uint64_t idx = 0, zero_off = 0, zero_refs = 0;
-	uint64_t first = p->start_pfn / 8, last = div_up(p->end_pfn, 8);
-	bool zero_is_zero = false;
-	dump_status st = DUMP_OK;
-
-	/* makedumpfile writes the shared zero page first, right after the
-	 * descriptor table */
-	st = dd_count_dumped(d, p, &zero_off);
-	if (st != DUMP_OK)
-		return st;
-	zero_off = p->desc_off + zero_off * DESC_SIZE;
-	/* windows no larger than the file: small dumps stay cheap */
-	data.cap = p->io->size < WINDOW ? (size_t)p->io->size + 1 : WINDOW;
-	descs.cap = data.cap;
-	data.buf = malloc(data.cap);
-	descs.buf = malloc(descs.cap);
-	page = malloc(d->page_size);
-	if (!data.buf || !descs.buf || !page) {
-		st = derr_set(&d->err, DUMP_ERR_NOMEM, "verify buffers");
-		goto out;
-	}
-	{
-		const uint8_t *z;
-		if (window_get(d, &data, zero_off, d->page_size, &z) == DUMP_OK)
-			zero_is_zero = !z[0] && !memcmp(z, z + 1, d->page_size - 1);
-	}
-	for (uint64_t byte = first; byte < last; byte += CHUNK_BYTES) {
-		size_t n = last - byte < CHUNK_BYTES ? (size_t)(last - byte) : CHUNK_BYTES;
-		st = io_pread(p->io, dd->bitmap_off + byte, map1, n, &d->err);
-		if (st == DUMP_OK)
-			st =
-			    io_pread(p->io, dd->bitmap_off + dd->half_len + byte, map2, n, &d->err);
-		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "bitmaps");
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			uint8_t m1 = map1[i], m2 = map2[i];
-			uint64_t base = (byte + i) * 8;
-			if (!(m1 | m2))
-				continue;
-			/* nothing dumped in these 8 pfns: count them at once
-			 * (the common case at dump level 31) */
-			if (!m2 && base >= p->start_pfn && base + 8 <= p->end_pfn) {
-				c->present += (uint64_t)__builtin_popcount(m1);
-				c->excluded += (uint64_t)__builtin_popcount(m1);
-				continue;
-			}
-			for (unsigned b = 0; b < 8; b++) {
-				uint64_t pfn = base + b;
-				bool present = m1 >> b & 1, dumped = m2 >> b & 1;
-				if (pfn < p->start_pfn || pfn >= p->end_pfn)
-					continue;
-				c->present += present;
-				if (!dumped) {
-					c->excluded += present;
-					continue;
-				}
-				if (!present && r)
-					verify_problem(r,
-					               "pfn 0x%" PRIx64 ": dumped but not in the "
-					               "1st (memory) bitmap",
-					               pfn);
-				c->dumped++;
-				/* descriptor */
-				const uint8_t *raw;
-				struct page_desc pd;
-				st = window_get(d, &descs, p->desc_off + idx * DESC_SIZE, DESC_SIZE,
-				                &raw);
-				idx++;
-				if (st != DUMP_OK) {
-					if (!r)
-						goto out;
-					verify_problem(r, "pfn 0x%" PRIx64 ": descriptor: %s%s",
-					               pfn, dump_error(d),
-					               d->incomplete ? " (incomplete dump)" : "");
-					/* no later descriptor can be in the file either */
-					st = DUMP_OK;
-					goto out;
-				}
-				decode_desc(raw, &pd);
-				if (pd.offset == zero_off && pd.size == d->page_size && !pd.flags)
-					zero_refs++;
-				if (!r)
-					continue;
-				if (pd.offset == 0 && pd.size == 0) {
-					r->incomplete = true;
-					verify_problem(r,
-					               "pfn 0x%" PRIx64 ": descriptor is zeroed "
-					               "(incomplete dump)",
-					               pfn);
-					continue;
-				}
-				st = check_desc(d, p, pfn, &pd);
-				if (st == DUMP_OK) {
-					const uint8_t *src;
-					st = window_get(d, &data, pd.offset, pd.size, &src);
-					if (st == DUMP_OK)
-						st = decompress_page(pd.flags, src, pd.size, page,
-						                     d->page_size, &d->err);
-					if (st != DUMP_OK)
-						derr_prefix(&d->err, st, "pfn 0x%" PRIx64, pfn);
-				}
-				if (st != DUMP_OK) {
-					verify_problem(r, "%s", dump_error(d));
-					st = DUMP_OK;
-					continue;
-				}
-				r->pages_checked++;
-				r->bytes_compressed += pd.size;
-			}
-		}
-	}
-	/* makedumpfile stores page data once per page, except the shared
-	 * zero page: data used by several pfns must be that zero page */
-	if (zero_refs > 1 && !zero_is_zero && r)
-		verify_problem(r,
-		               "%" PRIu64 " pfns share the data at 0x%" PRIx64
-		               ", which is not the zero page it must be",
-		               zero_refs, zero_off);
-	c->zero += zero_is_zero ? zero_refs : 0;
-out:
-	free(data.buf);
-	free(descs.buf);
-	free(page);
-	return st;
-}
-
-static int cmp_part(const void *a, const void *b)
-{
-	const struct dd_part *const *x = a, *const *y = b;
-	return (*x)->start_pfn < (*y)->start_pfn ? -1 : (*x)->start_pfn > (*y)->start_pfn;
-}
-
-/* Walks every part; with R, also checks that the parts of a split dump
- * that were given cover all memory once. */
-static dump_status dd_walk_all(dump_t *d, struct verify_report *r, struct dump_page_counts *c)
-{
-	struct diskdump *dd = d->priv;
-	dump_status st;
-
-	memset(c, 0, sizeof(*c));
-	c->max_pfn = dd->max_mapnr;
-	for (size_t i = 0; i < dd->n_parts; i++) {
-		st = dd_walk(d, &dd->part[i], r, c);
-		if (st != DUMP_OK)
-			return dd->part[i].path ? derr_prefix(&d->err, st, "%s", dd->part[i].path)
-			                        : st;
-	}
-	c->zero_known = true;
-	/* a split dump is whole only if its parts cover all memory; a part
-	 * alone passes only if it is the one holding everything */
-	if (!r || !dd->geo.split)
-		return DUMP_OK;
-	struct dd_part **order = malloc(dd->n_parts * sizeof(*order));
-	if (!order)
-		return derr_set(&d->err, DUMP_ERR_NOMEM, "split parts");
-	for (size_t i = 0; i < dd->n_parts; i++)
-		order[i] = &dd->part[i];
-	qsort(order, dd->n_parts, sizeof(*order), cmp_part);
-	uint64_t next = 0;
-	for (size_t i = 0; i < dd->n_parts; i++) {
-		if (order[i]->start_pfn > next)
-			verify_problem(r,
-			               "split dump: pfns [0x%" PRIx64 ", 0x%" PRIx64
-			               ") are in none of the parts given",
-			               next, order[i]->start_pfn);
-		else if (order[i]->start_pfn < next)
-			verify_problem(r, "split dump: parts overlap at pfn 0x%" PRIx64,
-			               order[i]->start_pfn);
-		if (order[i]->end_pfn > next)
-			next = order[i]->end_pfn;
-	}
-	if (next < dd->max_mapnr)
-		verify_problem(r,
-		               "split dump: pfns [0x%" PRIx64 ", 0x%" PRIx64
-		               ") are in none of the parts given",
-		               next, dd->max_mapnr);
-	free(order);
-	return DUMP_OK;
-}
-
-static dump_status dd_counts(dump_t *d, struct dump_page_counts *c)
+static dump_status dd_counts(dump_t *d, dump_page_counts *c)
 {
 	return dd_walk_all(d, NULL, c);
 }
 
-static dump_status dd_verify(dump_t *d, struct verify_report *r)
+static dump_status dd_verify(dump_t *d, dump_check_result *r)
 {
 	struct diskdump *dd = d->priv;
 	dump_status st;
@@ -820,10 +528,10 @@ static dump_status dd_verify(dump_t *d, struct verify_report *r)
 			               dd->part[i].path ? dd->part[i].path : "",
 			               dd->part[i].path ? ": " : "");
 	}
-	st = dd_walk_all(d, r, &r->counts);
+	st = dd_walk_all(d, r, &r->pages);
 	if (st != DUMP_OK)
 		return st;
-	r->counts_known = true;
+	r->pages_known = true;
 	return DUMP_OK;
 }
 

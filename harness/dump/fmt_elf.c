@@ -100,8 +100,10 @@ static dump_status elf_read_phdrs(dump_t *d, const Elf64_Ehdr *eh, uint64_t phnu
 				              (uint64_t)p->p_filesz, (uint64_t)p->p_memsz);
 				break;
 			}
+			/* compared without forming p_paddr + START_KERNEL_MAP,
+			 * which wraps for a kernel loaded at 2 GiB or above */
 			if (p->p_vaddr >= START_KERNEL_MAP && !d->phys_base_from_format &&
-			    p->p_paddr + START_KERNEL_MAP >= p->p_vaddr) {
+			    p->p_vaddr - START_KERNEL_MAP <= p->p_paddr) {
 				/* kernel text: vaddr - __START_KERNEL_map + phys_base */
 				d->phys_base_from_format = true;
 				d->format_phys_base = p->p_paddr - (p->p_vaddr - START_KERNEL_MAP);
@@ -133,16 +135,22 @@ static dump_status elf_open(dump_t *d)
 	st = io_pread(&d->io, 0, &eh, sizeof(eh), &d->err);
 	if (st != DUMP_OK)
 		return st;
+	/* an x86_64 vmcore is little-endian ELF64; anything else is another
+	 * machine's dump, said so before any field is misread */
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
-		                "ELF class %u data %u: only little-endian ELF64 is supported",
-		                eh.e_ident[EI_CLASS], eh.e_ident[EI_DATA]);
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED, "not an x86_64 dump: %s %s ELF",
+		                eh.e_ident[EI_CLASS] == ELFCLASS32   ? "32-bit"
+		                : eh.e_ident[EI_CLASS] == ELFCLASS64 ? "64-bit"
+		                                                     : "unknown-class",
+		                eh.e_ident[EI_DATA] == ELFDATA2MSB   ? "big-endian"
+		                : eh.e_ident[EI_DATA] == ELFDATA2LSB ? "little-endian"
+		                                                     : "unknown-byte-order");
 	if (eh.e_type != ET_CORE)
 		return derr_set(&d->err, DUMP_ERR_FORMAT, "ELF type %u is not a core file",
 		                eh.e_type);
 	if (eh.e_machine != EM_X86_64)
-		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED,
-		                "ELF machine %u: only x86_64 is supported", eh.e_machine);
+		return derr_set(&d->err, DUMP_ERR_UNSUPPORTED, "not an x86_64 dump: ELF machine %u",
+		                eh.e_machine);
 	ed = calloc(1, sizeof(*ed));
 	if (!ed)
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "ELF state");
@@ -258,16 +266,16 @@ static uint64_t union_pages(const struct elfdump *ed, unsigned shift, bool file_
 	return pages;
 }
 
-static dump_status elf_counts(dump_t *d, struct dump_page_counts *c)
+static dump_status elf_counts(dump_t *d, dump_page_counts *c)
 {
 	struct elfdump *ed = d->priv;
 
 	memset(c, 0, sizeof(*c));
 	c->max_pfn = pages_up(ed->max_end[ed->n_seg - 1], d->page_shift);
-	c->present = union_pages(ed, d->page_shift, false);
+	c->total = union_pages(ed, d->page_shift, false);
 	c->dumped = union_pages(ed, d->page_shift, true);
-	c->excluded = c->present - c->dumped;
-	c->zero_known = false;
+	c->excluded = c->total - c->dumped;
+	c->zero_known = 0;
 	return DUMP_OK;
 }
 
@@ -281,7 +289,7 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static dump_status elf_verify(dump_t *d, struct verify_report *r)
+static dump_status elf_verify(dump_t *d, dump_check_result *r)
 {
 	struct elfdump *ed = d->priv;
 	struct range *rg;
@@ -335,10 +343,10 @@ static dump_status elf_verify(dump_t *d, struct verify_report *r)
 	}
 	free(rg);
 	free(buf);
-	elf_counts(d, &r->counts);
-	r->counts_known = true;
+	elf_counts(d, &r->pages);
+	r->pages_known = true;
 	/* overlapping segments (the kernel text again) count once */
-	r->pages_checked = r->counts.dumped;
+	r->pages_checked = r->pages.dumped;
 	return DUMP_OK;
 }
 

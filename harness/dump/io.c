@@ -10,7 +10,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +33,7 @@ dump_status io_open(struct dump_io *io, const char *path, struct dump_err *e)
 	if (io->fd < 0)
 		return derr_set(e, DUMP_ERR_IO, "%s: %s", path, strerror(errno));
 	if (fstat(io->fd, &st) < 0) {
-		derr_set(e, DUMP_ERR_IO, "%s: %s", path, strerror(errno));
+		derr_format(e, "%s: %s", path, strerror(errno));
 		close(io->fd);
 		io->fd = -1;
 		return DUMP_ERR_IO;
@@ -39,9 +41,17 @@ dump_status io_open(struct dump_io *io, const char *path, struct dump_err *e)
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		close(io->fd);
 		io->fd = -1;
-		return derr_set(e, DUMP_ERR_IO, "%s: not a regular file", path);
+		return derr_set(e, DUMP_ERR_IO, "%s: not a regular file or block device", path);
 	}
 	io->file_size = (uint64_t)st.st_size;
+	/* a block device (a raw dump partition, as kdump's "raw" target
+	 * writes) has no st_size: the kernel gives its size */
+	if (S_ISBLK(st.st_mode) && ioctl(io->fd, BLKGETSIZE64, &io->file_size) < 0) {
+		derr_format(e, "%s: size of the block device: %s", path, strerror(errno));
+		close(io->fd);
+		io->fd = -1;
+		return DUMP_ERR_IO;
+	}
 	io->size = io->file_size;
 	return DUMP_OK;
 }
@@ -133,6 +143,31 @@ dump_status io_pread(struct dump_io *io, uint64_t off, void *buf, size_t len, st
 		len -= n;
 	}
 	return DUMP_OK;
+}
+
+uint64_t io_contiguous(struct dump_io *io, uint64_t off)
+{
+	if (!io->flattened)
+		return off < io->size ? io->size - off : 0;
+	size_t i = find_extent(io, off);
+	if (i >= io->n_ext || io->ext[i].logical > off)
+		return 0;
+	uint64_t end = io->ext[i].logical + io->ext[i].len;
+	/* neighbouring records that were not merged (not adjacent in the
+	 * stream) still make one readable range */
+	while (++i < io->n_ext && io->ext[i].logical == end)
+		end += io->ext[i].len;
+	return end - off;
+}
+
+uint64_t io_next_data(struct dump_io *io, uint64_t off)
+{
+	if (!io->flattened)
+		return off;
+	size_t i = find_extent(io, off);
+	if (i >= io->n_ext)
+		return io->size;
+	return io->ext[i].logical > off ? io->ext[i].logical : off;
 }
 
 /* ---- flattened index ---- */
@@ -228,7 +263,7 @@ static dump_status resolve_overlaps(struct dump_io *io, struct flat_rec *rec, si
 	}
 
 	uint64_t *pts = malloc(2 * n * sizeof(*pts));
-	struct flat_rec **heap = malloc(n * sizeof(*heap));
+	struct flat_rec **heap = calloc(n ? n : 1, sizeof(struct flat_rec *));
 	if (!pts || !heap) {
 		free(pts);
 		free(heap);

@@ -44,12 +44,8 @@ static dump_status keep_vmcoreinfo(dump_t *d, const uint8_t *desc, size_t len)
 
 static dump_status keep_prstatus(dump_t *d, const uint8_t *desc, size_t len, size_t at)
 {
-	struct dump_cpu_regs *bigger, *r;
+	dump_cpu_regs *bigger, *r;
 
-	if (len < PRSTATUS_SIZE)
-		return derr_set(&d->err, DUMP_ERR_CORRUPT,
-		                "PRSTATUS note at 0x%zx: %zu bytes, expected %d", at, len,
-		                PRSTATUS_SIZE);
 	if (d->n_cpus >= DUMP_MAX_CPUS)
 		return derr_set(&d->err, DUMP_ERR_CORRUPT, "more than %d PRSTATUS notes",
 		                DUMP_MAX_CPUS);
@@ -58,9 +54,19 @@ static dump_status keep_prstatus(dump_t *d, const uint8_t *desc, size_t len, siz
 		return derr_set(&d->err, DUMP_ERR_NOMEM, "PRSTATUS notes");
 	d->cpus = bigger;
 	r = &d->cpus[d->n_cpus++];
+	memset(r, 0, sizeof(*r));
+	/* a short note costs that CPU's registers, not the dump: the note
+	 * stream itself is intact (notes_parse checked the sizes) */
+	if (len < PRSTATUS_SIZE) {
+		r->pid = -1;
+		snprintf(r->problem, sizeof(r->problem),
+		         "PRSTATUS note at 0x%zx: %zu bytes, expected %d", at, len, PRSTATUS_SIZE);
+		return DUMP_OK;
+	}
+	r->regs_known = true;
 	r->pid = (int32_t)le32(desc + PRSTATUS_PID_OFF);
 	for (int i = 0; i < 27; i++)
-		r->reg[i] = le64(desc + PRSTATUS_REG_OFF + 8 * i);
+		r->reg[i] = le64(desc + PRSTATUS_REG_OFF + (size_t)8 * i);
 	return DUMP_OK;
 }
 
@@ -68,6 +74,7 @@ dump_status notes_parse(dump_t *d, const uint8_t *buf, size_t len, const char *w
 {
 	size_t pos = 0;
 
+#ifdef KDH_DUMP_TEST_HOOKS
 	if (!d->raw_notes && len > 0) {
 		d->raw_notes = malloc(len);
 		if (!d->raw_notes)
@@ -75,6 +82,7 @@ dump_status notes_parse(dump_t *d, const uint8_t *buf, size_t len, const char *w
 		memcpy(d->raw_notes, buf, len);
 		d->raw_notes_len = len;
 	}
+#endif
 
 	while (pos + 12 <= len) {
 		uint32_t namesz = le32(buf + pos), descsz = le32(buf + pos + 4);

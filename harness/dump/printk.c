@@ -168,6 +168,15 @@ static bool fits(uint64_t off, uint64_t size, uint64_t struct_size)
 	return off <= struct_size && size <= struct_size - off;
 }
 
+/* A field at A + B (+ C), each from VMCOREINFO: the sum is checked before it
+ * is formed, so a huge value cannot wrap around into the structure. */
+static bool fits_at(uint64_t a, uint64_t b, uint64_t c, uint64_t size, uint64_t struct_size)
+{
+	uint64_t ab, abc;
+
+	return add_ok(a, b, &ab) && add_ok(ab, c, &abc) && fits(abc, size, struct_size);
+}
+
 static uint64_t get_uint(const uint8_t *p, unsigned size)
 {
 	switch (size) {
@@ -238,15 +247,17 @@ static dump_status prb_setup(dump_t *d, struct prb *r)
 	/* every offset must land inside its structure, so reads of the
 	 * copies below stay in bounds */
 	if (sz_rb > MAX_STRUCT || r->desc_size > MAX_STRUCT || r->info_size > MAX_STRUCT ||
-	    !fits(o_desc_ring, 0, sz_rb) || !fits(o_text_ring, 0, sz_rb) ||
-	    !fits(o_desc_ring + o_count_bits, 4, sz_rb) || !fits(o_desc_ring + o_descs, 8, sz_rb) ||
-	    !fits(o_desc_ring + o_infos, 8, sz_rb) ||
-	    !fits(o_desc_ring + o_head + o_counter, 8, sz_rb) ||
-	    !fits(o_desc_ring + o_tail + o_counter, 8, sz_rb) ||
-	    !fits(o_text_ring + o_size_bits, 4, sz_rb) || !fits(o_text_ring + o_data, 8, sz_rb) ||
-	    !fits(o_state + o_counter, 8, r->desc_size) || !fits(o_begin, 8, sz_blk) ||
-	    !fits(o_next, 8, sz_blk) || !fits(o_text_blk + o_begin, 8, r->desc_size) ||
-	    !fits(o_text_blk + o_next, 8, r->desc_size) || !fits(o_ts, 8, r->info_size) ||
+	    sz_blk > MAX_STRUCT || !fits(o_desc_ring, 0, sz_rb) || !fits(o_text_ring, 0, sz_rb) ||
+	    !fits_at(o_desc_ring, o_count_bits, 0, 4, sz_rb) ||
+	    !fits_at(o_desc_ring, o_descs, 0, 8, sz_rb) ||
+	    !fits_at(o_desc_ring, o_infos, 0, 8, sz_rb) ||
+	    !fits_at(o_desc_ring, o_head, o_counter, 8, sz_rb) ||
+	    !fits_at(o_desc_ring, o_tail, o_counter, 8, sz_rb) ||
+	    !fits_at(o_text_ring, o_size_bits, 0, 4, sz_rb) ||
+	    !fits_at(o_text_ring, o_data, 0, 8, sz_rb) ||
+	    !fits_at(o_state, o_counter, 0, 8, r->desc_size) || !fits(o_begin, 8, sz_blk) ||
+	    !fits(o_next, 8, sz_blk) || !fits_at(o_text_blk, o_begin, 0, 8, r->desc_size) ||
+	    !fits_at(o_text_blk, o_next, 0, 8, r->desc_size) || !fits(o_ts, 8, r->info_size) ||
 	    !fits(o_text_len, 2, r->info_size))
 		return derr_set(&d->err, DUMP_ERR_CORRUPT,
 		                "printk ringbuffer layout in VMCOREINFO is inconsistent (a field "
@@ -428,7 +439,7 @@ static dump_status dmesg_logbuf(dump_t *d, struct strbuf *sb)
 		}
 		st = dump_read_virt(d, buf + idx, rec, rec_size);
 		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "log_buf record at index %" PRIu64, idx);
+			derr_format_prefix(&d->err, "log_buf record at index %" PRIu64, idx);
 			break;
 		}
 		uint64_t rlen = get_uint(rec + o_len, 2);
@@ -453,7 +464,7 @@ static dump_status dmesg_logbuf(dump_t *d, struct strbuf *sb)
 		}
 		st = dump_read_virt(d, buf + idx + rec_size, text, text_len);
 		if (st != DUMP_OK) {
-			derr_prefix(&d->err, st, "log_buf text at index %" PRIu64, idx);
+			derr_format_prefix(&d->err, "log_buf text at index %" PRIu64, idx);
 			break;
 		}
 		render_record(sb, le64(rec + o_ts), text, text_len);

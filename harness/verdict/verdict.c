@@ -50,8 +50,8 @@ static void check_summary(KdhResult *r, const KdhCase *c, const char *release, d
 	r->dump_format = g_strdup(sum.format);
 	r->dump_compression = g_strdup(sum.compression);
 	r->dump_level = sum.dump_level;
-	r->dump_pages_dumped = sum.pages_dumped;
-	r->dump_pages_total = sum.pages_total;
+	r->dump_pages_dumped = sum.pages.dumped;
+	r->dump_pages_total = sum.pages.total;
 	r->dump_release_memory = dump_text(sum.release);
 	if (sum.panic_pid >= 0) {
 		g_autofree char *comm = dump_text(sum.panic_comm);
@@ -91,13 +91,12 @@ static void check_pages(KdhResult *r, dump_t *d)
 		                                (guint64)chk.pages_checked));
 		break;
 	case DUMP_VERDICT_INCOMPLETE:
-		kdh_result_fail(r, KDH_VERDICT_FAIL, "the dump is incomplete: %s",
-		                chk.first_problem);
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "the dump is incomplete: %s", chk.problem[0]);
 		break;
 	case DUMP_VERDICT_FAIL:
 		kdh_result_fail(r, KDH_VERDICT_FAIL,
 		                "the dump is corrupt: %s (%" G_GUINT64_FORMAT " problems)",
-		                chk.first_problem, (guint64)chk.problems);
+		                chk.problem[0], (guint64)chk.problems);
 		break;
 	}
 }

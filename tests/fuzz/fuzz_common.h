@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "dump/dump_internal.h"
-#include "dump/info.h"
 
 static int fuzz_fd = -1;
 
@@ -19,8 +18,8 @@ static int fuzz_one(const uint8_t *data, size_t size)
 {
 	char path[64], *text;
 	size_t len;
-	struct dump_info info;
-	struct verify_report r;
+	dump_summary info;
+	dump_check_result r;
 	uint8_t buf[256];
 
 	if (fuzz_fd < 0)
@@ -35,8 +34,8 @@ static int fuzz_one(const uint8_t *data, size_t size)
 	if (dump_open(d, path) == DUMP_OK) {
 		if (dump_dmesg(d, &text, &len) == DUMP_OK)
 			free(text);
-		dump_info_collect(d, &info);
-		dump_verify(d, &r);
+		dump_summarize(d, &info);
+		dump_check(d, &r);
 		/* the kernel image, the direct map, low memory */
 		dump_read_virt(d, 0xffffffff81000000ull, buf, sizeof(buf));
 		dump_read_virt(d, 0xffff888000001000ull, buf, sizeof(buf));

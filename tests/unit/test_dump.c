@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/commands.h"
 #include "dump/dump_internal.h"
-#include "dump/info.h"
 #include "test_dump_gen.h"
 
 static char *fixture_bytes(size_t *len)
@@ -102,25 +102,25 @@ END_TEST
 START_TEST(test_info_fixture)
 {
 	dump_t *d = dump_new();
-	struct dump_info in;
+	dump_summary in;
 
 	ck_assert_int_eq(dump_open(d, DUMPTEST_FIXTURE), DUMP_OK);
-	ck_assert_int_eq(dump_info_collect(d, &in), DUMP_OK);
+	ck_assert_int_eq(dump_summarize(d, &in), DUMP_OK);
 	ck_assert_str_eq(in.compression, "zlib");
 	ck_assert_int_eq(in.dump_level, 31);
 	ck_assert_uint_eq(in.page_size, 4096);
-	ck_assert_str_eq(in.hdr_release, "6.1.0-56-amd64");
-	ck_assert(in.mem_uts_known);
-	ck_assert_str_eq(in.mem_sysname, "Linux");
-	ck_assert_str_eq(in.mem_release, in.hdr_release);
-	ck_assert_str_eq(in.mem_version, in.hdr_version);
+	ck_assert_str_eq(in.header_release, "6.1.0-56-amd64");
+	ck_assert(in.uts_known);
+	ck_assert_str_eq(in.sysname, "Linux");
+	ck_assert_str_eq(in.release, in.header_release);
+	ck_assert_str_eq(in.version, in.header_version);
 	ck_assert_int_eq(in.crash_time, 1795684515);
 	ck_assert_int_eq(in.header_cpus, 1);
-	ck_assert_int_eq(in.prstatus_cpus, 1);
-	ck_assert_uint_eq(in.counts.dumped, 4255);
-	ck_assert_uint_eq(in.counts.max_pfn, 262109);
+	ck_assert_int_eq(in.cpus, 1);
+	ck_assert_uint_eq(in.pages.dumped, 4255);
+	ck_assert_uint_eq(in.pages.max_pfn, 262109);
 	ck_assert(in.panic_known);
-	ck_assert_str_eq(in.panic_msg, "sysrq triggered crash");
+	ck_assert_str_eq(in.panic, "sysrq triggered crash");
 	ck_assert(in.task_known);
 	ck_assert_int_eq(in.panic_cpu, 0);
 	ck_assert_int_eq(in.panic_pid, 1);
@@ -132,14 +132,14 @@ END_TEST
 START_TEST(test_verify_fixture)
 {
 	dump_t *d = dump_new();
-	struct verify_report r;
+	dump_check_result r;
 
 	ck_assert_int_eq(dump_open(d, DUMPTEST_FIXTURE), DUMP_OK);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert_msg(r.ok, "%s", r.n_first ? r.first[0] : "");
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert_msg(r.verdict == DUMP_VERDICT_PASS, "%s", r.problem[0]);
 	ck_assert(!r.incomplete);
 	ck_assert_uint_eq(r.pages_checked, 4255);
-	ck_assert_uint_eq(r.counts.dumped, 4255);
+	ck_assert_uint_eq(r.pages.dumped, 4255);
 	dump_free(d);
 }
 END_TEST
@@ -156,12 +156,12 @@ START_TEST(test_public_summary_check)
 	ck_assert_int_eq(s.panic_pid, 1);
 	ck_assert_str_eq(s.panic_comm, "init");
 	ck_assert_str_eq(s.release, "6.1.0-56-amd64");
-	ck_assert_uint_eq(s.pages_dumped, 4255);
+	ck_assert_uint_eq(s.pages.dumped, 4255);
 	ck_assert_int_eq(s.incomplete, 0);
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
 	ck_assert_int_eq(c.verdict, DUMP_VERDICT_PASS);
 	ck_assert_uint_eq(c.pages_checked, 4255);
-	ck_assert_str_eq(c.first_problem, "");
+	ck_assert_str_eq(c.problem[0], "");
 	dump_free(d);
 }
 END_TEST
@@ -202,7 +202,7 @@ START_TEST(test_real_enospc)
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
 	ck_assert_int_eq(c.verdict, DUMP_VERDICT_INCOMPLETE);
 	ck_assert_uint_gt(c.pages_checked, 0);
-	ck_assert_ptr_nonnull(strstr(c.first_problem, "incomplete flag"));
+	ck_assert_ptr_nonnull(strstr(c.problem[0], "incomplete flag"));
 	/* what was written reads; what was not says why */
 	if (dump_dmesg(d, &text, &len) == DUMP_OK)
 		free(text);
@@ -334,17 +334,17 @@ static void verify_finds(const char *name, const char *b, size_t len, const char
                          bool incomplete)
 {
 	dump_t *d;
-	struct verify_report r;
+	dump_check_result r;
 
 	ck_assert_int_eq(open_bytes(name, b, len, &d), DUMP_OK);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert_msg(!r.ok, "%s: verify passed", name);
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert_msg(r.verdict != DUMP_VERDICT_PASS, "%s: verify passed", name);
 	ck_assert_int_eq(r.incomplete, incomplete);
 	bool found = false;
-	for (unsigned i = 0; i < r.n_first; i++)
-		found |= strstr(r.first[i], needle) != NULL;
+	for (unsigned i = 0; i < r.n_kept; i++)
+		found |= strstr(r.problem[i], needle) != NULL;
 	ck_assert_msg(found, "%s: no problem mentions '%s' (first: %s)", name, needle,
-	              r.n_first ? r.first[0] : "none");
+	              r.n_kept ? r.problem[0] : "none");
 	dump_free(d);
 }
 
@@ -426,15 +426,15 @@ START_TEST(test_truncated_everywhere)
 		dump_t *d = dump_new();
 		char *text;
 		size_t tl;
-		struct verify_report r;
+		dump_check_result r;
 		ck_assert_int_eq(dumptest_spit(path, orig, cut), 0);
 		if (dump_open(d, path) == DUMP_OK) {
 			if (dump_dmesg(d, &text, &tl) == DUMP_OK)
 				free(text);
 			else
 				ck_assert_str_ne(dump_error(d), "");
-			dump_verify(d, &r);
-			ck_assert(!r.ok);
+			dump_check(d, &r);
+			ck_assert(r.verdict != DUMP_VERDICT_PASS);
 		} else {
 			ck_assert_str_ne(dump_error(d), "");
 		}
@@ -616,10 +616,10 @@ START_TEST(test_flattened_unterminated)
 	/* drop the end marker and the last record's tail */
 	dump_t *d;
 	ck_assert_int_eq(open_bytes("flat-cut", b, len - 16, &d), DUMP_OK);
-	struct verify_report r;
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert(!r.ok);
-	ck_assert_ptr_nonnull(strstr(r.first[0], "end marker"));
+	dump_check_result r;
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert(r.verdict != DUMP_VERDICT_PASS);
+	ck_assert_ptr_nonnull(strstr(r.problem[0], "end marker"));
 	dump_free(d);
 	free(b);
 	free(path);

@@ -142,7 +142,7 @@ int dumpgen_capture(struct dumpgen *g, const char *path, const uint64_t *extra,
 	if (dump_kernel_init(d) != DUMP_OK)
 		goto out;
 	d->xlat.have_image = false;
-	struct dump_page_counts c;
+	dump_page_counts c;
 	if (d->fmt->counts(d, &c) == DUMP_OK)
 		g->max_mapnr = c.max_pfn;
 	d->page_observer = observe;
@@ -1068,7 +1068,7 @@ static void check_variant(const struct dumpgen *g, const char *name, const struc
 {
 	char *path = dumptest_path(name);
 	char *expected = dumptest_slurp(DUMPTEST_DMESG, NULL);
-	struct verify_report r;
+	dump_check_result r;
 
 	ck_assert_int_eq(dumpgen_write(g, path, o), 0);
 	char *text = dmesg_of(path, NULL);
@@ -1077,8 +1077,8 @@ static void check_variant(const struct dumpgen *g, const char *name, const struc
 	dump_t *d = dump_new();
 	ck_assert_int_eq(dump_open(d, path), DUMP_OK);
 	ck_assert_str_eq(d->compression, expect_compression);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert_msg(r.ok, "%s: %s", name, r.n_first ? r.first[0] : "");
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert_msg(r.verdict == DUMP_VERDICT_PASS, "%s: %s", name, r.problem[0]);
 	ck_assert_int_eq(r.pages_checked, g->n_pages);
 	dump_free(d);
 	free(text);
@@ -1127,15 +1127,15 @@ END_TEST
 static void check_incomplete(const struct dumpgen_opts *o, const char *name)
 {
 	char *path = dumptest_path(name);
-	struct verify_report r;
+	dump_check_result r;
 	dump_t *d = dump_new();
 
 	ck_assert_int_eq(dumpgen_write(dumptest_base(), path, o), 0);
 	ck_assert_int_eq(dump_open(d, path), DUMP_OK);
 	ck_assert(d->incomplete);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
 	ck_assert(r.incomplete);
-	ck_assert(!r.ok);
+	ck_assert(r.verdict != DUMP_VERDICT_PASS);
 	ck_assert_uint_gt(r.problems, 0);
 	dump_free(d);
 	free(path);
@@ -1245,7 +1245,7 @@ START_TEST(test_gen_split)
 	const char *shuffled[3] = {p[2], p[0], p[1]};
 	char *expected = dumptest_slurp(DUMPTEST_DMESG, NULL), *text;
 	size_t len;
-	struct verify_report r;
+	dump_check_result r;
 
 	ck_assert_int_eq(dumpgen_write_split(g, (const char *const *)p, 3, &o), 0);
 	/* all parts, in any order: the whole dump */
@@ -1254,16 +1254,16 @@ START_TEST(test_gen_split)
 	ck_assert_int_eq(dump_dmesg(d, &text, &len), DUMP_OK);
 	ck_assert_str_eq(text, expected);
 	free(text);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert_msg(r.ok, "%s", r.n_first ? r.first[0] : "");
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert_msg(r.verdict == DUMP_VERDICT_PASS, "%s", r.problem[0]);
 	ck_assert_uint_eq(r.pages_checked, g->n_pages);
 	dump_free(d);
 	/* a part alone reads its own pages, and verify says memory is missing */
 	d = dump_new();
 	ck_assert_int_eq(dump_open(d, p[1]), DUMP_OK);
-	ck_assert_int_eq(dump_verify(d, &r), DUMP_OK);
-	ck_assert(!r.ok);
-	ck_assert_ptr_nonnull(strstr(r.first[0], "none of the parts"));
+	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
+	ck_assert(r.verdict != DUMP_VERDICT_PASS);
+	ck_assert_ptr_nonnull(strstr(r.problem[0], "none of the parts"));
 	ck_assert_uint_gt(r.pages_checked, 0);
 	ck_assert_uint_lt(r.pages_checked, g->n_pages);
 	dump_free(d);

@@ -1,4 +1,6 @@
-/* `kdh dump` / `kdh-dump`: a table of subcommands over the library.
+/* `kdh dump` / `kdh-dump`: a table of subcommands over the dump reader.
+ * Shared by the lean static build/kdh-dump (no glib) and `kdh dump`; uses
+ * only dump.h, so the library itself never prints.
  *
  * Exit status: 0 success (verify: the dump passed); 1 the dump is corrupt or
  * could not be read; 2 usage error; 3 (verify) the dump is incomplete. */
@@ -8,8 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dump/dump_internal.h"
-#include "dump/info.h"
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "dump/dump.h"
 
 #define EXIT_CORRUPT    1
 #define EXIT_USAGE      2
@@ -51,10 +57,18 @@ static int cmd_dmesg(dump_t *d, const struct opts *o)
 	char *text;
 	size_t len;
 
-	(void)o;
 	if (dump_dmesg(d, &text, &len) != DUMP_OK) {
 		fprintf(stderr, "kdh dump dmesg: %s\n", dump_error(d));
 		return EXIT_CORRUPT;
+	}
+	if (o->json) {
+		/* the log as one string: the text has no NUL (rendering
+		 * escapes unprintable bytes) */
+		printf("{\"dmesg\": ");
+		json_str(stdout, text);
+		printf(", \"bytes\": %zu}\n", len);
+		free(text);
+		return fflush(stdout) == 0 ? 0 : EXIT_CORRUPT;
 	}
 	size_t done = 0;
 	while (done < len) {
@@ -76,23 +90,54 @@ static int cmd_dmesg(dump_t *d, const struct opts *o)
 
 static int cmd_vmcoreinfo(dump_t *d, const struct opts *o)
 {
-	(void)o;
-	if (!d->vmcoreinfo) {
+	size_t info_len;
+	const char *info = dump_vmcoreinfo_text(d, &info_len);
+
+	if (!info) {
 		fprintf(stderr, "kdh dump vmcoreinfo: the dump has no VMCOREINFO\n");
 		return EXIT_CORRUPT;
 	}
-	fwrite(d->vmcoreinfo, 1, d->vmcoreinfo_len, stdout);
-	return 0;
+	if (!o->json) {
+		fwrite(info, 1, info_len, stdout);
+		return 0;
+	}
+	/* KEY=VALUE lines as one object; a line without '=' is kept under
+	 * its whole text with a null value rather than dropped */
+	const char *p = info, *end = info + info_len;
+	bool first = true;
+	printf("{");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		const char *eq = memchr(p, '=', (size_t)(line_end - p));
+		if (line_end > p) {
+			char *key = strndup(p, (size_t)((eq ? eq : line_end) - p));
+			char *val = eq ? strndup(eq + 1, (size_t)(line_end - eq - 1)) : NULL;
+			printf("%s", first ? "" : ", ");
+			json_str(stdout, key ? key : "");
+			printf(": ");
+			if (val)
+				json_str(stdout, val);
+			else
+				printf("null");
+			free(key);
+			free(val);
+			first = false;
+		}
+		p = line_end + 1;
+	}
+	printf("}\n");
+	return fflush(stdout) == 0 ? 0 : EXIT_CORRUPT;
 }
 
 /* ---- info ---- */
 
-static void print_counts_json(FILE *f, const struct dump_page_counts *c)
+static void print_counts_json(FILE *f, const dump_page_counts *c)
 {
 	fprintf(f,
 	        "{\"max_pfn\": %" PRIu64 ", \"total\": %" PRIu64 ", \"dumped\": %" PRIu64
 	        ", \"excluded\": %" PRIu64 ", \"zero\": ",
-	        c->max_pfn, c->present, c->dumped, c->excluded);
+	        c->max_pfn, c->total, c->dumped, c->excluded);
 	if (c->zero_known)
 		fprintf(f, "%" PRIu64 "}", c->zero);
 	else
@@ -110,17 +155,26 @@ static const struct {
 static void regs_json(FILE *f, const dump_t *d)
 {
 	fprintf(f, "[");
-	for (unsigned c = 0; c < d->n_cpus; c++) {
-		fprintf(f, "%s{\"index\": %u, \"pid\": %d", c ? ", " : "", c, d->cpus[c].pid);
+	for (unsigned c = 0; c < dump_cpu_count(d); c++) {
+		dump_cpu_regs r;
+		if (dump_cpu(d, c, &r) != DUMP_OK)
+			break;
+		fprintf(f, "%s{\"index\": %u, \"pid\": %d", c ? ", " : "", c, r.pid);
+		if (!r.regs_known) {
+			fprintf(f, ", \"error\": ");
+			json_str(f, r.problem);
+			fprintf(f, "}");
+			continue;
+		}
 		for (size_t i = 0; i < sizeof(shown_regs) / sizeof(shown_regs[0]); i++)
 			fprintf(f, ", \"%s\": \"0x%" PRIx64 "\"", shown_regs[i].name,
-			        d->cpus[c].reg[shown_regs[i].idx]);
+			        r.reg[shown_regs[i].idx]);
 		fprintf(f, "}");
 	}
 	fprintf(f, "]");
 }
 
-static void info_json(const dump_t *d, const struct dump_info *in)
+static void info_json(const dump_t *d, const dump_summary *in)
 {
 	FILE *f = stdout;
 
@@ -135,35 +189,35 @@ static void info_json(const dump_t *d, const struct dump_info *in)
 		fprintf(f, "null");
 	fprintf(f, ", \"incomplete\": %s", in->incomplete ? "true" : "false");
 	fprintf(f, ", \"utsname_header\": ");
-	if (in->hdr_release[0]) {
+	if (in->header_release[0]) {
 		fprintf(f, "{\"nodename\": ");
-		json_str(f, in->hdr_nodename);
+		json_str(f, in->header_nodename);
 		fprintf(f, ", \"release\": ");
-		json_str(f, in->hdr_release);
+		json_str(f, in->header_release);
 		fprintf(f, ", \"version\": ");
-		json_str(f, in->hdr_version);
+		json_str(f, in->header_version);
 		fprintf(f, ", \"machine\": ");
-		json_str(f, in->hdr_machine);
+		json_str(f, in->header_machine);
 		fprintf(f, "}");
 	} else {
 		fprintf(f, "null");
 	}
 	fprintf(f, ", \"utsname_memory\": ");
-	if (in->mem_uts_known) {
+	if (in->uts_known) {
 		fprintf(f, "{\"sysname\": ");
-		json_str(f, in->mem_sysname);
+		json_str(f, in->sysname);
 		fprintf(f, ", \"nodename\": ");
-		json_str(f, in->mem_nodename);
+		json_str(f, in->nodename);
 		fprintf(f, ", \"release\": ");
-		json_str(f, in->mem_release);
+		json_str(f, in->release);
 		fprintf(f, ", \"version\": ");
-		json_str(f, in->mem_version);
+		json_str(f, in->version);
 		fprintf(f, ", \"machine\": ");
-		json_str(f, in->mem_machine);
+		json_str(f, in->machine);
 		fprintf(f, "}");
 	} else {
 		fprintf(f, "null, \"utsname_memory_error\": ");
-		json_str(f, in->mem_error);
+		json_str(f, in->uts_error);
 	}
 	fprintf(f, ", \"vmcoreinfo_osrelease\": ");
 	json_str(f, in->vmcoreinfo_release);
@@ -182,13 +236,13 @@ static void info_json(const dump_t *d, const struct dump_info *in)
 		fprintf(f, "%d", in->header_cpus);
 	else
 		fprintf(f, "null");
-	fprintf(f, ", \"cpus_prstatus\": %d, \"prstatus\": ", in->prstatus_cpus);
+	fprintf(f, ", \"cpus_prstatus\": %d, \"prstatus\": ", in->cpus);
 	regs_json(f, d);
 	fprintf(f, ", \"pages\": ");
-	print_counts_json(f, &in->counts);
+	print_counts_json(f, &in->pages);
 	fprintf(f, ", \"panic\": ");
 	if (in->panic_known)
-		json_str(f, in->panic_msg);
+		json_str(f, in->panic);
 	else
 		fprintf(f, "null");
 	if (in->task_known) {
@@ -219,43 +273,49 @@ static void print_time(const char *label, int64_t t)
 	printf("%-16s%s\n", label, buf);
 }
 
-static void info_text(const dump_t *d, const struct dump_info *in)
+static void info_text(const dump_t *d, const dump_summary *in)
 {
-	const struct dump_page_counts *c = &in->counts;
+	const dump_page_counts *c = &in->pages;
 
 	printf("%-16s%s%s\n", "format:", in->format, in->incomplete ? " (INCOMPLETE)" : "");
 	printf("%-16s%s\n", "compression:", in->compression);
 	printf("%-16s%u\n", "page size:", in->page_size);
 	if (in->dump_level >= 0)
 		printf("%-16s%d\n", "dump level:", in->dump_level);
-	if (in->hdr_release[0])
-		printf("%-16s%s %s %s (%s)\n", "uts (header):", in->hdr_release, in->hdr_version,
-		       in->hdr_machine, in->hdr_nodename);
-	if (in->mem_uts_known)
-		printf("%-16s%s %s %s (%s)\n", "uts (memory):", in->mem_release, in->mem_version,
-		       in->mem_machine, in->mem_nodename);
+	if (in->header_release[0])
+		printf("%-16s%s %s %s (%s)\n", "uts (header):", in->header_release,
+		       in->header_version, in->header_machine, in->header_nodename);
+	if (in->uts_known)
+		printf("%-16s%s %s %s (%s)\n", "uts (memory):", in->release, in->version,
+		       in->machine, in->nodename);
 	else
-		printf("%-16s%s\n", "uts (memory):", in->mem_error);
+		printf("%-16s%s\n", "uts (memory):", in->uts_error);
 	print_time("crash time:", in->crash_time >= 0 ? in->crash_time : in->header_time);
 	if (in->header_cpus >= 0)
 		printf("%-16s%d (header), %d (PRSTATUS notes)\n", "cpus:", in->header_cpus,
-		       in->prstatus_cpus);
+		       in->cpus);
 	else
-		printf("%-16s%d (PRSTATUS notes)\n", "cpus:", in->prstatus_cpus);
-	for (unsigned k = 0; k < d->n_cpus; k++) {
-		printf("  prstatus %-5upid %d", k, d->cpus[k].pid);
+		printf("%-16s%d (PRSTATUS notes)\n", "cpus:", in->cpus);
+	for (unsigned k = 0; k < dump_cpu_count(d); k++) {
+		dump_cpu_regs r;
+		if (dump_cpu(d, k, &r) != DUMP_OK)
+			break;
+		if (!r.regs_known) {
+			printf("  prstatus %-5u%s\n", k, r.problem);
+			continue;
+		}
+		printf("  prstatus %-5upid %d", k, r.pid);
 		for (size_t i = 0; i < 3; i++)
-			printf(" %s 0x%" PRIx64, shown_regs[i].name,
-			       d->cpus[k].reg[shown_regs[i].idx]);
+			printf(" %s 0x%" PRIx64, shown_regs[i].name, r.reg[shown_regs[i].idx]);
 		printf("\n");
 	}
-	printf("%-16stotal %" PRIu64 ", excluded %" PRIu64 ", dumped %" PRIu64,
-	       "pages:", c->present, c->excluded, c->dumped);
+	printf("%-16stotal %" PRIu64 ", excluded %" PRIu64 ", dumped %" PRIu64, "pages:", c->total,
+	       c->excluded, c->dumped);
 	if (c->zero_known)
 		printf(", zero %" PRIu64, c->zero);
 	printf(" (max pfn %" PRIu64 ")\n", c->max_pfn);
 	if (in->panic_known)
-		printf("%-16s%s\n", "panic:", in->panic_msg);
+		printf("%-16s%s\n", "panic:", in->panic);
 	if (in->task_known)
 		printf("%-16scpu %d pid %d comm %s\n", "panic task:", in->panic_cpu, in->panic_pid,
 		       in->panic_comm);
@@ -265,9 +325,9 @@ static void info_text(const dump_t *d, const struct dump_info *in)
 
 static int cmd_info(dump_t *d, const struct opts *o)
 {
-	struct dump_info *in = malloc(sizeof(*in));
+	dump_summary *in = malloc(sizeof(*in));
 
-	if (!in || dump_info_collect(d, in) != DUMP_OK) {
+	if (!in || dump_summarize(d, in) != DUMP_OK) {
 		fprintf(stderr, "kdh dump info: %s\n", in ? dump_error(d) : "out of memory");
 		free(in);
 		return EXIT_CORRUPT;
@@ -284,38 +344,52 @@ static int cmd_info(dump_t *d, const struct opts *o)
 
 static int cmd_verify(dump_t *d, const struct opts *o)
 {
-	struct verify_report r;
-	dump_status st = dump_verify(d, &r);
+	dump_check_result *r = malloc(sizeof(*r));
 
-	if (st != DUMP_OK) {
-		verify_problem(&r, "%s", dump_error(d));
+	if (!r) {
+		fprintf(stderr, "kdh dump verify: out of memory\n");
+		return EXIT_CORRUPT;
 	}
-	const char *verdict = r.incomplete ? "incomplete" : r.ok ? "pass" : "fail";
+	if (dump_check(d, r) != DUMP_OK) {
+		/* the check could not run: a failure, said as a problem */
+		r->verdict = DUMP_VERDICT_FAIL;
+		r->problems++;
+		if (r->n_kept < DUMP_PROBLEMS_KEPT)
+			snprintf(r->problem[r->n_kept++], sizeof(r->problem[0]), "%s",
+			         dump_error(d));
+	}
+	const char *verdict = r->verdict == DUMP_VERDICT_INCOMPLETE ? "incomplete"
+	                      : r->verdict == DUMP_VERDICT_PASS     ? "pass"
+	                                                            : "fail";
 	if (o->json) {
 		printf("{\"verdict\": \"%s\", \"problems\": %" PRIu64
 		       ", \"pages_checked\": %" PRIu64 ", \"bytes_compressed\": %" PRIu64
 		       ", \"pages\": ",
-		       verdict, r.problems, r.pages_checked, r.bytes_compressed);
-		if (r.counts_known)
-			print_counts_json(stdout, &r.counts);
+		       verdict, r->problems, r->pages_checked, r->bytes_compressed);
+		if (r->pages_known)
+			print_counts_json(stdout, &r->pages);
 		else
 			printf("null");
 		printf(", \"first_problems\": [");
-		for (unsigned i = 0; i < r.n_first; i++) {
+		for (unsigned i = 0; i < r->n_kept; i++) {
 			if (i)
 				printf(", ");
-			json_str(stdout, r.first[i]);
+			json_str(stdout, r->problem[i]);
 		}
 		printf("]}\n");
 	} else {
-		for (unsigned i = 0; i < r.n_first; i++)
-			printf("problem: %s\n", r.first[i]);
-		if (r.problems > r.n_first)
-			printf("... and %" PRIu64 " more problems\n", r.problems - r.n_first);
+		for (unsigned i = 0; i < r->n_kept; i++)
+			printf("problem: %s\n", r->problem[i]);
+		if (r->problems > r->n_kept)
+			printf("... and %" PRIu64 " more problems\n", r->problems - r->n_kept);
 		printf("%s: %" PRIu64 " pages checked, %" PRIu64 " problems\n", verdict,
-		       r.pages_checked, r.problems);
+		       r->pages_checked, r->problems);
 	}
-	return r.incomplete ? EXIT_INCOMPLETE : r.ok ? 0 : EXIT_CORRUPT;
+	int rc = r->verdict == DUMP_VERDICT_INCOMPLETE ? EXIT_INCOMPLETE
+	         : r->verdict == DUMP_VERDICT_PASS     ? 0
+	                                               : EXIT_CORRUPT;
+	free(r);
+	return rc;
 }
 
 /* ---- read ---- */
@@ -380,10 +454,10 @@ static int cmd_read(dump_t *d, const struct opts *o)
 
 static const struct command commands[] = {
     {"info", cmd_info, 0, "info [--json] FILE..."},
-    {"dmesg", cmd_dmesg, 0, "dmesg FILE..."},
+    {"dmesg", cmd_dmesg, 0, "dmesg [--json] FILE..."},
     {"verify", cmd_verify, 0, "verify [--json] FILE..."},
     {"read", cmd_read, 2, "read [--phys|--virt] [--raw] FILE... ADDR LEN"},
-    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo FILE..."},
+    {"vmcoreinfo", cmd_vmcoreinfo, 0, "vmcoreinfo [--json] FILE..."},
 };
 
 static int usage(FILE *f)
