@@ -7,14 +7,15 @@
  * destroys the domain, so no run leaves a domain or a qemu process behind.
  *
  * kdh never asks for QEMU to run as root.  Under qemu:///system (root's
- * default) libvirt
- * starts it as its unprivileged user (qemu.conf's user, libvirt-qemu on
- * Debian) and chowns, for the VM's lifetime only, the files it writes or
- * reads privately: the copies of kernel and initrd, the overlay disk.  It
- * remembers the owner and gives the files back when the domain ends.  The
- * shared, read-only base disk is marked relabel='no' and is only read; the
- * serial log is opened by virtlogd.  Under qemu:///session (kdh run by an
- * ordinary user) QEMU runs as that user and nothing changes hands. */
+ * default) libvirt starts it as its unprivileged user (qemu.conf's user,
+ * libvirt-qemu on Debian) and chowns, for the VM's lifetime only, the files
+ * that are the VM's own: the copies of kernel and initrd and the overlay
+ * disk, in the run's VM folder (KdhVmRunDir), which that user can reach.
+ * libvirt remembers the owner and gives the files back when the domain
+ * ends.  The shared base disk is marked relabel='no' and only read (it must
+ * be readable by others); the serial log is created by virtlogd (root).
+ * Under qemu:///session (kdh run by an ordinary user) QEMU runs as that
+ * user and nothing changes hands. */
 #ifndef KDH_VM_H
 #define KDH_VM_H
 
