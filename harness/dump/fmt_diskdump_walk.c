@@ -330,4 +330,3 @@ dump_status dd_walk_all(dump_t *d, dump_check_result *r, dump_page_counts *c)
 	free(order);
 	return st;
 }
-
