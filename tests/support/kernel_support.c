@@ -2,6 +2,7 @@
 #include "kernel_support.h"
 
 #include <check.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -63,4 +64,42 @@ guint kdh_test_count_entries(const char *cache)
 guint kdh_test_count_tmp(const char *cache)
 {
 	return count_in_kernels(cache, TRUE);
+}
+
+char *scratch_dir;
+char *scratch_cache;
+
+void scratch_setup(void)
+{
+	scratch_dir = g_dir_make_tmp("kdh-kernel-test-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(scratch_dir);
+	scratch_cache = g_build_filename(scratch_dir, "cache", NULL);
+	ck_assert_int_eq(g_mkdir(scratch_cache, 0755), 0);
+}
+
+void scratch_teardown(void)
+{
+	kdh_rm_rf(scratch_dir);
+	g_clear_pointer(&scratch_dir, g_free);
+	g_clear_pointer(&scratch_cache, g_free);
+}
+
+char *scratch_write_file(const char *rel, const char *text)
+{
+	return kdh_test_write_file(scratch_dir, rel, text);
+}
+
+char *scratch_write_bzimage(const char *rel, const char *release)
+{
+	return kdh_test_write_bzimage(scratch_dir, rel, release);
+}
+
+guint scratch_count_entries(void)
+{
+	return kdh_test_count_entries(scratch_cache);
+}
+
+guint scratch_count_tmp(void)
+{
+	return kdh_test_count_tmp(scratch_cache);
 }

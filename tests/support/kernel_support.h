@@ -22,4 +22,18 @@ guint kdh_test_count_entries(const char *cache);
 /* Temporary folders (".tmp-*") under CACHE/kernels. */
 guint kdh_test_count_tmp(const char *cache);
 
+/* The kernel and package suites' scratch: a temporary folder SCRATCH_DIR
+ * with an empty cache folder SCRATCH_CACHE in it, made by scratch_setup and
+ * removed by scratch_teardown (a Check checked fixture: per test). */
+extern char *scratch_dir;
+extern char *scratch_cache;
+void scratch_setup(void);
+void scratch_teardown(void);
+
+/* The helpers above, on the scratch folder and its cache. */
+char *scratch_write_file(const char *rel, const char *text);
+char *scratch_write_bzimage(const char *rel, const char *release);
+guint scratch_count_entries(void);
+guint scratch_count_tmp(void);
+
 #endif

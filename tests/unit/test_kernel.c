@@ -14,43 +14,6 @@
 
 Suite *kernel_suite(void);
 
-static char *tmpdir;
-static char *cache;
-
-static void setup(void)
-{
-	tmpdir = g_dir_make_tmp("kdh-kernel-test-XXXXXX", NULL);
-	cache = g_build_filename(tmpdir, "cache", NULL);
-	g_mkdir(cache, 0755);
-}
-
-static void teardown(void)
-{
-	kdh_rm_rf(tmpdir);
-	g_clear_pointer(&tmpdir, g_free);
-	g_clear_pointer(&cache, g_free);
-}
-
-static char *write_file(const char *rel, const char *text)
-{
-	return kdh_test_write_file(tmpdir, rel, text);
-}
-
-static char *write_bzimage(const char *rel, const char *release)
-{
-	return kdh_test_write_bzimage(tmpdir, rel, release);
-}
-
-static guint count_entries(void)
-{
-	return kdh_test_count_entries(cache);
-}
-
-static guint count_tmp(void)
-{
-	return kdh_test_count_tmp(cache);
-}
-
 START_TEST(parses_config_lines)
 {
 	g_autoptr(GHashTable) c = kdh_kconfig_parse("#\n# Linux/x86 6.12\nCONFIG_A=y\n"
@@ -137,7 +100,7 @@ END_TEST
 
 START_TEST(loads_gzipped_config)
 {
-	g_autofree char *path = write_file("config", "CONFIG_KEXEC=y\n");
+	g_autofree char *path = scratch_write_file("config", "CONFIG_KEXEC=y\n");
 	g_autofree char *gz = g_strdup_printf("%s.gz", path);
 	const char *argv[] = {"gzip", "-k", path, NULL};
 	g_autoptr(GError) error = NULL;
@@ -147,7 +110,7 @@ START_TEST(loads_gzipped_config)
 	c = kdh_kconfig_load(gz, &error);
 	ck_assert_msg(c, "%s", error ? error->message : "");
 	ck_assert_str_eq(g_hash_table_lookup(c, "KEXEC"), "y");
-	g_autofree char *junk = write_file("junk", "hello\n");
+	g_autofree char *junk = scratch_write_file("junk", "hello\n");
 	ck_assert_ptr_null(kdh_kconfig_load(junk, NULL));
 }
 END_TEST
@@ -156,7 +119,7 @@ START_TEST(reads_config_embedded_in_images)
 {
 	/* vmlinux: "IKCFG_ST" + gzip'ed config; bzImage: that, gzip'ed again
 	 * behind a boot header, as CONFIG_IKCONFIG and KERNEL_GZIP lay it out. */
-	g_autofree char *dir = g_build_filename(tmpdir, "ik", NULL);
+	g_autofree char *dir = g_build_filename(scratch_dir, "ik", NULL);
 	g_autofree char *script = g_strdup_printf(
 	    "set -e; cd %s; printf 'CONFIG_KEXEC=y\\nCONFIG_CRASH_DUMP=y\\n' | gzip > cfg.gz; "
 	    "{ printf '\\177ELF'; head -c 1000 /dev/zero; printf IKCFG_ST; cat cfg.gz; "
@@ -171,7 +134,7 @@ START_TEST(reads_config_embedded_in_images)
 	g_autofree char *plain = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GHashTable) a = NULL, b = NULL;
-	g_autofree char *plain_bz = write_bzimage("ik/bz", "6.12.0");
+	g_autofree char *plain_bz = scratch_write_bzimage("ik/bz", "6.12.0");
 
 	kdh_test_run_tool(argv);
 	a = kdh_kconfig_load(vmlinux, &error);
@@ -213,8 +176,8 @@ END_TEST
 
 START_TEST(reads_bzimage_release)
 {
-	g_autofree char *bz = write_bzimage("bz", "6.12.117");
-	g_autofree char *junk = write_file("junk", "not a kernel");
+	g_autofree char *bz = scratch_write_bzimage("bz", "6.12.117");
+	g_autofree char *junk = scratch_write_file("junk", "not a kernel");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *r = kdh_bzimage_release(bz, &error);
 	const char *fine[] = {"6.1.0-56-amd64", "6.5.6-300.fc39.x86_64", "5.10.0-rc1+",
@@ -223,7 +186,7 @@ START_TEST(reads_bzimage_release)
 	ck_assert_str_eq(r, "6.12.117");
 	ck_assert_ptr_null(kdh_bzimage_release(junk, NULL));
 	for (guint i = 0; i < G_N_ELEMENTS(fine); i++) {
-		g_autofree char *p = write_bzimage("fine", fine[i]);
+		g_autofree char *p = scratch_write_bzimage("fine", fine[i]);
 		g_autofree char *got = kdh_bzimage_release(p, NULL);
 		ck_assert_str_eq(got, fine[i]);
 	}
@@ -239,7 +202,7 @@ START_TEST(hostile_bzimage_releases_are_refused)
 	                     "a/../../b", "6.1\x01x", "6.1$(id)", long_one};
 
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
-		g_autofree char *p = write_bzimage("bad", bad[i]);
+		g_autofree char *p = scratch_write_bzimage("bad", bad[i]);
 		g_autoptr(GError) error = NULL;
 		g_autofree char *got = kdh_bzimage_release(p, &error);
 		ck_assert_msg(!got, "'%s' accepted", bad[i]);
@@ -249,24 +212,24 @@ START_TEST(hostile_bzimage_releases_are_refused)
 	/* Through an import: refused, nothing cached, no depmod run on it. */
 	{
 		g_autoptr(GError) error = NULL;
-		g_autofree char *dir = g_build_filename(tmpdir, "evil", NULL);
-		g_free(write_bzimage("evil/bzImage", "--help"));
-		ck_assert_ptr_null(kdh_kernel_import(dir, cache, &error));
+		g_autofree char *dir = g_build_filename(scratch_dir, "evil", NULL);
+		g_free(scratch_write_bzimage("evil/bzImage", "--help"));
+		ck_assert_ptr_null(kdh_kernel_import(dir, scratch_cache, &error));
 		ck_assert_msg(strstr(error->message, "--help") &&
 		                  strstr(error->message, "is not a release name"),
 		              "%s", error->message);
-		ck_assert_uint_eq(count_entries(), 0);
+		ck_assert_uint_eq(scratch_count_entries(), 0);
 	}
 }
 END_TEST
 
 START_TEST(fragment_names_resolve)
 {
-	g_autofree char *dir = g_build_filename(tmpdir, "frags", NULL);
+	g_autofree char *dir = g_build_filename(scratch_dir, "frags", NULL);
 	g_autofree char *p = NULL;
 	g_autoptr(GError) error = NULL;
 
-	g_free(write_file("frags/mine.config", "CONFIG_A=y\n"));
+	g_free(scratch_write_file("frags/mine.config", "CONFIG_A=y\n"));
 	g_setenv("KDH_KCONFIG_DIR", dir, TRUE);
 	p = kdh_kconfig_fragment_path("mine", &error);
 	g_unsetenv("KDH_KCONFIG_DIR");
@@ -289,29 +252,30 @@ static char *make_folder(const char *name, const char *release)
 	g_autofree char *order = g_strdup_printf("%s/lib/modules/%s/modules.order", name, release);
 	g_autofree char *ko2_path = NULL;
 
-	g_free(write_bzimage(bz, release));
-	g_free(write_file(cfg, "#\n# Linux/x86\nCONFIG_KEXEC=y\n"));
-	g_free(write_file(map, "ffffffff81000000 T _text\n"));
-	g_free(write_file(ko, "not really ELF"));
-	ko2_path = write_file(ko2, "not really ELF either");
-	g_free(write_file(order, "kernel/fs/a.ko\nkernel/fs/b.ko\n"));
+	g_free(scratch_write_bzimage(bz, release));
+	g_free(scratch_write_file(cfg, "#\n# Linux/x86\nCONFIG_KEXEC=y\n"));
+	g_free(scratch_write_file(map, "ffffffff81000000 T _text\n"));
+	g_free(scratch_write_file(ko, "not really ELF"));
+	ko2_path = scratch_write_file(ko2, "not really ELF either");
+	g_free(scratch_write_file(order, "kernel/fs/a.ko\nkernel/fs/b.ko\n"));
 	{
 		const char *argv[] = {"xz", "-q", ko2_path, NULL};
 		kdh_test_run_tool(argv);
 	}
-	return g_build_filename(tmpdir, name, NULL);
+	return g_build_filename(scratch_dir, name, NULL);
 }
 
 START_TEST(imports_folder_and_decompresses_modules)
 {
 	g_autofree char *folder = make_folder("mykernel", "6.12.0-mine");
-	g_autofree char *stale = g_build_filename(cache, "kernels", ".tmp-import-killed", NULL);
+	g_autofree char *stale =
+	    g_build_filename(scratch_cache, "kernels", ".tmp-import-killed", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhKernel) k = NULL;
 
 	/* What a kdh killed mid-import leaves; the next import clears it. */
 	g_mkdir_with_parents(stale, 0755);
-	k = kdh_kernel_import(folder, cache, &error);
+	k = kdh_kernel_import(folder, scratch_cache, &error);
 	ck_assert(!g_file_test(stale, G_FILE_TEST_EXISTS));
 	g_autoptr(KdhKernel) again = NULL, byref = NULL;
 	g_autofree char *dep = NULL, *b_ko = NULL, *b_xz = NULL, *builtin = NULL, *ref = NULL;
@@ -332,13 +296,13 @@ START_TEST(imports_folder_and_decompresses_modules)
 	ck_assert(g_file_test(builtin, G_FILE_TEST_IS_REGULAR));
 
 	/* The same content again: the same entry, nothing new. */
-	again = kdh_kernel_import(folder, cache, &error);
+	again = kdh_kernel_import(folder, scratch_cache, &error);
 	ck_assert_msg(again, "%s", error ? error->message : "");
 	ck_assert_str_eq(again->root, k->root);
-	ck_assert_uint_eq(count_entries(), 1);
+	ck_assert_uint_eq(scratch_count_entries(), 1);
 	/* And a scenario can name it by id. */
 	ref = g_strdup_printf("import:%s", k->id + strlen("import-"));
-	byref = kdh_kernel_resolve(ref, cache, &error);
+	byref = kdh_kernel_resolve(ref, scratch_cache, &error);
 	ck_assert_msg(byref, "%s", error ? error->message : "");
 	ck_assert_str_eq(byref->root, k->root);
 }
@@ -349,7 +313,7 @@ END_TEST
 static int kdh_cli(const char *const *args, char **out)
 {
 	const char *bin = g_getenv("KDH_BIN") ? g_getenv("KDH_BIN") : "build/kdh";
-	const char *env[] = {"KDH_CACHE_DIR", cache, NULL};
+	const char *env[] = {"KDH_CACHE_DIR", scratch_cache, NULL};
 	KdhRunOptions opts = {.env = env, .merge_stderr = TRUE, .any_status = TRUE};
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
@@ -367,7 +331,7 @@ static int kdh_cli(const char *const *args, char **out)
 START_TEST(cli_check_config_names_a_missing_file)
 {
 	const char *missing[] = {"kernel", "check-config", "/nonexistent", NULL};
-	const char *folder[] = {"kernel", "check-config", tmpdir, NULL};
+	const char *folder[] = {"kernel", "check-config", scratch_dir, NULL};
 	g_autofree char *out = NULL, *out2 = NULL;
 
 	ck_assert_int_eq(kdh_cli(missing, &out), 2);
@@ -385,8 +349,8 @@ START_TEST(cli_list_columns_line_up)
 	g_autofree char *b = make_folder("long", "6.12.117-a-much-longer-release-name");
 	g_autofree char *out = NULL;
 	g_auto(GStrv) lines = NULL;
-	g_autoptr(KdhKernel) ka = kdh_kernel_import(a, cache, NULL);
-	g_autoptr(KdhKernel) kb = kdh_kernel_import(b, cache, NULL);
+	g_autoptr(KdhKernel) ka = kdh_kernel_import(a, scratch_cache, NULL);
+	g_autoptr(KdhKernel) kb = kdh_kernel_import(b, scratch_cache, NULL);
 	const char *heads[] = {"RELEASE", "SOURCE", "FROM", "DEBUG"};
 
 	ck_assert(ka && kb);
@@ -411,13 +375,14 @@ START_TEST(bad_refs_are_explained)
 {
 	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL;
 
-	ck_assert_ptr_null(kdh_kernel_resolve("fedora:39", cache, &e1));
+	ck_assert_ptr_null(kdh_kernel_resolve("fedora:39", scratch_cache, &e1));
 	ck_assert_ptr_nonnull(strstr(e1->message, "expected debian:"));
-	ck_assert_ptr_null(kdh_kernel_resolve("debian:../../etc", cache, &e2));
+	ck_assert_ptr_null(kdh_kernel_resolve("debian:../../etc", scratch_cache, &e2));
 	ck_assert_ptr_nonnull(strstr(e2->message, "not a Debian ABI"));
-	ck_assert_ptr_null(kdh_kernel_resolve("build:0123456789ab", cache, &e3));
+	ck_assert_ptr_null(kdh_kernel_resolve("build:0123456789ab", scratch_cache, &e3));
 	ck_assert_ptr_nonnull(strstr(e3->message, "no such kernel in the cache"));
-	ck_assert_ptr_null(kdh_kernel_resolve("build:6.12+no-such-fragment-xyz", cache, &e4));
+	ck_assert_ptr_null(
+	    kdh_kernel_resolve("build:6.12+no-such-fragment-xyz", scratch_cache, &e4));
 	ck_assert_ptr_nonnull(strstr(e4->message, "no-such-fragment-xyz"));
 }
 END_TEST
@@ -428,14 +393,14 @@ END_TEST
  * the config asks for CONFIG_BREAK. */
 static char *make_fake_tree(void)
 {
-	g_free(write_bzimage("tree/fake-bzImage", "9.9.9-fake"));
-	g_free(write_file("tree/Kconfig", "config FOO\n\tbool\nconfig BAR\n\tbool\n"
-	                                  "menuconfig BREAK\n\tbool\n"));
-	g_free(write_file("tree/scripts/kconfig/merge_config.sh",
-	                  "#!/bin/sh\n# like the kernel's: -m -O DIR BASE FRAGMENTS...\n"
-	                  "shift; shift; out=$1; shift; base=$1; shift\n"
-	                  "cat \"$@\" >> \"$base\"\n"));
-	g_free(write_file(
+	g_free(scratch_write_bzimage("tree/fake-bzImage", "9.9.9-fake"));
+	g_free(scratch_write_file("tree/Kconfig", "config FOO\n\tbool\nconfig BAR\n\tbool\n"
+	                                          "menuconfig BREAK\n\tbool\n"));
+	g_free(scratch_write_file("tree/scripts/kconfig/merge_config.sh",
+	                          "#!/bin/sh\n# like the kernel's: -m -O DIR BASE FRAGMENTS...\n"
+	                          "shift; shift; out=$1; shift; base=$1; shift\n"
+	                          "cat \"$@\" >> \"$base\"\n"));
+	g_free(scratch_write_file(
 	    "tree/Makefile",
 	    "kernelversion:\n\t@echo 9.9.9\n"
 	    "tinyconfig:\n\t@echo '# CONFIG_FOO is not set' > $(O)/.config\n"
@@ -449,7 +414,7 @@ static char *make_fake_tree(void)
 	    "\t@echo 9.9.9-fake > $(O)/include/config/kernel.release\n"
 	    "\t@echo 'ffffffff81000000 T _text' > $(O)/System.map\n"
 	    "\t@echo 'kernel/fs/ext4/ext4.ko' > $(O)/modules.builtin\n"));
-	return g_build_filename(tmpdir, "tree", NULL);
+	return g_build_filename(scratch_dir, "tree", NULL);
 }
 
 static guint progress_calls;
@@ -466,7 +431,7 @@ static void count_progress(const char *step, double elapsed, guint done, gpointe
 START_TEST(build_of_fake_tree_is_cached)
 {
 	g_autofree char *tree = make_fake_tree();
-	g_autofree char *frag = write_file("ok.config", "CONFIG_FOO=y\n");
+	g_autofree char *frag = scratch_write_file("ok.config", "CONFIG_FOO=y\n");
 	const char *frags[] = {frag, NULL};
 	KdhKernelBuildOptions opts = {tree, frags, NULL, 1, count_progress, NULL};
 	g_autoptr(GError) error = NULL;
@@ -474,7 +439,7 @@ START_TEST(build_of_fake_tree_is_cached)
 	g_autofree char *builtin = NULL, *log = NULL, *ref = NULL;
 
 	progress_calls = 0;
-	k = kdh_kernel_build(&opts, cache, &error);
+	k = kdh_kernel_build(&opts, scratch_cache, &error);
 	ck_assert_msg(k, "%s", error ? error->message : "");
 	ck_assert_str_eq(k->release, "9.9.9-fake");
 	ck_assert_str_eq(k->source, "build");
@@ -486,69 +451,70 @@ START_TEST(build_of_fake_tree_is_cached)
 	ck_assert(g_file_test(log, G_FILE_TEST_IS_REGULAR));
 
 	/* Same inputs: the same entry, no rebuild. */
-	again = kdh_kernel_build(&opts, cache, &error);
+	again = kdh_kernel_build(&opts, scratch_cache, &error);
 	ck_assert_msg(again, "%s", error ? error->message : "");
 	ck_assert_str_eq(again->root, k->root);
-	ck_assert_uint_eq(count_entries(), 1);
+	ck_assert_uint_eq(scratch_count_entries(), 1);
 	ref = g_strdup_printf("build:%s", k->id + strlen("build-"));
-	byref = kdh_kernel_resolve(ref, cache, &error);
+	byref = kdh_kernel_resolve(ref, scratch_cache, &error);
 	ck_assert_msg(byref, "%s", error ? error->message : "");
 	ck_assert_str_eq(byref->root, k->root);
 
 	/* A comment changes nothing: the same entry. */
-	g_free(write_file("ok.config", "# why FOO\nCONFIG_FOO=y\n"));
+	g_free(scratch_write_file("ok.config", "# why FOO\nCONFIG_FOO=y\n"));
 	{
-		g_autoptr(KdhKernel) same = kdh_kernel_build(&opts, cache, &error);
+		g_autoptr(KdhKernel) same = kdh_kernel_build(&opts, scratch_cache, &error);
 		ck_assert_msg(same, "%s", error ? error->message : "");
 		ck_assert_str_eq(same->root, k->root);
 	}
 	/* A different request: a different entry. */
-	g_free(write_file("ok.config", "CONFIG_FOO=y\n# CONFIG_BAR is not set\n"));
+	g_free(scratch_write_file("ok.config", "CONFIG_FOO=y\n# CONFIG_BAR is not set\n"));
 	{
-		g_autoptr(KdhKernel) other = kdh_kernel_build(&opts, cache, &error);
+		g_autoptr(KdhKernel) other = kdh_kernel_build(&opts, scratch_cache, &error);
 		ck_assert_msg(other, "%s", error ? error->message : "");
 		ck_assert_str_ne(other->root, k->root);
 	}
-	ck_assert_uint_eq(count_entries(), 2);
+	ck_assert_uint_eq(scratch_count_entries(), 2);
 }
 END_TEST
 
 START_TEST(dropped_and_unknown_options_fail_the_build)
 {
 	g_autofree char *tree = make_fake_tree();
-	g_autofree char *frag = write_file("bad.config", "CONFIG_FOO=y\nCONFIG_BAR=y\n"
-	                                                 "CONFIG_NO_SUCH_OPTION=y\n"
-	                                                 "# kdh: optional\nCONFIG_NEWER=y\n");
+	g_autofree char *frag =
+	    scratch_write_file("bad.config", "CONFIG_FOO=y\nCONFIG_BAR=y\n"
+	                                     "CONFIG_NO_SUCH_OPTION=y\n"
+	                                     "# kdh: optional\nCONFIG_NEWER=y\n");
 	const char *frags[] = {frag, NULL};
 	KdhKernelBuildOptions opts = {tree, frags, NULL, 1, NULL, NULL};
 	g_autoptr(GError) error = NULL;
 
-	ck_assert_ptr_null(kdh_kernel_build(&opts, cache, &error));
+	ck_assert_ptr_null(kdh_kernel_build(&opts, scratch_cache, &error));
 	ck_assert_msg(strstr(error->message, "2 options"), "%s", error->message);
 	ck_assert_ptr_nonnull(strstr(error->message, "bad.config:2: CONFIG_BAR=y was dropped"));
 	ck_assert_ptr_nonnull(strstr(error->message, "CONFIG_NO_SUCH_OPTION does not exist"));
 	ck_assert_ptr_null(strstr(error->message, "NEWER"));
 	ck_assert_ptr_nonnull(strstr(error->message, "full log: "));
-	ck_assert_uint_eq(count_entries(), 0);
-	ck_assert_uint_eq(count_tmp(), 0);
+	ck_assert_uint_eq(scratch_count_entries(), 0);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
 }
 END_TEST
 
 START_TEST(failing_compile_is_reported_and_not_cached)
 {
 	g_autofree char *tree = make_fake_tree();
-	g_autofree char *frag = write_file("break.config", "CONFIG_BREAK=y\n");
+	g_autofree char *frag = scratch_write_file("break.config", "CONFIG_BREAK=y\n");
 	const char *frags[] = {frag, NULL};
 	KdhKernelBuildOptions opts = {tree, frags, NULL, 1, NULL, NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GError) e2 = NULL;
 	KdhKernelBuildOptions nosrc = {"/nonexistent/linux", frags, NULL, 1, NULL, NULL};
 
-	ck_assert_ptr_null(kdh_kernel_build(&opts, cache, &error));
+	ck_assert_ptr_null(kdh_kernel_build(&opts, scratch_cache, &error));
 	ck_assert_ptr_nonnull(strstr(error->message, "error: broken on purpose"));
-	ck_assert_uint_eq(count_entries(), 0);
-	ck_assert_uint_eq(count_tmp(), 0);
-	ck_assert_ptr_null(kdh_kernel_build(&nosrc, cache, &e2));
+	ck_assert_uint_eq(scratch_count_entries(), 0);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
+	ck_assert_ptr_null(kdh_kernel_build(&nosrc, scratch_cache, &e2));
 	ck_assert_ptr_nonnull(strstr(e2->message, "no such kernel tree"));
 }
 END_TEST
@@ -563,7 +529,7 @@ static gpointer race(gpointer data)
 {
 	Racer *r = data;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhKernel) k = kdh_kernel_build(&r->opts, cache, &error);
+	g_autoptr(KdhKernel) k = kdh_kernel_build(&r->opts, scratch_cache, &error);
 
 	if (k)
 		r->root = g_strdup(k->root);
@@ -575,7 +541,7 @@ static gpointer race(gpointer data)
 START_TEST(concurrent_builds_share_one_entry)
 {
 	g_autofree char *tree = make_fake_tree();
-	g_autofree char *frag = write_file("ok.config", "CONFIG_FOO=y\n");
+	g_autofree char *frag = scratch_write_file("ok.config", "CONFIG_FOO=y\n");
 	const char *frags[] = {frag, NULL};
 	Racer a = {{tree, frags, NULL, 1, NULL, NULL}, NULL, NULL};
 	Racer b = a;
@@ -585,8 +551,8 @@ START_TEST(concurrent_builds_share_one_entry)
 		g_thread_join(threads[i]);
 	ck_assert_msg(a.root && b.root, "%s %s", a.error ? a.error : "", b.error ? b.error : "");
 	ck_assert_str_eq(a.root, b.root);
-	ck_assert_uint_eq(count_entries(), 1);
-	ck_assert_uint_eq(count_tmp(), 0);
+	ck_assert_uint_eq(scratch_count_entries(), 1);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
 	g_free(a.root);
 	g_free(b.root);
 }
@@ -597,7 +563,7 @@ Suite *kernel_suite(void)
 	Suite *s = suite_create("kernel");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parses_config_lines);
 	tcase_add_test(tc, optional_marker_applies_to_next_option_only);

@@ -13,84 +13,49 @@
 
 Suite *packages_suite(void);
 
-static char *tmpdir;
-static char *cache;
-
-static void setup(void)
-{
-	tmpdir = g_dir_make_tmp("kdh-packages-test-XXXXXX", NULL);
-	cache = g_build_filename(tmpdir, "cache", NULL);
-	g_mkdir(cache, 0755);
-}
-
-static void teardown(void)
-{
-	kdh_rm_rf(tmpdir);
-	g_clear_pointer(&tmpdir, g_free);
-	g_clear_pointer(&cache, g_free);
-}
-
-static char *write_file(const char *rel, const char *text)
-{
-	return kdh_test_write_file(tmpdir, rel, text);
-}
-
-static char *write_bzimage(const char *rel, const char *release)
-{
-	return kdh_test_write_bzimage(tmpdir, rel, release);
-}
-
-static guint count_entries(void)
-{
-	return kdh_test_count_entries(cache);
-}
-
-static guint count_tmp(void)
-{
-	return kdh_test_count_tmp(cache);
-}
-
 START_TEST(imports_deb_and_arch_packages)
 {
-	g_autofree char *deb_root = g_build_filename(tmpdir, "debroot", NULL);
-	g_autofree char *deb = g_build_filename(tmpdir, "k.deb", NULL);
-	g_autofree char *arch = g_build_filename(tmpdir, "k.pkg.tar.zst", NULL);
+	g_autofree char *deb_root = g_build_filename(scratch_dir, "debroot", NULL);
+	g_autofree char *deb = g_build_filename(scratch_dir, "k.deb", NULL);
+	g_autofree char *arch = g_build_filename(scratch_dir, "k.pkg.tar.zst", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhKernel) kd = NULL, ka = NULL;
 
-	g_free(write_bzimage("debroot/boot/vmlinuz-6.1.0-9-amd64", "6.1.0-9-amd64"));
-	g_free(write_file("debroot/boot/config-6.1.0-9-amd64", "#\nCONFIG_KEXEC=y\n"));
-	g_free(write_file("debroot/lib/modules/6.1.0-9-amd64/kernel/x.ko", "x"));
-	g_free(write_file("debroot/DEBIAN/control", "Package: linux-image-test\nVersion: 1\n"
-	                                            "Architecture: amd64\nMaintainer: t <t@t>\n"
-	                                            "Description: test\n"));
+	g_free(scratch_write_bzimage("debroot/boot/vmlinuz-6.1.0-9-amd64", "6.1.0-9-amd64"));
+	g_free(scratch_write_file("debroot/boot/config-6.1.0-9-amd64", "#\nCONFIG_KEXEC=y\n"));
+	g_free(scratch_write_file("debroot/lib/modules/6.1.0-9-amd64/kernel/x.ko", "x"));
+	g_free(scratch_write_file("debroot/DEBIAN/control",
+	                          "Package: linux-image-test\nVersion: 1\n"
+	                          "Architecture: amd64\nMaintainer: t <t@t>\n"
+	                          "Description: test\n"));
 	{
 		const char *argv[] = {"dpkg-deb", "-b", "-Zgzip", deb_root, deb, NULL};
 		kdh_test_run_tool(argv);
 	}
-	kd = kdh_kernel_import(deb, cache, &error);
+	kd = kdh_kernel_import(deb, scratch_cache, &error);
 	ck_assert_msg(kd, "%s", error ? error->message : "");
 	ck_assert_str_eq(kd->release, "6.1.0-9-amd64");
 
 	/* Arch: usr/lib/modules/<release>/vmlinuz, modules .ko.zst */
-	g_free(write_bzimage("archroot/usr/lib/modules/6.6.1-arch1-1/vmlinuz", "6.6.1-arch1-1"));
+	g_free(scratch_write_bzimage("archroot/usr/lib/modules/6.6.1-arch1-1/vmlinuz",
+	                             "6.6.1-arch1-1"));
 	{
 		g_autofree char *ko =
-		    write_file("archroot/usr/lib/modules/6.6.1-arch1-1/kernel/y.ko", "y");
+		    scratch_write_file("archroot/usr/lib/modules/6.6.1-arch1-1/kernel/y.ko", "y");
 		const char *z[] = {"zstd", "-q", "--rm", ko, NULL};
-		g_autofree char *root = g_build_filename(tmpdir, "archroot", NULL);
+		g_autofree char *root = g_build_filename(scratch_dir, "archroot", NULL);
 		const char *tar[] = {"tar", "--zstd", "-cf", arch, "-C", root, "usr", NULL};
 		kdh_test_run_tool(z);
 		kdh_test_run_tool(tar);
 	}
-	ka = kdh_kernel_import(arch, cache, &error);
+	ka = kdh_kernel_import(arch, scratch_cache, &error);
 	ck_assert_msg(ka, "%s", error ? error->message : "");
 	ck_assert_str_eq(ka->release, "6.6.1-arch1-1");
 	{
 		g_autofree char *y = g_build_filename(ka->modules_dir, "kernel", "y.ko", NULL);
 		ck_assert(g_file_test(y, G_FILE_TEST_IS_REGULAR));
 	}
-	ck_assert_uint_eq(count_entries(), 2);
+	ck_assert_uint_eq(scratch_count_entries(), 2);
 }
 END_TEST
 
@@ -99,8 +64,8 @@ END_TEST
 START_TEST(imports_rpm_package)
 {
 	g_autofree char *rpmbuild = g_find_program_in_path("rpmbuild");
-	g_autofree char *root = g_build_filename(tmpdir, "rpmroot", NULL);
-	g_autofree char *top = g_build_filename(tmpdir, "rpmtop", NULL);
+	g_autofree char *root = g_build_filename(scratch_dir, "rpmroot", NULL);
+	g_autofree char *top = g_build_filename(scratch_dir, "rpmtop", NULL);
 	g_autofree char *spec = NULL, *script = NULL, *rpm = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KdhKernel) k = NULL;
@@ -108,30 +73,30 @@ START_TEST(imports_rpm_package)
 	/* A missing tool is a failure that says so, never a silent pass. */
 	ck_assert_msg(rpmbuild, "rpmbuild is not installed (Debian package rpm; `make deps` "
 	                        "installs it)");
-	g_free(write_bzimage("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/vmlinuz",
-	                     "6.5.6-300.fc39.x86_64"));
-	g_free(write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/config",
-	                  "# x86_64\n#\n# Automatically generated file\nCONFIG_KEXEC=y\n"));
-	g_free(write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/modules.builtin", ""));
-	g_free(write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/kernel/fs/z.ko", "z"));
+	g_free(scratch_write_bzimage("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/vmlinuz",
+	                             "6.5.6-300.fc39.x86_64"));
+	g_free(scratch_write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/config",
+	                          "# x86_64\n#\n# Automatically generated file\nCONFIG_KEXEC=y\n"));
+	g_free(scratch_write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/modules.builtin", ""));
+	g_free(scratch_write_file("rpmroot/lib/modules/6.5.6-300.fc39.x86_64/kernel/fs/z.ko", "z"));
 	spec = g_strdup_printf("Name: kernel-core\nVersion: 6.5.6\nRelease: 300\nSummary: t\n"
 	                       "License: GPL\nBuildArch: x86_64\n%%description\nt\n"
 	                       "%%install\nmkdir -p %%{buildroot}\ncp -a %s/. %%{buildroot}/\n"
 	                       "%%files\n/lib/modules\n",
 	                       root);
-	g_free(write_file("k.spec", spec));
+	g_free(scratch_write_file("k.spec", spec));
 	script = g_strdup_printf(
 	    "set -e; cd %s; xz rpmroot/lib/modules/*/kernel/fs/z.ko; "
 	    "rpmbuild -bb --quiet --define '_topdir %s' --define '__os_install_post %%{nil}' "
 	    "--define '_build_id_links none' --define 'debug_package %%{nil}' k.spec; "
 	    "cp %s/RPMS/x86_64/*.rpm k.rpm",
-	    tmpdir, top, top);
+	    scratch_dir, top, top);
 	{
 		const char *argv[] = {"bash", "-c", script, NULL};
 		ck_assert_msg(kdh_run(argv, NULL, NULL, &error), "%s", error->message);
 	}
-	rpm = g_build_filename(tmpdir, "k.rpm", NULL);
-	k = kdh_kernel_import(rpm, cache, &error);
+	rpm = g_build_filename(scratch_dir, "k.rpm", NULL);
+	k = kdh_kernel_import(rpm, scratch_cache, &error);
 	ck_assert_msg(k, "%s", error ? error->message : "");
 	ck_assert_str_eq(k->release, "6.5.6-300.fc39.x86_64");
 	ck_assert(g_file_test(k->config, G_FILE_TEST_IS_REGULAR));
@@ -144,30 +109,31 @@ END_TEST
 
 START_TEST(bad_packages_leave_no_entry)
 {
-	g_autofree char *deb_root = g_build_filename(tmpdir, "debroot", NULL);
-	g_autofree char *deb = g_build_filename(tmpdir, "k.deb", NULL);
-	g_autofree char *cut = g_build_filename(tmpdir, "cut.deb", NULL);
-	g_autofree char *text = write_file("hello.rpm", "just text, not a package");
-	g_autofree char *nokernel = g_build_filename(tmpdir, "empty", NULL);
+	g_autofree char *deb_root = g_build_filename(scratch_dir, "debroot", NULL);
+	g_autofree char *deb = g_build_filename(scratch_dir, "k.deb", NULL);
+	g_autofree char *cut = g_build_filename(scratch_dir, "cut.deb", NULL);
+	g_autofree char *text = scratch_write_file("hello.rpm", "just text, not a package");
+	g_autofree char *nokernel = g_build_filename(scratch_dir, "empty", NULL);
 	g_autofree char *data = NULL;
 	gsize len;
 	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL;
 
-	g_free(write_bzimage("debroot/boot/vmlinuz-6.1.0-9-amd64", "6.1.0-9-amd64"));
+	g_free(scratch_write_bzimage("debroot/boot/vmlinuz-6.1.0-9-amd64", "6.1.0-9-amd64"));
 	{
 		/* Random content so the compressed archive is large enough to cut. */
 		g_autofree guint8 *noise = g_malloc(200000);
-		g_autofree char *p =
-		    g_build_filename(tmpdir, "debroot/lib/modules/6.1.0-9-amd64/kernel/x.ko", NULL);
+		g_autofree char *p = g_build_filename(
+		    scratch_dir, "debroot/lib/modules/6.1.0-9-amd64/kernel/x.ko", NULL);
 		g_autofree char *d = g_path_get_dirname(p);
 		for (guint i = 0; i < 200000; i++)
 			noise[i] = g_random_int() & 0xff;
 		g_mkdir_with_parents(d, 0755);
 		ck_assert(g_file_set_contents(p, (char *)noise, 200000, NULL));
 	}
-	g_free(write_file("debroot/DEBIAN/control", "Package: linux-image-test\nVersion: 1\n"
-	                                            "Architecture: amd64\nMaintainer: t <t@t>\n"
-	                                            "Description: test\n"));
+	g_free(scratch_write_file("debroot/DEBIAN/control",
+	                          "Package: linux-image-test\nVersion: 1\n"
+	                          "Architecture: amd64\nMaintainer: t <t@t>\n"
+	                          "Description: test\n"));
 	{
 		const char *argv[] = {"dpkg-deb", "-b", "-Zgzip", deb_root, deb, NULL};
 		kdh_test_run_tool(argv);
@@ -175,17 +141,17 @@ START_TEST(bad_packages_leave_no_entry)
 	ck_assert(g_file_get_contents(deb, &data, &len, NULL));
 	ck_assert(g_file_set_contents(cut, data, len / 2, NULL));
 
-	ck_assert_ptr_null(kdh_kernel_import(cut, cache, &e1));
+	ck_assert_ptr_null(kdh_kernel_import(cut, scratch_cache, &e1));
 	ck_assert_ptr_nonnull(strstr(e1->message, "corrupt or truncated"));
-	ck_assert_ptr_null(kdh_kernel_import(text, cache, &e2));
+	ck_assert_ptr_null(kdh_kernel_import(text, scratch_cache, &e2));
 	ck_assert_ptr_nonnull(strstr(e2->message, "not a .deb"));
 	g_mkdir(nokernel, 0755);
-	g_free(write_file("empty/readme", "nothing"));
-	ck_assert_ptr_null(kdh_kernel_import(nokernel, cache, &e3));
+	g_free(scratch_write_file("empty/readme", "nothing"));
+	ck_assert_ptr_null(kdh_kernel_import(nokernel, scratch_cache, &e3));
 	ck_assert_ptr_nonnull(strstr(e3->message, "no x86 kernel image"));
-	ck_assert_ptr_null(kdh_kernel_import("/nonexistent/k.deb", cache, &e4));
-	ck_assert_uint_eq(count_entries(), 0);
-	ck_assert_uint_eq(count_tmp(), 0);
+	ck_assert_ptr_null(kdh_kernel_import("/nonexistent/k.deb", scratch_cache, &e4));
+	ck_assert_uint_eq(scratch_count_entries(), 0);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
 }
 END_TEST
 
@@ -272,7 +238,7 @@ static char *write_deb(const char *rel, const Member *m, guint n)
 	g_autoptr(GByteArray) deb = g_byte_array_new();
 	g_autoptr(GByteArray) data = make_tar(m, n);
 	g_autoptr(GByteArray) control = make_tar(NULL, 0);
-	char *path = g_build_filename(tmpdir, rel, NULL);
+	char *path = g_build_filename(scratch_dir, rel, NULL);
 
 	g_byte_array_append(deb, (const guint8 *)"!<arch>\n", 8);
 	ar_member(deb, "debian-binary", (const guint8 *)"2.0\n", 4);
@@ -286,8 +252,8 @@ static char *write_deb(const char *rel, const Member *m, guint n)
 static char *write_arch(const char *rel, const Member *m, guint n)
 {
 	g_autoptr(GByteArray) tar = make_tar(m, n);
-	g_autofree char *plain = g_build_filename(tmpdir, "arch.tar", NULL);
-	char *path = g_build_filename(tmpdir, rel, NULL);
+	g_autofree char *plain = g_build_filename(scratch_dir, "arch.tar", NULL);
+	char *path = g_build_filename(scratch_dir, rel, NULL);
 	const char *zstd[] = {"zstd", "-q", "-f", "-o", path, "--", plain, NULL};
 	g_autoptr(GError) error = NULL;
 
@@ -322,7 +288,7 @@ static char *write_rpm(const char *rel, const Member *m, guint n)
 	static const guint8 header[16] = {0x8e, 0xad, 0xe8, 0x01};
 	guint8 lead[96] = {0xed, 0xab, 0xee, 0xdb, 3, 0};
 	g_autoptr(GByteArray) rpm = g_byte_array_new();
-	char *path = g_build_filename(tmpdir, rel, NULL);
+	char *path = g_build_filename(scratch_dir, rel, NULL);
 
 	lead[79] = 5; /* signature type: a header */
 	g_byte_array_append(rpm, lead, sizeof(lead));
@@ -365,9 +331,9 @@ typedef char *(*PackageWriter)(const char *rel, const Member *m, guint n);
  * (the file system is searched, not only our return value trusted). */
 static void check_attacks(const char *ext, PackageWriter write)
 {
-	g_autofree char *outside = g_build_filename(tmpdir, "outside", NULL);
-	g_autofree char *abs_target = g_build_filename(tmpdir, "abs-planted", NULL);
-	g_autofree char *secret = g_build_filename(tmpdir, "secret", NULL);
+	g_autofree char *outside = g_build_filename(scratch_dir, "outside", NULL);
+	g_autofree char *abs_target = g_build_filename(scratch_dir, "abs-planted", NULL);
+	g_autofree char *secret = g_build_filename(scratch_dir, "secret", NULL);
 	/* The unpack folder is cache/kernels/.tmp-<id>-XXXXXX/unpacked: four
 	 * levels up is the test's own folder. */
 	const Member dotdot[] = {{"../../../../dotdot-planted", '0', "pwned", 0, 0}};
@@ -397,38 +363,38 @@ static void check_attacks(const char *ext, PackageWriter write)
 	g_autofree char *secret_text = NULL;
 
 	g_mkdir(outside, 0755);
-	g_free(write_file("secret", "the host's own file"));
+	g_free(scratch_write_file("secret", "the host's own file"));
 	for (guint i = 0; i < G_N_ELEMENTS(attacks); i++) {
 		g_autofree char *rel = g_strdup_printf("%s%s", attacks[i].what, ext);
 		g_autofree char *pkg = write(rel, attacks[i].m, attacks[i].n);
 		g_autoptr(GError) error = NULL;
-		g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, cache, &error);
+		g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, scratch_cache, &error);
 
 		ck_assert_msg(!k, "%s: imported", rel);
 		ck_assert_msg(strstr(error->message, pkg) &&
 		                  strstr(error->message, attacks[i].member),
 		              "%s: %s", rel, error->message);
-		ck_assert_msg(!found_below(tmpdir, attacks[i].planted), "%s: %s was written", rel,
-		              attacks[i].planted);
+		ck_assert_msg(!found_below(scratch_dir, attacks[i].planted), "%s: %s was written",
+		              rel, attacks[i].planted);
 		ck_assert(g_file_get_contents(secret, &secret_text, NULL, NULL));
 		ck_assert_msg(g_str_equal(secret_text, "the host's own file"),
 		              "%s: secret overwritten", rel);
 		g_clear_pointer(&secret_text, g_free);
 	}
-	ck_assert_uint_eq(count_entries(), 0);
-	ck_assert_uint_eq(count_tmp(), 0);
+	ck_assert_uint_eq(scratch_count_entries(), 0);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
 }
 
 /* A hard link to a host file: tar records the target's name (cpio has
  * none to give). */
 static void check_hard_link(const char *ext, PackageWriter write)
 {
-	g_autofree char *secret = write_file("secret", "the host's own file");
+	g_autofree char *secret = scratch_write_file("secret", "the host's own file");
 	g_autofree char *rel = g_strdup_printf("hardlink%s", ext);
 	const Member m[] = {{"hl", '1', secret, 0, 0}};
 	g_autofree char *pkg = write(rel, m, 1);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, cache, &error);
+	g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, scratch_cache, &error);
 	GStatBuf st;
 
 	ck_assert_ptr_null(k);
@@ -462,7 +428,7 @@ END_TEST
  * so the refusals above are about the attacks, not the format. */
 START_TEST(crafted_packages_import)
 {
-	g_autofree char *bz = write_bzimage("img", "6.1.0-9-amd64");
+	g_autofree char *bz = scratch_write_bzimage("img", "6.1.0-9-amd64");
 	g_autofree char *image = NULL;
 	gsize len;
 	static const struct {
@@ -479,13 +445,13 @@ START_TEST(crafted_packages_import)
 		g_autofree char *rel = g_strdup_printf("fine%s", kinds[i].ext);
 		g_autofree char *pkg = kinds[i].write(rel, m, G_N_ELEMENTS(m));
 		g_autoptr(GError) error = NULL;
-		g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, cache, &error);
+		g_autoptr(KdhKernel) k = kdh_kernel_import(pkg, scratch_cache, &error);
 
 		ck_assert_msg(k, "%s: %s", rel, error ? error->message : "");
 		ck_assert_str_eq(k->release, "6.1.0-9-amd64");
 		ck_assert(g_file_test(k->config, G_FILE_TEST_IS_REGULAR));
 	}
-	ck_assert_uint_eq(count_entries(), 3);
+	ck_assert_uint_eq(scratch_count_entries(), 3);
 }
 END_TEST
 
@@ -494,7 +460,7 @@ END_TEST
  * unpack, depmod, cache) without a network. */
 static void fake_apt(const char *debs)
 {
-	g_autofree char *bin = g_build_filename(tmpdir, "fake-apt-bin", NULL);
+	g_autofree char *bin = g_build_filename(scratch_dir, "fake-apt-bin", NULL);
 	g_autofree char *cache_sh = g_build_filename(bin, "apt-cache", NULL);
 	g_autofree char *get_sh = g_build_filename(bin, "apt-get", NULL);
 	g_autofree char *path = g_strdup_printf("%s:%s", bin, g_getenv("PATH"));
@@ -544,9 +510,9 @@ static void build_deb(const char *root, const char *package, const char *out)
 
 START_TEST(debian_fetch_unpacks_through_apt)
 {
-	g_autofree char *debs = g_build_filename(tmpdir, "debs", NULL);
-	g_autofree char *image_root = g_build_filename(tmpdir, "img", NULL);
-	g_autofree char *dbg_root = g_build_filename(tmpdir, "dbg", NULL);
+	g_autofree char *debs = g_build_filename(scratch_dir, "debs", NULL);
+	g_autofree char *image_root = g_build_filename(scratch_dir, "img", NULL);
+	g_autofree char *dbg_root = g_build_filename(scratch_dir, "dbg", NULL);
 	g_autofree char *image_deb =
 	    g_build_filename(debs, "linux-image-6.1.0-99-amd64-unsigned.deb", NULL);
 	g_autofree char *dbg_deb =
@@ -556,17 +522,17 @@ START_TEST(debian_fetch_unpacks_through_apt)
 	g_autofree char *dep = NULL, *skipped = NULL;
 
 	g_mkdir_with_parents(debs, 0755);
-	g_free(write_bzimage("img/boot/vmlinuz-6.1.0-99-amd64", "6.1.0-99-amd64"));
-	g_free(write_file("img/boot/config-6.1.0-99-amd64", "CONFIG_KEXEC=y\n"));
-	g_free(write_file("img/lib/modules/6.1.0-99-amd64/kernel/fs/a.ko", "not ELF"));
+	g_free(scratch_write_bzimage("img/boot/vmlinuz-6.1.0-99-amd64", "6.1.0-99-amd64"));
+	g_free(scratch_write_file("img/boot/config-6.1.0-99-amd64", "CONFIG_KEXEC=y\n"));
+	g_free(scratch_write_file("img/lib/modules/6.1.0-99-amd64/kernel/fs/a.ko", "not ELF"));
 	build_deb(image_root, "linux-image-6.1.0-99-amd64-unsigned", image_deb);
-	g_free(write_file("dbg/usr/lib/debug/boot/vmlinux-6.1.0-99-amd64", "\x7f"
-	                                                                   "ELF dwarf"));
-	g_free(write_file("dbg/usr/lib/debug/lib/modules/6.1.0-99-amd64/a.ko", "debug"));
+	g_free(scratch_write_file("dbg/usr/lib/debug/boot/vmlinux-6.1.0-99-amd64", "\x7f"
+	                                                                           "ELF dwarf"));
+	g_free(scratch_write_file("dbg/usr/lib/debug/lib/modules/6.1.0-99-amd64/a.ko", "debug"));
 	build_deb(dbg_root, "linux-image-6.1.0-99-amd64-dbg", dbg_deb);
 	fake_apt(debs);
 
-	k = kdh_kernel_fetch_debian("debian:default", TRUE, cache, &error);
+	k = kdh_kernel_fetch_debian("debian:default", TRUE, scratch_cache, &error);
 	ck_assert_msg(k, "%s", error ? error->message : "");
 	ck_assert_str_eq(k->release, "6.1.0-99-amd64");
 	ck_assert_str_eq(k->source, "debian");
@@ -578,13 +544,13 @@ START_TEST(debian_fetch_unpacks_through_apt)
 	/* Only the vmlinux of the -dbg package is kept. */
 	skipped = g_strdup_printf("%s.dbg/a.ko", k->root);
 	ck_assert(!g_file_test(skipped, G_FILE_TEST_EXISTS));
-	ck_assert_uint_eq(count_tmp(), 0);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
 }
 END_TEST
 
 START_TEST(hostile_debian_package_is_refused)
 {
-	g_autofree char *debs = g_build_filename(tmpdir, "debs", NULL);
+	g_autofree char *debs = g_build_filename(scratch_dir, "debs", NULL);
 	const Member m[] = {{"./../../../../../fetched-planted", '0', "pwned", 0, 0}};
 	g_autofree char *deb = NULL;
 	g_autoptr(GError) error = NULL;
@@ -592,13 +558,14 @@ START_TEST(hostile_debian_package_is_refused)
 	g_mkdir_with_parents(debs, 0755);
 	deb = write_deb("debs/linux-image-6.1.0-98-amd64-unsigned.deb", m, 1);
 	fake_apt(debs);
-	ck_assert_ptr_null(kdh_kernel_fetch_debian("debian:6.1.0-98-amd64", FALSE, cache, &error));
+	ck_assert_ptr_null(
+	    kdh_kernel_fetch_debian("debian:6.1.0-98-amd64", FALSE, scratch_cache, &error));
 	ck_assert_msg(strstr(error->message, "fetched-planted") &&
 	                  strstr(error->message, "linux-image-6.1.0-98-amd64-unsigned"),
 	              "%s", error->message);
-	ck_assert(!found_below(tmpdir, "fetched-planted"));
-	ck_assert_uint_eq(count_entries(), 0);
-	ck_assert_uint_eq(count_tmp(), 0);
+	ck_assert(!found_below(scratch_dir, "fetched-planted"));
+	ck_assert_uint_eq(scratch_count_entries(), 0);
+	ck_assert_uint_eq(scratch_count_tmp(), 0);
 }
 END_TEST
 
@@ -607,7 +574,7 @@ Suite *packages_suite(void)
 	Suite *s = suite_create("packages");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, imports_deb_and_arch_packages);
 	tcase_add_test(tc, imports_rpm_package);
