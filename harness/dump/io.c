@@ -225,18 +225,20 @@ static void heap_pop(struct flat_rec **h, size_t *n)
 	}
 }
 
-static bool emit(struct dump_io *io, uint64_t logical, uint64_t len, uint64_t physical)
+/* Appends an extent, merged with the last one when they continue each other
+ * in both the logical and the stream offsets.  The caller sized io->ext for
+ * the worst case (2n-1 extents of n records), so this cannot fail. */
+static void emit(struct dump_io *io, uint64_t logical, uint64_t len, uint64_t physical)
 {
 	if (io->n_ext > 0) {
 		struct flat_extent *last = &io->ext[io->n_ext - 1];
 		if (last->logical + last->len == logical &&
 		    last->physical + last->len == physical) {
 			last->len += len;
-			return true;
+			return;
 		}
 	}
 	io->ext[io->n_ext++] = (struct flat_extent){logical, len, physical};
-	return true;
 }
 
 /* Turns records (sorted by logical offset, then stream order) into
