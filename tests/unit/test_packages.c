@@ -13,6 +13,26 @@
 
 Suite *packages_suite(void);
 
+/* dpkg-deb -b of the folder ROOT into OUT, as PACKAGE, its data.tar
+ * compressed with COMPRESSION ("xz" as Debian's own, "gzip"). */
+static void build_deb(const char *root, const char *package, const char *compression,
+                      const char *out)
+{
+	g_autofree char *control = g_strdup_printf("%s/DEBIAN/control", root);
+	g_autofree char *text = g_strdup_printf("Package: %s\nVersion: 6.1.99-1\nArchitecture: "
+	                                        "amd64\nMaintainer: t <t@t>\nDescription: t\n",
+	                                        package);
+	g_autofree char *z = g_strdup_printf("-Z%s", compression);
+	const char *argv[] = {"dpkg-deb", "-b", z, "--", root, out, NULL};
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_path_get_dirname(control);
+
+	g_mkdir_with_parents(dir, 0755);
+	ck_assert(g_file_set_contents(control, text, -1, NULL));
+	ck_assert_msg(kdh_run(argv, NULL, NULL, &error), "dpkg-deb (package dpkg): %s",
+	              error ? error->message : "");
+}
+
 START_TEST(imports_deb_and_arch_packages)
 {
 	g_autofree char *deb_root = g_build_filename(scratch_dir, "debroot", NULL);
@@ -24,14 +44,7 @@ START_TEST(imports_deb_and_arch_packages)
 	g_free(scratch_write_bzimage("debroot/boot/vmlinuz-6.1.0-9-amd64", "6.1.0-9-amd64"));
 	g_free(scratch_write_file("debroot/boot/config-6.1.0-9-amd64", "#\nCONFIG_KEXEC=y\n"));
 	g_free(scratch_write_file("debroot/lib/modules/6.1.0-9-amd64/kernel/x.ko", "x"));
-	g_free(scratch_write_file("debroot/DEBIAN/control",
-	                          "Package: linux-image-test\nVersion: 1\n"
-	                          "Architecture: amd64\nMaintainer: t <t@t>\n"
-	                          "Description: test\n"));
-	{
-		const char *argv[] = {"dpkg-deb", "-b", "-Zgzip", deb_root, deb, NULL};
-		kdh_test_run_tool(argv);
-	}
+	build_deb(deb_root, "linux-image-test", "gzip", deb);
 	kd = kdh_kernel_import(deb, scratch_cache, &error);
 	ck_assert_msg(kd, "%s", error ? error->message : "");
 	ck_assert_str_eq(kd->release, "6.1.0-9-amd64");
@@ -130,14 +143,7 @@ START_TEST(bad_packages_leave_no_entry)
 		g_mkdir_with_parents(d, 0755);
 		ck_assert(g_file_set_contents(p, (char *)noise, 200000, NULL));
 	}
-	g_free(scratch_write_file("debroot/DEBIAN/control",
-	                          "Package: linux-image-test\nVersion: 1\n"
-	                          "Architecture: amd64\nMaintainer: t <t@t>\n"
-	                          "Description: test\n"));
-	{
-		const char *argv[] = {"dpkg-deb", "-b", "-Zgzip", deb_root, deb, NULL};
-		kdh_test_run_tool(argv);
-	}
+	build_deb(deb_root, "linux-image-test", "gzip", deb);
 	ck_assert(g_file_get_contents(deb, &data, &len, NULL));
 	ck_assert(g_file_set_contents(cut, data, len / 2, NULL));
 
@@ -491,23 +497,6 @@ static void fake_apt(const char *debs)
 	g_setenv("KDH_FAKE_APT", debs, TRUE);
 }
 
-/* dpkg-deb -b (xz data, as Debian's own) of the folder ROOT into OUT. */
-static void build_deb(const char *root, const char *package, const char *out)
-{
-	g_autofree char *control = g_strdup_printf("%s/DEBIAN/control", root);
-	g_autofree char *text = g_strdup_printf("Package: %s\nVersion: 6.1.99-1\nArchitecture: "
-	                                        "amd64\nMaintainer: t <t@t>\nDescription: t\n",
-	                                        package);
-	const char *argv[] = {"dpkg-deb", "-b", "-Zxz", "--", root, out, NULL};
-	g_autoptr(GError) error = NULL;
-	g_autofree char *dir = g_path_get_dirname(control);
-
-	g_mkdir_with_parents(dir, 0755);
-	ck_assert(g_file_set_contents(control, text, -1, NULL));
-	ck_assert_msg(kdh_run(argv, NULL, NULL, &error), "dpkg-deb (package dpkg): %s",
-	              error ? error->message : "");
-}
-
 START_TEST(debian_fetch_unpacks_through_apt)
 {
 	g_autofree char *debs = g_build_filename(scratch_dir, "debs", NULL);
@@ -525,11 +514,11 @@ START_TEST(debian_fetch_unpacks_through_apt)
 	g_free(scratch_write_bzimage("img/boot/vmlinuz-6.1.0-99-amd64", "6.1.0-99-amd64"));
 	g_free(scratch_write_file("img/boot/config-6.1.0-99-amd64", "CONFIG_KEXEC=y\n"));
 	g_free(scratch_write_file("img/lib/modules/6.1.0-99-amd64/kernel/fs/a.ko", "not ELF"));
-	build_deb(image_root, "linux-image-6.1.0-99-amd64-unsigned", image_deb);
+	build_deb(image_root, "linux-image-6.1.0-99-amd64-unsigned", "xz", image_deb);
 	g_free(scratch_write_file("dbg/usr/lib/debug/boot/vmlinux-6.1.0-99-amd64", "\x7f"
 	                                                                           "ELF dwarf"));
 	g_free(scratch_write_file("dbg/usr/lib/debug/lib/modules/6.1.0-99-amd64/a.ko", "debug"));
-	build_deb(dbg_root, "linux-image-6.1.0-99-amd64-dbg", dbg_deb);
+	build_deb(dbg_root, "linux-image-6.1.0-99-amd64-dbg", "xz", dbg_deb);
 	fake_apt(debs);
 
 	k = kdh_kernel_fetch_debian("debian:default", TRUE, scratch_cache, &error);
