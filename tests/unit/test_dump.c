@@ -41,23 +41,6 @@ static size_t desc_offset(const char *b)
 	return (size_t)(1 + get32(b, 432) + get32(b, 436)) * get32(b, 428);
 }
 
-/* Writes B as NAME, opens it; returns the open status, the context in *D */
-static dump_status open_bytes(const char *name, const char *b, size_t len, dump_t **d)
-{
-	char *path = dumptest_path(name);
-	ck_assert_int_eq(dumptest_spit(path, b, len), 0);
-	*d = dump_new();
-	dump_status st = dump_open(*d, path);
-	free(path);
-	return st;
-}
-
-static void assert_msg(dump_t *d, const char *needle)
-{
-	ck_assert_msg(strstr(dump_error(d), needle), "message '%s' lacks '%s'", dump_error(d),
-	              needle);
-}
-
 /* ---- the real dump ---- */
 
 START_TEST(test_open_fixture)
@@ -207,7 +190,7 @@ START_TEST(test_real_enospc)
 	if (dump_dmesg(d, &text, &len) == DUMP_OK)
 		free(text);
 	else
-		assert_msg(d, "incomplete");
+		dumptest_assert_msg(d, "incomplete");
 	dump_free(d);
 	const char *argv[] = {"verify", path};
 	ck_assert_int_eq(cli(2, argv), 3);
@@ -226,13 +209,13 @@ START_TEST(test_read_fixture)
 	ck_assert_mem_eq(buf, "Linux", 6);
 	/* pfn 0 was filtered out by -d 31 */
 	ck_assert_int_eq(dump_read_phys(d, 0x10, buf, 8), DUMP_ERR_NOTFOUND);
-	assert_msg(d, "excluded");
+	dumptest_assert_msg(d, "excluded");
 	ck_assert_int_eq(dump_read_phys(d, 1ull << 50, buf, 8), DUMP_ERR_NOTFOUND);
-	assert_msg(d, "beyond the dump");
+	dumptest_assert_msg(d, "beyond the dump");
 	/* user-space and non-canonical addresses are not mapped */
 	ck_assert_int_eq(dump_read_virt(d, 0x400000, buf, 8), DUMP_ERR_NOTFOUND);
 	ck_assert_int_eq(dump_read_virt(d, 0x8000000000000000ull, buf, 8), DUMP_ERR_NOTFOUND);
-	assert_msg(d, "canonical");
+	dumptest_assert_msg(d, "canonical");
 	dump_free(d);
 }
 END_TEST
@@ -244,31 +227,31 @@ START_TEST(test_open_errors)
 	dump_t *d = dump_new();
 
 	ck_assert_int_eq(dump_open(d, "build/test-dump/does-not-exist"), DUMP_ERR_IO);
-	assert_msg(d, "does-not-exist");
+	dumptest_assert_msg(d, "does-not-exist");
 	dump_free(d);
 
-	ck_assert_int_eq(open_bytes("empty", "", 0, &d), DUMP_ERR_FORMAT);
-	assert_msg(d, "not a kdump-compressed");
+	ck_assert_int_eq(dumptest_open_bytes("empty", "", 0, &d), DUMP_ERR_FORMAT);
+	dumptest_assert_msg(d, "not a kdump-compressed");
 	dump_free(d);
 
 	const char text[] = "this is not a dump at all, just some text\n";
-	ck_assert_int_eq(open_bytes("text", text, sizeof(text), &d), DUMP_ERR_FORMAT);
+	ck_assert_int_eq(dumptest_open_bytes("text", text, sizeof(text), &d), DUMP_ERR_FORMAT);
 	dump_free(d);
 
 	/* a KDUMP signature alone */
-	ck_assert_int_eq(open_bytes("sig-only", "KDUMP   ", 8, &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "shorter than the 464-byte header");
+	ck_assert_int_eq(dumptest_open_bytes("sig-only", "KDUMP   ", 8, &d), DUMP_ERR_CORRUPT);
+	dumptest_assert_msg(d, "shorter than the 464-byte header");
 	dump_free(d);
 
 	/* ELF32 and a non-core ELF */
 	char elf[64] = {0x7f, 'E', 'L', 'F', 1, 1, 1};
-	ck_assert_int_eq(open_bytes("elf32", elf, sizeof(elf), &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "ELF64");
+	ck_assert_int_eq(dumptest_open_bytes("elf32", elf, sizeof(elf), &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "ELF64");
 	dump_free(d);
 	elf[4] = 2;
 	elf[16] = 2; /* ET_EXEC */
-	ck_assert_int_eq(open_bytes("elf-exec", elf, sizeof(elf), &d), DUMP_ERR_FORMAT);
-	assert_msg(d, "not a core file");
+	ck_assert_int_eq(dumptest_open_bytes("elf-exec", elf, sizeof(elf), &d), DUMP_ERR_FORMAT);
+	dumptest_assert_msg(d, "not a core file");
 	dump_free(d);
 }
 END_TEST
@@ -300,8 +283,8 @@ START_TEST(test_header_fields)
 		dump_t *d;
 		memcpy(b, orig, len);
 		set32(b, cases[i].off, cases[i].value);
-		ck_assert_int_eq(open_bytes(cases[i].name, b, len, &d), cases[i].status);
-		assert_msg(d, cases[i].message);
+		ck_assert_int_eq(dumptest_open_bytes(cases[i].name, b, len, &d), cases[i].status);
+		dumptest_assert_msg(d, cases[i].message);
 		dump_free(d);
 		free(b);
 	}
@@ -310,19 +293,19 @@ START_TEST(test_header_fields)
 	dump_t *d;
 	memcpy(b, orig, len);
 	set64(b, 4096 + 96, 1ull << 40);
-	ck_assert_int_eq(open_bytes("max_mapnr", b, len, &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "max_mapnr 1099511627776");
+	ck_assert_int_eq(dumptest_open_bytes("max_mapnr", b, len, &d), DUMP_ERR_CORRUPT);
+	dumptest_assert_msg(d, "max_mapnr 1099511627776");
 	dump_free(d);
 	/* found by fuzzing: (max_mapnr + 7) / 8 wrapped to 0 bitmap bytes */
 	set64(b, 4096 + 96, UINT64_MAX);
-	ck_assert_int_eq(open_bytes("max_mapnr-max", b, len, &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "max_mapnr 18446744073709551615");
+	ck_assert_int_eq(dumptest_open_bytes("max_mapnr-max", b, len, &d), DUMP_ERR_CORRUPT);
+	dumptest_assert_msg(d, "max_mapnr 18446744073709551615");
 	dump_free(d);
 	/* notes pointing outside the file */
 	memcpy(b, orig, len);
 	set64(b, 4096 + 56, 1ull << 62);
-	ck_assert_int_eq(open_bytes("notes", b, len, &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "notes at");
+	ck_assert_int_eq(dumptest_open_bytes("notes", b, len, &d), DUMP_ERR_CORRUPT);
+	dumptest_assert_msg(d, "notes at");
 	dump_free(d);
 	free(b);
 	free(orig);
@@ -336,7 +319,7 @@ static void verify_finds(const char *name, const char *b, size_t len, const char
 	dump_t *d;
 	dump_check_result r;
 
-	ck_assert_int_eq(open_bytes(name, b, len, &d), DUMP_OK);
+	ck_assert_int_eq(dumptest_open_bytes(name, b, len, &d), DUMP_OK);
 	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
 	ck_assert_msg(r.verdict != DUMP_VERDICT_PASS, "%s: verify passed", name);
 	ck_assert_int_eq(r.incomplete, incomplete);
@@ -472,7 +455,7 @@ START_TEST(test_dmesg_hostile)
 	dumptest_copy(&g);
 	dumpgen_set_info(&g, "OFFSET(prb_desc_ring.tail_id)", "4000");
 	ck_assert_int_eq(dmesg_of_gen(&g, "bad-layout", &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "inconsistent");
+	dumptest_assert_msg(d, "inconsistent");
 	dump_free(d);
 	dumpgen_free(&g);
 
@@ -480,7 +463,7 @@ START_TEST(test_dmesg_hostile)
 	dumptest_copy(&g);
 	dumpgen_set_info(&g, "SIZE(printk_info)", NULL);
 	ck_assert_int_eq(dmesg_of_gen(&g, "missing-key", &d), DUMP_ERR_NOTFOUND);
-	assert_msg(d, "SIZE(printk_info)");
+	dumptest_assert_msg(d, "SIZE(printk_info)");
 	dump_free(d);
 	dumpgen_free(&g);
 
@@ -498,13 +481,13 @@ START_TEST(test_dmesg_hostile)
 		uint64_t tail = le64(rbp + rb_pa % 4096 + 24) + 5;
 		memcpy(rbp + rb_pa % 4096 + 32, &tail, 8);
 		ck_assert_int_eq(dmesg_of_gen(&g, "ring-span", &d), DUMP_ERR_CORRUPT);
-		assert_msg(d, "spans more than");
+		dumptest_assert_msg(d, "spans more than");
 		dump_free(d);
 		/* and a ring too large to be real */
 		uint32_t count_bits = 40;
 		memcpy(rbp + rb_pa % 4096, &count_bits, 4);
 		ck_assert_int_eq(dmesg_of_gen(&g, "ring-bits", &d), DUMP_ERR_CORRUPT);
-		assert_msg(d, "count_bits 40");
+		dumptest_assert_msg(d, "count_bits 40");
 		dump_free(d);
 	}
 	dumpgen_free(&g);
@@ -550,7 +533,7 @@ START_TEST(test_elf_pn_xnum)
 	x[56] = (char)0xff;        /* e_phnum = PN_XNUM */
 	x[57] = (char)0xff;
 	dump_t *d;
-	ck_assert_int_eq(open_bytes("xnum.elf", x, len + 64, &d), DUMP_OK);
+	ck_assert_int_eq(dumptest_open_bytes("xnum.elf", x, len + 64, &d), DUMP_OK);
 	char *text, *expected = dumptest_slurp(DUMPTEST_DMESG, NULL);
 	size_t tl;
 	ck_assert_int_eq(dump_dmesg(d, &text, &tl), DUMP_OK);
@@ -559,8 +542,8 @@ START_TEST(test_elf_pn_xnum)
 	dump_free(d);
 	/* and a section header beyond the file is named */
 	set64(x, 40, (uint64_t)len + 4096);
-	ck_assert_int_eq(open_bytes("xnum-bad.elf", x, len + 64, &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "PN_XNUM");
+	ck_assert_int_eq(dumptest_open_bytes("xnum-bad.elf", x, len + 64, &d), DUMP_ERR_CORRUPT);
+	dumptest_assert_msg(d, "PN_XNUM");
 	dump_free(d);
 	free(expected);
 	free(x);
@@ -581,8 +564,8 @@ START_TEST(test_flattened_hostile)
 	buf[31] = 1;
 	buf[23] = 1;
 	buf[31] = 2;
-	ck_assert_int_eq(open_bytes("flat-version", buf, 4096, &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "version 2");
+	ck_assert_int_eq(dumptest_open_bytes("flat-version", buf, 4096, &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "version 2");
 	dump_free(d);
 	buf[31] = 1;
 	/* a record larger than the file */
@@ -590,17 +573,17 @@ START_TEST(test_flattened_hostile)
 	memcpy(buf + 4096, be, 8);
 	be[0] = 0x10;
 	memcpy(buf + 4104, be, 8);
-	ck_assert_int_eq(open_bytes("flat-size", buf, 4096 + 16, &d), DUMP_ERR_CORRUPT);
-	assert_msg(d, "flattened record at file offset 0x1000");
+	ck_assert_int_eq(dumptest_open_bytes("flat-size", buf, 4096 + 16, &d), DUMP_ERR_CORRUPT);
+	dumptest_assert_msg(d, "flattened record at file offset 0x1000");
 	dump_free(d);
 	/* a negative offset */
 	memset(buf + 4096, 0xff, 8);
 	memset(buf + 4104, 0, 8);
 	buf[4111] = 1;
-	ck_assert_int_eq(open_bytes("flat-neg", buf, 4096 + 17, &d), DUMP_ERR_CORRUPT);
+	ck_assert_int_eq(dumptest_open_bytes("flat-neg", buf, 4096 + 17, &d), DUMP_ERR_CORRUPT);
 	dump_free(d);
 	/* no records at all: nothing to probe */
-	ck_assert_int_eq(open_bytes("flat-empty", buf, 4096, &d), DUMP_ERR_FORMAT);
+	ck_assert_int_eq(dumptest_open_bytes("flat-empty", buf, 4096, &d), DUMP_ERR_FORMAT);
 	dump_free(d);
 }
 END_TEST
@@ -615,7 +598,7 @@ START_TEST(test_flattened_unterminated)
 	char *b = dumptest_slurp(path, &len);
 	/* drop the end marker and the last record's tail */
 	dump_t *d;
-	ck_assert_int_eq(open_bytes("flat-cut", b, len - 16, &d), DUMP_OK);
+	ck_assert_int_eq(dumptest_open_bytes("flat-cut", b, len - 16, &d), DUMP_OK);
 	dump_check_result r;
 	ck_assert_int_eq(dump_check(d, &r), DUMP_OK);
 	ck_assert(r.verdict != DUMP_VERDICT_PASS);

@@ -17,22 +17,6 @@
 
 #define KMAP 0xffffffff80000000ull
 
-static void assert_msg(dump_t *d, const char *needle)
-{
-	ck_assert_msg(strstr(dump_error(d), needle), "message '%s' lacks '%s'", dump_error(d),
-	              needle);
-}
-
-static dump_status open_bytes(const char *name, const void *b, size_t len, dump_t **d)
-{
-	char *path = dumptest_path(name);
-	ck_assert_int_eq(dumptest_spit(path, b, len), 0);
-	*d = dump_new();
-	dump_status st = dump_open(*d, path);
-	free(path);
-	return st;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
 	memcpy(p, &v, 4);
@@ -167,7 +151,7 @@ START_TEST(test_elf_phys_base_high)
 		uint64_t text = 0x1000000;
 		uint8_t *b = build_elf(&n, 1, bases[k] + text, KMAP + text, page, &len);
 		dump_t *d;
-		ck_assert_int_eq(open_bytes("elf-high", b, len, &d), DUMP_OK);
+		ck_assert_int_eq(dumptest_open_bytes("elf-high", b, len, &d), DUMP_OK);
 		ck_assert_msg(dump_read_virt(d, KMAP + text + 32, got, sizeof(got)) == DUMP_OK,
 		              "base 0x%" PRIx64 ": %s", bases[k], dump_error(d));
 		ck_assert_mem_eq(got, page + 32, sizeof(got));
@@ -191,7 +175,7 @@ START_TEST(test_elf_short_prstatus)
 
 	put32(full + 32, 4242);
 	uint8_t *b = build_elf(n, 3, 0x1000000, KMAP + 0x1000000, page, &len);
-	ck_assert_int_eq(open_bytes("elf-short-prstatus", b, len, &d), DUMP_OK);
+	ck_assert_int_eq(dumptest_open_bytes("elf-short-prstatus", b, len, &d), DUMP_OK);
 	ck_assert_str_eq(dump_vmcoreinfo(d, "OSRELEASE"), "6.1.0-test");
 	ck_assert_uint_eq(d->n_cpus, 2);
 	ck_assert(!d->cpus[0].regs_known);
@@ -213,13 +197,13 @@ START_TEST(test_not_x86_64)
 	uint8_t *b = build_elf(&n, 1, 0x1000000, KMAP + 0x1000000, page, &len);
 
 	b[EI_CLASS] = ELFCLASS32;
-	ck_assert_int_eq(open_bytes("elf32", b, len, &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "not an x86_64 dump");
+	ck_assert_int_eq(dumptest_open_bytes("elf32", b, len, &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "not an x86_64 dump");
 	dump_free(d);
 	b[EI_CLASS] = ELFCLASS64;
 	b[EI_DATA] = ELFDATA2MSB;
-	ck_assert_int_eq(open_bytes("elf-be", b, len, &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "not an x86_64 dump");
+	ck_assert_int_eq(dumptest_open_bytes("elf-be", b, len, &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "not an x86_64 dump");
 	dump_free(d);
 	free(b);
 
@@ -227,21 +211,21 @@ START_TEST(test_not_x86_64)
 	ck_assert_ptr_nonnull(k);
 	/* big-endian: the version reads 0x06000000 little-endian */
 	put32(k + 8, __builtin_bswap32(6));
-	ck_assert_int_eq(open_bytes("kdump-be", k, flen, &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "not an x86_64 dump");
+	ck_assert_int_eq(dumptest_open_bytes("kdump-be", k, flen, &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "not an x86_64 dump");
 	dump_free(d);
 	put32(k + 8, 6);
 	/* another machine's header (a 32-bit or big-endian writer names
 	 * itself in the utsname) */
 	memcpy(k + 12 + 260, "i686\0\0", 6);
-	ck_assert_int_eq(open_bytes("kdump-i686", k, flen, &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "not an x86_64 dump");
+	ck_assert_int_eq(dumptest_open_bytes("kdump-i686", k, flen, &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "not an x86_64 dump");
 	dump_free(d);
 	/* a 32-bit layout without a machine name: block_size 8 bytes early */
 	memset(k + 12 + 260, 0, 65);
 	memmove(k + 416, k + 424, 24);
-	ck_assert_int_eq(open_bytes("kdump-32", k, flen, &d), DUMP_ERR_UNSUPPORTED);
-	assert_msg(d, "32-bit");
+	ck_assert_int_eq(dumptest_open_bytes("kdump-32", k, flen, &d), DUMP_ERR_UNSUPPORTED);
+	dumptest_assert_msg(d, "32-bit");
 	dump_free(d);
 	free(k);
 }
@@ -275,7 +259,7 @@ START_TEST(test_empty_diskdump)
 	notes_end = le64(k + 4096 + 48) + le64(k + 4096 + 56);
 	if (notes_end > len)
 		len = notes_end;
-	ck_assert_int_eq(open_bytes("kdump-empty", k, len, &d), DUMP_OK);
+	ck_assert_int_eq(dumptest_open_bytes("kdump-empty", k, len, &d), DUMP_OK);
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
 	ck_assert_int_eq(c.verdict, DUMP_VERDICT_FAIL);
 	ck_assert_uint_eq(c.pages_checked, 0);
@@ -323,7 +307,7 @@ START_TEST(test_flattened_gap)
 	p += 16;
 
 	dump_t *d, *plain;
-	ck_assert_int_eq(open_bytes("flat-gap", f, (size_t)(p - f), &d), DUMP_OK);
+	ck_assert_int_eq(dumptest_open_bytes("flat-gap", f, (size_t)(p - f), &d), DUMP_OK);
 	dump_summary in;
 	ck_assert_msg(dump_summarize(d, &in) == DUMP_OK, "%s", dump_error(d));
 	ck_assert_str_eq(in.panic, "sysrq triggered crash");
@@ -367,7 +351,7 @@ START_TEST(test_split_parts)
 	uint64_t pfn = g->pages[g->n_pages / 3 + 1].pfn;
 	const uint8_t *page;
 	ck_assert_int_eq(dump_get_page(d, pfn, &page), DUMP_ERR_NOTFOUND);
-	assert_msg(d, "none of the parts given covers");
+	dumptest_assert_msg(d, "none of the parts given covers");
 	dump_check_result c;
 	ck_assert_int_eq(dump_check(d, &c), DUMP_OK);
 	ck_assert_int_eq(c.verdict, DUMP_VERDICT_FAIL);
@@ -424,7 +408,7 @@ START_TEST(test_printk_layout_overflow)
 	/* negative offsets are refused where they are parsed */
 	ck_assert_int_eq(dmesg_with("OFFSET(prb_desc_ring.count_bits)", "-8", &d),
 	                 DUMP_ERR_CORRUPT);
-	assert_msg(d, "negative");
+	dumptest_assert_msg(d, "negative");
 	dump_free(d);
 	ck_assert_int_eq(dmesg_with("SIZE(printk_info)", "-1", &d), DUMP_ERR_CORRUPT);
 	dump_free(d);
@@ -434,11 +418,11 @@ START_TEST(test_printk_layout_overflow)
 	/* a sum that wraps back into the structure: 2^64 - 8 + desc_ring */
 	ck_assert_int_eq(dmesg_with("OFFSET(prb_desc_ring.count_bits)", "18446744073709551608", &d),
 	                 DUMP_ERR_CORRUPT);
-	assert_msg(d, "inconsistent");
+	dumptest_assert_msg(d, "inconsistent");
 	dump_free(d);
 	ck_assert_int_eq(dmesg_with("OFFSET(atomic_long_t.counter)", "18446744073709551600", &d),
 	                 DUMP_ERR_CORRUPT);
-	assert_msg(d, "inconsistent");
+	dumptest_assert_msg(d, "inconsistent");
 	dump_free(d);
 }
 END_TEST

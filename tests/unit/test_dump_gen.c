@@ -1365,3 +1365,19 @@ int main(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 #endif
+
+dump_status dumptest_open_bytes(const char *name, const void *b, size_t len, dump_t **d)
+{
+	char *path = dumptest_path(name);
+	ck_assert_int_eq(dumptest_spit(path, b, len), 0);
+	*d = dump_new();
+	dump_status st = dump_open(*d, path);
+	free(path);
+	return st;
+}
+
+void dumptest_assert_msg(dump_t *d, const char *needle)
+{
+	ck_assert_msg(strstr(dump_error(d), needle), "message '%s' lacks '%s'", dump_error(d),
+	              needle);
+}

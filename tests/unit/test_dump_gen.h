@@ -109,6 +109,13 @@ char *dumptest_slurp(const char *path, size_t *len);
 /* Writes DATA to PATH; 0 on success. */
 int dumptest_spit(const char *path, const void *data, size_t len);
 
+/* Writes LEN bytes of B as the scratch file NAME and opens it in a new
+ * context *D (the caller frees it); returns dump_open's status. */
+dump_status dumptest_open_bytes(const char *name, const void *b, size_t len, dump_t **d);
+
+/* Fails the test unless D's last error message contains NEEDLE. */
+void dumptest_assert_msg(dump_t *d, const char *needle);
+
 /* The captured fixture (pages for dmesg, utsname and translation), shared
  * by the tests of one process. */
 const struct dumpgen *dumptest_base(void);
