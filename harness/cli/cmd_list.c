@@ -29,11 +29,22 @@ static char *collector_text(const KdhCase *c)
 	return g_strdup_printf("%s(%u,%s)", c->collector, c->dump_level, c->compression);
 }
 
-enum { COL_NAME, COL_KERNEL, COL_MEMORY, COL_CPUS, COL_CRASHKERNEL, COL_TRIGGER, COL_COLLECTOR,
-       COL_EXPECT, COL_WHERE, N_COLS };
+enum {
+	COL_NAME,
+	COL_KERNEL,
+	COL_MEMORY,
+	COL_CPUS,
+	COL_CRASHKERNEL,
+	COL_TRIGGER,
+	COL_COLLECTOR,
+	COL_EXPECT,
+	COL_WHERE,
+	N_COLS
+};
 
 static const char *const headers[N_COLS] = {
-    "NAME", "KERNEL", "MEMORY", "CPUS", "CRASHKERNEL", "TRIGGER", "COLLECTOR", "EXPECT", "FILE:LINE",
+    "NAME",    "KERNEL",    "MEMORY", "CPUS",      "CRASHKERNEL",
+    "TRIGGER", "COLLECTOR", "EXPECT", "FILE:LINE",
 };
 
 /* One row of the text table: each column's text, owned. */
@@ -67,8 +78,9 @@ static void print_text(GPtrArray *cases)
 	for (guint col = 0; col < N_COLS; col++) {
 		width[col] = 0;
 		for (guint r = 0; r < rows->len; r++)
-			width[col] = MAX(width[col],
-			                 g_utf8_strlen(((char **)g_ptr_array_index(rows, r))[col], -1));
+			width[col] =
+			    MAX(width[col],
+			        g_utf8_strlen(((char **)g_ptr_array_index(rows, r))[col], -1));
 	}
 	for (guint r = 0; r < rows->len; r++) {
 		char **row = g_ptr_array_index(rows, r);

@@ -27,8 +27,7 @@ void kdh_select_options_clear(KdhSelectOptions *o)
 	g_clear_pointer(&o->timeout_scale, g_free);
 }
 
-GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *o,
-                              GError **error)
+GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *o, GError **error)
 {
 	g_autoptr(GPtrArray) cases = NULL;
 	guint index = 0, count = 0, loaded;
@@ -64,8 +63,8 @@ GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *
 		guint before = cases->len;
 		kdh_cases_select(cases, NULL, index, count);
 		if (cases->len == 0)
-			g_printerr("kdh: shard %u/%u holds none of the %u cases: nothing to do\n",
-			           index, count, before);
+			g_printerr("kdh: shard %u/%u holds none of the %u case%s: nothing to do\n",
+			           index, count, before, before == 1 ? "" : "s");
 	}
 	if (o->timeout_scale) {
 		for (guint i = 0; i < cases->len; i++)

@@ -102,9 +102,14 @@ static gboolean check_build(const char *spec, char **why)
 		                       source);
 		return FALSE;
 	}
+	if (!fragments[0]) {
+		*why = g_strdup("no kconfig fragment after '+'");
+		return FALSE;
+	}
 	for (char **f = fragments; *f; f++) {
 		if (!**f) {
-			*why = g_strdup("an empty kconfig fragment name (two commas, or one at an end)");
+			*why = g_strdup(
+			    "an empty kconfig fragment name (two commas, or one at an end)");
 			return FALSE;
 		}
 		if (!check_fragment(*f, why))

@@ -74,9 +74,9 @@ void kdh_cases_select(GPtrArray *cases, const char *glob, guint shard_index, gui
 
 	for (guint i = 0; i < cases->len; i++) {
 		KdhCase *c = g_ptr_array_index(cases, i);
-		gboolean keep = (!pattern || g_pattern_spec_match_string(pattern, c->name)) &&
-		                (shard_count == 0 || kdh_case_in_shard(c->name, shard_index,
-		                                                       shard_count));
+		gboolean keep =
+		    (!pattern || g_pattern_spec_match_string(pattern, c->name)) &&
+		    (shard_count == 0 || kdh_case_in_shard(c->name, shard_index, shard_count));
 		if (keep)
 			cases->pdata[kept++] = c;
 		else
