@@ -25,6 +25,9 @@ packages=(
 	libkdumpfile-dev jq
 	# make check-valgrind: the reader's suites under memcheck
 	valgrind
+	# make check-ci: the CI definitions (ci/github, ci/gitlab) linted, and
+	# read by the ci suite through libyaml
+	yamllint libyaml-dev
 )
 
 # The end-to-end test of running kdh as an ordinary user

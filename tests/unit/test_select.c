@@ -211,12 +211,35 @@ static const struct {
 	const char *text;
 	double x; /* 0: refused */
 } scales[] = {
-    {"1", 1},       {"3", 3},       {"2.5", 2.5},  {"0.1", 0.1},   {"100", 100},
-    {"100.0", 100}, {"1.000001", 1.000001},        {"", 0},        {"0", 0},
-    {"0.0", 0},     {"0.09", 0},    {"100.1", 0},  {"101", 0},     {"1000", 0},
-    {"1e2", 0},     {"inf", 0},     {"nan", 0},    {"+2", 0},      {"-1", 0},
-    {" 2", 0},      {"2 ", 0},      {"2.", 0},     {".5", 0},      {"0x10", 0},
-    {"1,5", 0},     {"2.5.1", 0},   {"1.0000001", 0}, {"2x", 0},   {"2\n", 0},
+    {"1", 1},
+    {"3", 3},
+    {"2.5", 2.5},
+    {"0.1", 0.1},
+    {"100", 100},
+    {"100.0", 100},
+    {"1.000001", 1.000001},
+    {"", 0},
+    {"0", 0},
+    {"0.0", 0},
+    {"0.09", 0},
+    {"100.1", 0},
+    {"101", 0},
+    {"1000", 0},
+    {"1e2", 0},
+    {"inf", 0},
+    {"nan", 0},
+    {"+2", 0},
+    {"-1", 0},
+    {" 2", 0},
+    {"2 ", 0},
+    {"2.", 0},
+    {".5", 0},
+    {"0x10", 0},
+    {"1,5", 0},
+    {"2.5.1", 0},
+    {"1.0000001", 0},
+    {"2x", 0},
+    {"2\n", 0},
 };
 
 START_TEST(timeout_scale_parse_is_strict)
@@ -244,10 +267,16 @@ START_TEST(timeouts_scale_up_and_stay_bounded)
 		double x;
 		guint want;
 	} table[] = {
-	    {240, 1, 240},    {120, 1.1, 132}, /* not 133: 120 * 1.1 is 132.00000000000003 */
-	    {600, 2.5, 1500}, {7, 0.5, 4},     {1, 0.1, 1},
-	    {60, 0.1, 6},     {9, 0.1, 1},     {86400, 100, KDH_TIMEOUT_MAX},
-	    {86400, 7, KDH_TIMEOUT_MAX},       {86400, 6.999, 604714},
+	    {240, 1, 240},
+	    {120, 1.1, 132}, /* not 133: 120 * 1.1 is 132.00000000000003 */
+	    {600, 2.5, 1500},
+	    {7, 0.5, 4},
+	    {1, 0.1, 1},
+	    {60, 0.1, 6},
+	    {9, 0.1, 1},
+	    {86400, 100, KDH_TIMEOUT_MAX},
+	    {86400, 7, KDH_TIMEOUT_MAX},
+	    {86400, 6.999, 604714},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(table); i++) {
 		KdhCase c = {
@@ -328,7 +357,8 @@ START_TEST(list_text_is_aligned)
 	const char *headers[] = {"NAME",    "KERNEL",    "MEMORY", "CPUS",     "CRASHKERNEL",
 	                         "TRIGGER", "COLLECTOR", "EXPECT", "FILE:LINE"};
 	g_autofree char *out = NULL, *err = NULL;
-	g_autofree char *where_a = g_strdup_printf("%s:2", a), *where_b = g_strdup_printf("%s:3", b);
+	g_autofree char *where_a = g_strdup_printf("%s:2", a),
+	                *where_b = g_strdup_printf("%s:3", b);
 	const char *rows[3][9] = {
 	    {"a-crashkernel128M", "debian:default", "1536M", "2", "128M", "sysrq",
 	     "makedumpfile(1,zlib)", "dump", where_a},
@@ -353,11 +383,12 @@ START_TEST(list_text_is_aligned)
 		const char *line = lines[r + 1];
 		for (gsize col = 0; col < 9; col++) {
 			gsize len = strlen(rows[r][col]);
-			ck_assert_msg(strlen(line) >= start[col] + len &&
-			                  strncmp(line + start[col], rows[r][col], len) == 0 &&
-			                  (line[start[col] + len] == ' ' || line[start[col] + len] == '\0'),
-			              "row %zu column %s: want '%s' at %zu in '%s'", r, headers[col],
-			              rows[r][col], start[col], line);
+			ck_assert_msg(
+			    strlen(line) >= start[col] + len &&
+			        strncmp(line + start[col], rows[r][col], len) == 0 &&
+			        (line[start[col] + len] == ' ' || line[start[col] + len] == '\0'),
+			    "row %zu column %s: want '%s' at %zu in '%s'", r, headers[col],
+			    rows[r][col], start[col], line);
 		}
 	}
 }
@@ -466,7 +497,8 @@ START_TEST(list_shards_cover_the_list)
 		g_autofree char *part = listed(extra, m);
 		g_auto(GStrv) names = g_strsplit(part, " ", -1);
 		for (char **n = names; *n && **n; n++) {
-			ck_assert_msg(kdh_case_in_shard(*n, s, 4), "%s listed in shard %u/4", *n, s);
+			ck_assert_msg(kdh_case_in_shard(*n, s, 4), "%s listed in shard %u/4", *n,
+			              s);
 			ck_assert_msg(g_hash_table_add(seen, g_strdup(*n)), "%s in two shards", *n);
 		}
 	}
@@ -484,8 +516,8 @@ START_TEST(list_refuses_mistakes)
 	    scenario_file("ref.ini", "[scenario]\nname=r\n[kernel]\nref=import:/nonexistent.deb\n");
 	g_autofree char *want_bad =
 	    g_strdup_printf("kdh list: %s:5: [capture] compression: does not apply", bad);
-	g_autofree char *want_ref =
-	    g_strdup_printf("kdh list: %s:4: [kernel] ref: '/nonexistent.deb': no such file", bad_ref);
+	g_autofree char *want_ref = g_strdup_printf(
+	    "kdh list: %s:4: [kernel] ref: '/nonexistent.deb': no such file", bad_ref);
 	const struct {
 		const char *args[8];
 		const char *want;
