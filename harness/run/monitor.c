@@ -47,8 +47,8 @@ static void redraw(KdhRunMonitor *m)
 		fprintf(m->out, "  %-*.*s %-13s %6.1f s\n", NAME_SHOWN_MAX / 2, NAME_SHOWN_MAX,
 		        r->name, r->phase, (now - r->since) / 1e6);
 	}
-	fprintf(m->out, "  [%u/%u done, %u running, %.0f s]\n", m->done, m->total,
-	        m->running->len, (now - m->start) / 1e6);
+	fprintf(m->out, "  [%u/%u done, %u running, %.0f s]\n", m->done, m->total, m->running->len,
+	        (now - m->start) / 1e6);
 	m->drawn = m->running->len + 1;
 	fflush(m->out);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GIB (1024.0 * 1024 * 1024)
+
 /* The value of KEY ("MemAvailable:") in a /proc/meminfo text, in bytes;
  * FALSE when absent or not a plain kB figure. */
 static gboolean meminfo_value(const char *text, const char *key, guint64 *bytes)
@@ -77,12 +79,11 @@ guint kdh_jobs_choose(const KdhHostCapacity *host, guint64 footprint, char **why
 	guint64 fit = footprint ? budget / footprint : G_MAXUINT;
 	guint jobs = MAX(1, MIN(free_cores, (guint)MIN(fit, G_MAXUINT)));
 
-	if (why) {
-		g_autofree char *avail = g_format_size_full(host->mem_available, G_FORMAT_SIZE_IEC_UNITS);
-		g_autofree char *each = g_format_size_full(footprint, G_FORMAT_SIZE_IEC_UNITS);
-		*why = g_strdup_printf("%u of %u cores free (load %.2f), %s free holds %" G_GUINT64_FORMAT
-		                       " guests of %s",
-		                       free_cores, host->cores, host->load, avail, fit, each);
-	}
+	if (why)
+		*why = g_strdup_printf(
+		    "%u of %u cores free (load %.2f), %.1f GiB free holds %" G_GUINT64_FORMAT
+		    " guests of %.1f GiB",
+		    free_cores, host->cores, host->load, host->mem_available / GIB, fit,
+		    footprint / GIB);
 	return jobs;
 }

@@ -23,7 +23,6 @@ guint kdh_fake_batches(void)
 	return __atomic_load_n(&batches, __ATOMIC_SEQ_CST);
 }
 
-
 KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **error)
 {
 	KdhKernel *k = g_new0(KdhKernel, 1);
@@ -37,8 +36,7 @@ KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **
 	return k;
 }
 
-char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                        GError **error)
+char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k, GError **error)
 {
 	(void)ctx, (void)c, (void)k, (void)error;
 	return g_strdup("/nonexistent/initrd");
@@ -51,7 +49,7 @@ char *kdh_fake_base(const KdhRunContext *ctx, GError **error)
 }
 
 gboolean kdh_fake_overlay(const KdhRunContext *ctx, const char *base, const char *disk,
-                             GError **error)
+                          GError **error)
 {
 	(void)ctx, (void)base;
 	return g_file_set_contents(disk, "", 0, error);
@@ -108,10 +106,10 @@ static void fetch_interrupted(const KdhRunContext *ctx, KdhRetrieval *it)
 	                                 double *launch, GError **error)                           \
 	{                                                                                          \
 		(void)error;                                                                       \
-		__atomic_add_fetch(&batches, 1, __ATOMIC_SEQ_CST);                                                                         \
+		__atomic_add_fetch(&batches, 1, __ATOMIC_SEQ_CST);                                 \
 		*launch = 10;                                                                      \
 		for (guint i = 0; i < n; i++) {                                                    \
-			__atomic_add_fetch(&retrievals, 1, __ATOMIC_SEQ_CST);                                                              \
+			__atomic_add_fetch(&retrievals, 1, __ATOMIC_SEQ_CST);                      \
 			fetch(ctx, &items[i]);                                                     \
 		}                                                                                  \
 		return TRUE;                                                                       \
@@ -120,12 +118,12 @@ BATCH_OF(fetch_dump)
 BATCH_OF(fetch_nothing)
 BATCH_OF(fetch_interrupted)
 
-const KdhRunOps kdh_fake_ops_dump = {kdh_fake_kernel,         kdh_fake_image,   kdh_fake_base,     kdh_fake_overlay,
-                                   retrieve_fetch_dump, kdh_fake_now, kdh_fake_sleep};
-const KdhRunOps kdh_fake_ops_nothing = {
-    kdh_fake_kernel,  kdh_fake_image,    kdh_fake_base, kdh_fake_overlay, retrieve_fetch_nothing,
-    kdh_fake_now, kdh_fake_sleep};
+const KdhRunOps kdh_fake_ops_dump = {kdh_fake_kernel,  kdh_fake_image,      kdh_fake_base,
+                                     kdh_fake_overlay, retrieve_fetch_dump, kdh_fake_now,
+                                     kdh_fake_sleep};
+const KdhRunOps kdh_fake_ops_nothing = {kdh_fake_kernel,  kdh_fake_image,         kdh_fake_base,
+                                        kdh_fake_overlay, retrieve_fetch_nothing, kdh_fake_now,
+                                        kdh_fake_sleep};
 const KdhRunOps kdh_fake_ops_interrupted = {
-    kdh_fake_kernel,  kdh_fake_image,    kdh_fake_base, kdh_fake_overlay, retrieve_fetch_interrupted,
-    kdh_fake_now, kdh_fake_sleep};
-
+    kdh_fake_kernel, kdh_fake_image, kdh_fake_base, kdh_fake_overlay, retrieve_fetch_interrupted,
+    kdh_fake_now,    kdh_fake_sleep};

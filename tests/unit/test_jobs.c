@@ -60,12 +60,12 @@ static const struct {
 	guint64 guest_mib;
 	guint want;
 } choices[] = {
-    {2, 0.0, 23000, 1024, 2},  /* this machine, idle: a guest per core */
-    {2, 1.2, 23000, 1024, 1},  /* one core busy with something else */
-    {2, 5.0, 23000, 1024, 1},  /* never less than one */
-    {16, 0.0, 4096, 1024, 1},  /* memory for one beside the appliance */
-    {16, 0.0, 8000, 1024, 4},  /* (8000-1536)/(1024+320) = 4 */
-    {16, 0.0, 1000, 1024, 1},  /* too little memory: still one (admission decides) */
+    {2, 0.0, 23000, 1024, 2},   /* this machine, idle: a guest per core */
+    {2, 1.2, 23000, 1024, 1},   /* one core busy with something else */
+    {2, 5.0, 23000, 1024, 1},   /* never less than one */
+    {16, 0.0, 4096, 1024, 1},   /* memory for one beside the appliance */
+    {16, 0.0, 8000, 1024, 4},   /* (8000-1536)/(1024+320) = 4 */
+    {16, 0.0, 1000, 1024, 1},   /* too little memory: still one (admission decides) */
     {64, 0.0, 500000, 512, 64}, /* cores are the limit */
 };
 
@@ -182,9 +182,9 @@ START_TEST(memory_budget_holds_back_vms)
 	ck_assert_uint_ge(kdh_fake_vm_log()->max_running, 2); /* 1G and 2G fit together */
 	ck_assert_uint_eq(kdh_fake_vm_log()->starts, 5);
 	for (guint i = 0; i < results->len; i++)
-		ck_assert_str_eq(kdh_verdict_name(
-		                     ((const KdhResult *)g_ptr_array_index(results, i))->verdict),
-		                 "PASS");
+		ck_assert_str_eq(
+		    kdh_verdict_name(((const KdhResult *)g_ptr_array_index(results, i))->verdict),
+		    "PASS");
 }
 END_TEST
 
