@@ -85,8 +85,11 @@ gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrA
 			            c->kernel_ref, why->message);
 			return FALSE;
 		}
-		detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release, k->package,
-		                         k->version);
+		if (k->package)
+			detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release,
+			                         k->package, k->version ? k->version : "");
+		else
+			detail = g_strdup_printf("%s: %s", c->kernel_ref, k->release);
 		say_prepared(ctx, "kernel", start, detail);
 		g_hash_table_insert(p->kernels, g_strdup(c->kernel_ref), k);
 	}
