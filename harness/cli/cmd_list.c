@@ -182,21 +182,19 @@ int kdh_cmd_list(int argc, char **argv)
 	    g_option_context_new("- the cases scenario files expand to, without running them");
 	g_autoptr(GPtrArray) cases = NULL;
 	g_autoptr(GError) error = NULL;
-	int status = KDH_EXIT_OK;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, select_entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
-		g_printerr("kdh list: %s\n", error->message);
-		status = KDH_EXIT_USAGE;
-	} else if (!(cases = kdh_cli_load_cases((const char *const *)files, &select, &error))) {
-		g_printerr("kdh list: %s\n", error->message);
-		status = KDH_EXIT_USAGE;
-	} else if (json) {
-		print_json(cases);
-	} else {
-		print_text(cases);
-	}
+	if (g_option_context_parse(octx, &argc, &argv, &error))
+		cases = kdh_cli_load_cases((const char *const *)files, &select, &error);
 	kdh_select_options_clear(&select);
-	return status;
+	if (!cases) {
+		g_printerr("kdh list: %s\n", error->message);
+		return KDH_EXIT_USAGE;
+	}
+	if (json)
+		print_json(cases);
+	else
+		print_text(cases);
+	return KDH_EXIT_OK;
 }

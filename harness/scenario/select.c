@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#define SHARD_COUNT_MAX 1000
+#define SHARD_COUNT_MAX 1000u
 /* Digits in SHARD_COUNT_MAX: anything longer is refused before it is read. */
 #define SHARD_DIGITS_MAX 4
 

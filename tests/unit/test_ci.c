@@ -61,18 +61,13 @@ static yaml_node_t *get(Yaml *y, yaml_node_t *n, const char *key)
 	return NULL;
 }
 
-/* N's value at the mapping keys given (NULL-terminated). */
-static yaml_node_t *at(Yaml *y, yaml_node_t *n, ...) G_GNUC_NULL_TERMINATED;
-
-static yaml_node_t *at(Yaml *y, yaml_node_t *n, ...)
+/* N's value at PATH, mapping keys separated by '/' ("strategy/matrix"). */
+static yaml_node_t *at(Yaml *y, yaml_node_t *n, const char *path)
 {
-	va_list ap;
-	const char *key;
+	g_auto(GStrv) keys = g_strsplit(path, "/", -1);
 
-	va_start(ap, n);
-	while (n && (key = va_arg(ap, const char *)))
-		n = get(y, n, key);
-	va_end(ap);
+	for (char **k = keys; n && *k; k++)
+		n = get(y, n, *k);
 	return n;
 }
 
@@ -126,7 +121,8 @@ static void assert_shards_cover(const char *arg, const char *from_index, const c
 		guint index = 0, count = 0;
 		g_string_replace(s, from_index, index_text, 0);
 		g_string_replace(s, from_total, total_text, 0);
-		ck_assert_msg(kdh_shard_parse(s->str, &index, &count, &error), "%s", error->message);
+		ck_assert_msg(kdh_shard_parse(s->str, &index, &count, &error), "%s",
+		              error->message);
 		ck_assert_uint_eq(count, n);
 		ck_assert_msg(!seen[index], "shard %u/%u given twice", index, n);
 		seen[index] = TRUE;
@@ -181,9 +177,9 @@ static void assert_installs(const char *text, const char *where)
 START_TEST(github_workflow_shape)
 {
 	g_autoptr(Yaml) y = yaml_load("ci/github/kdh.yml");
-	yaml_node_t *shard = at(y, y->root, "jobs", "shard", NULL);
-	yaml_node_t *merge = at(y, y->root, "jobs", "merge", NULL);
-	yaml_node_t *matrix = at(y, shard, "strategy", "matrix", NULL);
+	yaml_node_t *shard = at(y, y->root, "jobs/shard");
+	yaml_node_t *merge = at(y, y->root, "jobs/merge");
+	yaml_node_t *matrix = at(y, shard, "strategy/matrix");
 	yaml_node_t *list = get(y, matrix, "shard");
 	yaml_node_t *restore, *save, *upload, *download, *needs;
 	g_autofree char *shard_runs = runs_of(y, shard), *merge_runs = runs_of(y, merge);
@@ -192,19 +188,19 @@ START_TEST(github_workflow_shape)
 	guint n = seq_len(list);
 
 	ck_assert_msg(shard && merge, "jobs shard and merge");
-	assert_contains(scalar(at(y, y->root, "env", "KDH_SCENARIOS", NULL)), ".ini", "env");
+	assert_contains(scalar(at(y, y->root, "env/KDH_SCENARIOS")), ".ini", "env");
 
 	/* The matrix: one dimension (so strategy.job-total is its length), the
 	 * shard numbers, every one of 1..N once. */
 	ck_assert_msg(matrix && matrix->type == YAML_MAPPING_NODE, "strategy.matrix");
 	ck_assert_int_eq(matrix->data.mapping.pairs.top - matrix->data.mapping.pairs.start, 1);
-	ck_assert_str_eq(scalar(at(y, shard, "strategy", "fail-fast", NULL)), "false");
+	ck_assert_str_eq(scalar(at(y, shard, "strategy/fail-fast")), "false");
 	indexes = g_new0(guint, n + 1);
 	for (guint i = 0; i < n; i++) {
 		guint64 v = 0;
-		ck_assert_msg(g_ascii_string_to_unsigned(scalar(seq_item(y, list, i)), 10, 1, 1000,
-		                                         &v, NULL),
-		              "matrix.shard[%u] is not a shard number", i);
+		ck_assert_msg(
+		    g_ascii_string_to_unsigned(scalar(seq_item(y, list, i)), 10, 1, 1000, &v, NULL),
+		    "matrix.shard[%u] is not a shard number", i);
 		indexes[i] = (guint)v;
 	}
 	ck_assert_msg(strstr(shard_runs, "build/kdh\" run --results"), "%s", shard_runs);
@@ -218,11 +214,10 @@ START_TEST(github_workflow_shape)
 	restore = step_using(y, shard, "actions/cache/restore");
 	save = step_using(y, shard, "actions/cache/save");
 	ck_assert_msg(restore && save, "actions/cache/restore and save");
-	ck_assert_str_eq(scalar(at(y, restore, "with", "path", NULL)), "/var/cache/kdh");
-	ck_assert_str_eq(scalar(at(y, save, "with", "path", NULL)), "/var/cache/kdh");
-	assert_contains(scalar(at(y, restore, "with", "key", NULL)), "hashFiles('scenarios/", "key");
-	ck_assert_str_eq(scalar(at(y, restore, "with", "key", NULL)),
-	                 scalar(at(y, save, "with", "key", NULL)));
+	ck_assert_str_eq(scalar(at(y, restore, "with/path")), "/var/cache/kdh");
+	ck_assert_str_eq(scalar(at(y, save, "with/path")), "/var/cache/kdh");
+	assert_contains(scalar(at(y, restore, "with/key")), "hashFiles('scenarios/", "key");
+	ck_assert_str_eq(scalar(at(y, restore, "with/key")), scalar(at(y, save, "with/key")));
 	ck_assert_str_eq(scalar(get(y, save, "if")), "always()");
 
 	/* The shard's results folder uploaded, also after a FAIL. */
@@ -230,9 +225,8 @@ START_TEST(github_workflow_shape)
 	upload = step_using(y, shard, "actions/upload-artifact");
 	ck_assert_ptr_nonnull(upload);
 	ck_assert_str_eq(scalar(get(y, upload, "if")), "always()");
-	ck_assert_str_eq(scalar(at(y, upload, "with", "name", NULL)),
-	                 "kdh-shard-${{ matrix.shard }}");
-	ck_assert_msg(g_str_has_prefix(results, scalar(at(y, upload, "with", "path", NULL))),
+	ck_assert_str_eq(scalar(at(y, upload, "with/name")), "kdh-shard-${{ matrix.shard }}");
+	ck_assert_msg(g_str_has_prefix(results, scalar(at(y, upload, "with/path"))),
 	              "the upload does not hold the --results folder %s", results);
 	assert_contains(shard_runs, "summary.md >> \"$GITHUB_STEP_SUMMARY\"", "shard");
 
@@ -244,8 +238,8 @@ START_TEST(github_workflow_shape)
 	download = step_using(y, merge, "actions/download-artifact");
 	ck_assert_ptr_nonnull(download);
 	/* Each shard's artifact, and only those. */
-	ck_assert_str_eq(scalar(at(y, download, "with", "pattern", NULL)), "kdh-shard-*");
-	ck_assert_str_eq(scalar(at(y, download, "with", "merge-multiple", NULL)), "true");
+	ck_assert_str_eq(scalar(at(y, download, "with/pattern")), "kdh-shard-*");
+	ck_assert_str_eq(scalar(at(y, download, "with/merge-multiple")), "true");
 	assert_installs(merge_runs, "merge");
 	assert_contains(merge_runs, "build/kdh\" report merge", "merge");
 	assert_contains(merge_runs, "--out kdh-report", "merge");
@@ -253,8 +247,7 @@ START_TEST(github_workflow_shape)
 	upload = step_using(y, merge, "actions/upload-artifact");
 	ck_assert_ptr_nonnull(upload);
 	ck_assert_str_eq(scalar(get(y, upload, "if")), "always()");
-	assert_contains(scalar(at(y, upload, "with", "path", NULL)), "kdh-report/junit.xml",
-	                "merge upload");
+	assert_contains(scalar(at(y, upload, "with/path")), "kdh-report/junit.xml", "merge upload");
 }
 END_TEST
 
@@ -287,9 +280,9 @@ START_TEST(gitlab_include_shape)
 	ck_assert_str_eq(scalar(seq_item(y, stages, 1)), scalar(get(y, merge, "stage")));
 
 	/* parallel: N jobs, CI_NODE_INDEX 1..N: every shard once. */
-	ck_assert_msg(g_ascii_string_to_unsigned(scalar(get(y, shard, "parallel")), 10, 2, 200, &n,
-	                                         NULL),
-	              "parallel: 2..200 (GitLab's limit)");
+	ck_assert_msg(
+	    g_ascii_string_to_unsigned(scalar(get(y, shard, "parallel")), 10, 2, 200, &n, NULL),
+	    "parallel: 2..200 (GitLab's limit)");
 	indexes = g_new0(guint, n);
 	for (guint i = 0; i < n; i++)
 		indexes[i] = i + 1;
@@ -300,27 +293,27 @@ START_TEST(gitlab_include_shape)
 
 	/* The cache: kdh's cache folder (KDH_CACHE_DIR, inside the project, as
 	 * GitLab requires), keyed by the scenario files, saved after a FAIL too. */
-	cache_dir = g_strdup(scalar(at(y, y->root, "variables", "KDH_CACHE_DIR", NULL)));
+	cache_dir = g_strdup(scalar(at(y, y->root, "variables/KDH_CACHE_DIR")));
 	ck_assert_msg(cache_dir && g_str_has_prefix(cache_dir, "$CI_PROJECT_DIR/"),
 	              "KDH_CACHE_DIR in the project");
-	ck_assert_uint_eq(seq_len(at(y, shard, "cache", "paths", NULL)), 1);
+	ck_assert_uint_eq(seq_len(at(y, shard, "cache/paths")), 1);
 	{
-		g_autofree char *want = g_strdup_printf("%s/", cache_dir + strlen("$CI_PROJECT_DIR/"));
-		ck_assert_str_eq(scalar(seq_item(y, at(y, shard, "cache", "paths", NULL), 0)), want);
+		g_autofree char *want =
+		    g_strdup_printf("%s/", cache_dir + strlen("$CI_PROJECT_DIR/"));
+		ck_assert_str_eq(scalar(seq_item(y, at(y, shard, "cache/paths"), 0)), want);
 	}
-	files = at(y, shard, "cache", "key", "files", NULL);
+	files = at(y, shard, "cache/key/files");
 	for (guint i = 0; i < seq_len(files); i++)
 		keyed |= g_str_has_prefix(scalar(seq_item(y, files, i)), "scenarios/");
 	ck_assert_msg(keyed, "cache:key:files names the scenario files");
-	ck_assert_str_eq(scalar(at(y, shard, "cache", "when", NULL)), "always");
+	ck_assert_str_eq(scalar(at(y, shard, "cache/when")), "always");
 
 	/* junit.xml as the test report of each shard, and of the merge. */
-	ck_assert_str_eq(scalar(at(y, shard, "artifacts", "when", NULL)), "always");
-	ck_assert_str_eq(scalar(at(y, shard, "artifacts", "reports", "junit", NULL)),
+	ck_assert_str_eq(scalar(at(y, shard, "artifacts/when")), "always");
+	ck_assert_str_eq(scalar(at(y, shard, "artifacts/reports/junit")),
 	                 "kdh-results/shard-*/*/junit.xml");
 	assert_contains(shard_text, "--results \"kdh-results/shard-$CI_NODE_INDEX\"", "kdh-shard");
-	ck_assert_str_eq(scalar(seq_item(y, at(y, shard, "artifacts", "paths", NULL), 0)),
-	                 "kdh-results/");
+	ck_assert_str_eq(scalar(seq_item(y, at(y, shard, "artifacts/paths"), 0)), "kdh-results/");
 
 	/* The merge: after every shard (with their artifacts), whatever their verdicts. */
 	needs = get(y, merge, "needs");
@@ -331,9 +324,8 @@ START_TEST(gitlab_include_shape)
 	assert_contains(merge_text, "build/kdh\" report merge", "kdh-merge");
 	assert_contains(merge_text, "find kdh-results", "kdh-merge");
 	assert_contains(merge_text, "--out kdh-report", "kdh-merge");
-	ck_assert_str_eq(scalar(at(y, merge, "artifacts", "when", NULL)), "always");
-	ck_assert_str_eq(scalar(at(y, merge, "artifacts", "reports", "junit", NULL)),
-	                 "kdh-report/junit.xml");
+	ck_assert_str_eq(scalar(at(y, merge, "artifacts/when")), "always");
+	ck_assert_str_eq(scalar(at(y, merge, "artifacts/reports/junit")), "kdh-report/junit.xml");
 }
 END_TEST
 

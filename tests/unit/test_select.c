@@ -186,7 +186,6 @@ END_TEST
  * in the original order, the union of the shards the whole. */
 START_TEST(select_shards_and_filter)
 {
-	g_autoptr(GString) all = g_string_new(NULL);
 	guint total = 0;
 
 	for (guint s = 1; s <= 3; s++) {
@@ -461,7 +460,7 @@ static char *listed(const char *const *extra, const char *file)
 	g_autoptr(GPtrArray) args = g_ptr_array_new();
 	g_autofree char *out = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GString) names = g_string_new(NULL);
+	g_autoptr(GString) joined = g_string_new(NULL);
 	JsonArray *list;
 
 	g_ptr_array_add(args, "list");
@@ -473,11 +472,12 @@ static char *listed(const char *const *extra, const char *file)
 	ck_assert_int_eq(kdh_test_run_output((const char *const *)args->pdata, &out, NULL), 0);
 	ck_assert_msg(json_parser_load_from_data(parser, out, -1, NULL), "%s", out);
 	list = json_node_get_array(json_parser_get_root(parser));
-	for (guint i = 0; i < json_array_get_length(list); i++)
-		g_string_append_printf(
-		    names, "%s%s", i ? " " : "",
-		    json_object_get_string_member(json_array_get_object_element(list, i), "name"));
-	return g_string_free(g_steal_pointer(&names), FALSE);
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonObject *o = json_array_get_object_element(list, i);
+		const char *name = json_object_get_string_member(o, "name");
+		g_string_append_printf(joined, "%s%s", i ? " " : "", name);
+	}
+	return g_string_free(g_steal_pointer(&joined), FALSE);
 }
 
 /* --shard through the binary: the shards' lists together are the whole
