@@ -183,6 +183,7 @@ int kdh_cmd_list(int argc, char **argv)
 	g_autoptr(GPtrArray) cases = NULL;
 	g_autoptr(GError) error = NULL;
 
+	g_set_prgname("kdh list");
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, select_entries, NULL);
 	if (g_option_context_parse(octx, &argc, &argv, &error))

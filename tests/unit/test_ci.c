@@ -159,6 +159,21 @@ static char *runs_of(Yaml *y, yaml_node_t *job)
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* TEXT (a step's run:, a job's script) is shell that bash can parse. */
+static void assert_shell(const char *text, const char *where)
+{
+	const char *argv[] = {"bash", "-n", "-c", text, NULL};
+	g_autofree char *err = NULL;
+	g_autoptr(GError) error = NULL;
+	int status = -1;
+
+	ck_assert_msg(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+	                           &err, &status, &error),
+	              "bash: %s", error ? error->message : "");
+	ck_assert_msg(g_spawn_check_wait_status(status, NULL), "%s: bash -n: %s\n%s", where, err,
+	              text);
+}
+
 static void assert_contains(const char *text, const char *want, const char *where)
 {
 	ck_assert_msg(text && strstr(text, want), "%s: no '%s' in: %s", where, want,
@@ -208,6 +223,8 @@ START_TEST(github_workflow_shape)
 	ck_assert_str_eq(arg, "${{ matrix.shard }}/${{ strategy.job-total }}");
 	assert_shards_cover(arg, "${{ matrix.shard }}", "${{ strategy.job-total }}", indexes, n);
 	assert_installs(shard_runs, "shard");
+	assert_shell(shard_runs, "shard");
+	assert_shell(merge_runs, "merge");
 
 	/* The cache: root's kdh cache, keyed by the scenario files, saved
 	 * whatever the cases' verdicts. */
@@ -271,6 +288,9 @@ START_TEST(gitlab_include_shape)
 
 	ck_assert_msg(install && shard && merge, ".kdh-install, kdh-shard, kdh-merge");
 	assert_installs(install_text, ".kdh-install");
+	assert_shell(install_text, ".kdh-install");
+	assert_shell(shard_text, "kdh-shard");
+	assert_shell(merge_text, "kdh-merge");
 	ck_assert_str_eq(scalar(get(y, shard, "extends")), ".kdh-install");
 	ck_assert_str_eq(scalar(get(y, merge, "extends")), ".kdh-install");
 
