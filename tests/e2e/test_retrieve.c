@@ -288,7 +288,8 @@ static gpointer run_batch(gpointer data)
 	return NULL;
 }
 
-/* Whether thread TID has started a QEMU it has not reaped yet. */
+/* Whether thread TID has started the appliance's QEMU (not only qemu-img,
+ * which adding a read-only drive runs) and not reaped it yet. */
 static gboolean runs_qemu(pid_t tid)
 {
 	g_autofree char *path = g_strdup_printf("/proc/self/task/%d/children", (int)tid);
@@ -302,7 +303,7 @@ static gboolean runs_qemu(pid_t tid)
 		g_autofree char *comm_path = g_strdup_printf("/proc/%s/comm", *p);
 		g_autofree char *comm = NULL;
 		if (g_file_get_contents(comm_path, &comm, NULL, NULL) &&
-		    g_str_has_prefix(comm, "qemu"))
+		    g_str_has_prefix(comm, "qemu-system"))
 			return TRUE;
 	}
 	return FALSE;
