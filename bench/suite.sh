@@ -6,7 +6,8 @@
 # for each: cases, wall time, cases per hour, median per-case total, the
 # count per verdict and the median "retrieve" phase, from the verdict.json
 # files the run wrote.  Fails when a run wrote no verdict at all.
-# About 10 min on 2 cores under TCG; BENCH_SUITE=0 skips it.
+# About 10 min on 2 cores under TCG; BENCH_SUITE=0 skips it.  KEEP=1 keeps
+# the results folders (their path is printed).
 # Run from the top of the tree (make bench).
 set -euo pipefail
 
@@ -17,7 +18,11 @@ fi
 jobs_list=${SUITE_JOBS:-1 2}
 scenarios=(scenarios/suite-*.ini)
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+if [ -n "${KEEP:-}" ]; then
+	echo "suite: results in $out"
+else
+	trap 'rm -rf "$out"' EXIT
+fi
 
 # jq: the median of an array of numbers (null when empty).
 median='sort_by(.) | if length == 0 then null

@@ -38,10 +38,13 @@ KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
                                      const char *const *reserved, gboolean force_tcg,
                                      GError **error);
 
-/* The most disks one batch reads.  One appliance launch costs about 10 s
- * under TCG here and each disk then about 1-2 s (bench/retrieve.sh, figures
- * in README): past 8 the launch is a small share of a case's retrieval, and
- * a batch holds its first case's result until its last disk is read. */
+/* The most disks one batch reads.  Measured with bench/retrieve.sh (README):
+ * retrieval per case fell from 32 s alone to 17, 12 and 10 s with 2, 4 and 8
+ * disks per appliance; past 8 the launch's share shrinks little against a
+ * disk's own 3-4 s, while a batch holds its first case's result until its
+ * last disk is read.  libguestfs itself takes up to 255 drives; the
+ * appliance keeps its default memory (1280 MiB): one disk is mounted at a
+ * time and files are streamed out. */
 #define KDH_GUEST_BATCH_MAX 8
 
 /* One disk of a batch: the caller fills the inputs, the batch the outputs
