@@ -25,7 +25,9 @@ void kdh_crash_files_free(KdhCrashFiles *f)
 
 void kdh_guest_fetch_clear(KdhGuestFetch *item)
 {
-	g_clear_pointer(&item->files, kdh_crash_files_free);
+	/* Not g_clear_pointer: clang-tidy's sizeof check flags its assertion. */
+	kdh_crash_files_free(item->files);
+	item->files = NULL;
 	g_clear_error(&item->error);
 	item->seconds = 0;
 }
@@ -296,10 +298,16 @@ static gboolean read_all(guestfs_h *g, char **devices, KdhGuestFetch *items, gui
 		items[i].files = fetch_one(g, devices[i], &items[i], &items[i].error);
 		items[i].seconds = seconds_since(start);
 		if (guestfs_is_ready(g) <= 0) {
-			/* The appliance died on this disk (or was killed): it and the
-			 * disks after it have no result. */
-			if (is_cancelled(cancelled))
-				return cancel_error(error, items[i].error);
+			/* The appliance died on this disk (or was killed): the disks
+			 * after it have no result. */
+			if (is_cancelled(cancelled)) {
+				cancel_error(error, items[i].error);
+				if (items[i].error) {
+					g_clear_error(&items[i].error);
+					items[i].error = g_error_copy(*error);
+				}
+				return FALSE;
+			}
 			g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
 			            "libguestfs's appliance ended while reading %s: %s",
 			            items[i].disk,
@@ -307,8 +315,7 @@ static gboolean read_all(guestfs_h *g, char **devices, KdhGuestFetch *items, gui
 			return FALSE;
 		}
 		if (guestfs_umount_all(g) < 0) {
-			g_clear_pointer(&items[i].files, kdh_crash_files_free);
-			g_clear_error(&items[i].error);
+			kdh_guest_fetch_clear(&items[i]);
 			guest_gfs_error(g, &items[i].error, "unmounting the guest disk");
 			g_propagate_error(error, g_error_copy(items[i].error));
 			return FALSE;
