@@ -173,7 +173,11 @@ check: deps all $(BUILD)/kdh-tests fuzz check-asan check-valgrind analyze check-
 check-full: check
 	CK_RUN_TAGS=slow $(BUILD)/kdh-tests
 
-bench: deps all
+# bench/retrieve.sh's program: retrieval batches timed against their size.
+$(BUILD)/bench-retrieve: $(call obj,bench/retrieve.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(DUMP_LIBS)
+
+bench: deps all $(BUILD)/bench-retrieve
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
 format:

@@ -30,37 +30,69 @@ typedef struct {
 void kdh_crash_files_free(KdhCrashFiles *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCrashFiles, kdh_crash_files_free)
 
-/* Opens DISK read-only, finds the newest folder in /var/crash (by mtime,
- * then name) and copies its regular files into DEST_DIR, which must exist.
- * Names are made safe with kdh_safe_name (util.h).
- * Files whose (sanitised) name is in RESERVED (NULL-terminated; the names
- * the caller writes there itself) or already exists are skipped, with the
- * reason in ->skipped.  Returns NULL with KDH_GUEST_ERROR_NO_CRASH when
- * there is no dump folder. */
+/* Reads one disk as kdh_guest_fetch_crash_batch reads each of its disks:
+ * finds the newest folder in /var/crash of DISK (by mtime, then name) and
+ * copies its regular files into DEST_DIR, which must exist.  Returns NULL
+ * with KDH_GUEST_ERROR_NO_CRASH when there is no dump folder. */
 KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
                                      const char *const *reserved, gboolean force_tcg,
                                      GError **error);
 
-/* One disk of a batch read by one appliance. */
+/* The most disks one batch reads.  Measured with bench/retrieve.sh (README):
+ * retrieval per case fell from 32 s alone to 17, 12 and 10 s with 2, 4 and 8
+ * disks per appliance; past 8 the launch's share shrinks little against a
+ * disk's own 3-4 s, while a batch holds its first case's result until its
+ * last disk is read.  libguestfs itself takes up to 255 drives; the
+ * appliance keeps its default memory (1280 MiB): one disk is mounted at a
+ * time and files are streamed out. */
+#define KDH_GUEST_BATCH_MAX 8
+
+/* One disk of a batch: the caller fills the inputs, the batch the outputs
+ * (release those with kdh_guest_fetch_clear). */
 typedef struct {
-	const char *disk;            /* in: a qcow2 overlay */
-	const char *dest_dir;        /* in: where its files go */
-	const char *const *reserved; /* in: as for kdh_guest_fetch_crash */
-	KdhCrashFiles *files;        /* out: on success */
-	GError *error;               /* out: this disk's own failure */
-	double seconds;              /* out: this disk's own time */
+	const char *disk;            /* in: a qcow2 file, opened read-only */
+	const char *dest_dir;        /* in: an existing folder, this disk's files only */
+	const char *const *reserved; /* in: NULL-terminated names kdh writes in DEST_DIR, or NULL */
+	KdhCrashFiles *files;        /* out: what was copied, or NULL with ERROR set */
+	GError *error;               /* out: KDH_GUEST_ERROR_NO_CRASH: no dump folder */
+	double seconds;              /* out: this disk's own time (mount, look, copy, unmount) */
 } KdhGuestFetch;
 
-/* kdh_guest_fetch_crash for N disks with one appliance.  FALSE when the
- * appliance itself failed (each item's error says so too).  Stops before
- * the next disk once *CANCELLED (may be NULL) is set. */
+/* Releases ITEM's outputs (files, error) and zeroes them; inputs untouched. */
+void kdh_guest_fetch_clear(KdhGuestFetch *item);
+
+/* Reads the N (1..KDH_GUEST_BATCH_MAX) disks of ITEMS with one libguestfs
+ * appliance: every disk is added read-only before launch, then each is
+ * mounted in turn, its newest /var/crash folder copied into its own dest_dir
+ * and unmounted before the next.  Guest names are made safe with
+ * kdh_safe_name (util.h); a file whose safe name is in the item's reserved
+ * list or already exists in dest_dir (two names that sanitise alike) is not
+ * copied, with the reason in ->skipped; only regular files of that one
+ * folder are copied, never links or subfolders.
+ *
+ * Each item gets its own outcome: a disk without a file system, without a
+ * dump folder or whose copy fails fails that item only.  Returns FALSE with
+ * ERROR when the appliance itself fails (launch, or it dies on a disk): the
+ * items not read yet get that error too.  When *CANCELLED (may be NULL)
+ * becomes non-zero, no further disk is started: the items not read get
+ * KDH_GUEST_ERROR_CANCELLED and so does ERROR.  LAUNCH_SECONDS (may be
+ * NULL) receives the appliance's launch time, shared by all items. */
 gboolean kdh_guest_fetch_crash_batch(KdhGuestFetch *items, guint n, gboolean force_tcg,
                                      volatile sig_atomic_t *cancelled, double *launch_seconds,
                                      GError **error);
 
+/* Kills the appliance of every batch running in this process, so each
+ * returns within moments instead of finishing a launch or a copy (it then
+ * fails as an appliance failure: set the batch's *cancelled first to have it
+ * reported as a cancellation).  Async-signal-safe: a SIGINT handler may
+ * call it.  A batch whose appliance has not started yet is not stopped by
+ * it; it notices *cancelled when its launch returns. */
+void kdh_guest_cancel(void);
+
 typedef enum {
 	KDH_GUEST_ERROR_FAILED,
 	KDH_GUEST_ERROR_NO_CRASH,
+	KDH_GUEST_ERROR_CANCELLED,
 } KdhGuestError;
 
 #endif

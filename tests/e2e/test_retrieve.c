@@ -1,14 +1,20 @@
 /* Retrieval from a hostile guest disk, with real libguestfs: a /var/crash
  * whose names try to climb out of the results folder, links that point at
  * host files, a name kdh writes itself, an older dump folder.  Only the
- * newest folder's regular files may arrive, and only inside the folder. */
+ * newest folder's regular files may arrive, and only inside the folder.
+ * And batches: several disks through one appliance, each with its own
+ * outcome, and a batch cancelled mid-launch. */
 #include <check.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <guestfs.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "guest/guest.h"
 #include "util/util.h"
+#include "support.h"
 
 static char *tmp;
 
@@ -26,19 +32,13 @@ static void teardown(void)
 
 #define OK(call) ck_assert_msg((call) != -1, "%s: %s", #call, guestfs_last_error(g))
 
-/* A disk laid out as a hostile or broken guest might leave it. */
-static void make_hostile_disk(const char *disk)
-{
-	guestfs_h *g = guestfs_create();
+/* Fills the ext4 file system of disk I, mounted at / of G. */
+typedef void (*DiskFill)(guestfs_h *g, guint i);
 
-	ck_assert_ptr_nonnull(g);
-	OK(guestfs_set_backend(g, "direct"));
-	OK(guestfs_set_backend_setting(g, "force_tcg", "1"));
-	OK(guestfs_disk_create(g, disk, "qcow2", 64 << 20, -1));
-	OK(guestfs_add_drive_opts(g, disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1));
-	OK(guestfs_launch(g));
-	OK(guestfs_mkfs(g, "ext4", "/dev/sda"));
-	OK(guestfs_mount(g, "/dev/sda", "/"));
+/* Laid out as a hostile or broken guest might leave it. */
+static void fill_hostile(guestfs_h *g, guint i)
+{
+	(void)i;
 	OK(guestfs_mkdir_p(g, "/var/crash/20200101T000000Z"));
 	OK(guestfs_write(g, "/var/crash/20200101T000000Z/vmcore", "old", 3));
 	OK(guestfs_mkdir_p(g, "/var/crash/20261126T000000Z/sub"));
@@ -56,8 +56,61 @@ static void make_hostile_disk(const char *disk)
 	/* Newest by mtime, whatever the names say; the link is newer still. */
 	OK(guestfs_utimens(g, "/var/crash/20200101T000000Z", 0, 0, 1577836800, 0));
 	OK(guestfs_utimens(g, "/var/crash/20261126T000000Z", 0, 0, 1790000000, 0));
+}
+
+/* A dump folder as the capture kernel leaves it; the vmcore says which disk
+ * it is on ("dump of disk I"), so a mix-up of disks shows. */
+static void fill_dump(guestfs_h *g, guint i)
+{
+	g_autofree char *text = g_strdup_printf("dump of disk %u", i);
+
+	OK(guestfs_mkdir_p(g, "/var/crash/20261128T101500Z"));
+	OK(guestfs_write(g, "/var/crash/20261128T101500Z/vmcore", text, strlen(text)));
+	OK(guestfs_write(g, "/var/crash/20261128T101500Z/vmcore-dmesg.txt", "log", 3));
+}
+
+/* A file system where no capture kernel ever wrote: no /var/crash. */
+static void fill_nothing(guestfs_h *g, guint i)
+{
+	(void)i;
+	OK(guestfs_mkdir_p(g, "/var/log"));
+}
+
+/* Creates the N disks PATHS (64 MiB qcow2) with one appliance; disk I gets
+ * an ext4 file system filled by FILLS[I], or stays blank (no file system at
+ * all) when FILLS[I] is NULL. */
+static void make_disks(const char *const *paths, const DiskFill *fills, guint n)
+{
+	guestfs_h *g = guestfs_create();
+	g_auto(GStrv) devices = NULL;
+
+	ck_assert_ptr_nonnull(g);
+	OK(guestfs_set_backend(g, "direct"));
+	OK(guestfs_set_backend_setting(g, "force_tcg", "1"));
+	for (guint i = 0; i < n; i++) {
+		OK(guestfs_disk_create(g, paths[i], "qcow2", 64 << 20, -1));
+		OK(guestfs_add_drive_opts(g, paths[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1));
+	}
+	OK(guestfs_launch(g));
+	devices = guestfs_list_devices(g);
+	ck_assert_ptr_nonnull(devices);
+	for (guint i = 0; i < n; i++) {
+		if (!fills[i])
+			continue;
+		OK(guestfs_mkfs(g, "ext4", devices[i]));
+		OK(guestfs_mount(g, devices[i], "/"));
+		fills[i](g, i);
+		OK(guestfs_umount_all(g));
+	}
 	OK(guestfs_shutdown(g));
 	guestfs_close(g);
+}
+
+static void make_hostile_disk(const char *disk)
+{
+	const DiskFill fill = fill_hostile;
+
+	make_disks(&disk, &fill, 1);
 }
 
 static gboolean skipped_has(KdhCrashFiles *f, const char *needle)
@@ -69,23 +122,16 @@ static gboolean skipped_has(KdhCrashFiles *f, const char *needle)
 	return FALSE;
 }
 
-START_TEST(hostile_names_stay_inside)
+/* What a fetch of make_hostile_disk's disk into DEST must give: only the
+ * newest folder's vmcore and the evil name made harmless arrive. */
+static void check_hostile(KdhCrashFiles *f, const char *dest)
 {
-	g_autofree char *disk = g_build_filename(tmp, "hostile.qcow2", NULL);
-	g_autofree char *dest = g_build_filename(tmp, "case", NULL);
 	g_autofree char *vmcore = g_build_filename(dest, "vmcore", NULL);
 	g_autofree char *text = NULL;
-	const char *const reserved[] = {"verdict.json", NULL};
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhCrashFiles) f = NULL;
-	g_autoptr(GDir) d = NULL;
+	g_autoptr(GDir) d = g_dir_open(dest, 0, NULL);
 	const char *name;
 	guint n = 0;
 
-	make_hostile_disk(disk);
-	ck_assert_int_eq(g_mkdir(dest, 0755), 0);
-	f = kdh_guest_fetch_crash(disk, dest, reserved, TRUE, &error);
-	ck_assert_msg(f, "%s", error ? error->message : "");
 	ck_assert_str_eq(f->crash_dir, "/var/crash/20261126T000000Z");
 	ck_assert(g_file_get_contents(vmcore, &text, NULL, NULL));
 	ck_assert_str_eq(text, "new");
@@ -93,10 +139,6 @@ START_TEST(hostile_names_stay_inside)
 	ck_assert(skipped_has(f, "shadow-link: not a regular file"));
 	ck_assert(skipped_has(f, "up: not a regular file"));
 	ck_assert(skipped_has(f, "sub: not a regular file"));
-
-	/* What arrived: vmcore and the evil name made harmless, nothing else,
-	 * and nothing beside the destination folder. */
-	d = g_dir_open(dest, 0, NULL);
 	while ((name = g_dir_read_name(d))) {
 		ck_assert_msg(g_str_equal(name, "vmcore") || g_str_equal(name, "_._evil_name"),
 		              "unexpected file %s", name);
@@ -104,6 +146,24 @@ START_TEST(hostile_names_stay_inside)
 	}
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(f->files->len, 2);
+}
+
+START_TEST(hostile_names_stay_inside)
+{
+	g_autofree char *disk = g_build_filename(tmp, "hostile.qcow2", NULL);
+	g_autofree char *dest = g_build_filename(tmp, "case", NULL);
+	const char *const reserved[] = {"verdict.json", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhCrashFiles) f = NULL;
+	const char *name;
+
+	make_hostile_disk(disk);
+	ck_assert_int_eq(g_mkdir(dest, 0755), 0);
+	f = kdh_guest_fetch_crash(disk, dest, reserved, TRUE, &error);
+	ck_assert_msg(f, "%s", error ? error->message : "");
+	check_hostile(f, dest);
+
+	/* Nothing beside the destination folder. */
 	g_autoptr(GDir) top = g_dir_open(tmp, 0, NULL);
 	while ((name = g_dir_read_name(top)))
 		ck_assert_msg(g_str_equal(name, "case") || g_str_equal(name, "hostile.qcow2"),
@@ -129,6 +189,174 @@ START_TEST(empty_var_crash_is_no_crash)
 }
 END_TEST
 
+/* One appliance, five disks, five outcomes, each the item's own and each
+ * item's files in its own folder: two dumps (at both ends, so a mix-up of
+ * disk order shows), no /var/crash, the hostile disk, and a disk with no
+ * file system at all. */
+START_TEST(batch_gives_each_disk_its_own_outcome)
+{
+	const DiskFill fills[] = {fill_dump, fill_nothing, fill_hostile, NULL, fill_dump};
+	enum { N = G_N_ELEMENTS(fills) };
+	const char *const reserved[] = {"verdict.json", NULL};
+	g_autofree char *paths[N] = {NULL}, *dests[N] = {NULL};
+	KdhGuestFetch items[N] = {{0}};
+	g_autoptr(GError) error = NULL;
+	double launch = -1;
+
+	for (guint i = 0; i < N; i++) {
+		g_autofree char *name = g_strdup_printf("disk%u.qcow2", i);
+		g_autofree char *dir = g_strdup_printf("case%u", i);
+		paths[i] = g_build_filename(tmp, name, NULL);
+		dests[i] = g_build_filename(tmp, dir, NULL);
+		ck_assert_int_eq(g_mkdir(dests[i], 0755), 0);
+		items[i] =
+		    (KdhGuestFetch){.disk = paths[i], .dest_dir = dests[i], .reserved = reserved};
+	}
+	make_disks((const char *const *)paths, fills, N);
+
+	ck_assert_msg(kdh_guest_fetch_crash_batch(items, N, TRUE, NULL, &launch, &error), "%s",
+	              error ? error->message : "");
+	ck_assert(launch > 0);
+	for (guint i = 0; i < N; i += N - 1) {
+		g_autofree char *vmcore = g_build_filename(dests[i], "vmcore", NULL);
+		g_autofree char *want = g_strdup_printf("dump of disk %u", i);
+		g_autofree char *text = NULL;
+		g_autofree char *listing = kdh_test_list_dir(dests[i]);
+
+		ck_assert_msg(items[i].files, "disk %u: %s", i, items[i].error->message);
+		ck_assert_ptr_null(items[i].error);
+		ck_assert_str_eq(items[i].files->crash_dir, "/var/crash/20261128T101500Z");
+		ck_assert_uint_eq(items[i].files->files->len, 2);
+		ck_assert(g_file_get_contents(vmcore, &text, NULL, NULL));
+		ck_assert_str_eq(text, want);
+		ck_assert_str_eq(listing, "vmcore vmcore-dmesg.txt");
+		ck_assert(items[i].seconds > 0);
+	}
+	ck_assert_ptr_null(items[1].files);
+	ck_assert_msg(g_error_matches(items[1].error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH),
+	              "%s", items[1].error->message);
+	ck_assert_msg(items[2].files, "%s", items[2].error ? items[2].error->message : "");
+	check_hostile(items[2].files, dests[2]);
+	ck_assert_ptr_null(items[3].files);
+	ck_assert(g_error_matches(items[3].error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED));
+	ck_assert_msg(strstr(items[3].error->message, "mounting the guest disk"), "%s",
+	              items[3].error->message);
+	/* Failed items left their folders empty. */
+	for (guint i = 1; i < N; i += 2) {
+		g_autofree char *listing = kdh_test_list_dir(dests[i]);
+		ck_assert_str_eq(listing, "");
+	}
+	for (guint i = 0; i < N; i++)
+		kdh_guest_fetch_clear(&items[i]);
+}
+END_TEST
+
+/* A run already cancelled starts no appliance: every item says so. */
+START_TEST(batch_cancelled_before_start)
+{
+	volatile sig_atomic_t cancelled = SIGINT;
+	KdhGuestFetch items[2] = {{.disk = "/nonexistent/a.qcow2", .dest_dir = tmp},
+	                          {.disk = "/nonexistent/b.qcow2", .dest_dir = tmp}};
+	g_autoptr(GError) error = NULL;
+
+	ck_assert(!kdh_guest_fetch_crash_batch(items, 2, TRUE, &cancelled, NULL, &error));
+	ck_assert(g_error_matches(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_CANCELLED));
+	for (guint i = 0; i < 2; i++) {
+		ck_assert_ptr_null(items[i].files);
+		ck_assert(
+		    g_error_matches(items[i].error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_CANCELLED));
+		kdh_guest_fetch_clear(&items[i]);
+	}
+}
+END_TEST
+
+typedef struct {
+	KdhGuestFetch item;
+	volatile sig_atomic_t cancelled;
+	volatile pid_t tid; /* the batch's thread, once it runs */
+	GError *error;
+	gboolean ok;
+} CancelRun;
+
+static gpointer run_batch(gpointer data)
+{
+	CancelRun *run = data;
+
+	run->tid = gettid();
+	run->ok =
+	    kdh_guest_fetch_crash_batch(&run->item, 1, TRUE, &run->cancelled, NULL, &run->error);
+	return NULL;
+}
+
+/* Whether thread TID has started the appliance's QEMU (not only qemu-img,
+ * which adding a read-only drive runs) and not reaped it yet. */
+static gboolean runs_qemu(pid_t tid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/self/task/%d/children", (int)tid);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) pids = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return FALSE;
+	pids = g_strsplit(g_strstrip(text), " ", -1);
+	for (char **p = pids; *p && **p; p++) {
+		g_autofree char *comm_path = g_strdup_printf("/proc/%s/comm", *p);
+		g_autofree char *comm = NULL;
+		if (g_file_get_contents(comm_path, &comm, NULL, NULL) &&
+		    g_str_has_prefix(comm, "qemu-system"))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The processes every thread of this process started and has not reaped
+ * (a thread's orphans go to another thread of the process). */
+static char *all_children(void)
+{
+	g_autoptr(GDir) tasks = g_dir_open("/proc/self/task", 0, NULL);
+	GString *all = g_string_new(NULL);
+	const char *tid;
+
+	while (tasks && (tid = g_dir_read_name(tasks))) {
+		g_autofree char *path = g_strdup_printf("/proc/self/task/%s/children", tid);
+		g_autofree char *text = NULL;
+		if (g_file_get_contents(path, &text, NULL, NULL))
+			g_string_append(all, g_strstrip(text));
+	}
+	return g_string_free(all, FALSE);
+}
+
+/* kdh_guest_cancel while the appliance boots: the launch itself fails (it
+ * was killed, not waited for), the batch reports a cancellation, and no
+ * process of the batch is left. */
+START_TEST(batch_cancelled_during_launch)
+{
+	g_autofree char *disk = g_build_filename(tmp, "blank.qcow2", NULL);
+	const DiskFill none = NULL;
+	CancelRun run = {.item = {.disk = disk, .dest_dir = tmp}};
+	GThread *thread;
+
+	make_disks((const char *const *)&disk, &none, 1);
+	thread = g_thread_new("batch", run_batch, &run);
+	/* Wait for QEMU to exist, whatever the machine's speed. */
+	while (!run.tid || !runs_qemu(run.tid))
+		g_usleep(20 * 1000);
+	run.cancelled = SIGINT;
+	kdh_guest_cancel();
+	g_thread_join(thread);
+
+	ck_assert(!run.ok);
+	ck_assert_msg(g_error_matches(run.error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_CANCELLED), "%s",
+	              run.error->message);
+	ck_assert_msg(strstr(run.error->message, "launching libguestfs"), "%s", run.error->message);
+	ck_assert(g_error_matches(run.item.error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_CANCELLED));
+	g_autofree char *left = all_children();
+	ck_assert_str_eq(left, "");
+	g_error_free(run.error);
+	kdh_guest_fetch_clear(&run.item);
+}
+END_TEST
+
 Suite *retrieve_suite(void);
 Suite *retrieve_suite(void)
 {
@@ -140,6 +368,14 @@ Suite *retrieve_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hostile_names_stay_inside);
 	tcase_add_test(tc, empty_var_crash_is_no_crash);
+	tcase_add_test(tc, batch_gives_each_disk_its_own_outcome);
+	tcase_add_test(tc, batch_cancelled_during_launch);
+	suite_add_tcase(s, tc);
+
+	/* Starts nothing: with the unit tests. */
+	tc = tcase_create("batch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, batch_cancelled_before_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
