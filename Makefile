@@ -21,7 +21,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps run check check-unit check-asan check-valgrind check-full analyze fuzz bench format clean
+.PHONY: all deps run check check-unit check-asan check-valgrind check-full analyze fuzz bench format clean FORCE
 all: $(BUILD)/kdh $(BUILD)/kdh-dump
 
 deps:
@@ -55,6 +55,18 @@ $(BUILD)/obj-test/harness/dump/%.o: harness/dump/%.c
 $(BUILD)/libkdhdump-test.a: $(patsubst %.c,$(BUILD)/obj-test/%.o,$(DUMP_SRC))
 	@rm -f $@
 	ar rcs $@ $^
+
+# kdh --version and every verdict.json's kdh_version: `git describe` of this
+# tree ("unknown" outside git; only characters a C string takes as they
+# are), looked at on every make but written only when it changes, so a new
+# commit rebuilds report/version.c alone and an unchanged tree nothing.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@v=$$(git describe --always --dirty --tags 2>/dev/null | tr -cd 'A-Za-z0-9._+/-'); \
+	printf '#define KDH_VERSION "%s"\n' "$${v:-unknown}" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(call obj,harness/report/version.c): $(BUILD)/version.h
 
 $(BUILD)/libkdh.a: $(call obj,$(HARNESS_SRC))
 	@rm -f $@
@@ -143,7 +155,7 @@ check-asan: deps
 # A finding excused in code carries its reason (// NOLINT(check): why).
 ANALYZE_SRC  = $(sort $(DUMP_SRC) $(HARNESS_SRC) $(CLI_SRC) harness/cli/kdh_dump_main.c)
 ANALYZE_JOBS ?= 2
-analyze: deps $(BUILD)/suites.h
+analyze: deps $(BUILD)/suites.h $(BUILD)/version.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--library=gtk --library=posix --inline-suppr --std=c11 -D_GNU_SOURCE \
 		-Iharness -Itests/support -I$(BUILD) --suppress=missingIncludeSystem \

@@ -13,6 +13,7 @@
 
 int kdh_cmd_run(int argc, char **argv);
 int kdh_cmd_kernel(int argc, char **argv);
+int kdh_cmd_report(int argc, char **argv);
 
 /* `kdh dump` and the whole of build/kdh-dump (dump_cmd.c, which needs only
  * the dump library: no glib).  Unlike the others, ARGV[0] is the dump

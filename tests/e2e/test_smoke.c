@@ -273,7 +273,7 @@ START_TEST(tiny_crashkernel_expected_no_dump_passes)
 
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
 	ck_assert_ptr_nonnull(
-	    strstr(json_array_get_string_element(json_object_get_array_member(v, "reasons"), 0),
+	    strstr(json_array_get_string_element(json_object_get_array_member(v, "checks"), 0),
 	           "no dump on the guest disk, as expected"));
 }
 END_TEST
