@@ -88,10 +88,13 @@ $(BUILD)/suites.h: $(TEST_SRC) Makefile
 
 $(call obj,tests/runner.c): $(BUILD)/suites.h
 
-$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support $(TEST_HOOKS)
+# The tests read reports back with real parsers: libxml2 and json-glib (as
+# kdh), and libyaml for TAP's YAML diagnostics.
+TEST_PKGS := check yaml-0.1
+$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support $(TEST_HOOKS) $(shell pkg-config --cflags $(TEST_PKGS))
 
 $(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT) harness/cli/dump_cmd.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump-test.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs check) $(DUMP_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs $(TEST_PKGS)) $(DUMP_LIBS)
 
 # libFuzzer targets: clang, each run for FUZZ_SECONDS against its seed corpus.
 FUZZ_SECONDS ?= 30

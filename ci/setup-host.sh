@@ -8,6 +8,8 @@ packages=(
 	# build
 	build-essential pkg-config clang libclang-rt-14-dev
 	libglib2.0-dev libvirt-dev libguestfs-dev libjson-glib-dev libxml2-dev check
+	# the unit tests read results.tap's YAML diagnostics back with libyaml
+	libyaml-dev
 	zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev
 	# packages (.deb, .rpm, .pkg.tar.zst) are unpacked through libarchive
 	libarchive-dev

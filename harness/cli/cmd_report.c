@@ -13,7 +13,7 @@ static const char usage_line[] = "usage: kdh report merge DIR... --out DIR [--la
 static int error_status(const GError *error)
 {
 	return g_error_matches(error, KDH_REPORT_ERROR, KDH_REPORT_ERROR_WRITE) ? KDH_EXIT_ERROR
-	                                                                         : KDH_EXIT_USAGE;
+	                                                                        : KDH_EXIT_USAGE;
 }
 
 static int report_merge(int argc, char **argv)
@@ -25,12 +25,11 @@ static int report_merge(int argc, char **argv)
 	    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
 	     "the folder the merged reports go to (created; not one of the inputs)", "DIR"},
 	    {"latest", 0, 0, G_OPTION_ARG_NONE, &latest,
-	     "a case in several folders: keep the one that started last (default: an error)",
-	     NULL},
+	     "a case in several folders: keep the one that started last (default: an error)", NULL},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs, NULL, "DIR..."},
 	    G_OPTION_ENTRY_NULL,
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("DIR... - merge results folders");
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- merge results folders");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *run_id = NULL;
 	KdhVerdictCounts counts;
@@ -48,8 +47,7 @@ static int report_merge(int argc, char **argv)
 		return KDH_EXIT_USAGE;
 	}
 	if (!out || !dirs || !dirs[0]) {
-		g_printerr("kdh report merge: name the folders to merge and --out\n%s",
-		           usage_line);
+		g_printerr("kdh report merge: name the folders to merge and --out\n%s", usage_line);
 		return KDH_EXIT_USAGE;
 	}
 	run_id = kdh_run_id();
@@ -65,8 +63,8 @@ static int report_merge(int argc, char **argv)
 	}
 	for (guint v = 0; v < KDH_VERDICT_COUNT; v++)
 		total += counts.n[v];
-	g_print("kdh report merge: %u cases from %u folders into %s:", total,
-	        g_strv_length(dirs), out);
+	g_print("kdh report merge: %u cases from %u folders into %s:", total, g_strv_length(dirs),
+	        out);
 	for (guint v = 0; v < KDH_VERDICT_COUNT; v++) {
 		if (counts.n[v])
 			g_print(" %u %s", counts.n[v], kdh_verdict_name(v));

@@ -30,8 +30,8 @@ static void x_end(Xml *x)
 
 static void x_attr_len(Xml *x, const char *name, const char *value, gsize max_chars)
 {
-	g_autofree char *safe = kdh_report_escape(value, kdh_report_unprintable_in_xml, NULL,
-	                                          max_chars);
+	g_autofree char *safe =
+	    kdh_report_escape(value, kdh_report_unprintable_in_xml, NULL, max_chars);
 
 	if (x->rc >= 0)
 		x->rc = xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST safe);
@@ -162,8 +162,8 @@ static char *failure_text(JsonObject *c)
 static void x_outcome(Xml *x, JsonObject *c)
 {
 	static const char *const elements[KDH_VERDICT_COUNT] = {
-	    [KDH_VERDICT_FAIL] = "failure",   [KDH_VERDICT_ERROR] = "error",
-	    [KDH_VERDICT_TIMEOUT] = "error",  [KDH_VERDICT_SKIP] = "skipped",
+	    [KDH_VERDICT_FAIL] = "failure",    [KDH_VERDICT_ERROR] = "error",
+	    [KDH_VERDICT_TIMEOUT] = "error",   [KDH_VERDICT_SKIP] = "skipped",
 	    [KDH_VERDICT_NOT_RUN] = "skipped",
 	};
 	KdhVerdict v = kdh_doc_verdict(c);
@@ -187,10 +187,10 @@ static void x_outcome(Xml *x, JsonObject *c)
 static void x_testcase(Xml *x, const char *classname, JsonObject *c)
 {
 	static const char *const props[][2] = {
-	    {"verdict", "verdict"},          {"kernel.release", "kernel.release"},
-	    {"kernel.ref", "kernel.ref"},    {"accel", "acceleration"},
-	    {"dump.format", "dump.format"},  {"crashkernel", "asked.crashkernel"},
-	    {"phase", "failed_phase"},       {"started_at", "started_at"},
+	    {"verdict", "verdict"},         {"kernel.release", "kernel.release"},
+	    {"kernel.ref", "kernel.ref"},   {"accel", "acceleration"},
+	    {"dump.format", "dump.format"}, {"crashkernel", "asked.crashkernel"},
+	    {"phase", "failed_phase"},      {"started_at", "started_at"},
 	};
 	g_autoptr(GPtrArray) checks = kdh_doc_strings(c, "checks");
 
@@ -225,14 +225,28 @@ static void x_counts(Xml *x, const guint *counts, double seconds)
 	x_attr_seconds(x, "time", seconds);
 }
 
+/* ISO 8601 TIME as JUnit's schema has a timestamp: UTC, to the second,
+ * without a zone; NULL when TIME is NULL or unreadable. */
+static char *junit_timestamp(const char *time)
+{
+	g_autoptr(GDateTime) t = time ? g_date_time_new_from_iso8601(time, NULL) : NULL;
+	g_autoptr(GDateTime) utc = t ? g_date_time_to_utc(t) : NULL;
+
+	return utc ? g_date_time_format(utc, "%Y-%m-%dT%H:%M:%S") : NULL;
+}
+
 static void x_document(Xml *x, JsonObject *doc)
 {
 	static const char *const run_props[][2] = {
-	    {"kdh.version", "kdh_version"}, {"kdh.run_id", "run_id"},
-	    {"accel", "accel"},             {"host", "host"},
-	    {"shard", "shard"},             {"interrupted_by", "interrupted_by"},
+	    {"kdh.version", "kdh_version"},
+	    {"kdh.run_id", "run_id"},
+	    {"accel", "accel"},
+	    {"host", "host"},
+	    {"shard", "shard"},
+	    {"interrupted_by", "interrupted_by"},
 	};
 	g_autoptr(GPtrArray) suites = suites_of(doc);
+	g_autofree char *timestamp = junit_timestamp(kdh_doc_str(doc, "started_at"));
 	KdhVerdictCounts all;
 	double total = 0;
 
@@ -251,8 +265,8 @@ static void x_document(Xml *x, JsonObject *doc)
 		x_start(x, "testsuite");
 		x_attr(x, "name", name);
 		x_counts(x, s->counts, s->seconds);
-		if (kdh_doc_str(doc, "started_at"))
-			x_attr(x, "timestamp", kdh_doc_str(doc, "started_at"));
+		if (timestamp)
+			x_attr(x, "timestamp", timestamp);
 		x_properties(x, doc, run_props, G_N_ELEMENTS(run_props));
 		for (guint j = 0; j < s->cases->len; j++)
 			x_testcase(x, name, g_ptr_array_index(s->cases, j));

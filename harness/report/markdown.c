@@ -46,8 +46,8 @@ static void append_counts(GString *out, JsonObject *doc)
 static void append_header(GString *out, JsonObject *doc)
 {
 	static const char *const facts[][2] = {
-	    {"run", "run_id"},   {"kdh", "kdh_version"}, {"host", "host"},
-	    {"accel", "accel"},  {"shard", "shard"},     {"filter", "filter"},
+	    {"run", "run_id"},  {"kdh", "kdh_version"}, {"host", "host"},
+	    {"accel", "accel"}, {"shard", "shard"},     {"filter", "filter"},
 	};
 	double wall = kdh_doc_num(doc, "wall_seconds", -1);
 	const char *interrupted = kdh_doc_str(doc, "interrupted_by");
@@ -67,14 +67,16 @@ static void append_header(GString *out, JsonObject *doc)
 			g_string_append_printf(out, "%s %s · ", facts[i][0], shown);
 	}
 	if (merged && json_array_get_length(merged))
-		g_string_append_printf(out, "merged from %u runs · ", json_array_get_length(merged));
+		g_string_append_printf(out, "merged from %u runs · ",
+		                       json_array_get_length(merged));
 	if (g_str_has_suffix(out->str, " · "))
 		g_string_truncate(out, out->len - strlen(" · "));
 	g_string_append(out, "\n\n");
 	if (interrupted) {
 		g_autofree char *shown = md_text(interrupted, CELL_MAX_CHARS);
-		g_string_append_printf(out, "**Interrupted by %s**: cases marked NOT-RUN did not "
-		                            "run.\n\n",
+		g_string_append_printf(out,
+		                       "**Interrupted by %s**: cases marked NOT-RUN did not "
+		                       "run.\n\n",
 		                       shown);
 	}
 }

@@ -496,8 +496,7 @@ static char *iso(GDateTime *t)
 {
 	g_autofree char *stamp = t ? g_date_time_format(t, "%Y-%m-%dT%H:%M:%S") : NULL;
 
-	return t ? g_strdup_printf("%s.%03dZ", stamp, g_date_time_get_microsecond(t) / 1000)
-	         : NULL;
+	return t ? g_strdup_printf("%s.%03dZ", stamp, g_date_time_get_microsecond(t) / 1000) : NULL;
 }
 
 /* The run ids INPUTS came from: each input's merged_from, or its run_id. */

@@ -51,18 +51,17 @@ static void test_point(GString *out, guint n, JsonObject *c)
 	g_string_append_printf(out, "%s %u - %s", ok ? "ok" : "not ok", n, name);
 	if (v == KDH_VERDICT_SKIP || v == KDH_VERDICT_NOT_RUN) {
 		g_autofree char *reason = tap_line_text(first);
-		g_string_append_printf(out, " # SKIP %s%s", v == KDH_VERDICT_NOT_RUN ? "not run: " : "",
-		                       reason);
+		g_string_append_printf(out, " # SKIP %s%s",
+		                       v == KDH_VERDICT_NOT_RUN ? "not run: " : "", reason);
 	}
 	g_string_append(out, "\n  ---\n");
 	yaml_string(out, "verdict", kdh_verdict_name(v));
 	yaml_string(out, "scenario", kdh_doc_str(c, "scenario"));
 	yaml_string(out, "kernel", kdh_doc_str(c, "kernel.release"));
 	yaml_string(out, "phase", kdh_doc_str(c, "failed_phase"));
-	g_string_append_printf(
-	    out, "  total_seconds: %s\n",
-	    g_ascii_formatd(seconds, sizeof(seconds), "%.3f",
-	                    MAX(kdh_doc_num(c, "total_seconds", 0), 0)));
+	g_string_append_printf(out, "  total_seconds: %s\n",
+	                       g_ascii_formatd(seconds, sizeof(seconds), "%.3f",
+	                                       MAX(kdh_doc_num(c, "total_seconds", 0), 0)));
 	yaml_list(out, "reasons", reasons);
 	yaml_list(out, "checks", checks);
 	g_string_append(out, "  ...\n");

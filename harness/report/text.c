@@ -6,8 +6,8 @@
 
 gboolean kdh_report_unprintable(gunichar c)
 {
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
-	       c == 0xfeff || c == 0xfffe || c == 0xffff;
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0xfeff ||
+	       c == 0xfffe || c == 0xffff;
 }
 
 gboolean kdh_report_unprintable_in_xml(gunichar c)

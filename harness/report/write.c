@@ -43,7 +43,8 @@ gboolean kdh_report_write_all(JsonObject *doc, const char *dir, GError **error)
 gboolean kdh_report_write_run(const KdhRunInfo *info, GPtrArray *results, const char *dir,
                               GError **error)
 {
-	g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+	g_autoptr(GPtrArray) cases =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	g_autoptr(JsonNode) doc = NULL;
 
 	for (guint i = 0; i < results->len; i++)
