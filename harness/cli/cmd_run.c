@@ -8,8 +8,11 @@
 #include "util/util.h"
 #include "vm/vm.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 /* The signal that cancelled the run, or 0. */
 static volatile sig_atomic_t cancelled;
@@ -37,28 +40,18 @@ static char *default_images_dir(void)
 }
 
 /* The accelerator for the run: OPT "tcg" as asked; "auto" (or NULL) and
- * "kvm" ask the probe, which boots the first case's kernel (its answer is
- * cached until the host reboots).  "kvm" on a host whose probe found KVM
- * broken is refused at once, with the probe's reason: waiting out a boot
- * timeout would only say less.  Returns an exit status, KDH_EXIT_OK when
- * *ACCEL was set. */
-static int choose_accel(const char *opt, const KdhCase *first, const char *cache, KdhAccel *accel)
+ * "kvm" ask the probe, which boots kernel K (its answer is cached until the
+ * host reboots).  "kvm" on a host whose probe found KVM broken is refused
+ * at once, with the probe's reason: waiting out a boot timeout would only
+ * say less.  Returns an exit status, KDH_EXIT_OK when *ACCEL was set. */
+static int choose_accel(const char *opt, const KdhKernel *k, const char *cache, KdhAccel *accel)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhKernel) k = NULL;
 	g_autofree char *why = NULL;
-	KdhProgressPrinter progress = kdh_progress_printer(stdout, "  kernel   ");
 
 	if (opt && g_str_equal(opt, "tcg")) {
 		*accel = KDH_ACCEL_TCG;
 		g_print("kdh: acceleration tcg (as asked)\n");
 		return KDH_EXIT_OK;
-	}
-	k = kdh_kernel_resolve_progress(first->kernel_ref, cache, kdh_run_kernel_progress,
-	                                &progress, &error);
-	if (!k) {
-		g_printerr("kdh: %s\n", error->message);
-		return KDH_EXIT_FAIL;
 	}
 	*accel = kdh_accel_probe(k->vmlinuz, cache, &why);
 	if (opt && g_str_equal(opt, "kvm") && *accel != KDH_ACCEL_KVM) {
@@ -71,12 +64,154 @@ static int choose_accel(const char *opt, const KdhCase *first, const char *cache
 	return KDH_EXIT_OK;
 }
 
+/* The number of VMs at once (ASKED, or what the host allows) and the
+ * memory they may take together; the first line of the run says both.
+ * KDH_EXIT_USAGE when a case's guest is larger than this host could ever
+ * hold. */
+static int choose_jobs(GPtrArray *cases, guint asked, guint *jobs, guint64 *budget)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *why = NULL;
+	KdhHostCapacity host;
+	guint64 largest = 0;
+	const KdhCase *big = NULL;
+
+	if (!kdh_host_capacity(&host, &error)) {
+		g_printerr("kdh: %s\n", error->message);
+		return KDH_EXIT_ERROR;
+	}
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		if (kdh_guest_footprint(c->memory) > largest) {
+			largest = kdh_guest_footprint(c->memory);
+			big = c;
+		}
+	}
+	if (big && largest + KDH_APPLIANCE_MEMORY > host.mem_total) {
+		g_autofree char *total =
+		    g_format_size_full(host.mem_total, G_FORMAT_SIZE_IEC_UNITS);
+		g_printerr("kdh: %s:%u: case %s: a guest of %" G_GUINT64_FORMAT
+		           " MiB (with QEMU and the libguestfs appliance) does not fit in this "
+		           "host's %s of memory\n",
+		           big->source, big->name_line, big->name, big->memory >> 20, total);
+		return KDH_EXIT_USAGE;
+	}
+	*jobs = kdh_jobs_choose(&host, largest, &why);
+	*budget = host.mem_available > KDH_APPLIANCE_MEMORY
+	              ? host.mem_available - KDH_APPLIANCE_MEMORY
+	              : 1;
+	if (asked) {
+		g_print("kdh: %u case%s, %u job%s (as asked; the host: %s)\n", cases->len,
+		        cases->len == 1 ? "" : "s", asked, asked == 1 ? "" : "s", why);
+		*jobs = asked;
+	} else {
+		g_print("kdh: %u case%s, %u job%s (%s)\n", cases->len, cases->len == 1 ? "" : "s",
+		        *jobs, *jobs == 1 ? "" : "s", why);
+	}
+	return KDH_EXIT_OK;
+}
+
+/* Makes RUN_DIR and proves a file can be written in it: a results folder
+ * that cannot take the reports is found before any VM runs. */
+static gboolean results_writable(const char *run_dir, GError **error)
+{
+	g_autofree char *probe = g_build_filename(run_dir, ".kdh-write-test", NULL);
+
+	if (g_mkdir_with_parents(run_dir, 0755) != 0) {
+		int saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+		            "the results folder %s cannot be created: %s", run_dir,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	if (!g_file_set_contents(probe, "", 0, error)) {
+		g_prefix_error(error, "the results folder %s is not writable: ", run_dir);
+		return FALSE;
+	}
+	g_unlink(probe);
+	return TRUE;
+}
+
+static gboolean parse_keep_dumps(const char *text, KdhKeepDumps *out)
+{
+	static const struct {
+		const char *name;
+		KdhKeepDumps value;
+	} table[] = {
+	    {"failed", KDH_KEEP_DUMPS_FAILED},
+	    {"always", KDH_KEEP_DUMPS_ALWAYS},
+	    {"never", KDH_KEEP_DUMPS_NEVER},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(table); i++) {
+		if (!text || g_str_equal(text, table[i].name)) {
+			*out = table[i].value;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* The run's last lines: counts per verdict, wall time, cases per hour. */
+static void summarise(GPtrArray *results, double wall)
+{
+	guint counts[KDH_VERDICT_TIMEOUT + 1] = {0};
+
+	for (guint i = 0; i < results->len; i++)
+		counts[((const KdhResult *)g_ptr_array_index(results, i))->verdict]++;
+	g_print("kdh: %u case%s in %.0f s (%.0f cases/h):", results->len,
+	        results->len == 1 ? "" : "s", wall, wall > 0 ? results->len * 3600.0 / wall : 0);
+	for (guint v = 0; v <= KDH_VERDICT_TIMEOUT; v++)
+		g_print(" %u %s%s", counts[v], kdh_verdict_name(v),
+		        v < KDH_VERDICT_TIMEOUT ? "," : "\n");
+}
+
+/* Prepares what the cases share, chooses the accelerator, and runs them. */
+static int run_prepared(KdhRunContext *ctx, GPtrArray *cases, const char *accel_opt,
+                        GPtrArray **results)
+{
+	g_autoptr(KdhPrepared) p = kdh_prepared_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *started = NULL;
+	int status;
+
+	if (!kdh_run_prepare_kernels(ctx, p, cases, &error)) {
+		g_printerr("kdh: %s\n", error->message);
+		return KDH_EXIT_USAGE;
+	}
+	status = choose_accel(accel_opt, kdh_prepared_kernel(p, g_ptr_array_index(cases, 0)),
+	                      ctx->cache_dir, &ctx->accel);
+	if (status != KDH_EXIT_OK)
+		return status;
+	if (!results_writable(ctx->run_dir, &error)) {
+		g_printerr("kdh: %s\n", error->message);
+		return KDH_EXIT_USAGE;
+	}
+	if (!kdh_run_prepare_guests(ctx, p, cases, &error)) {
+		g_printerr("kdh: %s\n", error->message);
+		return KDH_EXIT_ERROR;
+	}
+	if (!kdh_libvirt_prepare(ctx->uri, &started, &error)) {
+		g_printerr("kdh: %s\n", error->message);
+		return KDH_EXIT_ERROR;
+	}
+	if (started)
+		g_print("kdh: started %s (they were not running)\n", started);
+	/* After the preparation, whose kernel build progress redraws a line
+	 * of its own. */
+	ctx->monitor = kdh_run_monitor_new(stdout, isatty(STDOUT_FILENO), cases->len);
+	*results = kdh_run_cases(ctx, p, cases);
+	g_clear_pointer(&ctx->monitor, kdh_run_monitor_free);
+	return KDH_EXIT_OK;
+}
+
 int kdh_cmd_run(int argc, char **argv)
 {
 	g_autofree char *results = NULL, *cache = NULL, *images = NULL, *accel_opt = NULL;
-	g_autofree char *uri = NULL;
+	g_autofree char *uri = NULL, *keep_dumps_opt = NULL;
 	g_autoptr(KdhVmRunDir) vm_dir = NULL;
 	gboolean keep_disk = FALSE;
+	gint jobs_opt = 0;
 	g_auto(GStrv) files = NULL;
 	GOptionEntry entries[] = {
 	    {"results", 'r', 0, G_OPTION_ARG_FILENAME, &results,
@@ -91,17 +226,26 @@ int kdh_cmd_run(int argc, char **argv)
 	     "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system for root, "
 	     "qemu:///session for other users)",
 	     "URI"},
+	    {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs_opt,
+	     "VMs at once (default: one per free core, as free memory allows)", "N"},
 	    {"keep-disk", 0, 0, G_OPTION_ARG_NONE, &keep_disk,
 	     "keep each case's guest disk in its results folder", NULL},
+	    {"keep-dumps", 0, 0, G_OPTION_ARG_STRING, &keep_dumps_opt,
+	     "keep each case's vmcore: failed (default: only when the case did not pass), "
+	     "always or never",
+	     "WHEN"},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- run kdump scenarios");
-	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr(GPtrArray) cases = NULL, outcome = NULL;
 	g_autoptr(GError) error = NULL;
-	g_autofree char *started = NULL, *run_id = NULL, *run_dir = NULL, *abs = NULL;
-	KdhAccel accel;
+	g_autofree char *run_id = NULL, *run_dir = NULL, *abs = NULL;
+	KdhKeepDumps keep_dumps;
+	guint jobs;
+	guint64 budget;
 	guint fails = 0, errors = 0;
+	gint64 start = g_get_monotonic_time();
 	int status;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
@@ -118,37 +262,38 @@ int kdh_cmd_run(int argc, char **argv)
 		g_printerr("kdh run: --accel must be auto, kvm or tcg\n");
 		return KDH_EXIT_USAGE;
 	}
+	if (jobs_opt < 0 || jobs_opt > 256) {
+		g_printerr("kdh run: --jobs must be 1 to 256\n");
+		return KDH_EXIT_USAGE;
+	}
+	if (!parse_keep_dumps(keep_dumps_opt, &keep_dumps)) {
+		g_printerr("kdh run: --keep-dumps must be failed, always or never\n");
+		return KDH_EXIT_USAGE;
+	}
 	/* Every scenario is checked before anything starts. */
 	cases = kdh_scenario_load_all((const char *const *)files, &error);
 	if (!cases) {
 		g_printerr("kdh: %s\n", error->message);
 		return KDH_EXIT_USAGE;
 	}
+	status = choose_jobs(cases, (guint)jobs_opt, &jobs, &budget);
+	if (status != KDH_EXIT_OK)
+		return status;
 	if (!cache && !(cache = kdh_cache_dir(&error))) {
 		g_printerr("kdh: %s\n", error->message);
-		return KDH_EXIT_FAIL;
+		return KDH_EXIT_ERROR;
 	}
 	if (!images)
 		images = default_images_dir();
-	status = choose_accel(accel_opt, g_ptr_array_index(cases, 0), cache, &accel);
-	if (status != KDH_EXIT_OK)
-		return status;
 	if (!uri)
 		uri = kdh_libvirt_default_uri();
-	if (!kdh_libvirt_prepare(uri, &started, &error)) {
-		g_printerr("kdh: %s\n", error->message);
-		return KDH_EXIT_FAIL;
-	}
-	if (started)
-		g_print("kdh: started %s (they were not running)\n", started);
-
 	run_id = kdh_run_id();
 	/* libvirt needs absolute paths for the disk and the serial log. */
 	abs = g_canonicalize_filename(results ? results : "results", NULL);
 	run_dir = g_build_filename(abs, run_id, NULL);
 	if (!(vm_dir = kdh_vm_run_dir_new(cache, &error))) {
 		g_printerr("kdh: %s\n", error->message);
-		return KDH_EXIT_FAIL;
+		return KDH_EXIT_ERROR;
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
@@ -163,16 +308,19 @@ int kdh_cmd_run(int argc, char **argv)
 	    .uri = uri,
 	    .backend = &kdh_vm_libvirt,
 	    .ops = &kdh_run_host_ops,
-	    .accel = accel,
 	    .keep_disk = keep_disk,
+	    .keep_dumps = keep_dumps,
+	    .jobs = jobs,
+	    .memory_budget = budget,
 	    .cancelled = &cancelled,
 	};
-	for (guint i = 0; i < cases->len && !cancelled; i++) {
-		g_autoptr(KdhResult) r = kdh_run_case(&ctx, g_ptr_array_index(cases, i));
-		g_print("%s %s", kdh_verdict_name(r->verdict), r->case_name);
-		for (guint j = 0; j < r->reasons->len; j++)
-			g_print("%s%s", j ? "; " : ": ", (char *)g_ptr_array_index(r->reasons, j));
-		g_print("\n  results: %s\n", r->results_dir);
+	status = run_prepared(&ctx, cases, accel_opt, &outcome);
+	if (status != KDH_EXIT_OK)
+		return status;
+	summarise(outcome, (g_get_monotonic_time() - start) / 1e6);
+	g_print("kdh: results in %s\n", run_dir);
+	for (guint i = 0; i < outcome->len; i++) {
+		const KdhResult *r = g_ptr_array_index(outcome, i);
 		fails += r->verdict == KDH_VERDICT_FAIL;
 		errors += r->verdict == KDH_VERDICT_ERROR || r->verdict == KDH_VERDICT_TIMEOUT;
 	}

@@ -207,3 +207,24 @@ KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
 	guestfs_close(g);
 	return ok ? g_steal_pointer(&out) : NULL;
 }
+
+gboolean kdh_guest_fetch_crash_batch(KdhGuestFetch *items, guint n, gboolean force_tcg,
+                                     volatile sig_atomic_t *cancelled, double *launch_seconds,
+                                     GError **error)
+{
+	(void)error;
+	*launch_seconds = 0;
+	for (guint i = 0; i < n; i++) {
+		gint64 start = g_get_monotonic_time();
+		if (cancelled && *cancelled) {
+			g_set_error(&items[i].error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+			            "cancelled");
+			continue;
+		}
+		items[i].files =
+		    kdh_guest_fetch_crash(items[i].disk, items[i].dest_dir, items[i].reserved,
+		                          force_tcg, &items[i].error);
+		items[i].seconds = (g_get_monotonic_time() - start) / 1e6;
+	}
+	return TRUE;
+}

@@ -7,6 +7,7 @@
 #define KDH_GUEST_H
 
 #include <glib.h>
+#include <signal.h>
 
 #define KDH_GUEST_ERROR (kdh_guest_error_quark())
 GQuark kdh_guest_error_quark(void);
@@ -38,6 +39,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCrashFiles, kdh_crash_files_free)
  * there is no dump folder. */
 KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
                                      const char *const *reserved, gboolean force_tcg,
+                                     GError **error);
+
+/* One disk of a batch read by one appliance. */
+typedef struct {
+	const char *disk;            /* in: a qcow2 overlay */
+	const char *dest_dir;        /* in: where its files go */
+	const char *const *reserved; /* in: as for kdh_guest_fetch_crash */
+	KdhCrashFiles *files;        /* out: on success */
+	GError *error;               /* out: this disk's own failure */
+	double seconds;              /* out: this disk's own time */
+} KdhGuestFetch;
+
+/* kdh_guest_fetch_crash for N disks with one appliance.  FALSE when the
+ * appliance itself failed (each item's error says so too).  Stops before
+ * the next disk once *CANCELLED (may be NULL) is set. */
+gboolean kdh_guest_fetch_crash_batch(KdhGuestFetch *items, guint n, gboolean force_tcg,
+                                     volatile sig_atomic_t *cancelled, double *launch_seconds,
                                      GError **error);
 
 typedef enum {

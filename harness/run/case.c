@@ -1,6 +1,6 @@
-/* One case: kernel → image → disk → VM (watch.c) → retrieval → verdict
- * (verdict/) → verdict.json.  Every step outside kdh goes through the
- * context's KdhRunOps. */
+/* One case's stages: folders and overlay → VM (watch.c) → [retrieval, by
+ * the run's retriever] → verdict (verdict/) → verdict.json.  Every step
+ * outside kdh goes through the context's KdhRunOps. */
 #include "image/image.h"
 #include "run/internal.h"
 #include "util/util.h"
@@ -9,12 +9,10 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
-/* What kdh itself writes into a case folder: a guest file must not take
- * these names. */
 #define VERDICT_FILE "verdict.json"
 #define SERIAL_FILE  "serial.log"
 #define DISK_FILE    "disk.qcow2"
-static const char *const reserved_names[] = {VERDICT_FILE, SERIAL_FILE, DISK_FILE, NULL};
+const char *const kdh_job_reserved_names[] = {VERDICT_FILE, SERIAL_FILE, DISK_FILE, NULL};
 
 /* The guest's dump folder name is guest-written: shown as text, bounded. */
 #define CRASH_DIR_TEXT_MAX 512
@@ -37,19 +35,37 @@ static char *host_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKer
 	return kdh_image_mini(k, recipe, ctx->cache_dir, error);
 }
 
-static char *host_disk(const KdhRunContext *ctx, const char *disk, GError **error)
+static char *host_base(const KdhRunContext *ctx, GError **error)
 {
-	g_autofree char *base =
-	    kdh_guest_disk_base(ctx->cache_dir, ctx->accel == KDH_ACCEL_TCG, error);
-
-	return base && kdh_guest_disk_overlay(base, disk, error) ? g_steal_pointer(&base) : NULL;
+	return kdh_guest_disk_base(ctx->cache_dir, ctx->accel == KDH_ACCEL_TCG, error);
 }
 
-static KdhCrashFiles *host_retrieve(const KdhRunContext *ctx, const char *disk,
-                                    const char *dest_dir, const char *const *reserved,
-                                    GError **error)
+static gboolean host_overlay(const KdhRunContext *ctx, const char *base, const char *disk,
+                             GError **error)
 {
-	return kdh_guest_fetch_crash(disk, dest_dir, reserved, ctx->accel == KDH_ACCEL_TCG, error);
+	(void)ctx;
+	return kdh_guest_disk_overlay(base, disk, error);
+}
+
+static gboolean host_retrieve(const KdhRunContext *ctx, KdhRetrieval *items, guint n,
+                              double *launch_seconds, GError **error)
+{
+	g_autofree KdhGuestFetch *fetch = g_new0(KdhGuestFetch, n);
+	gboolean ok;
+
+	for (guint i = 0; i < n; i++) {
+		fetch[i].disk = items[i].disk;
+		fetch[i].dest_dir = items[i].dest_dir;
+		fetch[i].reserved = items[i].reserved;
+	}
+	ok = kdh_guest_fetch_crash_batch(fetch, n, ctx->accel == KDH_ACCEL_TCG, ctx->cancelled,
+	                                 launch_seconds, error);
+	for (guint i = 0; i < n; i++) {
+		items[i].files = fetch[i].files;
+		items[i].error = fetch[i].error;
+		items[i].seconds = fetch[i].seconds;
+	}
+	return ok;
 }
 
 static gint64 host_now(void)
@@ -65,39 +81,88 @@ static void host_sleep(gulong usec)
 const KdhRunOps kdh_run_host_ops = {
     .kernel = host_kernel,
     .image = host_image,
-    .disk = host_disk,
+    .base = host_base,
+    .overlay = host_overlay,
     .retrieve = host_retrieve,
     .now = host_now,
     .sleep = host_sleep,
 };
 
-/* ---- the case ---- */
+/* ---- the run's shared state ---- */
 
-static gboolean cancelled(const KdhRunContext *ctx)
+gboolean kdh_run_cancelled(const KdhRunContext *ctx)
 {
 	return ctx->cancelled && *ctx->cancelled;
 }
 
-/* A step failed with ERROR (may be NULL when the run was cancelled before
- * it): the cancellation, when there was one, is the reason whatever the step
- * says (an interrupted libguestfs launch fails with its own story). */
-static void step_failed(const KdhRunContext *ctx, KdhResult *r, const GError *error)
+char *kdh_run_interruption(const KdhRunContext *ctx)
 {
-	if (cancelled(ctx) || !error)
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "cancelled by a signal");
-	else
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
+	int sig = ctx->cancelled ? *ctx->cancelled : 0;
+
+	return g_strdup_printf("interrupted by SIG%s", sig ? sigabbrev_np(sig) : "?");
 }
 
-static void host_phase(const KdhRunContext *ctx, KdhResult *r, const char *name, gint64 start,
-                       const char *detail)
+void kdh_run_enter_phase(const KdhRunContext *ctx, KdhResult *r, const char *phase)
 {
-	double s = (ctx->ops->now() - start) / 1e6;
+	if (ctx->monitor)
+		kdh_run_monitor_phase(ctx->monitor, r->case_name, phase);
+}
 
-	kdh_result_add_phase(r, name, s);
-	if (isatty(STDOUT_FILENO))
-		g_print("\r\033[K"); /* over a progress line, if any */
-	g_print("  %-9s %6.1f s%s%s\n", name, s, detail ? "  " : "", detail ? detail : "");
+/* A step failed with ERROR (may be NULL when the run was cancelled before
+ * it): the interruption, when there was one, is the reason whatever the
+ * step says (an interrupted libguestfs launch fails with its own story). */
+static void step_failed(const KdhRunContext *ctx, KdhResult *r, const GError *error)
+{
+	if (kdh_run_cancelled(ctx) || !error) {
+		g_autofree char *why = kdh_run_interruption(ctx);
+		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", why);
+	} else {
+		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
+	}
+}
+
+/* ---- one case ---- */
+
+KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCase *c)
+{
+	KdhJob *j = g_new0(KdhJob, 1);
+
+	j->c = c;
+	j->r = kdh_result_new(c->name);
+	j->k = p ? kdh_prepared_kernel(p, c) : NULL;
+	j->dir = g_build_filename(ctx->run_dir, c->name, NULL);
+	/* What QEMU opens lives in a folder it can reach (see vm.h), not in
+	 * the results, which may lie below a folder only we may enter. */
+	j->vm_dir = ctx->vm_dir ? g_build_filename(ctx->vm_dir, c->name, NULL) : g_strdup(j->dir);
+	j->disk = g_build_filename(j->vm_dir, DISK_FILE, NULL);
+	j->footprint = kdh_guest_footprint(c->memory);
+	j->r->scenario_file = g_strdup(c->source);
+	j->r->results_dir = g_strdup(j->dir);
+	j->r->accel = g_strdup(kdh_accel_name(ctx->accel));
+	j->r->kernel_ref = g_strdup(c->kernel_ref);
+	if (j->k) {
+		j->r->kernel_release = g_strdup(j->k->release);
+		j->r->kernel_package = g_strdup(j->k->package);
+		j->r->kernel_version = g_strdup(j->k->version);
+	}
+	return j;
+}
+
+void kdh_job_free(KdhJob *j)
+{
+	if (!j)
+		return;
+	kdh_result_free(j->r);
+	g_free(j->dir);
+	g_free(j->vm_dir);
+	g_free(j->disk);
+	kdh_console_evidence_clear(&j->console);
+	g_free(j);
+}
+
+static void add_phase(const KdhRunContext *ctx, KdhResult *r, const char *name, gint64 start)
+{
+	kdh_result_add_phase(r, name, (ctx->ops->now() - start) / 1e6);
 }
 
 static char *kernel_cmdline(const KdhCase *c)
@@ -119,6 +184,70 @@ static char *domain_name(const KdhCase *c, const char *dir)
 	return g_strdup_printf("kdh-%d-%.12s-%.60s", (int)getpid(), hash, c->name);
 }
 
+/* The case's folders and overlay disk; FALSE with the verdict set. */
+static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 start = ctx->ops->now();
+
+	kdh_run_enter_phase(ctx, j->r, "disk");
+	if (ctx->vm_dir && !kdh_vm_dir_new(j->vm_dir, &error)) {
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
+		return FALSE;
+	}
+	if (!ctx->ops->overlay(ctx, j->base, j->disk, &error) || kdh_run_cancelled(ctx)) {
+		step_failed(ctx, j->r, error);
+		return FALSE;
+	}
+	add_phase(ctx, j->r, "disk", start);
+	return TRUE;
+}
+
+gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
+{
+	g_autofree char *serial = g_build_filename(j->dir, SERIAL_FILE, NULL);
+	g_autofree char *cmdline = kernel_cmdline(j->c);
+	g_autofree char *dom_name = domain_name(j->c, j->dir);
+	g_autoptr(GError) error = NULL;
+	KdhVm *vm;
+
+	j->started = TRUE;
+	if (g_mkdir_with_parents(j->dir, 0755) != 0) {
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "cannot create %s", j->dir);
+		return FALSE;
+	}
+	if (!j->k || !j->initrd || !j->base) {
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "the run did not prepare this case");
+		return FALSE;
+	}
+	if (!make_disk(ctx, j))
+		return FALSE;
+	KdhVmConfig cfg = {
+	    .uri = ctx->uri,
+	    .name = dom_name,
+	    .memory = j->c->memory,
+	    .cpus = j->c->cpus,
+	    .kernel = j->k->vmlinuz,
+	    .initrd = j->initrd,
+	    .cmdline = cmdline,
+	    .disk = j->disk,
+	    .disk_base = j->base,
+	    .serial_log = serial,
+	    .dir = j->vm_dir,
+	    .accel = ctx->accel,
+	};
+	if (kdh_run_cancelled(ctx) || !(vm = ctx->backend->start(&cfg, &error))) {
+		step_failed(ctx, j->r, error);
+		return FALSE;
+	}
+	kdh_watch_vm(ctx, j->c, j->r, vm, serial, &j->console);
+	if (j->console.booted_release && !g_str_equal(j->console.booted_release, j->k->release))
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "the guest booted %s, not %s",
+		                j->console.booted_release, j->k->release);
+	return j->r->verdict != KDH_VERDICT_TIMEOUT && j->r->verdict != KDH_VERDICT_ERROR &&
+	       !kdh_run_cancelled(ctx);
+}
+
 static const char *find_file(GPtrArray *files, const char *name)
 {
 	for (guint i = 0; i < files->len; i++) {
@@ -130,174 +259,99 @@ static const char *find_file(GPtrArray *files, const char *name)
 	return NULL;
 }
 
-/* After the VM: the disk is the evidence, whatever the console said. */
-static void retrieve_and_judge(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r,
-                               const KdhKernel *k, const char *disk, const char *dir,
-                               const KdhConsoleEvidence *console)
+void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, double share,
+                   double waited)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhCrashFiles) files = NULL;
+	KdhResult *r = j->r;
 	g_autofree char *crash_dir = NULL;
-	gint64 start = ctx->ops->now();
-	KdhEvidence ev = {.release = k->release, .console = console};
+	gint64 start;
+	KdhEvidence ev = {.release = j->k->release, .console = &j->console};
 
-	files = ctx->ops->retrieve(ctx, disk, dir, reserved_names, &error);
-	if (cancelled(ctx)) {
-		host_phase(ctx, r, "retrieve", start, "cancelled");
-		step_failed(ctx, r, error);
+	kdh_result_add_phase(r, "retrieve-wait", waited);
+	kdh_result_add_phase(r, "retrieve", share + ret->seconds);
+	if (kdh_run_cancelled(ctx)) {
+		step_failed(ctx, r, NULL);
 		return;
 	}
-	if (files) {
-		crash_dir = kdh_guest_text(files->crash_dir, -1, CRASH_DIR_TEXT_MAX);
-		for (guint i = 0; i < files->files->len; i++)
-			g_ptr_array_add(r->files, g_strdup(g_ptr_array_index(files->files, i)));
-		for (guint i = 0; i < files->skipped->len; i++)
+	if (ret->files) {
+		crash_dir = kdh_guest_text(ret->files->crash_dir, -1, CRASH_DIR_TEXT_MAX);
+		for (guint i = 0; i < ret->files->files->len; i++)
+			g_ptr_array_add(r->files,
+			                g_strdup(g_ptr_array_index(ret->files->files, i)));
+		for (guint i = 0; i < ret->files->skipped->len; i++)
 			g_ptr_array_add(r->reasons, g_strdup_printf("not retrieved: %s",
 			                                            (char *)g_ptr_array_index(
-			                                                files->skipped, i)));
-	}
-	host_phase(ctx, r, "retrieve", start, crash_dir);
-	if (!files && !g_error_matches(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH)) {
-		step_failed(ctx, r, error);
+			                                                ret->files->skipped, i)));
+	} else if (!g_error_matches(ret->error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH)) {
+		step_failed(ctx, r, ret->error);
 		return;
 	}
+	kdh_run_enter_phase(ctx, r, "verify");
 	ev.crash_dir = crash_dir;
-	ev.no_crash = files ? NULL : error->message;
+	ev.no_crash = ret->files ? NULL : ret->error->message;
 	ev.vmcore = find_file(r->files, "vmcore");
 	start = ctx->ops->now();
-	kdh_verdict_judge(r, c, &ev);
-	if (files)
-		host_phase(ctx, r, "verify", start, NULL);
+	kdh_verdict_judge(r, j->c, &ev);
+	if (ret->files)
+		add_phase(ctx, r, "verify", start);
 }
 
-/* Everything from the VM on; the case folder and disk are ready. */
-static void run_guest(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, const KdhKernel *k,
-                      const char *initrd, const char *disk, const char *base, const char *vm_dir,
-                      const char *dir)
+/* The dump goes once it is verified, when the run says so: a suite must
+ * not fill the disk with dumps nobody will read. */
+static void drop_dump(const KdhRunContext *ctx, KdhResult *r)
 {
-	g_autofree char *serial = g_build_filename(dir, SERIAL_FILE, NULL);
-	g_autofree char *cmdline = kernel_cmdline(c);
-	g_autofree char *dom_name = domain_name(c, dir);
-	g_autoptr(GError) error = NULL;
-	KdhConsoleEvidence console = {0};
-	KdhVmConfig cfg = {
-	    .uri = ctx->uri,
-	    .name = dom_name,
-	    .memory = c->memory,
-	    .cpus = c->cpus,
-	    .kernel = k->vmlinuz,
-	    .initrd = initrd,
-	    .cmdline = cmdline,
-	    .disk = disk,
-	    .disk_base = base,
-	    .serial_log = serial,
-	    .dir = vm_dir,
-	    .accel = ctx->accel,
-	};
-	KdhVm *vm = ctx->backend->start(&cfg, &error);
+	gboolean drop =
+	    ctx->keep_dumps == KDH_KEEP_DUMPS_NEVER ||
+	    (ctx->keep_dumps == KDH_KEEP_DUMPS_FAILED && r->verdict == KDH_VERDICT_PASS);
 
-	if (!vm) {
-		step_failed(ctx, r, error);
-		return;
+	for (guint i = 0; drop && i < r->files->len;) {
+		const char *path = g_ptr_array_index(r->files, i);
+		g_autofree char *base = g_path_get_basename(path);
+		if (g_str_equal(base, "vmcore") && g_unlink(path) == 0) {
+			g_ptr_array_add(r->reasons,
+			                g_strdup_printf("vmcore deleted after verification "
+			                                "(--keep-dumps=%s)",
+			                                ctx->keep_dumps == KDH_KEEP_DUMPS_NEVER
+			                                    ? "never"
+			                                    : "failed"));
+			g_ptr_array_remove_index(r->files, i);
+		} else {
+			i++;
+		}
 	}
-	kdh_watch_vm(ctx, c, r, vm, serial, &console);
-	if (console.booted_release && !g_str_equal(console.booted_release, k->release))
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "the guest booted %s, not %s",
-		                console.booted_release, k->release);
-	if (r->verdict != KDH_VERDICT_TIMEOUT && r->verdict != KDH_VERDICT_ERROR && !cancelled(ctx))
-		retrieve_and_judge(ctx, c, r, k, disk, dir, &console);
-	kdh_console_evidence_clear(&console);
-}
-
-/* The host steps before the VM: kernel, image, disk.  FALSE (with R's
- * verdict set) when one failed or the run was cancelled. */
-static gboolean prepare(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, const char *disk,
-                        KdhKernel **k, char **initrd, char **base)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *detail = NULL;
-	gint64 start = ctx->ops->now();
-
-	*k = ctx->ops->kernel(ctx, c, &error);
-	if (*k) {
-		r->kernel_release = g_strdup((*k)->release);
-		r->kernel_package = g_strdup((*k)->package);
-		r->kernel_version = g_strdup((*k)->version);
-		detail = g_strdup_printf("%s (%s %s)", (*k)->release, (*k)->package, (*k)->version);
-	}
-	host_phase(ctx, r, "kernel", start, detail);
-	if (!*k || cancelled(ctx))
-		goto failed;
-
-	start = ctx->ops->now();
-	*initrd = ctx->ops->image(ctx, c, *k, &error);
-	host_phase(ctx, r, "image", start, *initrd);
-	if (!*initrd || cancelled(ctx))
-		goto failed;
-
-	start = ctx->ops->now();
-	if (!(*base = ctx->ops->disk(ctx, disk, &error)) || cancelled(ctx))
-		goto failed;
-	host_phase(ctx, r, "disk", start, NULL);
-	return TRUE;
-
-failed:
-	step_failed(ctx, r, error);
-	return FALSE;
 }
 
 /* The VM's folder goes with the case; its disk is kept in the case folder
  * when asked. */
-static void keep_or_remove_vm_files(const KdhRunContext *ctx, KdhResult *r, const char *vm_dir,
-                                    const char *disk, const char *dir)
+static void keep_or_remove_vm_files(const KdhRunContext *ctx, KdhJob *j)
 {
-	g_autofree char *kept = g_build_filename(dir, DISK_FILE, NULL);
+	g_autofree char *kept = g_build_filename(j->dir, DISK_FILE, NULL);
 
-	if (ctx->keep_disk && !g_str_equal(disk, kept) && g_file_test(disk, G_FILE_TEST_EXISTS)) {
-		g_autoptr(GFile) from = g_file_new_for_path(disk), to = g_file_new_for_path(kept);
+	if (ctx->keep_disk && !g_str_equal(j->disk, kept) &&
+	    g_file_test(j->disk, G_FILE_TEST_EXISTS)) {
+		g_autoptr(GFile) from = g_file_new_for_path(j->disk),
+		                 to = g_file_new_for_path(kept);
 		g_autoptr(GError) error = NULL;
 		if (!g_file_move(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error))
-			kdh_result_fail(r, KDH_VERDICT_ERROR, "keeping the disk: %s",
+			kdh_result_fail(j->r, KDH_VERDICT_ERROR, "keeping the disk: %s",
 			                error->message);
 	}
 	if (ctx->vm_dir)
-		kdh_rm_rf(vm_dir);
+		kdh_rm_rf(j->vm_dir);
 	else if (!ctx->keep_disk)
-		g_unlink(disk);
+		g_unlink(j->disk);
 }
 
-KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
+void kdh_job_finish(const KdhRunContext *ctx, KdhJob *j)
 {
-	KdhResult *r = kdh_result_new(c->name);
-	g_autofree char *dir = g_build_filename(ctx->run_dir, c->name, NULL);
-	g_autofree char *verdict_path = g_build_filename(dir, VERDICT_FILE, NULL);
-	/* What QEMU opens lives in a folder it can reach (see vm.h), not in the
-	 * results, which may lie below a folder only we may enter. */
-	g_autofree char *vm_dir =
-	    ctx->vm_dir ? g_build_filename(ctx->vm_dir, c->name, NULL) : g_strdup(dir);
-	g_autofree char *disk = g_build_filename(vm_dir, DISK_FILE, NULL);
-	g_autofree char *initrd = NULL, *base = NULL;
-	g_autoptr(KdhKernel) k = NULL;
+	g_autofree char *verdict_path = g_build_filename(j->dir, VERDICT_FILE, NULL);
 	g_autoptr(GError) error = NULL;
 
-	r->scenario_file = g_strdup(c->source);
-	r->results_dir = g_strdup(dir);
-	r->accel = g_strdup(kdh_accel_name(ctx->accel));
-	r->kernel_ref = g_strdup(c->kernel_ref);
-	g_print("%s\n", c->name);
-	if (g_mkdir_with_parents(dir, 0755) != 0) {
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "cannot create %s", dir);
-		return r;
-	}
-	if (ctx->vm_dir && !kdh_vm_dir_new(vm_dir, &error)) {
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
-		return r;
-	}
-	if (prepare(ctx, c, r, disk, &k, &initrd, &base))
-		run_guest(ctx, c, r, k, initrd, disk, base, vm_dir, dir);
-	keep_or_remove_vm_files(ctx, r, vm_dir, disk, dir);
-	if (!kdh_report_write_json(r, verdict_path, &error))
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "writing %s: %s", verdict_path,
+	if (!j->started)
+		return;
+	keep_or_remove_vm_files(ctx, j);
+	drop_dump(ctx, j->r);
+	if (!kdh_report_write_json(j->r, verdict_path, &error))
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "writing %s: %s", verdict_path,
 		                error->message);
-	return r;
 }

@@ -1,17 +1,69 @@
-/* Inside run/ only: the console watch, as case.c drives it. */
+/* Inside run/ only: one case's stages as the jobs runner drives them
+ * (case.c), and the console watch (watch.c). */
 #ifndef KDH_RUN_INTERNAL_H
 #define KDH_RUN_INTERNAL_H
 
 #include "run/run.h"
 #include "verdict/verdict.h"
 
+/* One case on its way through a run. */
+typedef struct {
+	const KdhCase *c;
+	KdhResult *r;
+	const KdhKernel *k; /* from the run's KdhPrepared */
+	const char *initrd;
+	const char *base;
+	char *dir;    /* its results folder */
+	char *vm_dir; /* its VM's own folder */
+	char *disk;   /* its overlay, in VM_DIR */
+	KdhConsoleEvidence console;
+	gboolean started;  /* it has a folder and a result to write */
+	gint64 queued_at;  /* when it joined the retrieval queue */
+	guint64 footprint; /* what its VM takes from the host */
+} KdhJob;
+
+/* A job for case C in the run of CTX, with what P made for it. */
+KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCase *c);
+void kdh_job_free(KdhJob *j);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhJob, kdh_job_free)
+
+/* The case's folders and overlay, then its VM until the domain ends.
+ * TRUE when the guest's disk is to be read (kdh_job_judge next); FALSE
+ * when the case's verdict is already decided (kdh_job_finish next). */
+gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j);
+
+/* Judges the case from its retrieved disk (RET, after KdhRunOps.retrieve)
+ * and what its console showed; SHARE is its part of the appliance's
+ * start-up, WAITED the time it spent queued for it. */
+void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, double share,
+                   double waited);
+
+/* The case's last step, whatever happened: the VM's files removed (or the
+ * disk kept), the dump deleted when CTX->keep_dumps says so, verdict.json
+ * written.  The result stays in J. */
+void kdh_job_finish(const KdhRunContext *ctx, KdhJob *j);
+
+/* The names kdh writes into a case folder itself (a guest file must not
+ * take them). */
+extern const char *const kdh_job_reserved_names[];
+
+/* Records that R enters PHASE and tells the monitor. */
+void kdh_run_enter_phase(const KdhRunContext *ctx, KdhResult *r, const char *phase);
+
+/* Why the run stops: "interrupted by SIGINT" (never NULL once cancelled). */
+char *kdh_run_interruption(const KdhRunContext *ctx);
+
+/* TRUE once the run is cancelled. */
+gboolean kdh_run_cancelled(const KdhRunContext *ctx);
+
 /* Watches the running VM of case C until it ends, a phase times out, or the
  * run is cancelled; destroys VM in every case.  Phases and their durations
- * go to R (and are printed), as do TIMEOUT, ERROR (a host failure, a guest
- * error at a harness step, the cancellation) and the markers ignored; the
- * console's evidence goes to EV.  Markers are acted on only in the order
- * the case's plan has them, each once: a host-fired trigger (an NMI) is
- * injected only for a case whose trigger row says so, at its place, once. */
+ * go to R (and to the monitor), as do TIMEOUT, ERROR (a host failure, a
+ * guest error at a harness step, the cancellation) and the markers ignored;
+ * the console's evidence goes to EV.  Markers are acted on only in the
+ * order the case's plan has them, each once: a host-fired trigger (an NMI)
+ * is injected only for a case whose trigger row says so, at its place,
+ * once. */
 void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhVm *vm,
                   const char *serial_path, KdhConsoleEvidence *ev);
 

@@ -34,30 +34,68 @@ const char *kdh_marker_get(const KdhMarker *m, const char *key);
 
 typedef struct KdhRunContext KdhRunContext;
 
+/* One finished case's disk to read, and what reading it gave. */
+typedef struct {
+	const char *disk;            /* the case's overlay */
+	const char *dest_dir;        /* its results folder */
+	const char *const *reserved; /* names kdh writes there itself */
+	KdhCrashFiles *files;        /* out: what was copied */
+	GError *error;               /* out: why not (KDH_GUEST_ERROR_NO_CRASH: no dump) */
+	double seconds;              /* out: this disk's own time, the launch not counted */
+} KdhRetrieval;
+
 /* The steps of a case that reach outside kdh's own memory: making what the
  * guest boots, reading its disk afterwards, and the clock phases are timed
  * by.  kdh_run_host_ops does them for real (kernel/, image/, guest/, the
- * monotonic clock); a test passes its own table to play a case in
- * milliseconds.  Each step returns NULL/FALSE with an error on failure. */
+ * monotonic clock); a test passes its own table to play cases in
+ * milliseconds.  Each step returns NULL/FALSE with an error on failure.
+ * Every step may be called from several threads at once. */
 typedef struct {
 	/* The case's kernel, made or found in the cache. */
 	KdhKernel *(*kernel)(const KdhRunContext *ctx, const KdhCase *c, GError **error);
 	/* The initrd the guest boots with kernel K. */
 	char *(*image)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
 	               GError **error);
-	/* Creates the case's guest disk at DISK (a fresh overlay) and returns
-	 * the base it is backed by (shared, only read). */
-	char *(*disk)(const KdhRunContext *ctx, const char *disk, GError **error);
-	/* Copies the guest's newest dump folder from DISK into DEST_DIR, as
-	 * kdh_guest_fetch_crash does (KDH_GUEST_ERROR_NO_CRASH: none). */
-	KdhCrashFiles *(*retrieve)(const KdhRunContext *ctx, const char *disk, const char *dest_dir,
-	                           const char *const *reserved, GError **error);
+	/* The base disk every case's overlay is backed by (shared, only read). */
+	char *(*base)(const KdhRunContext *ctx, GError **error);
+	/* Creates a case's guest disk at DISK, a fresh overlay of BASE. */
+	gboolean (*overlay)(const KdhRunContext *ctx, const char *base, const char *disk,
+	                    GError **error);
+	/* Reads the N disks of ITEMS with one libguestfs appliance, as
+	 * kdh_guest_fetch_crash does for one; *LAUNCH_SECONDS gets the
+	 * appliance's start-up.  FALSE when the appliance itself failed (each
+	 * item's error says so too). */
+	gboolean (*retrieve)(const KdhRunContext *ctx, KdhRetrieval *items, guint n,
+	                     double *launch_seconds, GError **error);
 	gint64 (*now)(void);        /* microseconds, monotonic */
-	void (*sleep)(gulong usec); /* between two looks at the VM */
+	void (*sleep)(gulong usec); /* between two looks at a VM */
 } KdhRunOps;
 
 /* The real steps. */
 extern const KdhRunOps kdh_run_host_ops;
+
+/* What becomes of a case's dump once it is verified. */
+typedef enum {
+	KDH_KEEP_DUMPS_FAILED, /* kept for every case that did not PASS (default) */
+	KDH_KEEP_DUMPS_ALWAYS,
+	KDH_KEEP_DUMPS_NEVER,
+} KdhKeepDumps;
+
+/* Shows a run as it goes: a line per running case redrawn in place on a
+ * terminal, plain lines (one per phase change and per verdict) elsewhere.
+ * Every function may be called from any thread. */
+typedef struct KdhRunMonitor KdhRunMonitor;
+
+/* A monitor writing to OUT; TTY redraws.  TOTAL: the cases of the run. */
+KdhRunMonitor *kdh_run_monitor_new(FILE *out, gboolean tty, guint total);
+/* Stops redrawing (the running lines are left as they were) and frees M;
+ * accepts NULL. */
+void kdh_run_monitor_free(KdhRunMonitor *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhRunMonitor, kdh_run_monitor_free)
+/* Case NAME enters PHASE (the previous one, if any, ended). */
+void kdh_run_monitor_phase(KdhRunMonitor *m, const char *name, const char *phase);
+/* Case R has its verdict: one line, and the case's phases. */
+void kdh_run_monitor_finished(KdhRunMonitor *m, const KdhResult *r);
 
 struct KdhRunContext {
 	const char *cache_dir;
@@ -70,15 +108,50 @@ struct KdhRunContext {
 	const KdhVmBackend *backend;
 	const KdhRunOps *ops;
 	KdhAccel accel;
-	gboolean keep_disk;               /* keep the case's overlay disk after retrieval */
-	volatile sig_atomic_t *cancelled; /* set (non-zero) from a signal handler */
+	gboolean keep_disk; /* keep the case's overlay disk after retrieval */
+	KdhKeepDumps keep_dumps;
+	guint jobs;                       /* VMs at once; 0 counts as 1 */
+	guint64 memory_budget;            /* bytes all running guests may take together
+	                                   * (kdh_guest_footprint each); 0: no limit */
+	KdhRunMonitor *monitor;           /* NULL: the run is silent */
+	volatile sig_atomic_t *cancelled; /* set to the signal from a handler */
 };
 
-/* Runs C and returns its result (never NULL); verdict.json and the serial
- * log are in the case's folder (RUN_DIR/<case name>) when it returns.  Once
- * *CTX->cancelled is set, the case ends as ERROR "cancelled by a signal",
- * whatever error the step under way returns.  Keeps no state between
- * calls: domain names come from the case folder, not a counter. */
+/* What the cases of a run share, made once before the first VM: each
+ * kernel ref resolved once, each (kernel, image) built once, the base disk. */
+typedef struct KdhPrepared KdhPrepared;
+
+KdhPrepared *kdh_prepared_new(void);
+void kdh_prepared_free(KdhPrepared *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhPrepared, kdh_prepared_free)
+
+/* Resolves the kernel of every case of CASES (KdhCase*) into P, each ref
+ * once; FALSE with an error naming the case's file and line at the first
+ * that does not resolve. */
+gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                 GError **error);
+
+/* After kdh_run_prepare_kernels: the image of every case and the base disk
+ * (which needs CTX->accel). */
+gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                GError **error);
+
+/* C's kernel in P (after kdh_run_prepare_kernels), or NULL. */
+const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c);
+
+/* Runs CASES (prepared in P) with up to CTX->jobs VMs at once and returns
+ * one result per case, in the order of CASES; verdict.json and serial.log
+ * are in each case's folder (RUN_DIR/<case name>).  A VM starts only when
+ * CTX->memory_budget holds it beside the VMs already running.  Finished
+ * cases wait for one libguestfs appliance that reads the disks of every
+ * case waiting at once; their VM slot is free meanwhile.  Once
+ * *CTX->cancelled is set, running cases end as ERROR "interrupted", every
+ * domain is destroyed and every overlay removed, and cases not started yet
+ * are NOT-RUN. */
+GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases);
+
+/* Prepares and runs the single case C (tests, one-off callers): a step that
+ * fails makes the case an ERROR. */
 KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c);
 
 /* Where and how kdh_run_kernel_progress shows a kernel build. */

@@ -146,9 +146,10 @@ static void phase_done(Watch *w, gint64 now)
 	double seconds = (now - w->phase_start) / 1e6;
 
 	kdh_result_add_phase(w->r, phases[w->phase], seconds);
-	g_print("  %-9s %6.1f s\n", phases[w->phase], seconds);
 	w->phase++;
 	w->phase_start = now;
+	if (w->phase < G_N_ELEMENTS(phases))
+		kdh_run_enter_phase(w->ctx, w->r, phases[w->phase]);
 }
 
 /* Records the phase the guest was in when the watch ended early. */
@@ -157,7 +158,6 @@ static void phase_cut(Watch *w, gint64 now)
 	double seconds = (now - w->phase_start) / 1e6;
 
 	kdh_result_add_phase(w->r, phases[w->phase], seconds);
-	g_print("  %-9s %6.1f s  (did not complete)\n", phases[w->phase], seconds);
 }
 
 static void guest_failed(Watch *w, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -373,8 +373,9 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 			phase_cut(w, now);
 		return TRUE;
 	}
-	if (ctx->cancelled && *ctx->cancelled) {
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "cancelled by a signal");
+	if (kdh_run_cancelled(ctx)) {
+		g_autofree char *why = kdh_run_interruption(ctx);
+		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", why);
 		phase_cut(w, now);
 		return TRUE;
 	}
@@ -400,6 +401,7 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 	Watch w = {.ctx = ctx, .c = c, .r = r, .vm = vm, .ev = ev};
 
 	w.phase_start = ctx->ops->now();
+	kdh_run_enter_phase(ctx, r, phases[0]);
 	for (;;) {
 		g_autoptr(GError) error = NULL;
 		gboolean running = ctx->backend->running(vm, &error);

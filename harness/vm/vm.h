@@ -122,4 +122,36 @@ gboolean kdh_vm_dir_new(const char *path, GError **error);
  * it.  Group permissions are not considered.  Caller frees. */
 char *kdh_vm_unreachable(const char *path, gboolean need_read);
 
+/* ---- capacity: what this host can run at once ---- */
+
+/* What a TCG guest costs beyond its RAM: QEMU itself and its translation
+ * cache (measured: README "Running many cases"). */
+#define KDH_QEMU_OVERHEAD ((guint64)320 << 20)
+/* What one libguestfs appliance reading finished cases' disks takes. */
+#define KDH_APPLIANCE_MEMORY ((guint64)1536 << 20)
+
+typedef struct {
+	guint cores;
+	double load;           /* the 1-minute load average */
+	guint64 mem_total;     /* bytes */
+	guint64 mem_available; /* bytes: MemAvailable */
+} KdhHostCapacity;
+
+/* Reads this host's cores, load and memory. */
+gboolean kdh_host_capacity(KdhHostCapacity *out, GError **error);
+
+/* As kdh_host_capacity, from the texts of /proc/meminfo and /proc/loadavg
+ * and a core count; FALSE when a text is not what the kernel writes. */
+gboolean kdh_host_capacity_parse(const char *meminfo, const char *loadavg, guint cores,
+                                 KdhHostCapacity *out);
+
+/* What a guest of MEMORY bytes takes from the host while it runs. */
+guint64 kdh_guest_footprint(guint64 memory);
+
+/* How many guests of FOOTPRINT bytes (kdh_guest_footprint) to run at once
+ * on HOST: one per free core (cores minus the load average, at least
+ * one), no more than its free memory holds beside one libguestfs
+ * appliance, and never less than one.  *WHY (may be NULL) says how. */
+guint kdh_jobs_choose(const KdhHostCapacity *host, guint64 footprint, char **why);
+
 #endif

@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "support.h"
 #include "util/util.h"
 
 /* The unprivileged user the session test runs kdh as (ci/setup-host.sh). */
@@ -29,46 +30,12 @@ static char *kdh_bin(void)
 	return g_canonicalize_filename(bin && *bin ? bin : "build/kdh", NULL);
 }
 
-/* The process whose command line holds NEEDLE (its NULs read as spaces),
- * or 0. */
-static GPid process_with(const char *needle)
-{
-	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-	const char *name;
-
-	while (proc && (name = g_dir_read_name(proc))) {
-		g_autofree char *path = g_build_filename("/proc", name, "cmdline", NULL);
-		g_autofree char *cmdline = NULL;
-		guint64 pid;
-		gsize len;
-
-		if (!g_ascii_string_to_unsigned(name, 10, 1, G_MAXINT, &pid, NULL) ||
-		    !g_file_get_contents(path, &cmdline, &len, NULL))
-			continue;
-		for (gsize i = 0; i + 1 < len; i++) {
-			if (cmdline[i] == '\0')
-				cmdline[i] = ' ';
-		}
-		if (strstr(cmdline, needle))
-			return (GPid)pid;
-	}
-	return 0;
-}
-
-/* The QEMU of a domain of kdh KDH_PID: libvirt names the guest on its
- * command line (-name guest=kdh-<pid>-...). */
-static GPid qemu_of(GPid kdh_pid)
-{
-	g_autofree char *needle = g_strdup_printf("guest=kdh-%d-", (int)kdh_pid);
-	return process_with(needle);
-}
-
 /* Waits until kdh KDH_PID has a QEMU running and returns its pid; fails the
  * test when kdh ends first. */
 static GPid wait_for_qemu(GPid kdh_pid)
 {
 	for (int i = 0; i < 6000; i++) {
-		GPid q = qemu_of(kdh_pid);
+		GPid q = kdh_test_qemu_of(kdh_pid);
 		int status;
 
 		if (q)
@@ -239,7 +206,7 @@ START_TEST(system_qemu_is_not_root)
 
 	ck_assert_int_eq(exit_status(kdh), 0);
 	assert_smoke_passed(results);
-	ck_assert_msg(!qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
+	ck_assert_msg(!kdh_test_qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
 	left = files_breaking(cache, (uid_t)uids[0], FALSE, NULL);
 	ck_assert_msg(!*left, "cache files left with QEMU's user:\n%s", left);
 	left_results = files_breaking(results, (uid_t)uids[0], FALSE, NULL);
@@ -300,7 +267,7 @@ START_TEST(closed_cache_is_named)
 	/* g_dir_make_tmp made TMP with mode 0700. */
 	want = g_strdup_printf("folder %s (mode 0700) is not searchable by others", tmp);
 	ck_assert_msg(strstr(reasons, want), "reasons: %s", reasons);
-	ck_assert_msg(!qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
+	ck_assert_msg(!kdh_test_qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
 }
 END_TEST
 
@@ -436,7 +403,7 @@ START_TEST(session_as_ordinary_user)
 
 	/* Nothing left: no QEMU, no domain, and the session's daemons end by
 	 * themselves when idle. */
-	ck_assert_msg(!qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
+	ck_assert_msg(!kdh_test_qemu_of(kdh), "a QEMU of kdh %d still runs", (int)kdh);
 	domains = output_as(user, virsh_argv, env, tmp);
 	prefix = g_strdup_printf("kdh-%d-", (int)kdh);
 	ck_assert_msg(!strstr(domains, prefix), "domains left: %s", domains);

@@ -5,16 +5,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Shared by every thread of a run: a runner with several jobs advances it
+ * from each, which only plays the scripts sooner, never out of order. */
 static gint64 clock_us;
+/* Guards the log and the VMs' lines (one VM per job thread). */
+static GMutex fake_lock;
 
 gint64 kdh_fake_now(void)
 {
-	return clock_us;
+	return __atomic_load_n(&clock_us, __ATOMIC_SEQ_CST);
 }
 
+/* A thousandth of the virtual time passes for real, so the VMs of several
+ * jobs overlap as real ones do instead of one playing to its end before
+ * the next thread is scheduled. */
 void kdh_fake_sleep(gulong usec)
 {
-	clock_us += usec;
+	__atomic_add_fetch(&clock_us, (gint64)usec, __ATOMIC_SEQ_CST);
+	g_usleep(usec / 1000);
 }
 
 static const KdhFakeLine *script;
@@ -41,6 +49,7 @@ struct KdhVm {
 	gint64 nmi_at; /* -1: none yet */
 	gsize next;    /* the next script line to play */
 	gboolean ended;
+	guint64 footprint; /* what it takes from the host, as kdh counts it */
 };
 
 static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
@@ -50,13 +59,19 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	(void)error;
 	vm->serial = fopen(cfg->serial_log, "wb");
 	ck_assert_msg(vm->serial, "cannot write %s", cfg->serial_log);
-	vm->start = clock_us;
+	vm->start = kdh_fake_now();
 	vm->nmi_at = -1;
+	g_mutex_lock(&fake_lock);
 	log_.starts++;
+	log_.max_running = MAX(log_.max_running, log_.starts - log_.destroys);
+	vm->footprint = kdh_guest_footprint(cfg->memory);
+	log_.footprint += vm->footprint;
+	log_.max_footprint = MAX(log_.max_footprint, log_.footprint);
 	g_free(log_.name);
 	g_free(log_.cmdline);
 	log_.name = g_strdup(cfg->name);
 	log_.cmdline = g_strdup(cfg->cmdline);
+	g_mutex_unlock(&fake_lock);
 	return vm;
 }
 
@@ -67,7 +82,7 @@ static void play(KdhVm *vm)
 	while (!vm->ended && vm->next < script_len) {
 		const KdhFakeLine *l = &script[vm->next];
 		gint64 from = l->after_nmi ? vm->nmi_at : vm->start;
-		if (from < 0 || clock_us - from < (gint64)(l->at * G_USEC_PER_SEC))
+		if (from < 0 || kdh_fake_now() - from < (gint64)(l->at * G_USEC_PER_SEC))
 			return;
 		if (!l->text) {
 			vm->ended = TRUE;
@@ -90,9 +105,11 @@ static gboolean fake_running(KdhVm *vm, GError **error)
 static gboolean fake_inject_nmi(KdhVm *vm, GError **error)
 {
 	(void)error;
+	g_mutex_lock(&fake_lock);
 	log_.nmis++;
+	g_mutex_unlock(&fake_lock);
 	if (vm->nmi_at < 0)
-		vm->nmi_at = clock_us;
+		vm->nmi_at = kdh_fake_now();
 	return TRUE;
 }
 
@@ -100,7 +117,10 @@ static void fake_destroy(KdhVm *vm)
 {
 	if (!vm)
 		return;
-	log_.destroyed = TRUE;
+	g_mutex_lock(&fake_lock);
+	log_.destroys++;
+	log_.footprint -= vm->footprint;
+	g_mutex_unlock(&fake_lock);
 	fclose(vm->serial);
 	g_free(vm);
 }

@@ -2,13 +2,14 @@
  * plays a scripted console into its serial log as the clock advances,
  * reports running until its script ends it, and counts the NMIs injected.
  * Time is virtual: the runner's sleeps advance it, so a case whose phases
- * take minutes plays in milliseconds.  One fake VM at a time (Check runs
- * each test in its own process). */
+ * take minutes plays in milliseconds.  Several fake VMs may run at once
+ * (a runner with jobs), each playing the same script. */
 #ifndef KDH_TEST_FAKE_H
 #define KDH_TEST_FAKE_H
 
 #include <glib.h>
 
+#include "run/run.h"
 #include "vm/vm.h"
 
 typedef struct {
@@ -21,13 +22,16 @@ typedef struct {
 /* The script the next fake VM plays (N lines, kept by reference). */
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n);
 
-/* What the last fake VM saw. */
+/* What the fake VMs saw. */
 typedef struct {
 	guint starts;
 	guint nmis;
-	gboolean destroyed;
-	char *name;    /* the domain name it was started with */
-	char *cmdline; /* the kernel command line */
+	guint destroys;
+	guint max_running;     /* the most running at once */
+	guint64 footprint;     /* kdh_guest_footprint of those running now */
+	guint64 max_footprint; /* and the most at once */
+	char *name;            /* the domain name the last one was started with */
+	char *cmdline;         /* its kernel command line */
 } KdhFakeVmLog;
 
 /* The log of what fake VMs saw since the last kdh_fake_vm_script. */
@@ -38,5 +42,31 @@ extern const KdhVmBackend kdh_fake_vm;
 /* The virtual clock, microseconds; kdh_fake_sleep advances it. */
 gint64 kdh_fake_now(void);
 void kdh_fake_sleep(gulong usec);
+
+/* ---- fake host steps (fake_ops.c) ---- */
+
+/* The real dump the fake guest "writes", and its kernel. */
+#define KDH_FAKE_DUMP    "tests/fixtures/dump/debian12-6.1-sysrq.kdump"
+#define KDH_FAKE_RELEASE "6.1.0-56-amd64"
+
+/* Kernel KDH_FAKE_RELEASE, an initrd path, a base path, an empty overlay:
+ * nothing is built. */
+KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **error);
+char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                     GError **error);
+char *kdh_fake_base(const KdhRunContext *ctx, GError **error);
+gboolean kdh_fake_overlay(const KdhRunContext *ctx, const char *base, const char *disk,
+                          GError **error);
+
+/* Host steps whose retrieval finds the fixture dump, finds no dump folder,
+ * or is interrupted by Ctrl-C (which it sets) while libguestfs launches. */
+extern const KdhRunOps kdh_fake_ops_dump;
+extern const KdhRunOps kdh_fake_ops_nothing;
+extern const KdhRunOps kdh_fake_ops_interrupted;
+
+/* Disks read and appliances launched since kdh_fake_ops_reset. */
+void kdh_fake_ops_reset(void);
+guint kdh_fake_retrievals(void);
+guint kdh_fake_batches(void);
 
 #endif

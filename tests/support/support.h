@@ -18,4 +18,24 @@ int kdh_test_run_output(const char *const *args, char **out, char **err);
 /* The entries of folder DIR, sorted, joined by spaces ("" when empty). */
 char *kdh_test_list_dir(const char *dir);
 
+/* ---- the host seen from outside kdh (outside.c) ---- */
+
+/* The process whose command line holds NEEDLE (its NULs read as spaces),
+ * or 0. */
+GPid kdh_test_process_with(const char *needle);
+
+/* A QEMU of a domain of kdh KDH_PID, or 0: libvirt names the guest on its
+ * command line (-name guest=kdh-<pid>-...). */
+GPid kdh_test_qemu_of(GPid kdh_pid);
+
+/* The names of the domains of qemu:///system, running or defined, one per
+ * line (virsh list --all --name). */
+char *kdh_test_domains(void);
+
+/* How many of those belong to kdh KDH_PID (named kdh-<pid>-...). */
+guint kdh_test_domains_of(GPid kdh_pid);
+
+/* Fails the test when a domain or a QEMU of kdh KDH_PID is left. */
+void kdh_test_assert_nothing_left(GPid kdh_pid);
+
 #endif

@@ -242,6 +242,30 @@ START_TEST(accel_kvm_refused_where_kvm_is_broken)
 }
 END_TEST
 
+/* A kernel ref that does not exist, in the second of two files: exit 2
+ * naming that file and line, before the first case's VM (nothing is
+ * written in the results folder). */
+START_TEST(missing_kernel_ref_is_usage_before_any_vm)
+{
+	g_autofree char *cache = cache_with_broken_kvm();
+	g_autofree char *results = g_build_filename(tmp, "results", NULL);
+	g_autofree char *good = g_build_filename(tmp, "good.ini", NULL);
+	g_autofree char *bad = g_build_filename(tmp, "bad.ini", NULL);
+	const char *args[] = {"run", "--cache", cache, "--results", results, good, bad, NULL};
+	g_autofree char *err = NULL;
+
+	ck_assert(g_file_set_contents(
+	    good, "[scenario]\nname=good\n[kernel]\nref=import:import-kdhtest\n", -1, NULL));
+	ck_assert(g_file_set_contents(
+	    bad, "[scenario]\nname=bad\n[kernel]\nref=import:import-nosuchkernel\n", -1, NULL));
+	ck_assert_int_eq(kdh_test_run_output(args, NULL, &err), 2);
+	ck_assert_msg(strstr(err, "bad.ini:") && strstr(err, "ref=import:import-nosuchkernel"),
+	              "%s", err);
+	ck_assert_ptr_null(strstr(err, "CRITICAL"));
+	ck_assert(!g_file_test(results, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
 Suite *cli_suite(void);
 Suite *cli_suite(void)
 {
@@ -258,6 +282,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, missing_and_special_files);
 	tcase_add_test(tc, same_case_name_in_two_files);
 	tcase_add_test(tc, accel_kvm_refused_where_kvm_is_broken);
+	tcase_add_test(tc, missing_kernel_ref_is_usage_before_any_vm);
 	suite_add_tcase(s, tc);
 	return s;
 }

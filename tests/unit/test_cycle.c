@@ -15,19 +15,17 @@
 #include "run/run.h"
 #include "util/util.h"
 
-#define FIXTURE         "tests/fixtures/dump/debian12-6.1-sysrq.kdump"
-#define FIXTURE_RELEASE "6.1.0-56-amd64"
+#define FIXTURE_RELEASE KDH_FAKE_RELEASE
 
 static char *tmp;
 static volatile sig_atomic_t cancel_flag;
-static guint retrievals;
 
 static void setup(void)
 {
 	tmp = g_dir_make_tmp("kdh-cycle-XXXXXX", NULL);
 	ck_assert_ptr_nonnull(tmp);
 	cancel_flag = 0;
-	retrievals = 0;
+	kdh_fake_ops_reset();
 }
 
 static void teardown(void)
@@ -35,97 +33,6 @@ static void teardown(void)
 	kdh_rm_rf(tmp);
 	g_free(tmp);
 }
-
-/* ---- fake host steps ---- */
-
-static KdhKernel *fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **error)
-{
-	KdhKernel *k = g_new0(KdhKernel, 1);
-
-	(void)ctx, (void)error;
-	k->ref = g_strdup(c->kernel_ref);
-	k->release = g_strdup(FIXTURE_RELEASE);
-	k->package = g_strdup("linux-image-" FIXTURE_RELEASE "-unsigned");
-	k->version = g_strdup("6.1.192-2");
-	k->vmlinuz = g_strdup("/nonexistent/vmlinuz");
-	return k;
-}
-
-static char *fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                        GError **error)
-{
-	(void)ctx, (void)c, (void)k, (void)error;
-	return g_strdup("/nonexistent/initrd");
-}
-
-static char *fake_disk(const KdhRunContext *ctx, const char *disk, GError **error)
-{
-	(void)ctx;
-	return g_file_set_contents(disk, "", 0, error) ? g_strdup("/base.qcow2") : NULL;
-}
-
-static KdhCrashFiles *crash_files(const char *dir)
-{
-	KdhCrashFiles *f = g_new0(KdhCrashFiles, 1);
-
-	f->crash_dir = g_strdup(dir);
-	f->files = g_ptr_array_new_with_free_func(g_free);
-	f->skipped = g_ptr_array_new_with_free_func(g_free);
-	return f;
-}
-
-/* The guest wrote the fixture dump to /var/crash/<stamp>/vmcore. */
-static KdhCrashFiles *retrieve_dump(const KdhRunContext *ctx, const char *disk,
-                                    const char *dest_dir, const char *const *reserved,
-                                    GError **error)
-{
-	KdhCrashFiles *f = crash_files("/var/crash/20261126T091500Z");
-	g_autofree char *data = NULL;
-	gsize len;
-	char *local = g_build_filename(dest_dir, "vmcore", NULL);
-
-	(void)ctx, (void)disk, (void)reserved;
-	retrievals++;
-	ck_assert(g_file_get_contents(FIXTURE, &data, &len, error));
-	ck_assert(g_file_set_contents(local, data, len, error));
-	g_ptr_array_add(f->files, local);
-	return f;
-}
-
-/* Nothing in /var/crash. */
-static KdhCrashFiles *retrieve_nothing(const KdhRunContext *ctx, const char *disk,
-                                       const char *dest_dir, const char *const *reserved,
-                                       GError **error)
-{
-	(void)ctx, (void)disk, (void)dest_dir, (void)reserved;
-	retrievals++;
-	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH,
-	            "no dump folder in /var/crash");
-	return NULL;
-}
-
-/* A user presses Ctrl-C while libguestfs launches: its appliance dies with
- * the signal and the launch fails with libguestfs' own long story. */
-static KdhCrashFiles *retrieve_interrupted(const KdhRunContext *ctx, const char *disk,
-                                           const char *dest_dir, const char *const *reserved,
-                                           GError **error)
-{
-	(void)disk, (void)dest_dir, (void)reserved;
-	retrievals++;
-	*ctx->cancelled = SIGINT;
-	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
-	            "launching libguestfs: guestfs_launch failed.\nThis usually means the "
-	            "libguestfs appliance failed to start or crashed.\nDo:\n  export "
-	            "LIBGUESTFS_DEBUG=1 LIBGUESTFS_TRACE=1\nand run the command again.");
-	return NULL;
-}
-
-static const KdhRunOps ops_dump = {fake_kernel,   fake_image,   fake_disk,
-                                   retrieve_dump, kdh_fake_now, kdh_fake_sleep};
-static const KdhRunOps ops_nothing = {fake_kernel,      fake_image,   fake_disk,
-                                      retrieve_nothing, kdh_fake_now, kdh_fake_sleep};
-static const KdhRunOps ops_interrupted = {fake_kernel,          fake_image,   fake_disk,
-                                          retrieve_interrupted, kdh_fake_now, kdh_fake_sleep};
 
 /* ---- playing a case ---- */
 
@@ -184,8 +91,7 @@ static Played play(const char *extra, const KdhFakeLine *script, gsize n, const 
 	ck_assert_str_eq(json_object_get_string_member(p.json, "verdict"),
 	                 kdh_verdict_name(p.r->verdict));
 	g_file_get_contents(serial_path, &p.serial, NULL, NULL);
-	if (kdh_fake_vm_log()->starts)
-		ck_assert(kdh_fake_vm_log()->destroyed);
+	ck_assert_uint_eq(kdh_fake_vm_log()->destroys, kdh_fake_vm_log()->starts);
 	return p;
 }
 
@@ -262,22 +168,21 @@ static const KdhFakeLine sysrq_cycle[] = {
 
 START_TEST(sysrq_cycle_passes_on_the_dump)
 {
-	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_dump);
+	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &kdh_fake_ops_dump);
 	JsonObject *dump = json_object_get_object_member(p.json, "dump");
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
-	assert_phases(&p, "kernel image disk boot crash capture shutdown retrieve verify");
+	assert_phases(&p, "disk boot crash capture shutdown retrieve-wait retrieve verify");
 	assert_check(&p, "dump VMCOREINFO OSRELEASE=" FIXTURE_RELEASE);
 	assert_check(&p, "dump dmesg: [");
 	assert_check(&p, "Kernel panic - not syncing: sysrq triggered crash");
-	ck_assert_uint_eq(p.r->reasons->len, 0);
 	ck_assert_str_eq(json_object_get_string_member(dump, "release_in_memory"), FIXTURE_RELEASE);
 	ck_assert_int_gt(json_object_get_int_member(dump, "pages_checked"), 1000);
 	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 0);
 	ck_assert_uint_eq(p.r->ignored_markers->len, 0);
 	ck_assert_ptr_nonnull(strstr(kdh_fake_vm_log()->cmdline, "kdh.trigger=sysrq"));
 	/* Phase times come from the console: boot ended at "armed", 8 s. */
-	const KdhPhase *boot = g_ptr_array_index(p.r->phases, 3);
+	const KdhPhase *boot = g_ptr_array_index(p.r->phases, 1);
 	ck_assert_str_eq(boot->name, "boot");
 	ck_assert(boot->seconds > 7.9 && boot->seconds < 8.2);
 }
@@ -305,7 +210,7 @@ static const KdhFakeLine nmi_cycle[] = {
 START_TEST(nmi_injected_once_in_its_place)
 {
 	g_auto(Played) p =
-	    play("[crash]\ntrigger=nmi\n", nmi_cycle, G_N_ELEMENTS(nmi_cycle), &ops_dump);
+	    play("[crash]\ntrigger=nmi\n", nmi_cycle, G_N_ELEMENTS(nmi_cycle), &kdh_fake_ops_dump);
 
 	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 1);
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
@@ -335,7 +240,8 @@ static const KdhFakeLine sysrq_asking_nmi[] = {
 
 START_TEST(guest_cannot_ask_for_an_nmi)
 {
-	g_auto(Played) p = play(NULL, sysrq_asking_nmi, G_N_ELEMENTS(sysrq_asking_nmi), &ops_dump);
+	g_auto(Played) p =
+	    play(NULL, sysrq_asking_nmi, G_N_ELEMENTS(sysrq_asking_nmi), &kdh_fake_ops_dump);
 
 	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 0);
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
@@ -375,7 +281,7 @@ START_TEST(collector_status_parsed_strictly)
 	    {4, FALSE, done, 0},
 	    {5, FALSE, NULL, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), statuses[_i].verdict);
 	if (p.r->verdict == KDH_VERDICT_PASS)
@@ -403,7 +309,7 @@ START_TEST(armed_needs_a_loaded_capture_kernel)
 	    {4, FALSE, CDONE, 0},
 	    {5, FALSE, NULL, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
 	assert_reason(&p, "the guest armed with kexec_crash_loaded=");
@@ -420,7 +326,7 @@ START_TEST(no_capture_done_is_not_success)
 	    {3, FALSE, CSTART, 0},
 	    {4, FALSE, NULL, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
 	assert_reason(&p, "the domain ended in phase capture (no 'capture-done' marker)");
@@ -438,13 +344,13 @@ START_TEST(phase_timeout)
 	    {2.1, FALSE, "KDH: trigger type=sysrq\n", 0},
 	    {1000, FALSE, CSTART, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "TIMEOUT");
 	assert_reason(&p, "phase crash: no 'capture-start' marker within 20 s");
-	assert_phases(&p, "kernel image disk boot crash");
-	ck_assert(kdh_fake_vm_log()->destroyed);
-	ck_assert_uint_eq(retrievals, 0);
+	assert_phases(&p, "disk boot crash");
+	ck_assert_uint_eq(kdh_fake_vm_log()->destroys, 1);
+	ck_assert_uint_eq(kdh_fake_retrievals(), 0);
 	ck_assert_uint_gt(p.r->serial_tail->len, 0);
 }
 END_TEST
@@ -452,7 +358,7 @@ END_TEST
 START_TEST(boot_timeout_on_a_silent_guest)
 {
 	const KdhFakeLine script[] = {{0, FALSE, "", 0}};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "TIMEOUT");
 	assert_reason(&p, "phase boot: no 'armed' marker within 20 s");
@@ -468,7 +374,7 @@ START_TEST(shutdown_timeout)
 	    {3, FALSE, CSTART, 0},
 	    {4, FALSE, CDONE, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_dump);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "TIMEOUT");
 	assert_reason(&p, "phase shutdown: the domain did not end within 20 s");
@@ -485,20 +391,20 @@ static const KdhFakeLine arm_fails[] = {
 
 START_TEST(error_marker_fails_a_dump_case)
 {
-	g_auto(Played) p = play(NULL, arm_fails, G_N_ELEMENTS(arm_fails), &ops_nothing);
+	g_auto(Played) p = play(NULL, arm_fails, G_N_ELEMENTS(arm_fails), &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
 	assert_reason(&p, "no dump on the guest disk (no dump folder in /var/crash): the guest "
 	                  "failed at step arm: kexec -p: Could not find a free area");
 	assert_ignored(&p, "an error was reported before");
-	ck_assert_uint_eq(retrievals, 1);
+	ck_assert_uint_eq(kdh_fake_retrievals(), 1);
 }
 END_TEST
 
 START_TEST(error_marker_is_the_expected_no_dump)
 {
-	g_auto(Played) p =
-	    play("[expect]\noutcome=no-dump\n", arm_fails, G_N_ELEMENTS(arm_fails), &ops_nothing);
+	g_auto(Played) p = play("[expect]\noutcome=no-dump\n", arm_fails, G_N_ELEMENTS(arm_fails),
+	                        &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
 	assert_check(&p, "no dump on the guest disk, as expected: the guest failed at step arm");
@@ -509,8 +415,8 @@ END_TEST
 /* Expected no dump, but the disk has one: FAIL. */
 START_TEST(unexpected_dump_fails)
 {
-	g_auto(Played) p =
-	    play("[expect]\noutcome=no-dump\n", sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_dump);
+	g_auto(Played) p = play("[expect]\noutcome=no-dump\n", sysrq_cycle,
+	                        G_N_ELEMENTS(sysrq_cycle), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
 	assert_reason(&p, "a dump was written to /var/crash/20261126T091500Z, none was expected");
@@ -525,11 +431,11 @@ START_TEST(harness_step_error_is_error)
 	    {2, FALSE, "KDH: error step=modules msg=\"insmod virtio.ko failed\"\n", 0},
 	    {2.2, FALSE, NULL, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
 	assert_reason(&p, "the guest failed at step modules: insmod virtio.ko failed");
-	ck_assert_uint_eq(retrievals, 0);
+	ck_assert_uint_eq(kdh_fake_retrievals(), 0);
 }
 END_TEST
 
@@ -546,7 +452,7 @@ START_TEST(invalid_utf8_console_gives_valid_json)
 	    {3, FALSE, "no newline at the end \xff", 0},
 	    {4, FALSE, NULL, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_nothing);
 	JsonArray *tail = json_object_get_array_member(p.json, "serial_tail");
 	g_autoptr(GString) all = g_string_new(NULL);
 
@@ -573,7 +479,7 @@ START_TEST(console_flood_is_bounded)
 		g_string_append_printf(flood, "KDH: bogus n=%d\n", i);
 	g_string_append_printf(flood, "%s\n", longline);
 	const KdhFakeLine script[] = {{1, FALSE, flood->str, 0}, {2, FALSE, NULL, 0}};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_nothing);
 
 	ck_assert_uint_eq(p.r->ignored_markers->len, 21);
 	ck_assert_str_eq(g_ptr_array_index(p.r->ignored_markers, 20), "... and 4980 more");
@@ -590,7 +496,7 @@ START_TEST(wrong_kernel_booted)
 	    {1, FALSE, "KDH: boot release=5.10.0-evil\n", 0},
 	    {2, FALSE, NULL, 0},
 	};
-	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &ops_nothing);
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
 	assert_reason(&p, "the guest booted 5.10.0-evil, not " FIXTURE_RELEASE);
@@ -600,12 +506,13 @@ END_TEST
 /* Ctrl-C during retrieval: the case is cancelled, whatever libguestfs says. */
 START_TEST(cancel_during_retrieval_says_cancelled)
 {
-	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops_interrupted);
+	g_auto(Played) p =
+	    play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &kdh_fake_ops_interrupted);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
 	ck_assert_uint_eq(p.r->reasons->len, 1);
-	ck_assert_str_eq(g_ptr_array_index(p.r->reasons, 0), "cancelled by a signal");
-	ck_assert_uint_eq(retrievals, 1);
+	ck_assert_str_eq(g_ptr_array_index(p.r->reasons, 0), "interrupted by SIGINT");
+	ck_assert_uint_eq(kdh_fake_retrievals(), 1);
 }
 END_TEST
 
@@ -619,14 +526,14 @@ static void sleep_then_cancel(gulong usec)
 
 START_TEST(cancel_during_the_watch)
 {
-	const KdhRunOps ops = {fake_kernel,   fake_image,   fake_disk,
-	                       retrieve_dump, kdh_fake_now, sleep_then_cancel};
+	KdhRunOps ops = kdh_fake_ops_dump;
+	ops.sleep = sleep_then_cancel;
 	g_auto(Played) p = play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &ops);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "ERROR");
-	assert_reason(&p, "cancelled by a signal");
-	ck_assert(kdh_fake_vm_log()->destroyed);
-	ck_assert_uint_eq(retrievals, 0);
+	assert_reason(&p, "interrupted by SIGTERM");
+	ck_assert_uint_eq(kdh_fake_vm_log()->destroys, 1);
+	ck_assert_uint_eq(kdh_fake_retrievals(), 0);
 }
 END_TEST
 
@@ -645,7 +552,7 @@ START_TEST(domain_names_unique_per_case)
 	                     .images_dir = tmp,
 	                     .run_dir = tmp,
 	                     .backend = &kdh_fake_vm,
-	                     .ops = &ops_nothing,
+	                     .ops = &kdh_fake_ops_nothing,
 	                     .cancelled = &cancel_flag};
 
 	for (guint i = 0; i < cases->len; i++) {

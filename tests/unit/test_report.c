@@ -254,7 +254,8 @@ START_TEST(verdict_json_has_what_was_asked)
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "FAIL");
 	ck_assert(json_object_has_member(v, "phases"));
 	ck_assert(json_object_has_member(v, "serial_tail"));
-	ck_assert(json_object_has_member(json_object_get_object_member(v, "dump"), "pages_checked"));
+	ck_assert(
+	    json_object_has_member(json_object_get_object_member(v, "dump"), "pages_checked"));
 }
 END_TEST
 
@@ -355,9 +356,9 @@ START_TEST(results_json_holds_every_verdict_json)
 		g_autoptr(JsonParser) one = json_parser_new();
 		ck_assert(kdh_report_write_json(g_ptr_array_index(rs, i), path, NULL));
 		load_json(one, tmp, name);
-		ck_assert_msg(json_node_equal(json_array_get_element(cases, i),
-		                              json_parser_get_root(one)),
-		              "case %u differs from its verdict.json", i);
+		ck_assert_msg(
+		    json_node_equal(json_array_get_element(cases, i), json_parser_get_root(one)),
+		    "case %u differs from its verdict.json", i);
 	}
 	/* The hostile reason is a JSON string, read back as written. */
 	ck_assert_str_eq(json_array_get_string_element(
@@ -443,15 +444,16 @@ START_TEST(junit_has_the_ci_shape)
 	assert_xpath_str(doc, "/testsuites/testsuite[1]/@timestamp", "2026-11-28T10:00:00");
 	assert_xpath_num(doc, "count(//testcase)", 6);
 	for (gsize i = 0; i < G_N_ELEMENTS(sample_names); i++) {
-		g_autofree char *expr = g_strdup_printf("count(//testcase[@name='%s'])",
-		                                        sample_names[i]);
+		g_autofree char *expr =
+		    g_strdup_printf("count(//testcase[@name='%s'])", sample_names[i]);
 		assert_xpath_num(doc, expr, 1);
 	}
 	assert_xpath_str(doc, "//testcase[@name='pass-1']/@classname", "alpha");
 	assert_xpath_str(doc, "//testcase[@name='error-1']/@classname", "beta");
 	assert_xpath_num(doc, "//testcase[@name='pass-1']/@time", 12.75);
-	assert_xpath_num(doc, "count(//testcase[@name='pass-1']/*[not(self::properties)]"
-	                      "[not(self::system-out)])",
+	assert_xpath_num(doc,
+	                 "count(//testcase[@name='pass-1']/*[not(self::properties)]"
+	                 "[not(self::system-out)])",
 	                 0);
 	assert_xpath_str(doc, "//testcase[@name='pass-1']/system-out",
 	                 "dump VMCOREINFO OSRELEASE=6.1.0-56-amd64");
@@ -468,15 +470,13 @@ START_TEST(junit_has_the_ci_shape)
 	                 "//testcase[@name='pass-1']/properties/property[@name='kernel.release']"
 	                 "/@value",
 	                 "6.1.0-56-amd64");
-	assert_xpath_str(doc,
-	                 "//testcase[@name='pass-1']/properties/property[@name='accel']/@value",
-	                 "tcg");
+	assert_xpath_str(
+	    doc, "//testcase[@name='pass-1']/properties/property[@name='accel']/@value", "tcg");
 	assert_xpath_str(
 	    doc, "//testcase[@name='pass-1']/properties/property[@name='dump.format']/@value",
 	    "kdump-compressed");
-	assert_xpath_str(doc,
-	                 "//testcase[@name='fail-1']/properties/property[@name='phase']/@value",
-	                 "capture");
+	assert_xpath_str(
+	    doc, "//testcase[@name='fail-1']/properties/property[@name='phase']/@value", "capture");
 	assert_xpath_str(doc,
 	                 "/testsuites/testsuite[1]/properties/property[@name='kdh.version']"
 	                 "/@value",
@@ -602,10 +602,14 @@ START_TEST(tap_reads_back)
 		}
 		ck_assert_ptr_nonnull(lines[i]);
 		yaml = yaml_block(lines, start, i++);
-		ck_assert_str_eq(g_hash_table_lookup(yaml, "verdict"),
-		                 kdh_verdict_name(((KdhResult *)g_ptr_array_index(rs, n))->verdict));
+		ck_assert_str_eq(
+		    g_hash_table_lookup(yaml, "verdict"),
+		    kdh_verdict_name(((KdhResult *)g_ptr_array_index(rs, n))->verdict));
 		if (n == 1) {
-			g_autofree char *want = g_strconcat(hostile, "\x1f" "second reason", NULL);
+			g_autofree char *want = g_strconcat(hostile,
+			                                    "\x1f"
+			                                    "second reason",
+			                                    NULL);
 			ck_assert_str_eq(g_hash_table_lookup(yaml, "reasons"), want);
 			ck_assert_str_eq(g_hash_table_lookup(yaml, "phase"), "capture");
 			ck_assert_str_eq(g_hash_table_lookup(yaml, "total_seconds"), "12.750");
@@ -732,10 +736,9 @@ START_TEST(empty_run_writes_every_report)
 	assert_xpath_num(doc, "/testsuites/@tests", 0);
 	xmlFreeDoc(doc);
 	ck_assert_str_eq(tap, "TAP version 14\n1..0\n");
-	ck_assert_uint_eq(
-	    json_array_get_length(json_object_get_array_member(load_json(parser, dir, "results.json"),
-	                                                       "cases")),
-	    0);
+	ck_assert_uint_eq(json_array_get_length(json_object_get_array_member(
+	                      load_json(parser, dir, "results.json"), "cases")),
+	                  0);
 }
 END_TEST
 
@@ -831,8 +834,8 @@ START_TEST(merge_is_the_union)
 	assert_xpath_num(doc, "count(//testcase)", 6);
 	assert_xpath_num(doc, "/testsuites/@failures", 1);
 	for (gsize i = 0; i < G_N_ELEMENTS(sample_names); i++) {
-		g_autofree char *expr = g_strdup_printf("count(//testcase[@name='%s'])",
-		                                        sample_names[i]);
+		g_autofree char *expr =
+		    g_strdup_printf("count(//testcase[@name='%s'])", sample_names[i]);
 		assert_xpath_num(doc, expr, 1);
 	}
 	xmlFreeDoc(doc);
@@ -862,7 +865,8 @@ END_TEST
 static void write_rerun(char **a, char **rerun)
 {
 	g_autoptr(GPtrArray) first = sample();
-	g_autoptr(GPtrArray) again = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
+	g_autoptr(GPtrArray) again =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
 	KdhResult *r = result("pass-1", "scenarios/alpha.ini", "2026-11-28T11:00:00.000Z");
 	KdhRunInfo info = sample_info;
 
@@ -907,8 +911,8 @@ START_TEST(merge_latest_keeps_the_later_start)
 
 		ck_assert_msg(merge(dirs, out, TRUE, &counts, &error), "%s",
 		              error ? error->message : "");
-		cases = json_object_get_array_member(load_json(parser, out, "results.json"),
-		                                     "cases");
+		cases =
+		    json_object_get_array_member(load_json(parser, out, "results.json"), "cases");
 		ck_assert_uint_eq(json_array_get_length(cases), 6);
 		for (guint i = 0; i < 6; i++) {
 			JsonObject *c = json_array_get_object_element(cases, i);
@@ -1040,10 +1044,8 @@ static const struct {
 	const char *text;
 	const char *error;
 } not_results[] = {
-    {"", "results.json: "},
-    {"{\"cases\": [", "results.json: "},
-    {"[]", "not a JSON object"},
-    {"\"text\"", "not a JSON object"},
+    {"", "results.json: "},           {"{\"cases\": [", "results.json: "},
+    {"[]", "not a JSON object"},      {"\"text\"", "not a JSON object"},
     {"\xff\xfe{}", "results.json: "},
 };
 

@@ -1,0 +1,363 @@
+/* Many cases at once: what they share made once (prepare), up to N VMs
+ * running (workers), and one libguestfs appliance at a time reading the
+ * disks of every finished case waiting for it (the retriever).  A finished
+ * case leaves its VM slot at once: the next VM boots while the appliance
+ * reads, and the cases that finish meanwhile make the next batch, so a
+ * batch never waits to fill. */
+#include "run/internal.h"
+
+#include <string.h>
+
+/* The most disks one appliance reads (libguestfs adds them all before its
+ * launch; measured: README "Running many cases"). */
+#define RETRIEVE_BATCH_MAX 8
+/* How long a lone finished disk waits for company (see retriever()). */
+#define RETRIEVE_LINGER_US ((gulong)3 * G_USEC_PER_SEC)
+
+/* ---- prepared once per run ---- */
+
+struct KdhPrepared {
+	GHashTable *kernels; /* kernel ref -> KdhKernel* */
+	GHashTable *images;  /* "<release>\n<image>" -> initrd path */
+	char *base;          /* the base disk */
+};
+
+KdhPrepared *kdh_prepared_new(void)
+{
+	KdhPrepared *p = g_new0(KdhPrepared, 1);
+
+	p->kernels =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kdh_kernel_free);
+	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	return p;
+}
+
+void kdh_prepared_free(KdhPrepared *p)
+{
+	if (!p)
+		return;
+	g_hash_table_unref(p->kernels);
+	g_hash_table_unref(p->images);
+	g_free(p->base);
+	g_free(p);
+}
+
+const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c)
+{
+	return g_hash_table_lookup(p->kernels, c->kernel_ref);
+}
+
+static char *image_key(const KdhKernel *k, const KdhCase *c)
+{
+	return g_strdup_printf("%s\n%s", k->release, c->image);
+}
+
+static const char *prepared_image(const KdhPrepared *p, const KdhCase *c)
+{
+	const KdhKernel *k = kdh_prepared_kernel(p, c);
+	g_autofree char *key = k ? image_key(k, c) : NULL;
+
+	return key ? g_hash_table_lookup(p->images, key) : NULL;
+}
+
+/* One line for what the run made once. */
+static void say_prepared(const KdhRunContext *ctx, const char *what, gint64 start,
+                         const char *detail)
+{
+	g_print("  %-9s %6.1f s  %s\n", what, (ctx->ops->now() - start) / 1e6, detail);
+}
+
+gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                 GError **error)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		g_autoptr(GError) why = NULL;
+		g_autofree char *detail = NULL;
+		gint64 start = ctx->ops->now();
+		KdhKernel *k;
+
+		if (g_hash_table_contains(p->kernels, c->kernel_ref))
+			continue;
+		if (!(k = ctx->ops->kernel(ctx, c, &why))) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [kernel] ref=%s: %s", c->source, c->name_line,
+			            c->kernel_ref, why->message);
+			return FALSE;
+		}
+		if (k->package)
+			detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release,
+			                         k->package, k->version ? k->version : "");
+		else
+			detail = g_strdup_printf("%s: %s", c->kernel_ref, k->release);
+		say_prepared(ctx, "kernel", start, detail);
+		g_hash_table_insert(p->kernels, g_strdup(c->kernel_ref), k);
+	}
+	return TRUE;
+}
+
+gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                GError **error)
+{
+	gint64 start;
+
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		const KdhKernel *k = kdh_prepared_kernel(p, c);
+		g_autofree char *key = NULL;
+		g_autoptr(GError) why = NULL;
+		char *initrd;
+
+		g_return_val_if_fail(k, FALSE);
+		key = image_key(k, c);
+		if (g_hash_table_contains(p->images, key))
+			continue;
+		start = ctx->ops->now();
+		if (!(initrd = ctx->ops->image(ctx, c, k, &why))) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s: the %s image for %s: %s", c->source, c->image, k->release,
+			            why->message);
+			return FALSE;
+		}
+		say_prepared(ctx, "image", start, initrd);
+		g_hash_table_insert(p->images, g_steal_pointer(&key), initrd);
+	}
+	start = ctx->ops->now();
+	if (!(p->base = ctx->ops->base(ctx, error)))
+		return FALSE;
+	say_prepared(ctx, "disk", start, p->base);
+	return TRUE;
+}
+
+/* ---- the run ---- */
+
+typedef struct {
+	const KdhRunContext *ctx;
+	KdhJob **jobs; /* one per case, in order */
+	guint n;
+	GMutex lock;
+	GCond changed;  /* a slot, memory or a queued disk became free/available */
+	guint next;     /* the next case to start */
+	guint64 memory; /* footprints of the VMs running now */
+	guint running;  /* VMs running now */
+	GQueue queue;   /* KdhJob* waiting for the retriever */
+	guint workers;  /* workers still taking cases */
+} Run;
+
+/* Waits until the run's memory holds J's VM beside those running, and
+ * takes it; FALSE when the run was cancelled meanwhile, or when J could
+ * never fit (its verdict says why). */
+static gboolean admit(Run *run, KdhJob *j)
+{
+	const KdhRunContext *ctx = run->ctx;
+	guint64 budget = ctx->memory_budget;
+	gboolean ok;
+
+	g_mutex_lock(&run->lock);
+	while (!kdh_run_cancelled(ctx) && budget && run->running &&
+	       run->memory + j->footprint > budget) {
+		gint64 until = g_get_monotonic_time() + G_USEC_PER_SEC / 5;
+		g_cond_wait_until(&run->changed, &run->lock, until);
+	}
+	ok = !kdh_run_cancelled(ctx) && !(budget && j->footprint > budget);
+	if (ok) {
+		run->memory += j->footprint;
+		run->running++;
+	}
+	g_mutex_unlock(&run->lock);
+	if (!ok && !kdh_run_cancelled(ctx)) {
+		j->started = TRUE;
+		g_mkdir_with_parents(j->dir, 0755);
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR,
+		                "the guest needs %" G_GUINT64_FORMAT
+		                " MiB with QEMU, the host's free memory holds %" G_GUINT64_FORMAT
+		                " MiB",
+		                j->footprint >> 20, budget >> 20);
+	}
+	return ok;
+}
+
+static void release(Run *run, KdhJob *j)
+{
+	g_mutex_lock(&run->lock);
+	run->memory -= j->footprint;
+	run->running--;
+	g_cond_broadcast(&run->changed);
+	g_mutex_unlock(&run->lock);
+}
+
+static void finish(Run *run, KdhJob *j)
+{
+	kdh_job_finish(run->ctx, j);
+	if (run->ctx->monitor && j->started)
+		kdh_run_monitor_finished(run->ctx->monitor, j->r);
+}
+
+static gpointer worker(gpointer data)
+{
+	Run *run = data;
+
+	for (;;) {
+		KdhJob *j = NULL;
+
+		g_mutex_lock(&run->lock);
+		if (run->next < run->n && !kdh_run_cancelled(run->ctx))
+			j = run->jobs[run->next++];
+		g_mutex_unlock(&run->lock);
+		if (!j)
+			break;
+		if (!admit(run, j)) {
+			finish(run, j);
+			continue;
+		}
+		gboolean to_read = kdh_job_run_guest(run->ctx, j);
+		release(run, j);
+		if (!to_read) {
+			finish(run, j);
+			continue;
+		}
+		kdh_run_enter_phase(run->ctx, j->r, "retrieve");
+		g_mutex_lock(&run->lock);
+		j->queued_at = run->ctx->ops->now();
+		g_queue_push_tail(&run->queue, j);
+		g_cond_broadcast(&run->changed);
+		g_mutex_unlock(&run->lock);
+	}
+	g_mutex_lock(&run->lock);
+	run->workers--;
+	g_cond_broadcast(&run->changed);
+	g_mutex_unlock(&run->lock);
+	return NULL;
+}
+
+/* Reads the disks of BATCH (N jobs) with one appliance and finishes them. */
+static void retrieve_batch(Run *run, KdhJob **batch, guint n)
+{
+	const KdhRunContext *ctx = run->ctx;
+	g_autofree KdhRetrieval *items = g_new0(KdhRetrieval, n);
+	g_autoptr(GError) error = NULL;
+	gint64 start = ctx->ops->now();
+	double launch = 0;
+
+	for (guint i = 0; i < n; i++) {
+		items[i].disk = batch[i]->disk;
+		items[i].dest_dir = batch[i]->dir;
+		items[i].reserved = kdh_job_reserved_names;
+	}
+	/* Once interrupted, no appliance starts: the cases end as they are. */
+	if (!kdh_run_cancelled(ctx))
+		ctx->ops->retrieve(ctx, items, n, &launch, &error);
+	for (guint i = 0; i < n; i++) {
+		if (!items[i].files && !items[i].error)
+			items[i].error = g_error_copy(error);
+		kdh_job_judge(ctx, batch[i], &items[i], launch / n,
+		              (start - batch[i]->queued_at) / 1e6);
+		finish(run, batch[i]);
+		kdh_crash_files_free(items[i].files);
+		g_clear_error(&items[i].error);
+	}
+}
+
+/* Takes every job waiting (up to the batch limit) whenever it is free;
+ * ends when the workers have ended and the queue is empty.  Once the run is
+ * cancelled, waiting jobs are finished without reading their disks.  When
+ * the first disk arrives while other VMs run, it lingers a moment: VMs
+ * started together end together, and a second disk costs the batch ~2 s
+ * where an appliance of its own costs ~10. */
+static gpointer retriever(gpointer data)
+{
+	Run *run = data;
+	KdhJob *batch[RETRIEVE_BATCH_MAX];
+
+	for (;;) {
+		guint n = 0;
+		gboolean others;
+
+		g_mutex_lock(&run->lock);
+		while (g_queue_is_empty(&run->queue) && run->workers)
+			g_cond_wait(&run->changed, &run->lock);
+		others = run->running > 0 && g_queue_get_length(&run->queue) < RETRIEVE_BATCH_MAX;
+		g_mutex_unlock(&run->lock);
+		if (others && !kdh_run_cancelled(run->ctx))
+			run->ctx->ops->sleep(RETRIEVE_LINGER_US);
+		g_mutex_lock(&run->lock);
+		while (n < RETRIEVE_BATCH_MAX && !g_queue_is_empty(&run->queue))
+			batch[n++] = g_queue_pop_head(&run->queue);
+		g_mutex_unlock(&run->lock);
+		if (!n)
+			break;
+		retrieve_batch(run, batch, n);
+	}
+	return NULL;
+}
+
+/* What the run has not started, once it was interrupted. */
+static void not_run(Run *run, KdhJob *j)
+{
+	g_autofree char *why = kdh_run_interruption(run->ctx);
+
+	kdh_result_fail(j->r, KDH_VERDICT_ERROR, "not run: %s", why);
+}
+
+GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases)
+{
+	Run run = {.ctx = ctx, .n = cases->len};
+	guint nworkers = MAX(1, MIN(ctx->jobs, cases->len));
+	g_autofree GThread **threads = g_new0(GThread *, nworkers);
+	GThread *reader;
+	GPtrArray *results = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
+
+	g_mutex_init(&run.lock);
+	g_cond_init(&run.changed);
+	g_queue_init(&run.queue);
+	run.jobs = g_new0(KdhJob *, run.n);
+	for (guint i = 0; i < run.n; i++) {
+		KdhJob *j = kdh_job_new(ctx, p, g_ptr_array_index(cases, i));
+		j->initrd = prepared_image(p, j->c);
+		j->base = p->base;
+		run.jobs[i] = j;
+	}
+	run.workers = nworkers;
+	reader = g_thread_new("kdh-retrieve", retriever, &run);
+	for (guint i = 0; i < nworkers; i++)
+		threads[i] = g_thread_new("kdh-job", worker, &run);
+	for (guint i = 0; i < nworkers; i++)
+		g_thread_join(threads[i]);
+	g_thread_join(reader);
+
+	for (guint i = 0; i < run.n; i++) {
+		KdhJob *j = run.jobs[i];
+		if (!j->started)
+			not_run(&run, j);
+		g_ptr_array_add(results, g_steal_pointer(&j->r));
+		kdh_job_free(j);
+	}
+	g_free(run.jobs);
+	g_queue_clear(&run.queue);
+	g_cond_clear(&run.changed);
+	g_mutex_clear(&run.lock);
+	return results;
+}
+
+KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
+{
+	g_autoptr(KdhPrepared) p = kdh_prepared_new();
+	g_autoptr(GPtrArray) cases = g_ptr_array_new();
+	g_autoptr(GPtrArray) results = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_ptr_array_add(cases, (gpointer)c);
+	if (!kdh_run_prepare_kernels(ctx, p, cases, &error) ||
+	    !kdh_run_prepare_guests(ctx, p, cases, &error)) {
+		g_autoptr(KdhJob) j = kdh_job_new(ctx, NULL, c);
+		KdhResult *r;
+		j->started = TRUE;
+		g_mkdir_with_parents(j->dir, 0755);
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
+		kdh_job_finish(ctx, j);
+		r = g_steal_pointer(&j->r);
+		return r;
+	}
+	results = kdh_run_cases(ctx, p, cases);
+	return g_ptr_array_steal_index(results, 0);
+}
