@@ -201,7 +201,8 @@ static int run_prepared(KdhRunContext *ctx, GPtrArray *cases, const char *accel_
 	 * of its own. */
 	ctx->monitor = kdh_run_monitor_new(stdout, isatty(STDOUT_FILENO), cases->len);
 	*results = kdh_run_cases(ctx, p, cases);
-	g_clear_pointer(&ctx->monitor, kdh_run_monitor_free);
+	kdh_run_monitor_free(ctx->monitor);
+	ctx->monitor = NULL;
 	return KDH_EXIT_OK;
 }
 
