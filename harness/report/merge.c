@@ -16,7 +16,7 @@
 
 /* Deeper than anything kdh writes (4 levels), shallow enough that
  * json-glib's recursive parser cannot exhaust the stack. */
-#define MAX_DEPTH 32
+#define MAX_DEPTH 32u
 /* Error messages show strings from the file escaped and this long at most. */
 #define SHOWN_MAX 80
 
@@ -266,7 +266,7 @@ static gboolean check_case(const char *file, guint i, JsonNode *node, GError **e
 	/* kdh names cases with kdh_safe_name: anything else was not written by
 	 * kdh, and a name is what merging matches cases by. */
 	safe = kdh_safe_name(name, NULL);
-	if (!safe || !g_str_equal(safe, name)) {
+	if (!name || !safe || !g_str_equal(safe, name)) {
 		g_set_error(error, KDH_REPORT_ERROR, KDH_REPORT_ERROR_INPUT,
 		            "%s: %s: 'case' is not a kdh case name", file, where);
 		return FALSE;
@@ -291,7 +291,8 @@ static guint nesting(const char *text, gsize len)
 		} else if (ch == '"') {
 			in_string = TRUE;
 		} else if (ch == '[' || ch == '{') {
-			deepest = MAX(deepest, ++depth);
+			depth++;
+			deepest = MAX(deepest, depth);
 		} else if ((ch == ']' || ch == '}') && depth) {
 			depth--;
 		}
@@ -305,7 +306,7 @@ static char *read_capped(const char *file, gsize *len, GError **error)
 {
 	/* O_NONBLOCK: opening a FIFO planted as results.json must not hang. */
 	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
+	struct stat st = {0};
 	const char *problem = NULL;
 	g_autofree char *text = NULL;
 	gsize got = 0, size;
@@ -356,7 +357,8 @@ static void input_free(Input *in)
 {
 	g_free(in->dir);
 	g_free(in->file);
-	g_clear_object(&in->parser);
+	if (in->parser)
+		g_object_unref(in->parser);
 	g_free(in);
 }
 
@@ -483,7 +485,8 @@ static GDateTime *extreme_time(GPtrArray *inputs, const char *name, int sign)
 		GDateTime *t = text ? g_date_time_new_from_iso8601(text, NULL) : NULL;
 
 		if (t && (!best || g_date_time_compare(t, best) * sign > 0)) {
-			g_clear_pointer(&best, g_date_time_unref);
+			if (best)
+				g_date_time_unref(best);
 			best = t;
 		} else if (t) {
 			g_date_time_unref(t);
