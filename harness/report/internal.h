@@ -67,6 +67,9 @@ gboolean kdh_report_unprintable(gunichar c);
 /* kdh_report_unprintable, but tab, LF and CR pass (XML text keeps them). */
 gboolean kdh_report_unprintable_in_xml(gunichar c);
 
+/* T as kdh_timestamp_now writes times: UTC, ISO 8601, milliseconds. */
+char *kdh_report_timestamp(GDateTime *t);
+
 /* "1m 23s", "27.1 s". */
 char *kdh_report_duration(double seconds);
 

@@ -175,10 +175,13 @@ typedef struct {
 } KdhMergeOptions;
 
 /* The cases of every OPTS->dirs/results.json, each read as hostile input
- * (at most KDH_REPORT_MERGE_MAX_BYTES, every member the reports use
- * type-checked), written as one set of run-level reports into
- * OPTS->out_dir: metadata of the earliest start, the latest end, the
- * source run ids (merged_from), fields the inputs disagree on as null.
+ * (at most KDH_REPORT_MERGE_MAX_BYTES, nested at most 32 deep, every member
+ * type-checked, every case name one kdh_safe_name leaves alone), written
+ * as one set of run-level reports into OPTS->out_dir, cases in the order
+ * read: metadata of the earliest start, the latest end (and the wall time
+ * between them), the source run ids (merged_from, flattened when an input
+ * is itself a merge), what every input agrees on (version, host, accel,
+ * shard, filter, interrupted_by) and null for the rest and for jobs.
  * Fills *COUNTS (may be NULL) with the merged cases' verdicts.  FALSE with
  * a KDH_REPORT_ERROR naming the file and the member (INPUT), both folders
  * of a case given twice (DUPLICATE, unless OPTS->latest), or the output
