@@ -1184,6 +1184,19 @@ START_TEST(cli_merge_bad_input_is_2)
 }
 END_TEST
 
+/* started_at's form: UTC, milliseconds, readable back as ISO 8601. */
+START_TEST(timestamps_are_iso8601_utc)
+{
+	g_autofree char *now = kdh_timestamp_now();
+	g_autoptr(GDateTime) t = g_date_time_new_from_iso8601(now, NULL);
+
+	ck_assert_msg(t, "%s", now);
+	ck_assert_uint_eq(strlen(now), strlen("2026-11-28T10:36:56.123Z"));
+	ck_assert(g_str_has_suffix(now, "Z"));
+}
+END_TEST
+
+/* The binary and this test are built from one tree by one make. */
 START_TEST(cli_version)
 {
 	const char *args[] = {"--version", NULL};
@@ -1231,6 +1244,7 @@ Suite *report_suite(void)
 	tcase_add_test(tc, cli_merge_gates_on_the_merged_cases);
 	tcase_add_test(tc, cli_merge_all_passed_is_0);
 	tcase_add_test(tc, cli_merge_bad_input_is_2);
+	tcase_add_test(tc, timestamps_are_iso8601_utc);
 	tcase_add_test(tc, cli_version);
 	suite_add_tcase(s, tc);
 	return s;
