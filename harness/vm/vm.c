@@ -224,6 +224,11 @@ gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error)
 {
 	g_autoptr(GString) done = g_string_new(NULL);
 
+	/* Before any thread uses libvirt: the runner starts VMs from several. */
+	if (virInitialize() < 0) {
+		g_set_error(error, KDH_VM_ERROR, 0, "libvirt does not initialise");
+		return FALSE;
+	}
 	/* Other URIs: the session daemon is started by libvirt itself, on
 	 * demand, and ends when idle; a remote host is its admin's business. */
 	if (g_str_equal(uri, SYSTEM_URI) &&

@@ -90,9 +90,10 @@ extern const KdhVmBackend kdh_vm_libvirt;
  * which ends by itself when idle).  Caller frees. */
 char *kdh_libvirt_default_uri(void);
 
-/* Makes URI usable.  For qemu:///system: starts virtlogd and libvirtd when
- * they do not answer (only root may), waiting until they do.  Any other URI
- * needs nothing from us.  *STARTED (may be NULL) receives what was started,
+/* Makes URI usable, and libvirt ready for use from several threads (call
+ * it before starting them).  For qemu:///system: starts virtlogd and
+ * libvirtd when they do not answer (only root may), waiting until they do.
+ * Any other URI needs nothing from us.  *STARTED (may be NULL) receives what was started,
  * or NULL when nothing was. */
 gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error);
 
