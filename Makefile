@@ -21,7 +21,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps run check check-unit check-asan check-valgrind check-full analyze fuzz bench format clean FORCE
+.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz bench format clean FORCE
 all: $(BUILD)/kdh $(BUILD)/kdh-dump
 
 deps:
@@ -88,10 +88,12 @@ $(BUILD)/suites.h: $(TEST_SRC) Makefile
 
 $(call obj,tests/runner.c): $(BUILD)/suites.h
 
-# The tests read reports back with real parsers: libxml2 and json-glib (as
-# kdh), and libyaml for TAP's YAML diagnostics.
+# The tests alone also link Check and libyaml (the ci suite reads the CI
+# definitions with it, the report suite results.tap's YAML diagnostics);
+# lazily evaluated, like PKG_CFLAGS.
 TEST_PKGS := check yaml-0.1
-$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support $(TEST_HOOKS) $(shell pkg-config --cflags $(TEST_PKGS))
+$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support $(TEST_HOOKS)
+$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): PKG_CFLAGS += $(shell pkg-config --cflags $(TEST_PKGS))
 
 $(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT) harness/cli/dump_cmd.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump-test.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs $(TEST_PKGS)) $(DUMP_LIBS)
@@ -167,8 +169,17 @@ analyze: deps $(BUILD)/suites.h $(BUILD)/version.h
 	@printf '%s\n' $(ANALYZE_SRC) | xargs -P$(ANALYZE_JOBS) -I{} \
 		clang-tidy --quiet {} -- $(BASE) $(PKG_CFLAGS) -I$(BUILD) 2>/dev/null
 
+# The CI definitions users copy (ci/github, ci/gitlab): yamllint with the
+# tree's .yamllint (warnings fail too), then the ci suite, which reads them
+# with libyaml and checks their shape (tests/unit/test_ci.c).  Debian 12
+# packages no actionlint.
+CI_YAML := $(sort $(wildcard ci/*/*.yml))
+check-ci: deps $(BUILD)/kdh-tests
+	yamllint --strict -c .yamllint $(CI_YAML)
+	CK_RUN_SUITE=ci $(BUILD)/kdh-tests
+
 # Everything `make check` runs; the Check runner's summary line comes last.
-check: deps all $(BUILD)/kdh-tests fuzz check-asan check-valgrind analyze
+check: deps all $(BUILD)/kdh-tests fuzz check-asan check-valgrind analyze check-ci
 	CK_EXCLUDE_TAGS="slow $(NOT_ROOT_TAGS)" $(BUILD)/kdh-tests
 
 # The slow suites (kernel builds, full matrices) on top of everything above.

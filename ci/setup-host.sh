@@ -8,8 +8,6 @@ packages=(
 	# build
 	build-essential pkg-config clang libclang-rt-14-dev
 	libglib2.0-dev libvirt-dev libguestfs-dev libjson-glib-dev libxml2-dev check
-	# the unit tests read results.tap's YAML diagnostics back with libyaml
-	libyaml-dev
 	zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev
 	# packages (.deb, .rpm, .pkg.tar.zst) are unpacked through libarchive
 	libarchive-dev
@@ -27,6 +25,10 @@ packages=(
 	libkdumpfile-dev jq
 	# make check-valgrind: the reader's suites under memcheck
 	valgrind
+	# make check-ci: the CI definitions (ci/github, ci/gitlab) linted, and
+	# read by the ci suite through libyaml (as the report suite reads
+	# results.tap's YAML diagnostics)
+	yamllint libyaml-dev
 )
 
 # The end-to-end test of running kdh as an ordinary user

@@ -24,4 +24,14 @@ gboolean scenario_check_text(const char *name, const char *text, gsize len, GErr
  * comment: it separates [matrix] values. */
 char *scenario_strip_comments(const char *text);
 
+/* TRUE when REF is a kernel ref the resolver (kernel/kernel.h) accepts by
+ * its syntax: debian:default, debian:<abi> (an ABI such as 6.1.0-56-amd64),
+ * build:<id>, build:<source>+<fragment>,... (a source package version or an
+ * existing folder; fragment names, or files that exist), import:<id>, or
+ * import:<path> of an existing file or folder (relative to the current
+ * folder, as the resolver takes it).  Whether an id is in the cache or the
+ * ABI in the archive is for the resolver to find.  Otherwise FALSE with
+ * *WHY (freed by the caller) saying what is wrong. */
+gboolean scenario_kernel_ref_check(const char *ref, char **why);
+
 #endif

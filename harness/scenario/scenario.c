@@ -50,7 +50,20 @@ const KdhTrigger *kdh_trigger_find(const char *name)
 	return NULL;
 }
 
-static const char *const collectors[] = {"makedumpfile", "cp", NULL};
+static const KdhCollector collectors[] = {
+    {"makedumpfile", TRUE, "filters pages by dump level, compresses them (kdump format)"},
+    {"cp", FALSE, "copies /proc/vmcore as it is (an ELF file)"},
+};
+
+const KdhCollector *kdh_collector_find(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(collectors); i++) {
+		if (g_strcmp0(collectors[i].name, name) == 0)
+			return &collectors[i];
+	}
+	return NULL;
+}
+
 static const char *const compressions[] = {"lzo", "zlib", "none", NULL};
 static const char *const images[] = {"mini", NULL};
 static const char *const outcomes[] = {"dump", "no-dump", NULL};
@@ -203,19 +216,24 @@ static char *source_get(const Source *src, const char *group, const char *key)
 static gboolean value_error(const Source *src, const char *group, const char *key, GError **error,
                             const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 
+/* The line the value of [GROUP] KEY came from: its [matrix] line when the
+ * combination being expanded sets it, else its own; 0 when absent. */
+static guint value_line(const Source *src, const char *group, const char *key)
+{
+	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
+
+	if (src->overrides && g_hash_table_contains(src->overrides, id))
+		return source_line(src, "matrix", key);
+	return source_line(src, group, key);
+}
+
 static gboolean value_error(const Source *src, const char *group, const char *key, GError **error,
                             const char *fmt, ...)
 {
-	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
-	guint line = source_line(src, group, key);
+	guint line = value_line(src, group, key);
 	g_autofree char *msg = NULL;
 	va_list ap;
 
-	/* A value that came from [matrix] is reported at the matrix line. */
-	if (src->overrides && g_hash_table_contains(src->overrides, id)) {
-		g_autofree char *mid = g_strdup_printf("matrix/%s", key);
-		line = GPOINTER_TO_UINT(g_hash_table_lookup(src->lines, mid));
-	}
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
@@ -287,6 +305,72 @@ static gboolean get_size(const Source *src, const char *group, const char *key,
 	return TRUE;
 }
 
+/* The collector named by [capture] collector=. */
+static gboolean get_collector(const Source *src, char **out, GError **error)
+{
+	g_autofree char *value = NULL;
+	g_autoptr(GString) names = g_string_new(NULL);
+
+	if (!get_string(src, "capture", "collector", "makedumpfile", &value, error))
+		return FALSE;
+	if (kdh_collector_find(value)) {
+		*out = g_steal_pointer(&value);
+		return TRUE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(collectors); i++)
+		g_string_append_printf(names, "%s%s", i ? ", " : "", collectors[i].name);
+	return value_error(src, "capture", "collector", error, "'%s' is not one of: %s", value,
+	                   names->str);
+}
+
+/* [kernel] ref=, its syntax checked, and where it was written. */
+static gboolean get_kernel_ref(const Source *src, KdhCase *c, GError **error)
+{
+	g_autofree char *why = NULL;
+
+	if (!get_string(src, "kernel", "ref", "debian:default", &c->kernel_ref, error))
+		return FALSE;
+	c->kernel_line = value_line(src, "kernel", "ref");
+	if (!c->kernel_line)
+		c->kernel_line = c->name_line;
+	if (!scenario_kernel_ref_check(c->kernel_ref, &why))
+		return value_error(src, "kernel", "ref", error, "%s", why);
+	return TRUE;
+}
+
+/* TRUE when [GROUP] KEY has a value in the combination being expanded. */
+static gboolean value_given(const Source *src, const char *group, const char *key)
+{
+	g_autofree char *value = source_get(src, group, key);
+	return value != NULL;
+}
+
+/* Settings of C that cannot hold together, refused at the line of the one
+ * that does not apply, naming the line of the one that rules it out. */
+static gboolean check_contradictions(const Source *src, const KdhCase *c, GError **error)
+{
+	static const char *const filter_keys[] = {"dump_level", "compression"};
+
+	if (!kdh_collector_find(c->collector)->filters) {
+		for (gsize i = 0; i < G_N_ELEMENTS(filter_keys); i++) {
+			if (value_given(src, "capture", filter_keys[i]))
+				return value_error(
+				    src, "capture", filter_keys[i], error,
+				    "does not apply to collector=%s (line %u), which %s: remove "
+				    "it, or give cases of that collector a file (or a [matrix]) of "
+				    "their own",
+				    c->collector, value_line(src, "capture", "collector"),
+				    kdh_collector_find(c->collector)->how);
+		}
+	}
+	if (c->outcome == KDH_OUTCOME_NO_DUMP && c->expect_panic)
+		return value_error(src, "expect", "panic", error,
+		                   "contradicts outcome=no-dump (line %u): panic= is looked for "
+		                   "in the dump's own kernel log, and no dump is expected",
+		                   value_line(src, "expect", "outcome"));
+	return TRUE;
+}
+
 /* The trigger named by [crash] trigger=. */
 static gboolean get_trigger(const Source *src, const KdhTrigger **out, GError **error)
 {
@@ -322,14 +406,12 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 		return NULL;
 	}
 	c->description = source_get(src, "scenario", "description");
-	if (!get_string(src, "kernel", "ref", "debian:default", &c->kernel_ref, error) ||
+	if (!get_kernel_ref(src, c, error) ||
 	    !get_size(src, "vm", "memory", "1G", &c->memory, error) ||
 	    !get_uint(src, "vm", "cpus", 1, 1, 64, &c->cpus, error) ||
 	    !get_string(src, "vm", "crashkernel", "256M", &c->crashkernel, error) ||
 	    !get_choice(src, "vm", "image", "mini", images, &c->image, error) ||
-	    !get_trigger(src, &c->trigger, error) ||
-	    !get_choice(src, "capture", "collector", "makedumpfile", collectors, &c->collector,
-	                error) ||
+	    !get_trigger(src, &c->trigger, error) || !get_collector(src, &c->collector, error) ||
 	    !get_uint(src, "capture", "dump_level", 31, 0, 31, &c->dump_level, error) ||
 	    !get_choice(src, "capture", "compression", "lzo", compressions, &c->compression,
 	                error) ||
@@ -350,6 +432,8 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	}
 	c->outcome = g_str_equal(outcome, "dump") ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
 	c->expect_panic = source_get(src, "expect", "panic");
+	if (!check_contradictions(src, c, error))
+		return NULL;
 	return g_steal_pointer(&c);
 }
 

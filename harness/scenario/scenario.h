@@ -39,6 +39,19 @@ typedef struct {
 /* The row named NAME, or NULL. */
 const KdhTrigger *kdh_trigger_find(const char *name);
 
+/* One row of the collector table: what [capture] collector= may name. */
+typedef struct {
+	const char *name;
+	/* TRUE: it filters pages and compresses them, so [capture] dump_level=
+	 * and compression= apply; FALSE: it copies /proc/vmcore as an ELF file,
+	 * and either key in the same case is a contradiction. */
+	gboolean filters;
+	const char *how; /* one line, for people */
+} KdhCollector;
+
+/* The row named NAME, or NULL. */
+const KdhCollector *kdh_collector_find(const char *name);
+
 typedef enum {
 	KDH_OUTCOME_DUMP,
 	KDH_OUTCOME_NO_DUMP,
@@ -52,7 +65,10 @@ typedef struct {
 	char *source;      /* the file it came from */
 	guint name_line;   /* the line of its [scenario] name= */
 
-	char *kernel_ref; /* "debian:default", "debian:6.1.0-56-amd64", ... */
+	char *kernel_ref;  /* "debian:default", "debian:6.1.0-56-amd64", ...; its syntax
+	                    * checked (kdh_scenario_load), not that it resolves */
+	guint kernel_line; /* the line of [kernel] ref=, of [matrix] ref= when the matrix
+	                    * varies it, else (the default ref) of [scenario] name= */
 
 	guint64 memory; /* bytes */
 	guint cpus;
@@ -61,14 +77,14 @@ typedef struct {
 
 	const KdhTrigger *trigger; /* a row of the trigger table */
 
-	char *collector; /* "makedumpfile" | "cp" */
-	guint dump_level;
-	char *compression; /* "lzo" | "zlib" | "none" */
+	char *collector;   /* a row of the collector table: "makedumpfile" | "cp" */
+	guint dump_level;  /* meaningful only for a collector that filters */
+	char *compression; /* "lzo" | "zlib" | "none"; likewise */
 
 	KdhOutcome outcome;
 	char *expect_panic; /* substring the dump's dmesg must hold; may be NULL */
 
-	/* phase timeouts, seconds */
+	/* phase timeouts, seconds, 1..KDH_TIMEOUT_MAX */
 	guint timeout_boot;
 	guint timeout_crash;
 	guint timeout_capture;
@@ -78,11 +94,21 @@ typedef struct {
 void kdh_case_free(KdhCase *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCase, kdh_case_free)
 
+/* The most a phase timeout can be, also after kdh_case_scale_timeouts: a
+ * week, so that the timeout in milliseconds still fits 32 bits. */
+#define KDH_TIMEOUT_MAX (7u * 24 * 3600)
+
 /* Parses the scenario file PATH and expands its [matrix] into cases.
  * Returns a GPtrArray of KdhCase (owning them), at least one, each with its
  * own name, or NULL with an error naming PATH, the line and the key at
- * fault.  A value listed twice in a [matrix] list, or two values that give
- * the same case name once made safe for a folder, is an error. */
+ * fault.  Refused, besides values out of their domain: a value listed
+ * twice in a [matrix] list, or two values that give the same case name
+ * once made safe for a folder; a kernel ref whose syntax the kernel
+ * resolver would refuse, or an import:PATH naming a file that does not
+ * exist (relative paths are taken from the current folder, as the
+ * resolver does); settings that contradict each other in one case
+ * (dump_level= or compression= with a collector that does not filter,
+ * panic= with outcome=no-dump). */
 GPtrArray *kdh_scenario_load(const char *path, GError **error);
 
 /* As kdh_scenario_load, from TEXT (nul-terminated) that claims to come
@@ -103,5 +129,34 @@ gboolean kdh_parse_size(const char *text, guint64 *bytes);
  * optional @offset, or a range list "start-[end]:size,..." with an optional
  * @offset; "auto" is rejected (the kernel removed it). */
 gboolean kdh_crashkernel_valid(const char *text);
+
+/* ---- choosing cases (scenario/select.c) ---- */
+
+/* Parses TEXT, "I/N" with 1 <= I <= N <= 1000 written in plain decimal (no
+ * sign, space, leading zero or anything else), into *INDEX and *COUNT.
+ * FALSE with an error quoting TEXT (escaped) otherwise. */
+gboolean kdh_shard_parse(const char *text, guint *index, guint *count, GError **error);
+
+/* Whether the case named CASE_NAME belongs to shard INDEX of COUNT
+ * (1 <= INDEX <= COUNT): the first 8 bytes of the SHA-256 of the name's
+ * bytes, read as a big-endian unsigned 64-bit number, modulo COUNT, equal
+ * INDEX - 1.  The name alone decides, so every CI job of a matrix computes
+ * the same split, and each case is in exactly one shard. */
+gboolean kdh_case_in_shard(const char *case_name, guint index, guint count);
+
+/* Keeps, in CASES (of KdhCase, owning them; order kept), the cases whose
+ * name matches GLOB (GPatternSpec: '*' and '?'; NULL keeps all) and that
+ * belong to shard SHARD_INDEX of SHARD_COUNT (SHARD_COUNT 0: no sharding);
+ * frees the others. */
+void kdh_cases_select(GPtrArray *cases, const char *glob, guint shard_index, guint shard_count);
+
+/* Parses TEXT, a factor for every phase timeout written as a plain decimal
+ * number ("3", "2.5", "0.1"; no sign, exponent or space) in 0.1..100, into
+ * *X.  FALSE with an error quoting TEXT (escaped) otherwise. */
+gboolean kdh_parse_timeout_scale(const char *text, double *x, GError **error);
+
+/* Multiplies C's phase timeouts by X (> 0), each rounded up to a whole
+ * second and kept within 1..KDH_TIMEOUT_MAX. */
+void kdh_case_scale_timeouts(KdhCase *c, double x);
 
 #endif

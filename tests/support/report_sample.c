@@ -12,8 +12,8 @@
  * every format, a CDATA end, quotes, YAML and TAP syntax, line breaks, C1
  * and Unicode line separators. */
 const char kdh_test_hostile[] = "evil \x01\x02 \x1b[31mred\x1b[0m ]]> <b>&amp; \"q\" 's' "
-                              "# SKIP | pipe \\ back\n  ...\nnot ok 9 - forged\r\n\t"
-                              "\x7f \xc2\x85 \xe2\x80\xa8 ---: [x] *y* end";
+                                "# SKIP | pipe \\ back\n  ...\nnot ok 9 - forged\r\n\t"
+                                "\x7f \xc2\x85 \xe2\x80\xa8 ---: [x] *y* end";
 
 KdhResult *kdh_test_result(const char *name, const char *scenario, const char *started)
 {
@@ -71,8 +71,8 @@ GPtrArray *kdh_test_sample(void)
 	return rs;
 }
 
-const char *const kdh_test_sample_names[KDH_TEST_SAMPLE_CASES] = {"pass-1",    "fail-1", "error-1",
-                                           "timeout-1", "skip-1", "notrun-1"};
+const char *const kdh_test_sample_names[KDH_TEST_SAMPLE_CASES] = {
+    "pass-1", "fail-1", "error-1", "timeout-1", "skip-1", "notrun-1"};
 
 const KdhRunInfo kdh_test_sample_info = {
     .run_id = "20261128T100000Z-1",
@@ -89,14 +89,15 @@ const KdhRunInfo kdh_test_sample_info = {
 
 /* Writes the run-level reports of RS (INFO: NULL for kdh_test_sample_info) into the
  * new folder PARENT/NAME and returns its path. */
-char *kdh_test_write_set(const char *parent, const char *name, const KdhRunInfo *info, GPtrArray *rs)
+char *kdh_test_write_set(const char *parent, const char *name, const KdhRunInfo *info,
+                         GPtrArray *rs)
 {
 	g_autoptr(GError) error = NULL;
 	char *dir = g_build_filename(parent, name, NULL);
 
 	ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
-	ck_assert_msg(kdh_report_write_run(info ? info : &kdh_test_sample_info, rs, dir, &error), "%s",
-	              error ? error->message : "");
+	ck_assert_msg(kdh_report_write_run(info ? info : &kdh_test_sample_info, rs, dir, &error),
+	              "%s", error ? error->message : "");
 	return dir;
 }
 
@@ -163,4 +164,3 @@ char *kdh_test_xpath_string(xmlDocPtr doc, const char *expr)
 	xmlXPathFreeContext(ctx);
 	return out;
 }
-

@@ -48,12 +48,12 @@ double kdh_test_xpath_number(xmlDocPtr doc, const char *expr);
 char *kdh_test_xpath_string(xmlDocPtr doc, const char *expr);
 
 #define assert_xpath_num(doc, expr, want)                                                          \
-	ck_assert_msg(kdh_test_xpath_number(doc, expr) == (want), "%s = %g, not %g", expr,                  \
+	ck_assert_msg(kdh_test_xpath_number(doc, expr) == (want), "%s = %g, not %g", expr,         \
 	              kdh_test_xpath_number(doc, expr), (double)(want))
 
 #define assert_xpath_str(doc, expr, want)                                                          \
 	do {                                                                                       \
-		g_autofree char *got_ = kdh_test_xpath_string(doc, expr);                                   \
+		g_autofree char *got_ = kdh_test_xpath_string(doc, expr);                          \
 		ck_assert_msg(g_str_equal(got_, want), "%s = '%s', not '%s'", expr, got_, want);   \
 	} while (0)
 

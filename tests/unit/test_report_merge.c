@@ -126,7 +126,8 @@ START_TEST(merge_of_merges_lists_the_runs)
 	write_two_sets(&a, &b);
 	ck_assert(merge((const char *[]){a, NULL}, m1, FALSE, NULL, NULL));
 	ck_assert(merge((const char *[]){m1, b, NULL}, m2, FALSE, NULL, NULL));
-	from = json_object_get_array_member(kdh_test_load_json(parser, m2, "results.json"), "merged_from");
+	from = json_object_get_array_member(kdh_test_load_json(parser, m2, "results.json"),
+	                                    "merged_from");
 	ck_assert_uint_eq(json_array_get_length(from), 2);
 	ck_assert_str_eq(json_array_get_string_element(from, 0), "run-a");
 	ck_assert_str_eq(json_array_get_string_element(from, 1), "run-b");
@@ -183,8 +184,8 @@ START_TEST(merge_latest_keeps_the_later_start)
 
 		ck_assert_msg(merge(dirs, out, TRUE, &counts, &error), "%s",
 		              error ? error->message : "");
-		cases =
-		    json_object_get_array_member(kdh_test_load_json(parser, out, "results.json"), "cases");
+		cases = json_object_get_array_member(
+		    kdh_test_load_json(parser, out, "results.json"), "cases");
 		ck_assert_uint_eq(json_array_get_length(cases), 6);
 		for (guint i = 0; i < 6; i++) {
 			JsonObject *c = json_array_get_object_element(cases, i);
@@ -290,7 +291,8 @@ START_TEST(merge_names_the_broken_member)
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autofree char *text = NULL;
 	JsonObject *doc = kdh_test_load_json(parser, dir, "results.json");
-	JsonObject *o = g_str_has_prefix(broken[_i].member, "case.") ? kdh_test_case_at(doc, 0) : doc;
+	JsonObject *o =
+	    g_str_has_prefix(broken[_i].member, "case.") ? kdh_test_case_at(doc, 0) : doc;
 	const char *path = g_str_has_prefix(broken[_i].member, "case.") ? broken[_i].member + 5
 	                                                                : broken[_i].member;
 	const char *last;

@@ -95,6 +95,183 @@ START_TEST(errors_name_file_line_and_key)
 }
 END_TEST
 
+/* Settings that cannot hold together in one case: refused at the line of
+ * the one that does not apply, naming the line of the one that rules it
+ * out; a value from [matrix] is reported at its matrix line. */
+static const struct {
+	const char *text;
+	const char *message; /* prefix, or NULL: loads */
+} contradictions[] = {
+    {"[scenario]\nname=x\n[capture]\ncollector=cp\ncompression=zlib\n",
+     "bad.ini:5: [capture] compression: does not apply to collector=cp (line 4), which copies "
+     "/proc/vmcore"},
+    {"[scenario]\nname=x\n[capture]\ndump_level=1\ncollector=cp\n",
+     "bad.ini:4: [capture] dump_level: does not apply to collector=cp (line 5)"},
+    {"[scenario]\nname=x\n[capture]\ncompression=none\n[matrix]\ncollector=makedumpfile;cp\n",
+     "bad.ini:4: [capture] compression: does not apply to collector=cp (line 6)"},
+    {"[scenario]\nname=x\n[capture]\ncollector=cp\n[matrix]\ndump_level=1;31\n",
+     "bad.ini:6: [capture] dump_level: does not apply to collector=cp (line 4)"},
+    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\npanic=sysrq triggered crash\n",
+     "bad.ini:5: [expect] panic: contradicts outcome=no-dump (line 4)"},
+    {"[scenario]\nname=x\n[expect]\npanic=sysrq triggered crash\noutcome=no-dump\n",
+     "bad.ini:4: [expect] panic: contradicts outcome=no-dump (line 5)"},
+    /* What does hold together. */
+    {"[scenario]\nname=x\n[capture]\ncollector=cp\n", NULL},
+    {"[scenario]\nname=x\n[capture]\ncompression=zlib\ndump_level=1\n", NULL},
+    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\n", NULL},
+    {"[scenario]\nname=x\n[expect]\noutcome=dump\npanic=x\n", NULL},
+    {"[scenario]\nname=x\n[matrix]\ncollector=makedumpfile;cp\n", NULL},
+};
+
+START_TEST(contradictions_refused)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases =
+	    kdh_scenario_load_data("bad.ini", contradictions[_i].text, &error);
+
+	if (!contradictions[_i].message) {
+		ck_assert_msg(cases, "case %d: %s", _i, error ? error->message : "");
+		return;
+	}
+	ck_assert_msg(!cases, "case %d: loaded", _i);
+	ck_assert_msg(g_str_has_prefix(error->message, contradictions[_i].message),
+	              "case %d: got \"%s\", want prefix \"%s\"", _i, error->message,
+	              contradictions[_i].message);
+}
+END_TEST
+
+/* Kernel refs, by the resolver's syntax: each either loads or is refused
+ * at its line with the reason.  "@" stands for a scratch folder holding
+ * the file k.deb and the fragment f.config. */
+static const struct {
+	const char *ref;
+	const char *message; /* after "bad.ini:4: [kernel] ref: "; NULL: loads */
+} refs[] = {
+    {"debian:default", NULL},
+    {"debian:6.1.0-56-amd64", NULL},
+    {"debian:6.1.0-56-cloud-amd64", NULL},
+    {"debian:5.10.0-32-rt-amd64", NULL},
+    {"debian:6.12.38+deb13-amd64", NULL},
+    {"debian:6.1.0-0.deb11.21-amd64", NULL},
+    {"build:6.12.117-0123abcd", NULL},
+    {"build:build-6.12.117-0123abcd", NULL},
+    {"build:0123456789ab", NULL},
+    {"build:linux-source-6.12+kdump,virt,lkdtm", NULL},
+    {"build:6.1+kdump", NULL},
+    {"build:@+kdump", NULL},
+    {"build:linux-source-6.12+kdump,@/f.config", NULL},
+    {"import:import-kdhtest", NULL},
+    {"import:0123abcd", NULL},
+    {"import:@/k.deb", NULL},
+    {"import:@", NULL},
+    {"debian:", "'' is not a Debian kernel ABI"},
+    {"debian:6.1.0", "'6.1.0' is not a Debian kernel ABI such as 6.1.0-56-amd64"},
+    {"debian:6.1.0-56", "'6.1.0-56' is not a Debian kernel ABI"},
+    {"debian:6.1.0-56-AMD64", "'6.1.0-56-AMD64' is not a Debian kernel ABI"},
+    {"debian:../../etc-56-amd64", "'../../etc-56-amd64' is not a Debian kernel ABI"},
+    {"debian:6.1.0-56-amd64 x", "'6.1.0-56-amd64 x' is not a Debian kernel ABI"},
+    {"debian:Default", "'Default' is not a Debian kernel ABI"},
+    {"debian:6.1.0-56-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "'6.1.0-56-aaaaaaaaaa"},
+    {"build:", "'' is not a build id"},
+    {"build:-x", "'-x' is not a build id"},
+    {"build:a b", "'a b' is not a build id"},
+    {"build:+kdump", "kernel source '': expected linux-source-<version>"},
+    {"build:linux-source-6.12+", "no kconfig fragment after '+'"},
+    {"build:6.12+kdump,,virt", "an empty kconfig fragment name"},
+    {"build:6.12+kdump,", "an empty kconfig fragment name"},
+    {"build:linux-source-x+kdump", "kernel source 'linux-source-x': expected"},
+    {"build:/nonexistent/linux+kdump", "kernel source folder '/nonexistent/linux': no such folder"},
+    {"build:6.12+/nonexistent/x.config", "kconfig fragment '/nonexistent/x.config': no such file"},
+    {"build:6.12+missing.config", "kconfig fragment 'missing.config': no such file"},
+    {"build:6.12+.hidden", "kconfig fragment '.hidden' is neither a name"},
+    {"import:", "'' is neither an existing package or folder nor an import id"},
+    {"import:/nonexistent/k.deb", "'/nonexistent/k.deb': no such file or folder"},
+    {"import:@/none.rpm", "'@/none.rpm': no such file or folder"},
+    {"import:no-such-kernel.deb", "'no-such-kernel.deb': no such file or folder"},
+    {"import:-rf", "'-rf' is neither an existing package or folder nor an import id"},
+    {"fedora:40", "'fedora:40' is not a kernel ref: expected debian:default"},
+    {"6.1.0-56-amd64", "'6.1.0-56-amd64' is not a kernel ref"},
+    {"DEBIAN:default", "'DEBIAN:default' is not a kernel ref"},
+};
+
+START_TEST(kernel_refs_checked_at_load)
+{
+	g_autofree char *dir = g_dir_make_tmp("kdh-ref-XXXXXX", NULL);
+	g_autofree char *deb = g_build_filename(dir, "k.deb", NULL);
+	g_autofree char *fragment = g_build_filename(dir, "f.config", NULL);
+	g_autoptr(GString) ref = g_string_new(refs[_i].ref);
+	g_autoptr(GString) want = g_string_new(refs[_i].message);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autofree char *text = NULL;
+
+	ck_assert(g_file_set_contents(deb, "not a package", -1, NULL));
+	ck_assert(g_file_set_contents(fragment, "CONFIG_KEXEC=y\n", -1, NULL));
+	g_string_replace(ref, "@", dir, 0);
+	g_string_replace(want, "@", dir, 0);
+	text = g_strdup_printf("[scenario]\nname=x\n[kernel]\nref=%s\n", ref->str);
+	cases = kdh_scenario_load_data("bad.ini", text, &error);
+	kdh_rm_rf(dir);
+	if (!refs[_i].message) {
+		ck_assert_msg(cases, "%s: %s", ref->str, error ? error->message : "");
+		ck_assert_str_eq(((KdhCase *)g_ptr_array_index(cases, 0))->kernel_ref, ref->str);
+		return;
+	}
+	g_string_prepend(want, "bad.ini:4: [kernel] ref: ");
+	ck_assert_msg(!cases, "%s: loaded", ref->str);
+	ck_assert_msg(g_str_has_prefix(error->message, want->str), "got \"%s\", want prefix \"%s\"",
+	              error->message, want->str);
+}
+END_TEST
+
+/* kernel_line names where the ref was written, for the runner's errors. */
+START_TEST(kernel_line_is_where_the_ref_is)
+{
+	static const struct {
+		const char *text;
+		guint line;
+	} where[] = {
+	    {"[scenario]\nname=x\n[kernel]\nref=debian:default\n", 4},
+	    {"# c\n[scenario]\nname=x\n", 3},
+	    {"[scenario]\nname=x\n[kernel]\nref=debian:default\n[matrix]\n"
+	     "ref=debian:6.1.0-56-amd64;debian:6.1.0-54-amd64\n",
+	     6},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(where); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) cases = kdh_scenario_load_data("k.ini", where[i].text, &error);
+		ck_assert_msg(cases, "%s", error ? error->message : "");
+		for (guint j = 0; j < cases->len; j++)
+			ck_assert_uint_eq(((KdhCase *)g_ptr_array_index(cases, j))->kernel_line,
+			                  where[i].line);
+	}
+}
+END_TEST
+
+/* A bad ref in a [matrix] is reported at the matrix line. */
+START_TEST(kernel_ref_in_matrix_reported_there)
+{
+	const char *text = "[scenario]\nname=x\n[matrix]\nref=debian:default;debian:6.1\n";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("m.ini", text, &error);
+
+	ck_assert_ptr_null(cases);
+	ck_assert_msg(g_str_has_prefix(error->message,
+	                               "m.ini:4: [kernel] ref: '6.1' is not a Debian kernel ABI"),
+	              "%s", error->message);
+}
+END_TEST
+
+START_TEST(collectors_are_a_table)
+{
+	ck_assert(kdh_collector_find("makedumpfile")->filters);
+	ck_assert(!kdh_collector_find("cp")->filters);
+	ck_assert_ptr_null(kdh_collector_find("dd"));
+	ck_assert_ptr_null(kdh_collector_find(NULL));
+}
+END_TEST
+
 START_TEST(matrix_expands_cross_product)
 {
 	const char *text = "[scenario]\nname=m\n[vm]\nmemory=1G\n"
@@ -229,6 +406,26 @@ START_TEST(case_names_unique_across_files)
 }
 END_TEST
 
+/* The same file named twice gives every case twice: refused as well. */
+START_TEST(same_file_twice_refused)
+{
+	g_autofree char *dir = g_dir_make_tmp("kdh-scenario-XXXXXX", NULL);
+	g_autofree char *a = g_build_filename(dir, "a.ini", NULL);
+	const char *twice[] = {a, a, NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autofree char *want = NULL;
+
+	ck_assert(g_file_set_contents(a, "[scenario]\nname=m\n[matrix]\ncpus=1;2\n", -1, NULL));
+	cases = kdh_scenario_load_all(twice, &error);
+	kdh_rm_rf(dir);
+	ck_assert_ptr_null(cases);
+	want =
+	    g_strdup_printf("%s:2: [scenario] name: case 'm-cpus1' is also a case of %s:2", a, a);
+	ck_assert_msg(g_str_has_prefix(error->message, want), "%s", error->message);
+}
+END_TEST
+
 START_TEST(sizes)
 {
 	guint64 b = 0;
@@ -264,6 +461,12 @@ Suite *scenario_suite(void)
 	tcase_add_loop_test(tc, one_comment_rule, 0, G_N_ELEMENTS(comments));
 	tcase_add_test(tc, triggers_are_a_table);
 	tcase_add_test(tc, case_names_unique_across_files);
+	tcase_add_test(tc, same_file_twice_refused);
+	tcase_add_loop_test(tc, contradictions_refused, 0, G_N_ELEMENTS(contradictions));
+	tcase_add_loop_test(tc, kernel_refs_checked_at_load, 0, G_N_ELEMENTS(refs));
+	tcase_add_test(tc, kernel_line_is_where_the_ref_is);
+	tcase_add_test(tc, kernel_ref_in_matrix_reported_there);
+	tcase_add_test(tc, collectors_are_a_table);
 	tcase_add_test(tc, sizes);
 	suite_add_tcase(s, tc);
 	return s;

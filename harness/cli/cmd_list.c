@@ -1,0 +1,201 @@
+/* kdh list: what a run of the same files and options would run, case by
+ * case, without starting anything. */
+#include "cli/commands.h"
+#include "scenario/scenario.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+
+/* BYTES the way a scenario file writes it: the largest binary unit that
+ * divides it ("1G", "1536M"), else plain bytes. */
+static char *human_size(guint64 bytes)
+{
+	static const char units[] = "TGMK";
+
+	for (guint i = 0; i < 4; i++) {
+		guint64 unit = 1ULL << (10 * (4 - i));
+		if (bytes >= unit && bytes % unit == 0)
+			return g_strdup_printf("%" G_GUINT64_FORMAT "%c", bytes / unit, units[i]);
+	}
+	return g_strdup_printf("%" G_GUINT64_FORMAT, bytes);
+}
+
+/* The collector column: with its dump level and compression where the
+ * collector uses them. */
+static char *collector_text(const KdhCase *c)
+{
+	if (!kdh_collector_find(c->collector)->filters)
+		return g_strdup(c->collector);
+	return g_strdup_printf("%s(%u,%s)", c->collector, c->dump_level, c->compression);
+}
+
+enum {
+	COL_NAME,
+	COL_KERNEL,
+	COL_MEMORY,
+	COL_CPUS,
+	COL_CRASHKERNEL,
+	COL_TRIGGER,
+	COL_COLLECTOR,
+	COL_EXPECT,
+	COL_WHERE,
+	N_COLS
+};
+
+static const char *const headers[N_COLS] = {
+    "NAME",    "KERNEL",    "MEMORY", "CPUS",      "CRASHKERNEL",
+    "TRIGGER", "COLLECTOR", "EXPECT", "FILE:LINE",
+};
+
+/* One row of the text table: each column's text, owned. */
+static char **text_row(const KdhCase *c)
+{
+	char **row = g_new0(char *, N_COLS + 1);
+
+	row[COL_NAME] = g_strdup(c->name);
+	row[COL_KERNEL] = g_strdup(c->kernel_ref);
+	row[COL_MEMORY] = human_size(c->memory);
+	row[COL_CPUS] = g_strdup_printf("%u", c->cpus);
+	row[COL_CRASHKERNEL] = g_strdup(c->crashkernel);
+	row[COL_TRIGGER] = g_strdup(c->trigger->name);
+	row[COL_COLLECTOR] = collector_text(c);
+	row[COL_EXPECT] = g_strdup(c->outcome == KDH_OUTCOME_DUMP ? "dump" : "no-dump");
+	row[COL_WHERE] = g_strdup_printf("%s:%u", c->source, c->name_line);
+	return row;
+}
+
+/* The table, columns as wide as their widest cell (in characters: a path
+ * may hold any UTF-8), two spaces apart, the last one unpadded. */
+static void print_text(GPtrArray *cases)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+	glong width[N_COLS];
+	g_autoptr(GString) line = g_string_new(NULL);
+
+	g_ptr_array_add(rows, g_strdupv((char **)headers));
+	for (guint i = 0; i < cases->len; i++)
+		g_ptr_array_add(rows, text_row(g_ptr_array_index(cases, i)));
+	for (guint col = 0; col < N_COLS; col++) {
+		width[col] = 0;
+		for (guint r = 0; r < rows->len; r++)
+			width[col] =
+			    MAX(width[col],
+			        g_utf8_strlen(((char **)g_ptr_array_index(rows, r))[col], -1));
+	}
+	for (guint r = 0; r < rows->len; r++) {
+		char **row = g_ptr_array_index(rows, r);
+		g_string_truncate(line, 0);
+		for (guint col = 0; col < N_COLS; col++) {
+			g_string_append(line, row[col]);
+			if (col + 1 < N_COLS) {
+				glong pad = width[col] - g_utf8_strlen(row[col], -1) + 2;
+				for (glong p = 0; p < pad; p++)
+					g_string_append_c(line, ' ');
+			}
+		}
+		printf("%s\n", line->str);
+	}
+}
+
+static void add_string_or_null(JsonBuilder *b, const char *key, const char *value)
+{
+	json_builder_set_member_name(b, key);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void add_int(JsonBuilder *b, const char *key, gint64 value)
+{
+	json_builder_set_member_name(b, key);
+	json_builder_add_int_value(b, value);
+}
+
+/* Every field of C; dump_level and compression are null where the
+ * collector does not use them. */
+static void add_case(JsonBuilder *b, const KdhCase *c)
+{
+	gboolean filters = kdh_collector_find(c->collector)->filters;
+
+	json_builder_begin_object(b);
+	add_string_or_null(b, "name", c->name);
+	add_string_or_null(b, "description", c->description);
+	add_string_or_null(b, "file", c->source);
+	add_int(b, "line", c->name_line);
+	add_string_or_null(b, "kernel_ref", c->kernel_ref);
+	add_int(b, "kernel_line", c->kernel_line);
+	add_int(b, "memory", (gint64)c->memory);
+	add_int(b, "cpus", c->cpus);
+	add_string_or_null(b, "crashkernel", c->crashkernel);
+	add_string_or_null(b, "image", c->image);
+	add_string_or_null(b, "trigger", c->trigger->name);
+	add_string_or_null(b, "collector", c->collector);
+	json_builder_set_member_name(b, "dump_level");
+	if (filters)
+		json_builder_add_int_value(b, c->dump_level);
+	else
+		json_builder_add_null_value(b);
+	add_string_or_null(b, "compression", filters ? c->compression : NULL);
+	add_string_or_null(b, "outcome", c->outcome == KDH_OUTCOME_DUMP ? "dump" : "no-dump");
+	add_string_or_null(b, "panic", c->expect_panic);
+	json_builder_set_member_name(b, "timeouts");
+	json_builder_begin_object(b);
+	add_int(b, "boot", c->timeout_boot);
+	add_int(b, "crash", c->timeout_crash);
+	add_int(b, "capture", c->timeout_capture);
+	add_int(b, "shutdown", c->timeout_shutdown);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+static void print_json(GPtrArray *cases)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *text = NULL;
+
+	json_builder_begin_array(b);
+	for (guint i = 0; i < cases->len; i++)
+		add_case(b, g_ptr_array_index(cases, i));
+	json_builder_end_array(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, NULL);
+	printf("%s\n", text);
+}
+
+int kdh_cmd_list(int argc, char **argv)
+{
+	KdhSelectOptions select = {0};
+	gboolean json = FALSE;
+	g_auto(GStrv) files = NULL;
+	const GOptionEntry entries[] = {
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "a JSON array of objects, every field", NULL},
+	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL},
+	};
+	g_autofree GOptionEntry *select_entries = kdh_select_option_entries(&select);
+	g_autoptr(GOptionContext) octx =
+	    g_option_context_new("- the cases scenario files expand to, without running them");
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_set_prgname("kdh list");
+	g_option_context_add_main_entries(octx, entries, NULL);
+	g_option_context_add_main_entries(octx, select_entries, NULL);
+	if (g_option_context_parse(octx, &argc, &argv, &error))
+		cases = kdh_cli_load_cases((const char *const *)files, &select, &error);
+	kdh_select_options_clear(&select);
+	if (!cases) {
+		g_printerr("kdh list: %s\n", error->message);
+		return KDH_EXIT_USAGE;
+	}
+	if (json)
+		print_json(cases);
+	else
+		print_text(cases);
+	return KDH_EXIT_OK;
+}

@@ -1,0 +1,74 @@
+/* The options every command that takes scenario files shares: which cases
+ * (--filter, --shard) and how patient to be with them (--timeout-scale). */
+#include "cli/commands.h"
+#include "scenario/scenario.h"
+
+GOptionEntry *kdh_select_option_entries(KdhSelectOptions *o)
+{
+	const GOptionEntry rows[] = {
+	    {"filter", 0, 0, G_OPTION_ARG_STRING, &o->filter,
+	     "only the cases whose name matches GLOB ('*' and '?'; an error when none does)",
+	     "GLOB"},
+	    {"shard", 0, 0, G_OPTION_ARG_STRING, &o->shard,
+	     "only shard I of N (1 <= I <= N <= 1000), chosen by case name alone: the N jobs of "
+	     "a CI matrix split the cases among them without talking",
+	     "I/N"},
+	    {"timeout-scale", 0, 0, G_OPTION_ARG_STRING, &o->timeout_scale,
+	     "multiply every phase timeout by X (0.1 to 100, e.g. 3 on a slow host)", "X"},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL},
+	};
+	return g_memdup2(rows, sizeof(rows));
+}
+
+void kdh_select_options_clear(KdhSelectOptions *o)
+{
+	g_clear_pointer(&o->filter, g_free);
+	g_clear_pointer(&o->shard, g_free);
+	g_clear_pointer(&o->timeout_scale, g_free);
+}
+
+GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *o, GError **error)
+{
+	g_autoptr(GPtrArray) cases = NULL;
+	guint index = 0, count = 0, loaded;
+	double scale = 1;
+
+	/* The options first: a typo in one is cheaper to report than a file. */
+	if (o->shard && !kdh_shard_parse(o->shard, &index, &count, error))
+		return NULL;
+	if (o->timeout_scale && !kdh_parse_timeout_scale(o->timeout_scale, &scale, error))
+		return NULL;
+	if (o->filter && !*o->filter) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "--filter: an empty pattern matches no case");
+		return NULL;
+	}
+	if (!files || !files[0]) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
+		            "name at least one scenario file");
+		return NULL;
+	}
+	cases = kdh_scenario_load_all(files, error);
+	if (!cases)
+		return NULL;
+	loaded = cases->len;
+	kdh_cases_select(cases, o->filter, 0, 0);
+	if (cases->len == 0) {
+		g_autofree char *shown = g_strescape(o->filter, NULL);
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "--filter '%s' matches none of the %u cases", shown, loaded);
+		return NULL;
+	}
+	if (count) {
+		guint before = cases->len;
+		kdh_cases_select(cases, NULL, index, count);
+		if (cases->len == 0)
+			g_printerr("kdh: shard %u/%u holds none of the %u case%s: nothing to do\n",
+			           index, count, before, before == 1 ? "" : "s");
+	}
+	if (o->timeout_scale) {
+		for (guint i = 0; i < cases->len; i++)
+			kdh_case_scale_timeouts(g_ptr_array_index(cases, i), scale);
+	}
+	return g_steal_pointer(&cases);
+}
