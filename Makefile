@@ -21,7 +21,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz bench format clean
+.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz bench format clean FORCE
 all: $(BUILD)/kdh $(BUILD)/kdh-dump
 
 deps:
@@ -56,6 +56,18 @@ $(BUILD)/libkdhdump-test.a: $(patsubst %.c,$(BUILD)/obj-test/%.o,$(DUMP_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
+# kdh --version and every verdict.json's kdh_version: `git describe` of this
+# tree ("unknown" outside git; only characters a C string takes as they
+# are), looked at on every make but written only when it changes, so a new
+# commit rebuilds report/version.c alone and an unchanged tree nothing.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@v=$$(git describe --always --dirty --tags 2>/dev/null | tr -cd 'A-Za-z0-9._+/-'); \
+	printf '#define KDH_VERSION "%s"\n' "$${v:-unknown}" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(call obj,harness/report/version.c): $(BUILD)/version.h
+
 $(BUILD)/libkdh.a: $(call obj,$(HARNESS_SRC))
 	@rm -f $@
 	ar rcs $@ $^
@@ -77,7 +89,8 @@ $(BUILD)/suites.h: $(TEST_SRC) Makefile
 $(call obj,tests/runner.c): $(BUILD)/suites.h
 
 # The tests alone also link Check and libyaml (the ci suite reads the CI
-# definitions with it); lazily evaluated, like PKG_CFLAGS.
+# definitions with it, the report suite results.tap's YAML diagnostics);
+# lazily evaluated, like PKG_CFLAGS.
 TEST_PKGS := check yaml-0.1
 $(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support $(TEST_HOOKS)
 $(call obj,$(TEST_SRC) $(TEST_SUPPORT)): PKG_CFLAGS += $(shell pkg-config --cflags $(TEST_PKGS))
@@ -147,7 +160,7 @@ check-asan: deps
 # A finding excused in code carries its reason (// NOLINT(check): why).
 ANALYZE_SRC  = $(sort $(DUMP_SRC) $(HARNESS_SRC) $(CLI_SRC) harness/cli/kdh_dump_main.c)
 ANALYZE_JOBS ?= 2
-analyze: deps $(BUILD)/suites.h
+analyze: deps $(BUILD)/suites.h $(BUILD)/version.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--library=gtk --library=posix --inline-suppr --std=c11 -D_GNU_SOURCE \
 		-Iharness -Itests/support -I$(BUILD) --suppress=missingIncludeSystem \

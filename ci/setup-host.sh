@@ -26,7 +26,8 @@ packages=(
 	# make check-valgrind: the reader's suites under memcheck
 	valgrind
 	# make check-ci: the CI definitions (ci/github, ci/gitlab) linted, and
-	# read by the ci suite through libyaml
+	# read by the ci suite through libyaml (as the report suite reads
+	# results.tap's YAML diagnostics)
 	yamllint libyaml-dev
 )
 

@@ -3,6 +3,7 @@
  * `kdh --help` prints the whole table. */
 #include "cli/commands.h"
 #include "dump/dump.h"
+#include "report/report.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@ static const KdhCommand commands[] = {
      "read a dump with kdh's own reader (also build/kdh-dump)"},
     {"kernel", kdh_cmd_kernel, "fetch|import|build|check-config|list ...",
      "kernels: Debian's, imported, built from source; the cache"},
+    {"report", kdh_cmd_report, "merge DIR... --out DIR [--latest]",
+     "merge results folders (CI shards, runs) into one set of reports"},
     {"help", cmd_help, "[COMMAND]", "this list, or COMMAND's own help"},
 };
 
@@ -36,7 +39,7 @@ static int cmd_dump(int argc, char **argv)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: kdh COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: kdh COMMAND [ARGS]\n       kdh --version\n\ncommands:\n");
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  kdh %s %s\n      %s\n", commands[i].name, commands[i].args,
 		        commands[i].help);
@@ -87,6 +90,10 @@ int main(int argc, char **argv)
 	}
 	if (g_str_equal(argv[1], "-h") || g_str_equal(argv[1], "--help")) {
 		usage(stdout);
+		return KDH_EXIT_OK;
+	}
+	if (g_str_equal(argv[1], "--version")) {
+		printf("kdh %s\n", kdh_version());
 		return KDH_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);

@@ -174,4 +174,11 @@ void kdh_run_kernel_progress(const char *step, double elapsed, guint done, gpoin
 /* A fresh run id: UTC time plus the process id, sortable. */
 char *kdh_run_id(void);
 
+/* ---- what a case asked for (asked.c) ---- */
+
+/* Fills R->asked from C (replacing what it held): memory, cpus,
+ * crashkernel, trigger, collector, dump level, compression, expected
+ * outcome, expected panic line, image. */
+void kdh_run_result_ask(KdhResult *r, const KdhCase *c);
+
 #endif

@@ -86,9 +86,8 @@ static void check_pages(KdhResult *r, dump_t *d)
 	r->dump_pages_checked = chk.pages_checked;
 	switch (chk.verdict) {
 	case DUMP_VERDICT_PASS:
-		g_ptr_array_add(r->reasons,
-		                g_strdup_printf("dump verified: %" G_GUINT64_FORMAT " pages",
-		                                (guint64)chk.pages_checked));
+		kdh_result_check(r, "dump verified: %" G_GUINT64_FORMAT " pages",
+		                 (guint64)chk.pages_checked);
 		break;
 	case DUMP_VERDICT_INCOMPLETE:
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "the dump is incomplete: %s", chk.problem[0]);
@@ -125,8 +124,7 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, con
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "the dump is of kernel %s, but %s was booted",
 		                r->dump_osrelease, release);
 	else
-		g_ptr_array_add(r->reasons,
-		                g_strdup_printf("dump VMCOREINFO OSRELEASE=%s", r->dump_osrelease));
+		kdh_result_check(r, "dump VMCOREINFO OSRELEASE=%s", r->dump_osrelease);
 	check_summary(r, c, release, d);
 	check_pages(r, d);
 
@@ -140,8 +138,7 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, con
 			                "the dump's dmesg (%zu bytes) has no line with '%s'", len,
 			                c->expect_panic);
 		else
-			g_ptr_array_add(r->reasons, g_strdup_printf("dump dmesg: %s",
-			                                            g_strstrip(r->dump_panic)));
+			kdh_result_check(r, "dump dmesg: %s", g_strstrip(r->dump_panic));
 	}
 	free(dmesg);
 	dump_free(d);
@@ -178,10 +175,8 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 			                e->no_crash,
 			                failure ? failure : "the console says nothing");
 		else
-			g_ptr_array_add(
-			    r->reasons,
-			    g_strdup_printf("no dump on the guest disk, as expected: %s",
-			                    failure ? failure : "the console says nothing"));
+			kdh_result_check(r, "no dump on the guest disk, as expected: %s",
+			                 failure ? failure : "the console says nothing");
 		return;
 	}
 	if (c->outcome == KDH_OUTCOME_NO_DUMP) {

@@ -34,7 +34,7 @@ typedef struct {
 } KdhEvidence;
 
 /* Judges E against C into R (kdh_result_fail for each expectation not met;
- * what a PASS rests on is added to R's reasons): the expected outcome (a
+ * what a PASS rests on is added to R's checks): the expected outcome (a
  * dump, or none for the console's reason), the collector's exit status
  * (parsed strictly: only "0" is success), and, for a dump, everything the
  * reader checks in it: VMCOREINFO and init_uts_ns name the booted kernel,

@@ -120,15 +120,21 @@ static void assert_case_passed(const char *case_name, const char *panic)
 	ck_assert_ptr_nonnull(strstr(serial_text, "KDH: capture-done rc=0"));
 }
 
-/* The first reason of case CASE_NAME, which must have verdict WANT. */
-static char *case_reasons(const char *case_name, const char *want)
+/* The list MEMBER ("reasons" or "checks") of case CASE_NAME, which must
+ * have verdict WANT, as JSON text. */
+static char *case_list(const char *case_name, const char *want, const char *member)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = case_dir(case_name);
 	JsonObject *v = read_verdict(dir, parser);
 
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), want);
-	return json_to_string(json_object_get_member(v, "reasons"), FALSE);
+	return json_to_string(json_object_get_member(v, member), FALSE);
+}
+
+static char *case_reasons(const char *case_name, const char *want)
+{
+	return case_list(case_name, want, "reasons");
 }
 
 #define SUITE_FILES                                                                                \
@@ -150,7 +156,7 @@ START_TEST(parallel_suite_judges_every_case)
 	kdh_test_assert_nothing_left(last_pid);
 	assert_case_passed("smoke-sysrq", "sysrq triggered crash");
 	assert_case_passed("nmi", "NMI: Not continuing");
-	no_dump = case_reasons("no-dump-tiny-crashkernel", "PASS");
+	no_dump = case_list("no-dump-tiny-crashkernel", "PASS", "checks");
 	ck_assert_msg(strstr(no_dump, "no dump on the guest disk, as expected"), "%s", no_dump);
 	fail = case_reasons("tiny", "FAIL");
 	ck_assert_msg(strstr(fail, "no dump on the guest disk") &&

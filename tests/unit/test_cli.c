@@ -54,7 +54,7 @@ static GPtrArray *subcommands_of(const char *command)
 START_TEST(help_lists_every_command)
 {
 	const char *args[] = {"--help", NULL};
-	const char *commands[] = {"run", "list", "dump", "kernel", "help"};
+	const char *commands[] = {"run", "list", "dump", "kernel", "report", "help"};
 	const char *with_subcommands[] = {"dump", "kernel"};
 	g_autofree char *out = NULL;
 

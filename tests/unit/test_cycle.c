@@ -127,6 +127,12 @@ static char *joined(GPtrArray *array)
 		              all_);                                                               \
 	} while (0)
 
+#define assert_check(p, needle)                                                                    \
+	do {                                                                                       \
+		g_autofree char *all_ = joined((p)->r->checks);                                    \
+		ck_assert_msg(has((p)->r->checks, needle), "no '%s' in checks: %s", needle, all_); \
+	} while (0)
+
 #define assert_ignored(p, needle)                                                                  \
 	do {                                                                                       \
 		g_autofree char *all_ = joined((p)->r->ignored_markers);                           \
@@ -172,9 +178,9 @@ START_TEST(sysrq_cycle_passes_on_the_dump)
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
 	assert_phases(&p, "disk boot crash capture shutdown retrieve-wait retrieve verify");
-	assert_reason(&p, "dump VMCOREINFO OSRELEASE=" FIXTURE_RELEASE);
-	assert_reason(&p, "dump dmesg: [");
-	assert_reason(&p, "Kernel panic - not syncing: sysrq triggered crash");
+	assert_check(&p, "dump VMCOREINFO OSRELEASE=" FIXTURE_RELEASE);
+	assert_check(&p, "dump dmesg: [");
+	assert_check(&p, "Kernel panic - not syncing: sysrq triggered crash");
 	ck_assert_str_eq(json_object_get_string_member(dump, "release_in_memory"), FIXTURE_RELEASE);
 	ck_assert_int_gt(json_object_get_int_member(dump, "pages_checked"), 1000);
 	ck_assert_uint_eq(kdh_fake_vm_log()->nmis, 0);
@@ -253,7 +259,7 @@ END_TEST
 static const struct {
 	const char *rc; /* NULL: no rc= at all */
 	const char *verdict;
-	const char *reason;
+	const char *reason; /* for a PASS: a check */
 } statuses[] = {
     {"0", "PASS", "dump verified"},
     {"abc", "FAIL", "capture-done rc='abc' is not an exit status"},
@@ -283,7 +289,10 @@ START_TEST(collector_status_parsed_strictly)
 	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), statuses[_i].verdict);
-	assert_reason(&p, statuses[_i].reason);
+	if (p.r->verdict == KDH_VERDICT_PASS)
+		assert_check(&p, statuses[_i].reason);
+	else
+		assert_reason(&p, statuses[_i].reason);
 }
 END_TEST
 
@@ -402,7 +411,8 @@ START_TEST(error_marker_is_the_expected_no_dump)
 	g_auto(Played) p = play(NO_DUMP, arm_fails, G_N_ELEMENTS(arm_fails), &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
-	assert_reason(&p, "no dump on the guest disk, as expected: the guest failed at step arm");
+	assert_check(&p, "no dump on the guest disk, as expected: the guest failed at step arm");
+	ck_assert_uint_eq(p.r->reasons->len, 0);
 }
 END_TEST
 
