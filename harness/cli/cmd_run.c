@@ -153,17 +153,46 @@ static gboolean parse_keep_dumps(const char *text, KdhKeepDumps *out)
 }
 
 /* The run's last lines: counts per verdict, wall time, cases per hour. */
-static void summarise(GPtrArray *results, double wall)
+static void summarise(const KdhVerdictCounts *counts, guint cases, double wall)
 {
-	guint counts[KDH_VERDICT_TIMEOUT + 1] = {0};
+	g_print("kdh: %u case%s in %.0f s (%.0f cases/h):", cases, cases == 1 ? "" : "s", wall,
+	        wall > 0 ? cases * 3600.0 / wall : 0);
+	for (guint v = 0; v < KDH_VERDICT_COUNT; v++) {
+		if (counts->n[v] || v <= KDH_VERDICT_TIMEOUT)
+			g_print("%s %u %s", v ? "," : "", counts->n[v], kdh_verdict_name(v));
+	}
+	g_print("\n");
+}
 
-	for (guint i = 0; i < results->len; i++)
-		counts[((const KdhResult *)g_ptr_array_index(results, i))->verdict]++;
-	g_print("kdh: %u case%s in %.0f s (%.0f cases/h):", results->len,
-	        results->len == 1 ? "" : "s", wall, wall > 0 ? results->len * 3600.0 / wall : 0);
-	for (guint v = 0; v <= KDH_VERDICT_TIMEOUT; v++)
-		g_print(" %u %s%s", counts[v], kdh_verdict_name(v),
-		        v < KDH_VERDICT_TIMEOUT ? "," : "\n");
+/* Every run-level report of RESULTS into the run's folder; FALSE (said)
+ * when one cannot be written. */
+static gboolean write_reports(const KdhRunContext *ctx, const KdhSelectOptions *select,
+                              const char *run_id, const char *started_at, double wall,
+                              GPtrArray *results)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *ended_at = kdh_timestamp_now();
+	g_autofree char *signal_name =
+	    cancelled ? g_strdup_printf("SIG%s", sigabbrev_np(cancelled)) : NULL;
+	KdhRunInfo info = {
+	    .run_id = run_id,
+	    .kdh_version = kdh_version(),
+	    .host = g_get_host_name(),
+	    .accel = results->len ? kdh_accel_name(ctx->accel) : NULL,
+	    .started_at = started_at,
+	    .ended_at = ended_at,
+	    .wall_seconds = wall,
+	    .jobs = ctx->jobs,
+	    .shard = select->shard,
+	    .filter = select->filter,
+	    .interrupted_by = signal_name,
+	};
+
+	if (!kdh_report_write_run(&info, results, ctx->run_dir, &error)) {
+		g_printerr("kdh: %s\n", error->message);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* Prepares what the cases share, chooses the accelerator, and runs them. */
@@ -247,8 +276,10 @@ int kdh_cmd_run(int argc, char **argv)
 	KdhKeepDumps keep_dumps;
 	guint jobs;
 	guint64 budget;
-	guint fails = 0, errors = 0;
+	KdhVerdictCounts counts = {0};
+	g_autofree char *started_at = kdh_timestamp_now();
 	gint64 start = g_get_monotonic_time();
+	double wall;
 	int status;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
@@ -314,17 +345,25 @@ int kdh_cmd_run(int argc, char **argv)
 	    .memory_budget = budget,
 	    .cancelled = &cancelled,
 	};
-	status = run_prepared(&ctx, cases, accel_opt, &outcome);
-	if (status != KDH_EXIT_OK)
-		return status;
-	summarise(outcome, (g_get_monotonic_time() - start) / 1e6);
-	g_print("kdh: results in %s\n", run_dir);
-	for (guint i = 0; i < outcome->len; i++) {
-		const KdhResult *r = g_ptr_array_index(outcome, i);
-		fails += r->verdict == KDH_VERDICT_FAIL;
-		errors += r->verdict == KDH_VERDICT_ERROR || r->verdict == KDH_VERDICT_TIMEOUT;
+	if (cases->len) {
+		status = run_prepared(&ctx, cases, accel_opt, &outcome);
+		if (status != KDH_EXIT_OK)
+			return status;
+	} else if (!results_writable(run_dir, &error)) {
+		/* An empty shard still leaves (empty) reports for the merge. */
+		g_printerr("kdh: %s\n", error->message);
+		return KDH_EXIT_USAGE;
+	} else {
+		outcome = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
 	}
+	wall = (g_get_monotonic_time() - start) / 1e6;
+	for (guint i = 0; i < outcome->len; i++)
+		counts.n[((const KdhResult *)g_ptr_array_index(outcome, i))->verdict]++;
+	summarise(&counts, outcome->len, wall);
+	g_print("kdh: results in %s\n", run_dir);
+	if (!write_reports(&ctx, &select, run_id, started_at, wall, outcome))
+		return cancelled ? 128 + cancelled : KDH_EXIT_ERROR;
 	if (cancelled)
 		return 128 + cancelled;
-	return fails ? KDH_EXIT_FAIL : errors ? KDH_EXIT_ERROR : KDH_EXIT_OK;
+	return kdh_report_exit_status(&counts);
 }

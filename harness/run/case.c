@@ -104,6 +104,7 @@ char *kdh_run_interruption(const KdhRunContext *ctx)
 
 void kdh_run_enter_phase(const KdhRunContext *ctx, KdhResult *r, const char *phase)
 {
+	kdh_result_enter_phase(r, phase);
 	if (ctx->monitor)
 		kdh_run_monitor_phase(ctx->monitor, r->case_name, phase);
 }
@@ -140,6 +141,8 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 	j->r->results_dir = g_strdup(j->dir);
 	j->r->accel = g_strdup(kdh_accel_name(ctx->accel));
 	j->r->kernel_ref = g_strdup(c->kernel_ref);
+	j->r->kdh_version = g_strdup(kdh_version());
+	kdh_run_result_ask(j->r, c);
 	if (j->k) {
 		j->r->kernel_release = g_strdup(j->k->release);
 		j->r->kernel_package = g_strdup(j->k->package);
@@ -212,6 +215,7 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	KdhVm *vm;
 
 	j->started = TRUE;
+	j->r->started_at = kdh_timestamp_now();
 	if (g_mkdir_with_parents(j->dir, 0755) != 0) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "cannot create %s", j->dir);
 		return FALSE;

@@ -167,6 +167,7 @@ static gboolean admit(Run *run, KdhJob *j)
 	g_mutex_unlock(&run->lock);
 	if (!ok && !kdh_run_cancelled(ctx)) {
 		j->started = TRUE;
+		j->r->started_at = kdh_timestamp_now();
 		g_mkdir_with_parents(j->dir, 0755);
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR,
 		                "the guest needs %" G_GUINT64_FORMAT
@@ -296,7 +297,7 @@ static void not_run(Run *run, KdhJob *j)
 {
 	g_autofree char *why = kdh_run_interruption(run->ctx);
 
-	kdh_result_fail(j->r, KDH_VERDICT_ERROR, "not run: %s", why);
+	kdh_result_fail(j->r, KDH_VERDICT_NOT_RUN, "%s", why);
 }
 
 GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases)
@@ -353,6 +354,7 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 		KdhResult *r;
 		j->started = TRUE;
 		g_mkdir_with_parents(j->dir, 0755);
+		j->r->started_at = kdh_timestamp_now();
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
 		kdh_job_finish(ctx, j);
 		r = g_steal_pointer(&j->r);

@@ -167,9 +167,11 @@ static char *finished_text(const KdhResult *r)
 		total += ((const KdhPhase *)g_ptr_array_index(r->phases, i))->seconds;
 	g_string_append_printf(s, "%s %s (%.1f s)", kdh_verdict_name(r->verdict), r->case_name,
 	                       total);
-	for (guint i = 0; i < r->reasons->len; i++)
+	/* Why it is not PASS, or what the PASS rests on. */
+	GPtrArray *said = r->verdict == KDH_VERDICT_PASS ? r->checks : r->reasons;
+	for (guint i = 0; i < said->len; i++)
 		g_string_append_printf(s, "%s%s", i ? "; " : ": ",
-		                       (const char *)g_ptr_array_index(r->reasons, i));
+		                       (const char *)g_ptr_array_index(said, i));
 	g_string_append(s, "\n   ");
 	for (guint i = 0; i < r->phases->len; i++) {
 		const KdhPhase *p = g_ptr_array_index(r->phases, i);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/util.h"
+#include "report_sample.h"
 #include "support.h"
 
 static char *results;
@@ -39,18 +40,25 @@ static int kdh(const char *const *args)
 
 /* The case folder under RESULTS/<run-id>/ (scenario files written for a
  * test sit beside the run folder). */
-static char *case_dir(const char *case_name)
+static char *run_folder(const char *parent)
 {
-	g_autoptr(GDir) dir = g_dir_open(results, 0, NULL);
+	g_autoptr(GDir) dir = g_dir_open(parent, 0, NULL);
 	const char *name;
 
 	while (dir && (name = g_dir_read_name(dir))) {
-		g_autofree char *run = g_build_filename(results, name, NULL);
+		g_autofree char *run = g_build_filename(parent, name, NULL);
 		if (g_file_test(run, G_FILE_TEST_IS_DIR))
-			return g_build_filename(run, case_name, NULL);
+			return g_steal_pointer(&run);
 	}
-	ck_abort_msg("no run folder in %s", results);
+	ck_abort_msg("no run folder in %s", parent);
 	return NULL;
+}
+
+static char *case_dir(const char *case_name)
+{
+	g_autofree char *run = run_folder(results);
+
+	return g_build_filename(run, case_name, NULL);
 }
 
 static JsonObject *read_verdict(const char *dir, JsonParser *parser)
@@ -137,8 +145,74 @@ static char *case_reasons(const char *case_name, const char *want)
 	return case_list(case_name, want, "reasons");
 }
 
+static gint strcmp_ptr(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The test cases of RUN/junit.xml as sorted "classname/name" lines, and
+ * those of RUN/results.json as "case verdict" lines. */
+static char *junit_cases(const char *run)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *doc = kdh_test_load_json(parser, run, "results.json");
+	JsonArray *cases = json_object_get_array_member(doc, "cases");
+	xmlDocPtr junit = kdh_test_load_junit(run);
+	guint n = (guint)kdh_test_xpath_number(junit, "count(//testcase)");
+	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) all = g_string_new(NULL);
+
+	ck_assert_uint_eq(n, json_array_get_length(cases));
+	for (guint i = 1; i <= n; i++) {
+		g_autofree char *expr = g_strdup_printf(
+		    "concat(//testcase[%u]/@classname, '/', //testcase[%u]/@name)", i, i);
+		g_ptr_array_add(lines, kdh_test_xpath_string(junit, expr));
+	}
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		g_ptr_array_add(lines,
+		                g_strdup_printf("%s %s", json_object_get_string_member(c, "case"),
+		                                json_object_get_string_member(c, "verdict")));
+	}
+	xmlFreeDoc(junit);
+	g_ptr_array_sort(lines, (GCompareFunc)strcmp_ptr);
+	for (guint i = 0; i < lines->len; i++)
+		g_string_append_printf(all, "%s\n", (char *)g_ptr_array_index(lines, i));
+	return g_strdup(all->str);
+}
+
 #define SUITE_FILES                                                                                \
 	"scenarios/smoke-sysrq.ini", "scenarios/nmi.ini", "scenarios/no-dump-tiny-crashkernel.ini"
+
+/* The same suite in two shards, as two CI jobs would run it, merged with
+ * `kdh report merge`: the merged junit.xml and results.json hold the same
+ * cases with the same verdicts as the unsharded run in RESULTS. */
+static void assert_shards_merge_to(const char *tiny)
+{
+	g_autofree char *unsharded = run_folder(results);
+	g_autofree char *want = junit_cases(unsharded), *got = NULL;
+	g_autofree char *base = g_strconcat(results, "-shards", NULL);
+	g_autofree char *merged = g_build_filename(base, "merged", NULL);
+	g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 1; i <= 2; i++) {
+		g_autofree char *shard = g_strdup_printf("%u/2", i);
+		g_autofree char *name = g_strdup_printf("shard%u", i);
+		g_autofree char *dir = g_build_filename(base, name, NULL);
+		const char *args[] = {"run",       "--jobs", "2",         "--shard", shard,
+		                      "--results", dir,      SUITE_FILES, tiny,      NULL};
+		ck_assert_int_le(kdh(args), 1); /* 1: the shard holding "tiny" */
+		kdh_test_assert_nothing_left(last_pid);
+		g_ptr_array_add(runs, run_folder(dir));
+	}
+	const char *merge[] = {
+	    "report", "merge", g_ptr_array_index(runs, 0), g_ptr_array_index(runs, 1), "--out",
+	    merged,   NULL};
+	ck_assert_int_eq(kdh(merge), 1); /* the merged set holds the FAIL */
+	got = junit_cases(merged);
+	ck_assert_str_eq(got, want);
+	kdh_rm_rf(base);
+}
 
 /* Both triggers, a negative case expected (no dump: PASS) and one not (a
  * dump expected: FAIL with the console's reason), two VMs at a time. */
@@ -162,6 +236,7 @@ START_TEST(parallel_suite_judges_every_case)
 	ck_assert_msg(strstr(fail, "no dump on the guest disk") &&
 	                  strstr(fail, "the guest failed at step arm: kexec -p"),
 	              "reasons: %s", fail);
+	assert_shards_merge_to(tiny);
 }
 END_TEST
 
@@ -210,7 +285,7 @@ static char *vm_folders(void)
 
 /* SIGINT with two VMs running: exit 130, no domain, no QEMU, no VM folder
  * left; the two running cases are ERROR "interrupted", the third never
- * started. */
+ * started and every report says so. */
 START_TEST(interrupted_parallel_run_leaves_nothing)
 {
 	const char *bin = g_getenv("KDH_BIN");
@@ -249,6 +324,14 @@ START_TEST(interrupted_parallel_run_leaves_nothing)
 	g_free(why);
 	why = case_reasons("nmi", "ERROR");
 	ck_assert_msg(strstr(why, "interrupted by SIGINT"), "%s", why);
+	/* Every report lists the case that never started. */
+	g_autofree char *run = run_folder(results);
+	g_autofree char *cases = junit_cases(run);
+	g_autofree char *tap = kdh_test_read_file(run, "results.tap");
+	ck_assert_msg(strstr(cases, "no-dump-tiny-crashkernel NOT-RUN\n"), "%s", cases);
+	ck_assert_msg(strstr(cases, "nmi ERROR\n") && strstr(cases, "smoke-sysrq ERROR\n"), "%s",
+	              cases);
+	ck_assert_ptr_nonnull(strstr(tap, "no-dump-tiny-crashkernel # SKIP"));
 }
 END_TEST
 

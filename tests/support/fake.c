@@ -16,13 +16,14 @@ gint64 kdh_fake_now(void)
 	return __atomic_load_n(&clock_us, __ATOMIC_SEQ_CST);
 }
 
-/* A thousandth of the virtual time passes for real, so the VMs of several
- * jobs overlap as real ones do instead of one playing to its end before
- * the next thread is scheduled. */
+/* A 200th of the virtual time passes for real (a 14 s cycle in 70 ms),
+ * so the VMs of several jobs overlap as real ones do, even on a loaded
+ * host, instead of one playing to its end before the next thread is
+ * scheduled. */
 void kdh_fake_sleep(gulong usec)
 {
 	__atomic_add_fetch(&clock_us, (gint64)usec, __ATOMIC_SEQ_CST);
-	g_usleep(usec / 1000);
+	g_usleep(usec / 200);
 }
 
 static const KdhFakeLine *script;
