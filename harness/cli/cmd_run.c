@@ -238,6 +238,8 @@ int kdh_cmd_run(int argc, char **argv)
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
+	g_auto(KdhSelectOptions) select = {0};
+	g_autofree GOptionEntry *select_entries = kdh_select_option_entries(&select);
 	g_autoptr(GOptionContext) octx = g_option_context_new("- run kdump scenarios");
 	g_autoptr(GPtrArray) cases = NULL, outcome = NULL;
 	g_autoptr(GError) error = NULL;
@@ -250,12 +252,9 @@ int kdh_cmd_run(int argc, char **argv)
 	int status;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
+	g_option_context_add_main_entries(octx, select_entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
 		g_printerr("kdh run: %s\n", error->message);
-		return KDH_EXIT_USAGE;
-	}
-	if (!files || !files[0]) {
-		g_printerr("kdh run: name at least one scenario file\n");
 		return KDH_EXIT_USAGE;
 	}
 	if (accel_opt &&
@@ -272,7 +271,7 @@ int kdh_cmd_run(int argc, char **argv)
 		return KDH_EXIT_USAGE;
 	}
 	/* Every scenario is checked before anything starts. */
-	cases = kdh_scenario_load_all((const char *const *)files, &error);
+	cases = kdh_cli_load_cases((const char *const *)files, &select, &error);
 	if (!cases) {
 		g_printerr("kdh: %s\n", error->message);
 		return KDH_EXIT_USAGE;

@@ -35,6 +35,7 @@ GOptionEntry *kdh_select_option_entries(KdhSelectOptions *o);
 
 /* Frees the strings in O and sets them to NULL. */
 void kdh_select_options_clear(KdhSelectOptions *o);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhSelectOptions, kdh_select_options_clear)
 
 /* Checks O's options, loads every scenario file of FILES (NULL-terminated;
  * kdh_scenario_load_all: each file checked, names unique across files),

@@ -81,7 +81,7 @@ gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrA
 			continue;
 		if (!(k = ctx->ops->kernel(ctx, c, &why))) {
 			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-			            "%s:%u: [kernel] ref=%s: %s", c->source, c->name_line,
+			            "%s:%u: [kernel] ref=%s: %s", c->source, c->kernel_line,
 			            c->kernel_ref, why->message);
 			return FALSE;
 		}

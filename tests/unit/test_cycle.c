@@ -38,10 +38,12 @@ static void teardown(void)
 
 /* The scenario every test starts from: the fixture's kernel, collector
  * settings and panic, short phase timeouts (virtual seconds). */
-#define SCENARIO                                                                                   \
+#define SCENARIO_BASE                                                                              \
 	"[scenario]\nname=t\n[capture]\ncompression=zlib\ndump_level=31\n"                         \
-	"[expect]\npanic=sysrq triggered crash\n"                                                  \
 	"[timeouts]\nboot=20\ncrash=20\ncapture=20\nshutdown=20\n"
+#define SCENARIO SCENARIO_BASE "[expect]\npanic=sysrq triggered crash\n"
+/* A case expecting no dump has no panic line to look for. */
+#define NO_DUMP "\n" SCENARIO_BASE "[expect]\noutcome=no-dump\n"
 
 typedef struct {
 	KdhResult *r;
@@ -63,7 +65,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Played, played_clear)
  * the console SCRIPT and host steps OPS; verdict.json must parse. */
 static Played play(const char *extra, const KdhFakeLine *script, gsize n, const KdhRunOps *ops)
 {
-	g_autofree char *text = g_strconcat(SCENARIO, extra ? extra : "", NULL);
+	/* EXTRA starting with a blank line is a whole scenario of its own. */
+	g_autofree char *text = extra && extra[0] == '\n'
+	                            ? g_strdup(extra)
+	                            : g_strconcat(SCENARIO, extra ? extra : "", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("t.ini", text, &error);
 	g_autofree char *run_dir = g_build_filename(tmp, "run", NULL);
@@ -394,8 +399,7 @@ END_TEST
 
 START_TEST(error_marker_is_the_expected_no_dump)
 {
-	g_auto(Played) p = play("[expect]\noutcome=no-dump\n", arm_fails, G_N_ELEMENTS(arm_fails),
-	                        &kdh_fake_ops_nothing);
+	g_auto(Played) p = play(NO_DUMP, arm_fails, G_N_ELEMENTS(arm_fails), &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
 	assert_reason(&p, "no dump on the guest disk, as expected: the guest failed at step arm");
@@ -405,8 +409,8 @@ END_TEST
 /* Expected no dump, but the disk has one: FAIL. */
 START_TEST(unexpected_dump_fails)
 {
-	g_auto(Played) p = play("[expect]\noutcome=no-dump\n", sysrq_cycle,
-	                        G_N_ELEMENTS(sysrq_cycle), &kdh_fake_ops_dump);
+	g_auto(Played) p =
+	    play(NO_DUMP, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
 	assert_reason(&p, "a dump was written to /var/crash/20261126T091500Z, none was expected");
