@@ -447,6 +447,138 @@ START_TEST(sizes)
 }
 END_TEST
 
+/* ---- README.md's table of keys against the parser ---- */
+
+typedef struct {
+	char *group, *key, *fallback; /* fallback: the literal default, or NULL */
+	gboolean matrix;
+} DocRow;
+
+static void doc_row_free(DocRow *r)
+{
+	g_free(r->group);
+	g_free(r->key);
+	g_free(r->fallback);
+	g_free(r);
+}
+
+/* The rows "| `[group]` | `key` | values | default | yes/no | meaning |" of
+ * README.md; the default counts as literal when it is one `word` or a
+ * number. */
+static GPtrArray *readme_keys(void)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GRegex) row =
+	    g_regex_new("^\\| `\\[(\\w+)\\]` \\| `(\\w+)` \\|[^|]*\\| ([^|]*) \\| (yes|no) \\|",
+	                G_REGEX_MULTILINE, 0, NULL);
+	g_autoptr(GRegex) literal = g_regex_new("^(`[^` ]+`|[0-9]+)$", 0, 0, NULL);
+	g_autoptr(GMatchInfo) m = NULL;
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)doc_row_free);
+
+	ck_assert(g_file_get_contents("README.md", &text, NULL, NULL));
+	for (g_regex_match(row, text, 0, &m); g_match_info_matches(m); g_match_info_next(m, NULL)) {
+		DocRow *r = g_new0(DocRow, 1);
+		g_autofree char *fallback = g_match_info_fetch(m, 3);
+		g_autofree char *matrix = g_match_info_fetch(m, 4);
+		r->group = g_match_info_fetch(m, 1);
+		r->key = g_match_info_fetch(m, 2);
+		r->matrix = g_str_equal(matrix, "yes");
+		if (g_regex_match(literal, fallback, 0, NULL))
+			r->fallback = g_strndup(fallback + (*fallback == '`'),
+			                        strlen(fallback) - 2 * (*fallback == '`'));
+		g_ptr_array_add(rows, r);
+	}
+	return rows;
+}
+
+static GPtrArray *load_ok(const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *cases = kdh_scenario_load_data("doc.ini", text, &error);
+
+	ck_assert_msg(cases, "%s: %s", text, error ? error->message : "");
+	return cases;
+}
+
+/* Two cases alike in everything a key can set. */
+static void assert_same_case(const KdhCase *a, const KdhCase *b, const char *what)
+{
+	ck_assert_msg(
+	    g_str_equal(a->kernel_ref, b->kernel_ref) && a->memory == b->memory &&
+	        a->cpus == b->cpus && g_str_equal(a->crashkernel, b->crashkernel) &&
+	        g_str_equal(a->image, b->image) && a->trigger == b->trigger &&
+	        g_str_equal(a->collector, b->collector) && a->dump_level == b->dump_level &&
+	        g_str_equal(a->compression, b->compression) && a->outcome == b->outcome &&
+	        g_strcmp0(a->expect_panic, b->expect_panic) == 0 &&
+	        a->timeout_boot == b->timeout_boot && a->timeout_crash == b->timeout_crash &&
+	        a->timeout_capture == b->timeout_capture &&
+	        a->timeout_shutdown == b->timeout_shutdown,
+	    "README's default for %s is not the parser's", what);
+}
+
+/* Every key of README.md's table is one the parser knows, [matrix] takes
+ * it exactly where the table says "yes", and writing a literal default
+ * gives the same case as leaving the key out. */
+START_TEST(readme_keys_are_the_parsers)
+{
+	g_autoptr(GPtrArray) rows = readme_keys();
+	g_autoptr(GPtrArray) plain = load_ok("[scenario]\nname=x\n");
+
+	ck_assert_uint_ge(rows->len, 17);
+	for (guint i = 0; i < rows->len; i++) {
+		const DocRow *r = g_ptr_array_index(rows, i);
+		g_autofree char *what = g_strdup_printf("[%s] %s", r->group, r->key);
+		g_autofree char *in_matrix =
+		    g_strdup_printf("[scenario]\nname=x\n[matrix]\n%s=a;b\n", r->key);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) cases = kdh_scenario_load_data("doc.ini", in_matrix, &error);
+		gboolean unknown = !cases && strstr(error->message, "unknown key");
+
+		ck_assert_msg(unknown == !r->matrix, "%s: README says matrix %s, the parser: %s",
+		              what, r->matrix ? "yes" : "no", error ? error->message : "loads");
+		if (!r->fallback)
+			continue;
+		g_autofree char *text =
+		    g_str_equal(r->group, "scenario")
+		        ? g_strdup_printf("[scenario]\nname=x\n%s=%s\n", r->key, r->fallback)
+		        : g_strdup_printf("[scenario]\nname=x\n[%s]\n%s=%s\n", r->group, r->key,
+		                          r->fallback);
+		g_autoptr(GPtrArray) given = load_ok(text);
+		assert_same_case(g_ptr_array_index(plain, 0), g_ptr_array_index(given, 0), what);
+	}
+}
+END_TEST
+
+/* And the other way: every row of the parser's schema (scenario.c) is in
+ * README.md's table, with the same [matrix] flag. */
+START_TEST(readme_documents_every_key)
+{
+	g_autoptr(GPtrArray) rows = readme_keys();
+	g_autofree char *source = NULL;
+	g_autoptr(GRegex) spec = g_regex_new("^\\s*\\{\"(\\w+)\", \"(\\w+)\", (TRUE|FALSE)\\},$",
+	                                     G_REGEX_MULTILINE, 0, NULL);
+	g_autoptr(GMatchInfo) m = NULL;
+	guint specs = 0;
+
+	ck_assert(g_file_get_contents("harness/scenario/scenario.c", &source, NULL, NULL));
+	for (g_regex_match(spec, source, 0, &m); g_match_info_matches(m);
+	     g_match_info_next(m, NULL)) {
+		g_autofree char *group = g_match_info_fetch(m, 1), *key = g_match_info_fetch(m, 2);
+		g_autofree char *flag = g_match_info_fetch(m, 3);
+		gboolean found = FALSE;
+		for (guint i = 0; i < rows->len && !found; i++) {
+			const DocRow *r = g_ptr_array_index(rows, i);
+			found = g_str_equal(r->group, group) && g_str_equal(r->key, key) &&
+			        r->matrix == g_str_equal(flag, "TRUE");
+		}
+		ck_assert_msg(found, "[%s] %s (matrix %s) is not in README.md's table of keys",
+		              group, key, flag);
+		specs++;
+	}
+	ck_assert_uint_eq(specs, rows->len);
+}
+END_TEST
+
 Suite *scenario_suite(void);
 Suite *scenario_suite(void)
 {
@@ -467,6 +599,8 @@ Suite *scenario_suite(void)
 	tcase_add_test(tc, kernel_line_is_where_the_ref_is);
 	tcase_add_test(tc, kernel_ref_in_matrix_reported_there);
 	tcase_add_test(tc, collectors_are_a_table);
+	tcase_add_test(tc, readme_keys_are_the_parsers);
+	tcase_add_test(tc, readme_documents_every_key);
 	tcase_add_test(tc, sizes);
 	suite_add_tcase(s, tc);
 	return s;
