@@ -2,6 +2,7 @@
  * case, without starting anything. */
 #include "cli/commands.h"
 #include "scenario/scenario.h"
+#include "util/util.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -97,21 +98,6 @@ static void print_text(GPtrArray *cases)
 	}
 }
 
-static void add_string_or_null(JsonBuilder *b, const char *key, const char *value)
-{
-	json_builder_set_member_name(b, key);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void add_int(JsonBuilder *b, const char *key, gint64 value)
-{
-	json_builder_set_member_name(b, key);
-	json_builder_add_int_value(b, value);
-}
-
 /* Every field of C; dump_level and compression are null where the
  * collector does not use them. */
 static void add_case(JsonBuilder *b, const KdhCase *c)
@@ -119,32 +105,32 @@ static void add_case(JsonBuilder *b, const KdhCase *c)
 	gboolean filters = kdh_collector_find(c->collector)->filters;
 
 	json_builder_begin_object(b);
-	add_string_or_null(b, "name", c->name);
-	add_string_or_null(b, "description", c->description);
-	add_string_or_null(b, "file", c->source);
-	add_int(b, "line", c->name_line);
-	add_string_or_null(b, "kernel_ref", c->kernel_ref);
-	add_int(b, "kernel_line", c->kernel_line);
-	add_int(b, "memory", (gint64)c->memory);
-	add_int(b, "cpus", c->cpus);
-	add_string_or_null(b, "crashkernel", c->crashkernel);
-	add_string_or_null(b, "image", c->image);
-	add_string_or_null(b, "trigger", c->trigger->name);
-	add_string_or_null(b, "collector", c->collector);
+	kdh_json_add_string(b, "name", c->name);
+	kdh_json_add_string(b, "description", c->description);
+	kdh_json_add_string(b, "file", c->source);
+	kdh_json_add_int(b, "line", c->name_line);
+	kdh_json_add_string(b, "kernel_ref", c->kernel_ref);
+	kdh_json_add_int(b, "kernel_line", c->kernel_line);
+	kdh_json_add_int(b, "memory", (gint64)c->memory);
+	kdh_json_add_int(b, "cpus", c->cpus);
+	kdh_json_add_string(b, "crashkernel", c->crashkernel);
+	kdh_json_add_string(b, "image", c->image);
+	kdh_json_add_string(b, "trigger", c->trigger->name);
+	kdh_json_add_string(b, "collector", c->collector);
 	json_builder_set_member_name(b, "dump_level");
 	if (filters)
 		json_builder_add_int_value(b, c->dump_level);
 	else
 		json_builder_add_null_value(b);
-	add_string_or_null(b, "compression", filters ? c->compression : NULL);
-	add_string_or_null(b, "outcome", c->outcome == KDH_OUTCOME_DUMP ? "dump" : "no-dump");
-	add_string_or_null(b, "panic", c->expect_panic);
+	kdh_json_add_string(b, "compression", filters ? c->compression : NULL);
+	kdh_json_add_string(b, "outcome", c->outcome == KDH_OUTCOME_DUMP ? "dump" : "no-dump");
+	kdh_json_add_string(b, "panic", c->expect_panic);
 	json_builder_set_member_name(b, "timeouts");
 	json_builder_begin_object(b);
-	add_int(b, "boot", c->timeout_boot);
-	add_int(b, "crash", c->timeout_crash);
-	add_int(b, "capture", c->timeout_capture);
-	add_int(b, "shutdown", c->timeout_shutdown);
+	kdh_json_add_int(b, "boot", c->timeout_boot);
+	kdh_json_add_int(b, "crash", c->timeout_crash);
+	kdh_json_add_int(b, "capture", c->timeout_capture);
+	kdh_json_add_int(b, "shutdown", c->timeout_shutdown);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 }

@@ -2,24 +2,10 @@
  * object, used by both, and the accessors the other writers read the
  * results.json document with. */
 #include "report/internal.h"
+#include "util/util.h"
 
 #include <math.h>
 #include <string.h>
-
-static void add_string(JsonBuilder *b, const char *key, const char *value)
-{
-	json_builder_set_member_name(b, key);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void add_int(JsonBuilder *b, const char *key, gint64 value)
-{
-	json_builder_set_member_name(b, key);
-	json_builder_add_int_value(b, value);
-}
 
 /* VALUE, or null when it is UNSET (the "not recorded" value). */
 static void add_int_or_null(JsonBuilder *b, const char *key, gint64 value, gint64 unset)
@@ -52,14 +38,14 @@ static void add_asked(JsonBuilder *b, const KdhAsked *a)
 	json_builder_begin_object(b);
 	add_int_or_null(b, "memory", (gint64)a->memory, 0);
 	add_int_or_null(b, "cpus", a->cpus, 0);
-	add_string(b, "crashkernel", a->crashkernel);
-	add_string(b, "trigger", a->trigger);
-	add_string(b, "collector", a->collector);
+	kdh_json_add_string(b, "crashkernel", a->crashkernel);
+	kdh_json_add_string(b, "trigger", a->trigger);
+	kdh_json_add_string(b, "collector", a->collector);
 	add_int_or_null(b, "dump_level", a->dump_level, -1);
-	add_string(b, "compression", a->compression);
-	add_string(b, "outcome", a->outcome);
-	add_string(b, "expect_panic", a->expect_panic);
-	add_string(b, "image", a->image);
+	kdh_json_add_string(b, "compression", a->compression);
+	kdh_json_add_string(b, "outcome", a->outcome);
+	kdh_json_add_string(b, "expect_panic", a->expect_panic);
+	kdh_json_add_string(b, "image", a->image);
 	json_builder_end_object(b);
 }
 
@@ -69,49 +55,49 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	double total = 0;
 
 	json_builder_begin_object(b);
-	add_string(b, "case", r->case_name);
-	add_string(b, "scenario", r->scenario_file);
-	add_string(b, "verdict", kdh_verdict_name(r->verdict));
+	kdh_json_add_string(b, "case", r->case_name);
+	kdh_json_add_string(b, "scenario", r->scenario_file);
+	kdh_json_add_string(b, "verdict", kdh_verdict_name(r->verdict));
 	add_strings(b, "reasons", r->reasons);
 	add_strings(b, "checks", r->checks);
-	add_string(b, "failed_phase", r->failed_phase);
-	add_string(b, "started_at", r->started_at);
-	add_string(b, "kdh_version", r->kdh_version);
+	kdh_json_add_string(b, "failed_phase", r->failed_phase);
+	kdh_json_add_string(b, "started_at", r->started_at);
+	kdh_json_add_string(b, "kdh_version", r->kdh_version);
 	add_asked(b, &r->asked);
 	json_builder_set_member_name(b, "phases");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < r->phases->len; i++) {
 		const KdhPhase *p = g_ptr_array_index(r->phases, i);
 		json_builder_begin_object(b);
-		add_string(b, "name", p->name);
+		kdh_json_add_string(b, "name", p->name);
 		add_double(b, "seconds", p->seconds);
 		json_builder_end_object(b);
 		total += p->seconds;
 	}
 	json_builder_end_array(b);
 	add_double(b, "total_seconds", total);
-	add_string(b, "acceleration", r->accel);
+	kdh_json_add_string(b, "acceleration", r->accel);
 	json_builder_set_member_name(b, "kernel");
 	json_builder_begin_object(b);
-	add_string(b, "ref", r->kernel_ref);
-	add_string(b, "release", r->kernel_release);
-	add_string(b, "package", r->kernel_package);
-	add_string(b, "version", r->kernel_version);
+	kdh_json_add_string(b, "ref", r->kernel_ref);
+	kdh_json_add_string(b, "release", r->kernel_release);
+	kdh_json_add_string(b, "package", r->kernel_package);
+	kdh_json_add_string(b, "version", r->kernel_version);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "dump");
 	json_builder_begin_object(b);
-	add_string(b, "format", r->dump_format);
-	add_string(b, "compression", r->dump_compression);
-	add_int(b, "dump_level", r->dump_level);
-	add_string(b, "osrelease", r->dump_osrelease);
-	add_string(b, "release_in_memory", r->dump_release_memory);
-	add_int(b, "pages_total", r->dump_pages_total);
-	add_int(b, "pages_dumped", r->dump_pages_dumped);
-	add_int(b, "pages_checked", r->dump_pages_checked);
-	add_string(b, "panic", r->dump_panic);
-	add_string(b, "panic_task", r->dump_panic_task);
+	kdh_json_add_string(b, "format", r->dump_format);
+	kdh_json_add_string(b, "compression", r->dump_compression);
+	kdh_json_add_int(b, "dump_level", r->dump_level);
+	kdh_json_add_string(b, "osrelease", r->dump_osrelease);
+	kdh_json_add_string(b, "release_in_memory", r->dump_release_memory);
+	kdh_json_add_int(b, "pages_total", r->dump_pages_total);
+	kdh_json_add_int(b, "pages_dumped", r->dump_pages_dumped);
+	kdh_json_add_int(b, "pages_checked", r->dump_pages_checked);
+	kdh_json_add_string(b, "panic", r->dump_panic);
+	kdh_json_add_string(b, "panic_task", r->dump_panic_task);
 	json_builder_end_object(b);
-	add_string(b, "results_dir", r->results_dir);
+	kdh_json_add_string(b, "results_dir", r->results_dir);
 	add_strings(b, "files", r->files);
 	add_strings(b, "serial_tail", r->serial_tail);
 	add_strings(b, "ignored_markers", r->ignored_markers);
@@ -161,27 +147,27 @@ JsonNode *kdh_report_doc_new(const KdhRunInfo *info, GPtrArray *merged_from, GPt
 			n.n[kdh_doc_verdict(json_node_get_object(c))]++;
 	}
 	json_builder_begin_object(b);
-	add_string(b, "run_id", info->run_id);
+	kdh_json_add_string(b, "run_id", info->run_id);
 	add_strings(b, "merged_from", merged_from);
-	add_string(b, "kdh_version", info->kdh_version);
-	add_string(b, "host", info->host);
-	add_string(b, "accel", info->accel);
-	add_string(b, "started_at", info->started_at);
-	add_string(b, "ended_at", info->ended_at);
+	kdh_json_add_string(b, "kdh_version", info->kdh_version);
+	kdh_json_add_string(b, "host", info->host);
+	kdh_json_add_string(b, "accel", info->accel);
+	kdh_json_add_string(b, "started_at", info->started_at);
+	kdh_json_add_string(b, "ended_at", info->ended_at);
 	json_builder_set_member_name(b, "wall_seconds");
 	if (info->wall_seconds >= 0 && isfinite(info->wall_seconds))
 		json_builder_add_double_value(b, info->wall_seconds);
 	else
 		json_builder_add_null_value(b);
 	add_int_or_null(b, "jobs", info->jobs, 0);
-	add_string(b, "shard", info->shard);
-	add_string(b, "filter", info->filter);
-	add_string(b, "interrupted_by", info->interrupted_by);
+	kdh_json_add_string(b, "shard", info->shard);
+	kdh_json_add_string(b, "filter", info->filter);
+	kdh_json_add_string(b, "interrupted_by", info->interrupted_by);
 	json_builder_set_member_name(b, "counts");
 	json_builder_begin_object(b);
 	for (guint v = 0; v < KDH_VERDICT_COUNT; v++)
-		add_int(b, kdh_verdict_name(v), n.n[v]);
-	add_int(b, "total", cases->len);
+		kdh_json_add_int(b, kdh_verdict_name(v), n.n[v]);
+	kdh_json_add_int(b, "total", cases->len);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "cases");
 	json_builder_begin_array(b);

@@ -5,6 +5,7 @@
 #define KDH_UTIL_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 /* Defines NAME_quark(), the error domain named STR.  GLib's G_DEFINE_QUARK
  * takes the name as a bare token, which the formatter splits at every '-'. */
@@ -144,5 +145,12 @@ char *kdh_safe_name(const char *name, GError **error);
  * must not drive the terminal), and at most MAX_BYTES bytes, ending in "…"
  * when cut.  NULL TEXT gives NULL; the result is always nul-terminated. */
 char *kdh_guest_text(const char *text, gssize len, gsize max_bytes);
+
+/* ---- JSON members (json.c) ---- */
+
+/* Adds member KEY: the string VALUE, or null when VALUE is NULL. */
+void kdh_json_add_string(JsonBuilder *b, const char *key, const char *value);
+/* Adds member KEY: the integer VALUE. */
+void kdh_json_add_int(JsonBuilder *b, const char *key, gint64 value);
 
 #endif

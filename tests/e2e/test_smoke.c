@@ -165,7 +165,7 @@ static char *junit_cases(const char *run)
 	ck_assert_uint_eq(n, json_array_get_length(cases));
 	for (guint i = 1; i <= n; i++) {
 		g_autofree char *expr = g_strdup_printf(
-		    "concat(//testcase[%u]/@classname, '/', //testcase[%u]/@name)", i, i);
+		    "concat((//testcase)[%u]/@classname, '/', (//testcase)[%u]/@name)", i, i);
 		g_ptr_array_add(lines, kdh_test_xpath_string(junit, expr));
 	}
 	for (guint i = 0; i < json_array_get_length(cases); i++) {
