@@ -6,7 +6,7 @@
 # for each: cases, wall time, cases per hour, median per-case total, the
 # count per verdict and the median "retrieve" phase, from the verdict.json
 # files the run wrote.  Fails when a run wrote no verdict at all.
-# About 10 min on 2 cores under TCG; BENCH_SUITE=0 skips it.  KEEP=1 keeps
+# About 20 min on 2 busy cores under TCG; BENCH_SUITE=0 skips it.  KEEP=1 keeps
 # the results folders (their path is printed).
 # Run from the top of the tree (make bench).
 set -euo pipefail
