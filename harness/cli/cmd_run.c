@@ -2,6 +2,7 @@
  * be refused (a bad file, an accelerator this host lacks) is refused before
  * anything starts. */
 #include "cli/commands.h"
+#include "guest/guest.h"
 #include "kernel/kernel.h"
 #include "run/run.h"
 #include "scenario/scenario.h"
@@ -20,6 +21,9 @@ static volatile sig_atomic_t cancelled;
 static void on_signal(int sig)
 {
 	cancelled = sig;
+	/* An appliance booting for a retrieval would otherwise finish its
+	 * launch (tens of seconds under TCG) before anyone looks at the flag. */
+	kdh_guest_cancel();
 	/* A second signal ends kdh at once; libvirt still destroys the domain
 	 * when our connection drops (AUTODESTROY). */
 	signal(sig, SIG_DFL);

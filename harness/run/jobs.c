@@ -8,9 +8,6 @@
 
 #include <string.h>
 
-/* The most disks one appliance reads (libguestfs adds them all before its
- * launch; measured: README "Running many cases"). */
-#define RETRIEVE_BATCH_MAX 8
 /* How long a lone finished disk waits for company (see retriever()). */
 #define RETRIEVE_LINGER_US ((gulong)3 * G_USEC_PER_SEC)
 
@@ -268,7 +265,7 @@ static void retrieve_batch(Run *run, KdhJob **batch, guint n)
 static gpointer retriever(gpointer data)
 {
 	Run *run = data;
-	KdhJob *batch[RETRIEVE_BATCH_MAX];
+	KdhJob *batch[KDH_GUEST_BATCH_MAX];
 
 	for (;;) {
 		guint n = 0;
@@ -277,12 +274,12 @@ static gpointer retriever(gpointer data)
 		g_mutex_lock(&run->lock);
 		while (g_queue_is_empty(&run->queue) && run->workers)
 			g_cond_wait(&run->changed, &run->lock);
-		others = run->running > 0 && g_queue_get_length(&run->queue) < RETRIEVE_BATCH_MAX;
+		others = run->running > 0 && g_queue_get_length(&run->queue) < KDH_GUEST_BATCH_MAX;
 		g_mutex_unlock(&run->lock);
 		if (others && !kdh_run_cancelled(run->ctx))
 			run->ctx->ops->sleep(RETRIEVE_LINGER_US);
 		g_mutex_lock(&run->lock);
-		while (n < RETRIEVE_BATCH_MAX && !g_queue_is_empty(&run->queue))
+		while (n < KDH_GUEST_BATCH_MAX && !g_queue_is_empty(&run->queue))
 			batch[n++] = g_queue_pop_head(&run->queue);
 		g_mutex_unlock(&run->lock);
 		if (!n)

@@ -266,6 +266,34 @@ START_TEST(missing_kernel_ref_is_usage_before_any_vm)
 }
 END_TEST
 
+/* Every scenario the repository ships loads and expands (kdh list, which
+ * starts nothing): a shipped file broken by a change to the checks fails
+ * here, not in a user's run. */
+START_TEST(every_shipped_scenario_loads)
+{
+	g_autoptr(GDir) dir = g_dir_open("scenarios", 0, NULL);
+	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *name;
+	guint files = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	g_ptr_array_add(args, g_strdup("list"));
+	while ((name = g_dir_read_name(dir))) {
+		if (g_str_has_suffix(name, ".ini")) {
+			g_ptr_array_add(args, g_build_filename("scenarios", name, NULL));
+			files++;
+		}
+	}
+	g_ptr_array_add(args, NULL);
+	ck_assert_uint_ge(files, 8);
+	ck_assert_msg(kdh_test_run_output((const char *const *)args->pdata, &out, &err) == 0, "%s",
+	              err);
+	ck_assert_ptr_nonnull(strstr(out, "smoke-sysrq "));
+	ck_assert_ptr_nonnull(strstr(out, "suite-basic"));
+}
+END_TEST
+
 Suite *cli_suite(void);
 Suite *cli_suite(void)
 {
@@ -283,6 +311,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, same_case_name_in_two_files);
 	tcase_add_test(tc, accel_kvm_refused_where_kvm_is_broken);
 	tcase_add_test(tc, missing_kernel_ref_is_usage_before_any_vm);
+	tcase_add_test(tc, every_shipped_scenario_loads);
 	suite_add_tcase(s, tc);
 	return s;
 }
