@@ -8,8 +8,10 @@
 
 #include <string.h>
 
-/* How long a lone finished disk waits for company (see retriever()). */
-#define RETRIEVE_LINGER_US ((gulong)3 * G_USEC_PER_SEC)
+/* How long a finished disk waits for others to share its appliance, and
+ * how often the batch is looked at meanwhile (see retriever()). */
+#define RETRIEVE_WAIT_MAX_US ((gint64)90 * G_USEC_PER_SEC)
+#define RETRIEVE_POLL_US     ((gint64)G_USEC_PER_SEC / 2)
 
 /* ---- prepared once per run ---- */
 
@@ -175,11 +177,20 @@ static gboolean admit(Run *run, KdhJob *j)
 	return ok;
 }
 
-static void release(Run *run, KdhJob *j)
+/* J's VM has ended: its memory is free, and its disk joins the retrieval
+ * queue when TO_READ, in the same step, so the retriever never sees no VM
+ * running while a disk is still on its way to the queue. */
+static void release(Run *run, KdhJob *j, gboolean to_read)
 {
+	if (to_read)
+		kdh_run_enter_phase(run->ctx, j->r, "retrieve");
 	g_mutex_lock(&run->lock);
 	run->memory -= j->footprint;
 	run->running--;
+	if (to_read) {
+		j->queued_at = run->ctx->ops->now();
+		g_queue_push_tail(&run->queue, j);
+	}
 	g_cond_broadcast(&run->changed);
 	g_mutex_unlock(&run->lock);
 }
@@ -209,17 +220,9 @@ static gpointer worker(gpointer data)
 			continue;
 		}
 		gboolean to_read = kdh_job_run_guest(run->ctx, j);
-		release(run, j);
-		if (!to_read) {
+		release(run, j, to_read);
+		if (!to_read)
 			finish(run, j);
-			continue;
-		}
-		kdh_run_enter_phase(run->ctx, j->r, "retrieve");
-		g_mutex_lock(&run->lock);
-		j->queued_at = run->ctx->ops->now();
-		g_queue_push_tail(&run->queue, j);
-		g_cond_broadcast(&run->changed);
-		g_mutex_unlock(&run->lock);
 	}
 	g_mutex_lock(&run->lock);
 	run->workers--;
@@ -256,12 +259,27 @@ static void retrieve_batch(Run *run, KdhJob **batch, guint n)
 	}
 }
 
-/* Takes every job waiting (up to the batch limit) whenever it is free;
- * ends when the workers have ended and the queue is empty.  Once the run is
- * cancelled, waiting jobs are finished without reading their disks.  When
- * the first disk arrives while other VMs run, it lingers a moment: VMs
- * started together end together, and a second disk costs the batch ~2 s
- * where an appliance of its own costs ~10. */
+/* Whether the disks waiting make a batch now (the lock is held): a full
+ * one; or no VM runs and none is left to start, so no disk will join; or
+ * the first has waited RETRIEVE_WAIT_MAX_US; or the run was cancelled. */
+static gboolean batch_ready(Run *run)
+{
+	const KdhJob *first = g_queue_peek_head(&run->queue);
+
+	return g_queue_get_length(&run->queue) >= KDH_GUEST_BATCH_MAX ||
+	       (run->running == 0 && run->next >= run->n) ||
+	       run->ctx->ops->now() - first->queued_at >= RETRIEVE_WAIT_MAX_US ||
+	       kdh_run_cancelled(run->ctx);
+}
+
+/* Reads the finished cases' disks, a batch at a time, until the workers
+ * have ended and the queue is empty.  An appliance boot costs a TCG host
+ * about as much CPU as a guest's whole boot, while one more disk in a
+ * batch costs ~3 s, and the appliance takes its core from the running VMs:
+ * so a batch waits for the disks of the VMs still running, up to
+ * RETRIEVE_WAIT_MAX_US, rather than start an appliance per disk.  Waiting
+ * holds back only results, never a VM.  Once the run is cancelled, waiting
+ * jobs end without their disks being read. */
 static gpointer retriever(gpointer data)
 {
 	Run *run = data;
@@ -269,16 +287,15 @@ static gpointer retriever(gpointer data)
 
 	for (;;) {
 		guint n = 0;
-		gboolean others;
 
 		g_mutex_lock(&run->lock);
 		while (g_queue_is_empty(&run->queue) && run->workers)
 			g_cond_wait(&run->changed, &run->lock);
-		others = run->running > 0 && g_queue_get_length(&run->queue) < KDH_GUEST_BATCH_MAX;
-		g_mutex_unlock(&run->lock);
-		if (others && !kdh_run_cancelled(run->ctx))
-			run->ctx->ops->sleep(RETRIEVE_LINGER_US);
-		g_mutex_lock(&run->lock);
+		/* Woken when a VM ends or a disk joins; the timeout only
+		 * lets the clock (ops->now) be looked at again. */
+		while (!g_queue_is_empty(&run->queue) && !batch_ready(run))
+			g_cond_wait_until(&run->changed, &run->lock,
+			                  g_get_monotonic_time() + RETRIEVE_POLL_US);
 		while (n < KDH_GUEST_BATCH_MAX && !g_queue_is_empty(&run->queue))
 			batch[n++] = g_queue_pop_head(&run->queue);
 		g_mutex_unlock(&run->lock);
