@@ -278,8 +278,8 @@ int kdh_cmd_run(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *run_id = NULL, *run_dir = NULL, *abs = NULL;
 	KdhKeepDumps keep_dumps;
-	guint jobs;
-	guint64 budget;
+	guint jobs = 0;
+	guint64 budget = 0;
 	KdhVerdictCounts counts = {0};
 	g_autofree char *started_at = kdh_timestamp_now();
 	gint64 start = g_get_monotonic_time();
@@ -311,7 +311,8 @@ int kdh_cmd_run(int argc, char **argv)
 		g_printerr("kdh: %s\n", error->message);
 		return KDH_EXIT_USAGE;
 	}
-	status = choose_jobs(cases, (guint)jobs_opt, &jobs, &budget);
+	/* An empty shard starts nothing: no jobs to choose. */
+	status = cases->len ? choose_jobs(cases, (guint)jobs_opt, &jobs, &budget) : KDH_EXIT_OK;
 	if (status != KDH_EXIT_OK)
 		return status;
 	if (!cache && !(cache = kdh_cache_dir(&error))) {
@@ -326,7 +327,7 @@ int kdh_cmd_run(int argc, char **argv)
 	/* libvirt needs absolute paths for the disk and the serial log. */
 	abs = g_canonicalize_filename(results ? results : "results", NULL);
 	run_dir = g_build_filename(abs, run_id, NULL);
-	if (!(vm_dir = kdh_vm_run_dir_new(cache, &error))) {
+	if (cases->len && !(vm_dir = kdh_vm_run_dir_new(cache, &error))) {
 		g_printerr("kdh: %s\n", error->message);
 		return KDH_EXIT_ERROR;
 	}
@@ -339,7 +340,7 @@ int kdh_cmd_run(int argc, char **argv)
 	    .cache_dir = cache,
 	    .images_dir = images,
 	    .run_dir = run_dir,
-	    .vm_dir = vm_dir->path,
+	    .vm_dir = vm_dir ? vm_dir->path : NULL,
 	    .uri = uri,
 	    .backend = &kdh_vm_libvirt,
 	    .ops = &kdh_run_host_ops,

@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "report/report.h"
+#include "scenario/scenario.h"
 #include "support.h"
 #include "util/util.h"
 
@@ -294,6 +296,39 @@ START_TEST(every_shipped_scenario_loads)
 }
 END_TEST
 
+/* A shard that holds none of the cases (another CI job has them) starts
+ * nothing and still leaves a complete, empty set of reports for the merge
+ * job; exit 0. */
+START_TEST(empty_shard_leaves_empty_reports)
+{
+	g_autofree char *cache = g_build_filename(tmp, "cache", NULL);
+	g_autofree char *results = g_build_filename(tmp, "results", NULL);
+	g_autofree char *scenario = g_build_filename(tmp, "s.ini", NULL);
+	g_autofree char *shard = NULL, *err = NULL, *json = NULL;
+	guint empty = kdh_case_in_shard("s", 1, 2) ? 2 : 1;
+	g_autoptr(GDir) dir = NULL;
+	const char *run;
+
+	shard = g_strdup_printf("%u/2", empty);
+	const char *args[] = {"run",     "--cache", cache,    "--results", results,
+	                      "--shard", shard,     scenario, NULL};
+	ck_assert(g_file_set_contents(scenario, "[scenario]\nname=s\n", -1, NULL));
+	ck_assert_int_eq(kdh_test_run_output(args, NULL, &err), 0);
+	ck_assert_msg(strstr(err, "holds none of the 1 case"), "%s", err);
+	dir = g_dir_open(results, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	run = g_dir_read_name(dir);
+	ck_assert_ptr_nonnull(run);
+	for (const char *const *f = kdh_report_files; *f; f++) {
+		g_autofree char *path = g_build_filename(results, run, *f, NULL);
+		ck_assert_msg(g_file_test(path, G_FILE_TEST_IS_REGULAR), "no %s", path);
+	}
+	g_autofree char *path = g_build_filename(results, run, "results.json", NULL);
+	ck_assert(g_file_get_contents(path, &json, NULL, NULL));
+	ck_assert_msg(strstr(json, "\"cases\" : [") && strstr(json, "\"total\" : 0"), "%s", json);
+}
+END_TEST
+
 Suite *cli_suite(void);
 Suite *cli_suite(void)
 {
@@ -312,6 +347,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, accel_kvm_refused_where_kvm_is_broken);
 	tcase_add_test(tc, missing_kernel_ref_is_usage_before_any_vm);
 	tcase_add_test(tc, every_shipped_scenario_loads);
+	tcase_add_test(tc, empty_shard_leaves_empty_reports);
 	suite_add_tcase(s, tc);
 	return s;
 }
