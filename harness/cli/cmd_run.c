@@ -101,9 +101,7 @@ static int choose_jobs(GPtrArray *cases, guint asked, guint *jobs, guint64 *budg
 		return KDH_EXIT_USAGE;
 	}
 	*jobs = kdh_jobs_choose(&host, largest, &why);
-	*budget = host.mem_available > KDH_APPLIANCE_MEMORY
-	              ? host.mem_available - KDH_APPLIANCE_MEMORY
-	              : 1;
+	*budget = kdh_memory_budget(&host);
 	if (asked) {
 		g_print("kdh: %u case%s, %u job%s (as asked; the host: %s)\n", cases->len,
 		        cases->len == 1 ? "" : "s", asked, asked == 1 ? "" : "s", why);

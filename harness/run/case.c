@@ -95,11 +95,11 @@ gboolean kdh_run_cancelled(const KdhRunContext *ctx)
 	return ctx->cancelled && *ctx->cancelled;
 }
 
-char *kdh_run_interruption(const KdhRunContext *ctx)
+void kdh_run_fail_interrupted(const KdhRunContext *ctx, KdhResult *r, KdhVerdict verdict)
 {
 	int sig = ctx->cancelled ? *ctx->cancelled : 0;
 
-	return g_strdup_printf("interrupted by SIG%s", sig ? sigabbrev_np(sig) : "?");
+	kdh_result_fail(r, verdict, "interrupted by SIG%s", sig ? sigabbrev_np(sig) : "?");
 }
 
 void kdh_run_enter_phase(const KdhRunContext *ctx, KdhResult *r, const char *phase)
@@ -114,12 +114,10 @@ void kdh_run_enter_phase(const KdhRunContext *ctx, KdhResult *r, const char *pha
  * step says (an interrupted libguestfs launch fails with its own story). */
 static void step_failed(const KdhRunContext *ctx, KdhResult *r, const GError *error)
 {
-	if (kdh_run_cancelled(ctx) || !error) {
-		g_autofree char *why = kdh_run_interruption(ctx);
-		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", why);
-	} else {
+	if (kdh_run_cancelled(ctx) || !error)
+		kdh_run_fail_interrupted(ctx, r, KDH_VERDICT_ERROR);
+	else
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "%s", error->message);
-	}
 }
 
 /* ---- one case ---- */
@@ -206,6 +204,13 @@ static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
 	return TRUE;
 }
 
+gboolean kdh_job_start(KdhJob *j)
+{
+	j->started = TRUE;
+	j->r->started_at = kdh_timestamp_now();
+	return g_mkdir_with_parents(j->dir, 0755) == 0;
+}
+
 gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 {
 	g_autofree char *serial = g_build_filename(j->dir, SERIAL_FILE, NULL);
@@ -214,9 +219,7 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	g_autoptr(GError) error = NULL;
 	KdhVm *vm;
 
-	j->started = TRUE;
-	j->r->started_at = kdh_timestamp_now();
-	if (g_mkdir_with_parents(j->dir, 0755) != 0) {
+	if (!kdh_job_start(j)) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "cannot create %s", j->dir);
 		return FALSE;
 	}

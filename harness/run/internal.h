@@ -27,6 +27,10 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 void kdh_job_free(KdhJob *j);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhJob, kdh_job_free)
 
+/* Marks J started now (it gets a verdict.json and a place in the live
+ * display) and makes its results folder; FALSE when that cannot be made. */
+gboolean kdh_job_start(KdhJob *j);
+
 /* The case's folders and overlay, then its VM until the domain ends.
  * TRUE when the guest's disk is to be read (kdh_job_judge next); FALSE
  * when the case's verdict is already decided (kdh_job_finish next). */
@@ -50,8 +54,9 @@ extern const char *const kdh_job_reserved_names[];
 /* Records that R enters PHASE and tells the monitor. */
 void kdh_run_enter_phase(const KdhRunContext *ctx, KdhResult *r, const char *phase);
 
-/* Why the run stops: "interrupted by SIGINT" (never NULL once cancelled). */
-char *kdh_run_interruption(const KdhRunContext *ctx);
+/* Fails R with VERDICT (ERROR for a case under way, NOT-RUN for one never
+ * started) because the run was interrupted: "interrupted by SIGINT". */
+void kdh_run_fail_interrupted(const KdhRunContext *ctx, KdhResult *r, KdhVerdict verdict);
 
 /* TRUE once the run is cancelled. */
 gboolean kdh_run_cancelled(const KdhRunContext *ctx);

@@ -165,9 +165,9 @@ static gboolean admit(Run *run, KdhJob *j)
 	}
 	g_mutex_unlock(&run->lock);
 	if (!ok && !kdh_run_cancelled(ctx)) {
-		j->started = TRUE;
-		j->r->started_at = kdh_timestamp_now();
-		g_mkdir_with_parents(j->dir, 0755);
+		/* verdict.json says why (the folder failing is said by
+		 * kdh_job_finish's write). */
+		kdh_job_start(j);
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR,
 		                "the guest needs %" G_GUINT64_FORMAT
 		                " MiB with QEMU, the host's free memory holds %" G_GUINT64_FORMAT
@@ -306,14 +306,6 @@ static gpointer retriever(gpointer data)
 	return NULL;
 }
 
-/* What the run has not started, once it was interrupted. */
-static void not_run(Run *run, KdhJob *j)
-{
-	g_autofree char *why = kdh_run_interruption(run->ctx);
-
-	kdh_result_fail(j->r, KDH_VERDICT_NOT_RUN, "%s", why);
-}
-
 GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases)
 {
 	Run run = {.ctx = ctx, .n = cases->len};
@@ -343,7 +335,7 @@ GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArr
 	for (guint i = 0; i < run.n; i++) {
 		KdhJob *j = run.jobs[i];
 		if (!j->started)
-			not_run(&run, j);
+			kdh_run_fail_interrupted(ctx, j->r, KDH_VERDICT_NOT_RUN);
 		g_ptr_array_add(results, g_steal_pointer(&j->r));
 		kdh_job_free(j);
 	}
@@ -366,9 +358,7 @@ KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c)
 	    !kdh_run_prepare_guests(ctx, p, cases, &error)) {
 		g_autoptr(KdhJob) j = kdh_job_new(ctx, NULL, c);
 		KdhResult *r;
-		j->started = TRUE;
-		g_mkdir_with_parents(j->dir, 0755);
-		j->r->started_at = kdh_timestamp_now();
+		kdh_job_start(j);
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
 		kdh_job_finish(ctx, j);
 		r = g_steal_pointer(&j->r);

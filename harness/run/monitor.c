@@ -137,12 +137,7 @@ void kdh_run_monitor_phase(KdhRunMonitor *m, const char *name, const char *phase
 	} else {
 		took = (now - r->since) / 1e6;
 	}
-	if (m->tty) {
-		g_free(r->phase);
-		r->phase = g_strdup(phase);
-		r->since = now;
-		g_cond_signal(&m->wake);
-	} else {
+	if (!m->tty) {
 		if (took >= 0)
 			fprintf(m->out, "[%6.0f s] %.*s: %s (%s took %.1f s)\n", elapsed(m),
 			        NAME_SHOWN_MAX, name, phase, r->phase, took);
@@ -150,10 +145,12 @@ void kdh_run_monitor_phase(KdhRunMonitor *m, const char *name, const char *phase
 			fprintf(m->out, "[%6.0f s] %.*s: %s\n", elapsed(m), NAME_SHOWN_MAX, name,
 			        phase);
 		fflush(m->out);
-		g_free(r->phase);
-		r->phase = g_strdup(phase);
-		r->since = now;
 	}
+	g_free(r->phase);
+	r->phase = g_strdup(phase);
+	r->since = now;
+	if (m->tty)
+		g_cond_signal(&m->wake);
 	g_mutex_unlock(&m->lock);
 }
 

@@ -374,8 +374,7 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 		return TRUE;
 	}
 	if (kdh_run_cancelled(ctx)) {
-		g_autofree char *why = kdh_run_interruption(ctx);
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", why);
+		kdh_run_fail_interrupted(ctx, w->r, KDH_VERDICT_ERROR);
 		phase_cut(w, now);
 		return TRUE;
 	}

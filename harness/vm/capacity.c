@@ -66,6 +66,13 @@ guint64 kdh_guest_footprint(guint64 memory)
 	return memory + KDH_QEMU_OVERHEAD;
 }
 
+guint64 kdh_memory_budget(const KdhHostCapacity *host)
+{
+	return host->mem_available > KDH_APPLIANCE_MEMORY
+	           ? host->mem_available - KDH_APPLIANCE_MEMORY
+	           : 1;
+}
+
 guint kdh_jobs_choose(const KdhHostCapacity *host, guint64 footprint, char **why)
 {
 	/* The load average counts what else runs here; a core running
@@ -73,10 +80,7 @@ guint kdh_jobs_choose(const KdhHostCapacity *host, guint64 footprint, char **why
 	 * busy the whole time. */
 	guint busy = (guint)host->load;
 	guint free_cores = host->cores > busy ? host->cores - busy : 1;
-	guint64 budget = host->mem_available > KDH_APPLIANCE_MEMORY
-	                     ? host->mem_available - KDH_APPLIANCE_MEMORY
-	                     : 0;
-	guint64 fit = footprint ? budget / footprint : G_MAXUINT;
+	guint64 fit = footprint ? kdh_memory_budget(host) / footprint : G_MAXUINT;
 	guint jobs = MAX(1, MIN(free_cores, (guint)MIN(fit, G_MAXUINT)));
 
 	if (why)

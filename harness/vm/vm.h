@@ -149,10 +149,15 @@ gboolean kdh_host_capacity_parse(const char *meminfo, const char *loadavg, guint
 /* What a guest of MEMORY bytes takes from the host while it runs. */
 guint64 kdh_guest_footprint(guint64 memory);
 
+/* The memory the guests of a run on HOST may take together: what is free
+ * beside one libguestfs appliance, at least 1 byte (0 would mean "no
+ * limit" to the runner). */
+guint64 kdh_memory_budget(const KdhHostCapacity *host);
+
 /* How many guests of FOOTPRINT bytes (kdh_guest_footprint) to run at once
  * on HOST: one per free core (cores minus the load average, at least
- * one), no more than its free memory holds beside one libguestfs
- * appliance, and never less than one.  *WHY (may be NULL) says how. */
+ * one), no more than kdh_memory_budget holds, and never less than one.  *WHY (may be NULL) says
+ * how. */
 guint kdh_jobs_choose(const KdhHostCapacity *host, guint64 footprint, char **why);
 
 #endif
