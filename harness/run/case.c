@@ -166,12 +166,31 @@ static void add_phase(const KdhRunContext *ctx, KdhResult *r, const char *name, 
 	kdh_result_add_phase(r, name, (ctx->ops->now() - start) / 1e6);
 }
 
+/* What the guest does on its side, as its init script reads it
+ * (images/mini/init): the row's action, its argument, its sysctls, and the
+ * CPU to fire on. */
+static const char *const action_names[] = {
+    [KDH_ACTION_SYSRQ] = "sysrq", [KDH_ACTION_WAIT] = "wait", [KDH_ACTION_MODULE] = "module",
+    [KDH_ACTION_LKDTM] = "lkdtm", [KDH_ACTION_OOM] = "oom",
+};
+
 static char *kernel_cmdline(const KdhCase *c)
 {
-	return g_strdup_printf("console=ttyS0 crashkernel=%s panic=1 kdh.trigger=%s "
-	                       "kdh.collector=%s kdh.dump_level=%u kdh.compression=%s",
-	                       c->crashkernel, c->trigger->name, c->collector, c->dump_level,
-	                       c->compression);
+	const KdhTrigger *t = c->trigger;
+	GString *s = g_string_new(NULL);
+
+	g_string_append_printf(s,
+	                       "console=ttyS0 crashkernel=%s panic=1 kdh.trigger=%s kdh.action=%s",
+	                       c->crashkernel, t->name, action_names[t->action]);
+	if (t->arg)
+		g_string_append_printf(s, " kdh.arg=%s", t->arg);
+	if (*t->sysctls)
+		g_string_append_printf(s, " kdh.sysctl=%s", t->sysctls);
+	if (c->cpu >= 0)
+		g_string_append_printf(s, " kdh.cpu=%d", c->cpu);
+	g_string_append_printf(s, " kdh.collector=%s kdh.dump_level=%u kdh.compression=%s",
+	                       c->collector, c->dump_level, c->compression);
+	return g_string_free(s, FALSE);
 }
 
 /* A libvirt domain name for the case in folder DIR: unique among runs (the

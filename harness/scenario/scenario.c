@@ -25,30 +25,21 @@ static const KeySpec schema[] = {
     {"vm", "crashkernel", TRUE},
     {"vm", "image", TRUE},
     {"crash", "trigger", TRUE},
+    {"crash", "cpu", TRUE},
+    {"crash", "hang_detect", FALSE},
     {"capture", "collector", TRUE},
     {"capture", "dump_level", TRUE},
     {"capture", "compression", TRUE},
     {"expect", "outcome", FALSE},
     {"expect", "panic", FALSE},
+    {"expect", "function", FALSE},
+    {"expect", "reason", TRUE},
+    {"verify", "crash", FALSE},
     {"timeouts", "boot", FALSE},
     {"timeouts", "crash", FALSE},
     {"timeouts", "capture", FALSE},
     {"timeouts", "shutdown", FALSE},
 };
-
-static const KdhTrigger triggers[] = {
-    {"sysrq", KDH_FIRE_GUEST, "the guest writes 'c' to /proc/sysrq-trigger"},
-    {"nmi", KDH_FIRE_HOST_NMI, "the host injects an NMI (kernel.unknown_nmi_panic=1)"},
-};
-
-const KdhTrigger *kdh_trigger_find(const char *name)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(triggers); i++) {
-		if (g_strcmp0(triggers[i].name, name) == 0)
-			return &triggers[i];
-	}
-	return NULL;
-}
 
 static const KdhCollector collectors[] = {
     {"makedumpfile", TRUE, "filters pages by dump level, compresses them (kdump format)"},
@@ -67,6 +58,7 @@ const KdhCollector *kdh_collector_find(const char *name)
 static const char *const compressions[] = {"lzo", "zlib", "none", NULL};
 static const char *const images[] = {"mini", NULL};
 static const char *const outcomes[] = {"dump", "no-dump", NULL};
+static const char *const verify_crash[] = {"auto", "yes", "no", NULL};
 
 static const KeySpec *schema_find(const char *group, const char *key)
 {
@@ -102,6 +94,7 @@ void kdh_case_free(KdhCase *c)
 	g_free(c->collector);
 	g_free(c->compression);
 	g_free(c->expect_panic);
+	g_free(c->expect_function);
 	g_free(c);
 }
 
@@ -363,11 +356,6 @@ static gboolean check_contradictions(const Source *src, const KdhCase *c, GError
 				    kdh_collector_find(c->collector)->how);
 		}
 	}
-	if (c->outcome == KDH_OUTCOME_NO_DUMP && c->expect_panic)
-		return value_error(src, "expect", "panic", error,
-		                   "contradicts outcome=no-dump (line %u): panic= is looked for "
-		                   "in the dump's own kernel log, and no dump is expected",
-		                   value_line(src, "expect", "outcome"));
 	return TRUE;
 }
 
@@ -376,22 +364,99 @@ static gboolean get_trigger(const Source *src, const KdhTrigger **out, GError **
 {
 	g_autofree char *value = NULL;
 	g_autoptr(GString) names = g_string_new(NULL);
+	const KdhTrigger *rows;
+	gsize n;
 
 	if (!get_string(src, "crash", "trigger", "sysrq", &value, error))
 		return FALSE;
 	*out = kdh_trigger_find(value);
 	if (*out)
 		return TRUE;
-	for (gsize i = 0; i < G_N_ELEMENTS(triggers); i++)
-		g_string_append_printf(names, "%s%s", i ? ", " : "", triggers[i].name);
+	rows = kdh_triggers(&n);
+	for (gsize i = 0; i < n; i++)
+		g_string_append_printf(names, "%s%s", i ? ", " : "", rows[i].name);
 	return value_error(src, "crash", "trigger", error, "'%s' is not one of: %s", value,
 	                   names->str);
+}
+
+/* [crash] cpu= and hang_detect=, each only where the trigger uses it. */
+static gboolean get_crash_options(const Source *src, KdhCase *c, GError **error)
+{
+	guint cpu;
+
+	c->cpu = -1;
+	if (value_given(src, "crash", "cpu")) {
+		if (!c->trigger->pins_cpu)
+			return value_error(src, "crash", "cpu", error,
+			                   "trigger=%s does not run on a chosen CPU (%s)",
+			                   c->trigger->name, c->trigger->how);
+		if (!get_uint(src, "crash", "cpu", 0, 0, 63, &cpu, error))
+			return FALSE;
+		if (cpu >= c->cpus) {
+			guint line = value_line(src, "vm", "cpus");
+			g_autofree char *where = line ? g_strdup_printf("cpus=, line %u", line)
+			                              : g_strdup("the default cpus=1");
+			return value_error(src, "crash", "cpu", error,
+			                   "CPU %u does not exist in a guest of %u CPU%s (%s)", cpu,
+			                   c->cpus, c->cpus == 1 ? "" : "s", where);
+		}
+		c->cpu = (gint)cpu;
+	}
+	if (value_given(src, "crash", "hang_detect") && c->trigger->fire != KDH_FIRE_HOST_WATCHDOG)
+		return value_error(src, "crash", "hang_detect", error,
+		                   "applies only to trigger=hang, not %s", c->trigger->name);
+	return get_uint(src, "crash", "hang_detect", 10, 1, 3600, &c->hang_detect, error);
+}
+
+/* [expect] and [verify]: what the case must show, with the trigger's
+ * defaults. */
+static gboolean get_expectations(const Source *src, KdhCase *c, GError **error)
+{
+	g_autofree char *outcome = NULL, *reason = NULL, *crash = NULL;
+
+	if (!get_choice(src, "expect", "outcome", "dump", outcomes, &outcome, error) ||
+	    !get_choice(src, "verify", "crash", "auto", verify_crash, &crash, error))
+		return FALSE;
+	c->outcome = g_str_equal(outcome, "dump") ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
+	c->verify_crash = g_str_equal(crash, "yes")  ? KDH_VERIFY_CRASH_YES
+	                  : g_str_equal(crash, "no") ? KDH_VERIFY_CRASH_NO
+	                                             : KDH_VERIFY_CRASH_AUTO;
+	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
+		static const char *const dump_only[] = {"panic", "function"};
+		for (gsize i = 0; i < G_N_ELEMENTS(dump_only); i++) {
+			if (value_given(src, "expect", dump_only[i]))
+				return value_error(
+				    src, "expect", dump_only[i], error,
+				    "contradicts outcome=no-dump (line %u): it is "
+				    "looked for in the dump, and no dump is expected",
+				    value_line(src, "expect", "outcome"));
+		}
+		if (!get_string(src, "expect", "reason", NULL, &reason, error))
+			return FALSE;
+		if (!kdh_reason_parse(reason, &c->expect_reason))
+			return value_error(src, "expect", "reason", error,
+			                   "'%s' is not one of: reservation-failed, "
+			                   "kexec-load-failed, capture-kernel-oom, "
+			                   "capture-kernel-panic, capture-timeout",
+			                   reason);
+		return TRUE;
+	}
+	if (value_given(src, "expect", "reason"))
+		return value_error(src, "expect", "reason", error,
+		                   "applies only to outcome=no-dump: why no dump is written");
+	c->expect_panic = source_get(src, "expect", "panic");
+	if (!c->expect_panic)
+		c->expect_panic = g_strdup(c->trigger->signature);
+	c->expect_function = source_get(src, "expect", "function");
+	if (!c->expect_function)
+		c->expect_function = g_strdup(c->trigger->function);
+	return TRUE;
 }
 
 static KdhCase *build_case(const Source *src, const char *suffix, GError **error)
 {
 	g_autoptr(KdhCase) c = g_new0(KdhCase, 1);
-	g_autofree char *name = NULL, *outcome = NULL;
+	g_autofree char *name = NULL;
 
 	c->source = g_strdup(src->name);
 	c->name_line = source_line(src, "scenario", "name");
@@ -415,7 +480,6 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	    !get_uint(src, "capture", "dump_level", 31, 0, 31, &c->dump_level, error) ||
 	    !get_choice(src, "capture", "compression", "lzo", compressions, &c->compression,
 	                error) ||
-	    !get_choice(src, "expect", "outcome", "dump", outcomes, &outcome, error) ||
 	    !get_uint(src, "timeouts", "boot", 240, 1, 86400, &c->timeout_boot, error) ||
 	    !get_uint(src, "timeouts", "crash", 120, 1, 86400, &c->timeout_crash, error) ||
 	    !get_uint(src, "timeouts", "capture", 600, 1, 86400, &c->timeout_capture, error) ||
@@ -430,9 +494,8 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 		value_error(src, "vm", "memory", error, "at least 64M is needed");
 		return NULL;
 	}
-	c->outcome = g_str_equal(outcome, "dump") ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
-	c->expect_panic = source_get(src, "expect", "panic");
-	if (!check_contradictions(src, c, error))
+	if (!get_crash_options(src, c, error) || !get_expectations(src, c, error) ||
+	    !check_contradictions(src, c, error))
 		return NULL;
 	return g_steal_pointer(&c);
 }

@@ -25,19 +25,86 @@ typedef enum {
 /* How a trigger is fired: its row decides what the host does during a case,
  * so nothing a guest prints can make the host act otherwise. */
 typedef enum {
-	KDH_FIRE_GUEST,    /* the guest crashes itself (its init script) */
-	KDH_FIRE_HOST_NMI, /* the host injects an NMI once the guest says "trigger" */
+	KDH_FIRE_GUEST,         /* the guest crashes itself (init script, module, LKDTM) */
+	KDH_FIRE_HOST_NMI,      /* the host injects an NMI once the guest says "trigger" */
+	KDH_FIRE_HOST_KEY,      /* the host presses Alt+SysRq+C on the guest's keyboard */
+	KDH_FIRE_HOST_MCE,      /* the host injects a fatal machine check (QEMU monitor) */
+	KDH_FIRE_HOST_WATCHDOG, /* the guest freezes; after [crash] hang_detect= seconds
+	                         * of console silence the host injects an NMI */
 } KdhTriggerFire;
 
-/* One row of the trigger table. */
+/* What the guest does on its side once armed (kdh.action= on its command
+ * line). */
+typedef enum {
+	KDH_ACTION_SYSRQ,  /* writes 'c' to /proc/sysrq-trigger */
+	KDH_ACTION_WAIT,   /* nothing: the host fires */
+	KDH_ACTION_MODULE, /* loads the crash module with type=<arg> */
+	KDH_ACTION_LKDTM,  /* writes <arg> to /sys/kernel/debug/provoke-crash/DIRECT */
+	KDH_ACTION_OOM,    /* fills memory until the OOM killer runs */
+} KdhTriggerAction;
+
+/* What the kernel under test must have for the trigger; a kernel without
+ * it makes the case a SKIP saying so, never a FAIL. */
+typedef enum {
+	KDH_NEEDS_NOTHING,
+	KDH_NEEDS_CRASHMOD, /* the crash module (images/crashmod/) built against it */
+	KDH_NEEDS_LKDTM,    /* CONFIG_LKDTM (y or m) */
+} KdhTriggerNeeds;
+
+/* One row of the trigger table (scenario/trigger.c). */
 typedef struct {
-	const char *name; /* as [crash] trigger= names it */
+	const char *name; /* as [crash] trigger= names it: "sysrq", "module:bug", "lkdtm:BUG" */
 	KdhTriggerFire fire;
+	KdhTriggerAction action;
+	const char *arg; /* the module type or LKDTM crash point; NULL for others */
+	KdhTriggerNeeds needs;
+	/* Sysctls the guest sets before firing, "kernel.panic_on_oops=1,..."
+	 * ("" for none): what turns this crash into a panic. */
+	const char *sysctls;
+	/* The default [expect] panic=: a substring of a line of the dump's
+	 * dmesg, the same on every kernel kdh knows (6.1, 6.12). */
+	const char *signature;
+	/* A function the panic's call trace holds, in the dump's dmesg and in
+	 * crash(8)'s backtrace of the panic task; NULL when nothing fixes it. */
+	const char *function;
+	gboolean pins_cpu; /* [crash] cpu= applies: fired on that CPU, checked in the dump */
+	/* The guest may answer "skip" (KDH: skip reason=...) instead of firing:
+	 * the kernel cannot have this crash here (no NMI watchdog under TCG). */
+	gboolean may_skip;
 	const char *how; /* one line, for people */
 } KdhTrigger;
 
 /* The row named NAME, or NULL. */
 const KdhTrigger *kdh_trigger_find(const char *name);
+
+/* Every row, in the table's order; *N receives their number. */
+const KdhTrigger *kdh_triggers(gsize *n);
+
+/* Why a case expecting no dump has none, as [expect] reason= names it and
+ * as the console diagnosis (verdict/) finds it. */
+typedef enum {
+	KDH_REASON_NONE, /* not given / not diagnosed */
+	KDH_REASON_RESERVATION_FAILED,
+	KDH_REASON_KEXEC_LOAD_FAILED,
+	KDH_REASON_CAPTURE_KERNEL_OOM,
+	KDH_REASON_CAPTURE_KERNEL_PANIC,
+	KDH_REASON_CAPTURE_TIMEOUT,
+	KDH_REASON_COUNT
+} KdhNoDumpReason;
+
+/* "reservation-failed", ...; "none" for KDH_REASON_NONE. */
+const char *kdh_reason_name(KdhNoDumpReason reason);
+
+/* The reason named NAME (not "none"); FALSE when there is none. */
+gboolean kdh_reason_parse(const char *name, KdhNoDumpReason *out);
+
+/* [verify] crash=: whether crash(8) cross-checks the dump. */
+typedef enum {
+	KDH_VERIFY_CRASH_AUTO, /* when a vmlinux with debug info is cached */
+	KDH_VERIFY_CRASH_YES,  /* required: a Debian kernel's -dbg vmlinux is fetched;
+	                        * a kernel without debug info is a SKIP saying so */
+	KDH_VERIFY_CRASH_NO,
+} KdhVerifyCrash;
 
 /* One row of the collector table: what [capture] collector= may name. */
 typedef struct {
@@ -76,13 +143,23 @@ typedef struct {
 	char *image;       /* "mini" */
 
 	const KdhTrigger *trigger; /* a row of the trigger table */
+	gint cpu;                  /* [crash] cpu=: the CPU to fire on, -1: any */
+	guint hang_detect;         /* [crash] hang_detect=: seconds of console silence
+	                            * before the host's watchdog NMI (fire HOST_WATCHDOG) */
 
 	char *collector;   /* a row of the collector table: "makedumpfile" | "cp" */
 	guint dump_level;  /* meaningful only for a collector that filters */
 	char *compression; /* "lzo" | "zlib" | "none"; likewise */
 
 	KdhOutcome outcome;
-	char *expect_panic; /* substring the dump's dmesg must hold; may be NULL */
+	/* The substring a line of the dump's dmesg must hold: [expect] panic=,
+	 * else the trigger's signature; NULL with outcome=no-dump. */
+	char *expect_panic;
+	/* The function the panic's trace must hold: [expect] function=, else the
+	 * trigger's; NULL when none. */
+	char *expect_function;
+	KdhNoDumpReason expect_reason; /* with outcome=no-dump: [expect] reason= (required) */
+	KdhVerifyCrash verify_crash;
 
 	/* phase timeouts, seconds, 1..KDH_TIMEOUT_MAX */
 	guint timeout_boot;

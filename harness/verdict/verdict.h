@@ -19,6 +19,14 @@ typedef struct {
 	 * error marker, or the domain ending early with the last panic line.
 	 * The expected outcome decides whether that is a failure. */
 	char *guest_failure;
+	gboolean armed;           /* "armed" came with kexec_crash_loaded=1 */
+	gboolean capture_started; /* "capture-start" came: the capture kernel ran */
+	/* The phase that ran out of time ("boot", "crash", "capture",
+	 * "shutdown"), or NULL; the watch stops there. */
+	char *timeout_phase;
+	/* The guest said it cannot fire this trigger here (a row with
+	 * may_skip): why, as text; NULL otherwise. */
+	char *skip_reason;
 } KdhConsoleEvidence;
 
 /* Frees what E holds (not E). */
@@ -31,6 +39,8 @@ typedef struct {
 	const char *crash_dir;             /* the guest's dump folder, as text; NULL: none */
 	const char *no_crash;              /* when CRASH_DIR is NULL: why none was found */
 	const char *vmcore;                /* the dump copied out of it, or NULL */
+	const char *serial_log;            /* the whole console log (guest bytes), or NULL */
+	gint64 started_unix;               /* when the case started, seconds since 1970 */
 } KdhEvidence;
 
 /* Judges E against C into R (kdh_result_fail for each expectation not met;

@@ -43,7 +43,7 @@ static void teardown(void)
 	"[timeouts]\nboot=20\ncrash=20\ncapture=20\nshutdown=20\n"
 #define SCENARIO SCENARIO_BASE "[expect]\npanic=sysrq triggered crash\n"
 /* A case expecting no dump has no panic line to look for. */
-#define NO_DUMP "\n" SCENARIO_BASE "[expect]\noutcome=no-dump\n"
+#define NO_DUMP "\n" SCENARIO_BASE "[expect]\noutcome=no-dump\nreason=kexec-load-failed\n"
 
 typedef struct {
 	KdhResult *r;

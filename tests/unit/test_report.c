@@ -141,7 +141,7 @@ END_TEST
 START_TEST(asked_no_dump_and_unrecorded)
 {
 	static const char text[] = "[scenario]\nname=nd\n[vm]\ncrashkernel=48M\n"
-	                           "[expect]\noutcome=no-dump\n";
+	                           "[expect]\noutcome=no-dump\nreason=kexec-load-failed\n";
 	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("nd.ini", text, NULL);
 	g_autoptr(KdhResult) r = kdh_result_new("nd");
 	g_autoptr(KdhResult) empty = kdh_result_new("empty");

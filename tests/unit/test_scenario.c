@@ -53,7 +53,7 @@ static const struct {
     {"[scenario]\nname=x\njunk\n", "bad.ini:3: expected key=value"},
     {"name=x\n", "bad.ini:1: key outside of any [group]"},
     {"[scenario]\nname=x\n[crash]\ntrigger=bomb\n",
-     "bad.ini:4: [crash] trigger: 'bomb' is not one of: sysrq, nmi"},
+     "bad.ini:4: [crash] trigger: 'bomb' is not one of: sysrq, sysrq-key, nmi"},
     {"[scenario]\nname=x\n[capture]\ndump_level=32\n",
      "bad.ini:4: [capture] dump_level: '32' is not a number in 0..31"},
     {"[vm]\nmemory=1G\n", "bad.ini: no [scenario] group"},
@@ -118,8 +118,29 @@ static const struct {
     /* What does hold together. */
     {"[scenario]\nname=x\n[capture]\ncollector=cp\n", NULL},
     {"[scenario]\nname=x\n[capture]\ncompression=zlib\ndump_level=1\n", NULL},
-    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\n", NULL},
+    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\nreason=capture-kernel-oom\n", NULL},
     {"[scenario]\nname=x\n[expect]\noutcome=dump\npanic=x\n", NULL},
+    {"[scenario]\nname=x\n[vm]\ncpus=2\n[crash]\ncpu=1\n", NULL},
+    {"[scenario]\nname=x\n[crash]\ntrigger=hang\nhang_detect=5\n", NULL},
+    /* The trigger's keys, and the outcome's. */
+    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\n",
+     "bad.ini: [expect] reason: required, but missing"},
+    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\nreason=tired\n",
+     "bad.ini:5: [expect] reason: 'tired' is not one of: reservation-failed"},
+    {"[scenario]\nname=x\n[expect]\nreason=capture-timeout\n",
+     "bad.ini:4: [expect] reason: applies only to outcome=no-dump"},
+    {"[scenario]\nname=x\n[expect]\noutcome=no-dump\nreason=capture-timeout\nfunction=f\n",
+     "bad.ini:6: [expect] function: contradicts outcome=no-dump (line 4)"},
+    {"[scenario]\nname=x\n[vm]\ncpus=2\n[crash]\ncpu=2\n",
+     "bad.ini:6: [crash] cpu: CPU 2 does not exist in a guest of 2 CPUs (cpus=, line 4)"},
+    {"[scenario]\nname=x\n[crash]\ncpu=1\n",
+     "bad.ini:4: [crash] cpu: CPU 1 does not exist in a guest of 1 CPU (the default cpus=1)"},
+    {"[scenario]\nname=x\n[vm]\ncpus=2\n[crash]\ntrigger=nmi\ncpu=1\n",
+     "bad.ini:7: [crash] cpu: trigger=nmi does not run on a chosen CPU"},
+    {"[scenario]\nname=x\n[crash]\nhang_detect=5\n",
+     "bad.ini:4: [crash] hang_detect: applies only to trigger=hang, not sysrq"},
+    {"[scenario]\nname=x\n[crash]\ntrigger=hang\nhang_detect=0\n",
+     "bad.ini:5: [crash] hang_detect: '0' is not a number in 1..3600"},
     {"[scenario]\nname=x\n[matrix]\ncollector=makedumpfile;cp\n", NULL},
 };
 
@@ -367,7 +388,9 @@ START_TEST(one_comment_rule)
 	ck_assert_str_eq(c->name, comments[_i].name);
 	ck_assert(kdh_parse_size(comments[_i].memory, &memory));
 	ck_assert_uint_eq(c->memory, memory);
-	ck_assert_pstr_eq(c->expect_panic, comments[_i].panic);
+	/* No panic= gives the trigger's signature. */
+	ck_assert_pstr_eq(c->expect_panic,
+	                  comments[_i].panic ? comments[_i].panic : "sysrq triggered crash");
 }
 END_TEST
 

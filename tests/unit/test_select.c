@@ -344,7 +344,8 @@ static const char *const suite_b = "# the negative case\n"
                                    "[vm]\n"
                                    "crashkernel=48M\n"
                                    "[expect]\n"
-                                   "outcome=no-dump\n";
+                                   "outcome=no-dump\n"
+                                   "reason=kexec-load-failed\n";
 
 /* The text table: a header, then one line per case; every column starts
  * where its header does. */
