@@ -16,6 +16,7 @@ void kdh_console_evidence_clear(KdhConsoleEvidence *e)
 	g_clear_pointer(&e->capture_rc, g_free);
 	g_clear_pointer(&e->guest_failure, g_free);
 	g_clear_pointer(&e->timeout_phase, g_free);
+	g_clear_pointer(&e->timeout_message, g_free);
 	g_clear_pointer(&e->skip_reason, g_free);
 	e->capture_done = FALSE;
 	e->armed = FALSE;

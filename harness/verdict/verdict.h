@@ -24,6 +24,7 @@ typedef struct {
 	/* The phase that ran out of time ("boot", "crash", "capture",
 	 * "shutdown"), or NULL; the watch stops there. */
 	char *timeout_phase;
+	char *timeout_message; /* "phase crash: no 'capture-start' marker within 120 s" */
 	/* The guest said it cannot fire this trigger here (a row with
 	 * may_skip): why, as text; NULL otherwise. */
 	char *skip_reason;
@@ -41,6 +42,8 @@ typedef struct {
 	const char *vmcore;                /* the dump copied out of it, or NULL */
 	const char *serial_log;            /* the whole console log (guest bytes), or NULL */
 	gint64 started_unix;               /* when the case started, seconds since 1970 */
+	const char *vmlinux;               /* the kernel's vmlinux with debug info, or NULL */
+	const char *case_dir;              /* the case's results folder (crash.txt goes there) */
 } KdhEvidence;
 
 /* Judges E against C into R (kdh_result_fail for each expectation not met;
