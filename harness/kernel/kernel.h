@@ -35,6 +35,11 @@
 #define KDH_KERNEL_ERROR (kdh_kernel_error_quark())
 GQuark kdh_kernel_error_quark(void);
 
+typedef enum {
+	KDH_KERNEL_ERROR_FAILED,        /* anything else: the error says what */
+	KDH_KERNEL_ERROR_NO_DEBUG_INFO, /* kdh_kernel_debug_vmlinux: none to be had */
+} KdhKernelError;
+
 typedef struct {
 	char *ref;     /* as the scenario wrote it, e.g. "debian:default" */
 	char *release; /* uname -r, e.g. "6.1.0-56-amd64" */
@@ -196,5 +201,20 @@ guint64 kdh_kernel_size(const KdhKernel *k);
  * "--help", a '/': only 1-64 of [A-Za-z0-9._+~-], starting with a letter or
  * digit, pass). */
 char *kdh_bzimage_release(const char *path, GError **error);
+
+/* ---- debug info for crash(8) (kernel/debuginfo.c) ---- */
+
+/* The path of a vmlinux with DWARF debug info for K (caller frees): the one
+ * its cache entry holds (a kernel built with CONFIG_DEBUG_INFO, which
+ * kconfigs/kdump.config asks for; an import that carried one; a Debian
+ * kernel whose -dbg was fetched), or, with FETCH, for a Debian kernel, its
+ * linux-image-<abi>-dbg fetched first into CACHE_DIR (hundreds of MB).  The
+ * file is checked to be ELF with a .debug_info section.  NULL with
+ * KDH_KERNEL_ERROR_NO_DEBUG_INFO when there is none to be had (a Debian
+ * kernel without FETCH, a build without DEBUG_INFO, an import without a
+ * vmlinux, a vmlinux without DWARF): the message says why and what to do;
+ * NULL with another code when fetching or reading failed. */
+char *kdh_kernel_debug_vmlinux(const KdhKernel *k, gboolean fetch, const char *cache_dir,
+                               GError **error);
 
 #endif

@@ -22,6 +22,7 @@ typedef enum {
 	KDH_UTIL_ERROR_COMMAND, /* a command failed or could not start */
 	KDH_UTIL_ERROR_CACHE,   /* a cache entry could not be made */
 	KDH_UTIL_ERROR_UNPACK,  /* a package or compressed file was refused or broken */
+	KDH_UTIL_ERROR_ELF,     /* an ELF file could not be read */
 } KdhUtilError;
 
 /* Called with each line of a command's output (without its newline, made
@@ -145,6 +146,16 @@ char *kdh_safe_name(const char *name, GError **error);
  * must not drive the terminal), and at most MAX_BYTES bytes, ending in "…"
  * when cut.  NULL TEXT gives NULL; the result is always nul-terminated. */
 char *kdh_guest_text(const char *text, gssize len, gsize max_bytes);
+
+/* ---- ELF files (elf.c) ---- */
+
+/* Reads the ELF file PATH (a vmlinux) through libelf: *BUILD_ID gets its
+ * GNU build-id note as lowercase hex (NULL when it has none; caller frees),
+ * *HAS_DEBUG_INFO whether it has a non-empty .debug_info section (DWARF).
+ * FALSE with an error (KDH_UTIL_ERROR_ELF) naming PATH when it cannot be
+ * opened or is not ELF; both outputs are then NULL and FALSE. */
+gboolean kdh_elf_inspect(const char *path, char **build_id, gboolean *has_debug_info,
+                         GError **error);
 
 /* ---- JSON members (json.c) ---- */
 

@@ -56,4 +56,64 @@ typedef struct {
  * Strings taken from the dump pass through kdh_guest_text. */
 void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e);
 
+/* ---- crash(8) cross-check (verdict/crash.c) ---- */
+
+/* What crash(8) printed for `sys` and `bt`, parsed strictly.  Every string
+ * is text (kdh_guest_text, bounded); crash's output is treated as hostile. */
+typedef struct {
+	gboolean opened;   /* sys printed its KERNEL: and DUMPFILE: lines */
+	char *release;     /* sys RELEASE:, or NULL */
+	char *panic;       /* sys PANIC: as printed (quotes and all), or NULL */
+	gboolean has_task; /* bt's "PID: N TASK: ... CPU: N COMMAND: ..." line */
+	guint64 pid;
+	guint cpu;
+	char *command;       /* bt's COMMAND:, without its quotes */
+	GPtrArray *frames;   /* char*: bt's "#N [sp] FUNCTION at addr" functions, in order */
+	GPtrArray *errors;   /* char*: crash's complaints ("crash: ...", "bt: ...", "sys: ...") */
+	GPtrArray *warnings; /* char*: its "WARNING: ..." lines */
+} KdhCrashOutput;
+
+/* Parses LEN bytes of crash's output TEXT into O (cleared first; free with
+ * kdh_crash_output_clear).  Lines past 4 KiB are cut, at most 256 frames,
+ * errors and warnings are kept (the first ones), numbers are parsed
+ * strictly: a malformed header or frame is not taken. */
+void kdh_crash_parse(const char *text, gsize len, KdhCrashOutput *o);
+void kdh_crash_output_clear(KdhCrashOutput *o);
+
+/* Judges O, crash's parsed output for C's dump, into R: FAIL (quoting
+ * crash's own words, bounded) when the dump did not open, when sys's PANIC
+ * line does not hold C->expect_panic (when set), when no backtrace came or
+ * it holds no frame C->expect_function (when set; "f.cold", "f.isra.0"
+ * count as "f"), or when crash exited with STATUS other than 0; CUT says
+ * its output was cut, which the reasons mention.  What held goes to the
+ * checks. */
+void kdh_crash_judge(KdhResult *r, const KdhCase *c, const KdhCrashOutput *o, int status,
+                     gboolean cut);
+
+/* How kdh_verdict_crash_full runs crash; zero fields take the defaults. */
+typedef struct {
+	const char *program;   /* "crash" (looked up in PATH) */
+	guint timeout_seconds; /* 300: then crash is killed (SIGKILL to its PID) */
+	gsize max_output;      /* 1 MiB: kept of its output; the rest is read and dropped */
+} KdhCrashOptions;
+
+/* The crash(8) cross-check of the dump VMCORE with VMLINUX (a vmlinux with
+ * DWARF: kdh_kernel_debug_vmlinux) for case C, into R.  Meant to run after
+ * the reader's checks passed.  First the vmlinux's build-id against the
+ * dump's VMCOREINFO BUILD-ID when both have one (a mismatch is a FAIL).
+ * Then crash runs, without a shell, as `crash -s --no_crashrc --no_scroll
+ * -i CMDS VMLINUX VMCORE` with `sys`, `bt`, `quit` (LC_ALL=C, standard
+ * input /dev/null), bounded in time and output; when it opens nothing and
+ * says nothing (crash 8.0.2 exits 1 silently on many unusable dumps), once
+ * more with -d 1 for its words.  Its output, made text, goes to OUT_PATH
+ * (crash.txt) with the command lines and exit statuses.  Then
+ * kdh_crash_judge.  crash missing, killed, timed out or not startable, or
+ * OUT_PATH not writable: ERROR. */
+void kdh_verdict_crash_full(KdhResult *r, const KdhCase *c, const char *vmlinux, const char *vmcore,
+                            const char *out_path, const KdhCrashOptions *opts);
+
+/* kdh_verdict_crash_full with the default options. */
+void kdh_verdict_crash(KdhResult *r, const KdhCase *c, const char *vmlinux, const char *vmcore,
+                       const char *out_path);
+
 #endif
