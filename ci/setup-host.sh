@@ -21,6 +21,9 @@ packages=(
 	# the kernel unit tests make packages and compressed modules with these
 	# (rpmbuild: the .rpm import test; dpkg-deb comes with dpkg)
 	rpm xz-utils zstd
+	# the crash(8) cross-check ([verify] crash=) runs Debian's crash (kdh
+	# reads a vmlinux's build-id through libelf-dev, listed above)
+	crash
 	# peers for differential tests and benchmarks, and the benchmarks' tools
 	libkdumpfile-dev jq
 	# make check-valgrind: the reader's suites under memcheck

@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#define DEFAULT_TIMEOUT 300
+#define DEFAULT_TIMEOUT    300
 #define DEFAULT_MAX_OUTPUT ((gsize)1 << 20)
 /* One line of crash.txt, at most. */
 #define LINE_MAX_BYTES 4096
@@ -169,8 +169,7 @@ typedef struct {
  * obscurely or, worse, read the dump through the wrong symbols.  Nothing to
  * compare is no failure; crash checks its linux_banner itself.  FALSE (an
  * ERROR in R) when the vmlinux cannot be read. */
-static gboolean check_build_id(KdhResult *r, const char *vmlinux, const char *vmcore,
-                               Identity *id)
+static gboolean check_build_id(KdhResult *r, const char *vmlinux, const char *vmcore, Identity *id)
 {
 	g_autofree char *elf_id = NULL, *dump_id = NULL;
 	g_autoptr(GError) error = NULL;
@@ -250,7 +249,7 @@ static void words_from_debug_run(const char *program, const char *cmds, const ch
                                  const char *vmcore, guint timeout, gsize max, GString *txt,
                                  KdhCrashOutput *o)
 {
-	const char *argv[] = {program, "-s", "--no_crashrc", "--no_scroll", "-d",   "1",
+	const char *argv[] = {program, "-s", "--no_crashrc", "--no_scroll", "-d", "1",
 	                      "-i",    cmds, vmlinux,        vmcore,        NULL};
 	g_autoptr(GError) error = NULL;
 	KdhCrashOutput debug = {0};
@@ -284,8 +283,8 @@ static char *write_commands(GError **error)
 	return g_steal_pointer(&path);
 }
 
-void kdh_verdict_crash_full(KdhResult *r, const KdhCase *c, const char *vmlinux,
-                            const char *vmcore, const char *out_path, const KdhCrashOptions *opts)
+void kdh_verdict_crash_full(KdhResult *r, const KdhCase *c, const char *vmlinux, const char *vmcore,
+                            const char *out_path, const KdhCrashOptions *opts)
 {
 	const char *name = opts && opts->program ? opts->program : "crash";
 	guint timeout = opts && opts->timeout_seconds ? opts->timeout_seconds : DEFAULT_TIMEOUT;
@@ -334,10 +333,11 @@ void kdh_verdict_crash_full(KdhResult *r, const KdhCase *c, const char *vmlinux,
 	 * 8.0.2 and 6.12).  Say so, so nobody hunts a kdump bug. */
 	if (ran && !parsed.opened && id.build_id_match) {
 		g_autofree char *version = crash_version(program);
-		kdh_result_fail(r, KDH_VERDICT_FAIL,
-		                "the vmlinux is the dump's kernel (same build-id), yet crash cannot "
-		                "open it: %s may not support kernel %s",
-		                version ? version : "this crash", id.release ? id.release : "(unknown)");
+		kdh_result_fail(
+		    r, KDH_VERDICT_FAIL,
+		    "the vmlinux is the dump's kernel (same build-id), yet crash cannot "
+		    "open it: %s may not support kernel %s",
+		    version ? version : "this crash", id.release ? id.release : "(unknown)");
 	}
 	g_free(id.release);
 	kdh_crash_output_clear(&parsed);

@@ -147,8 +147,7 @@ static char *bt_frame(const char *line)
 	if (!p || !is_hex_address(addr, p - addr) || p[1] != ' ')
 		return NULL;
 	fn = p + 2;
-	for (fn_end = fn; *fn_end && (g_ascii_isalnum(*fn_end) || strchr("_.$", *fn_end));
-	     fn_end++)
+	for (fn_end = fn; *fn_end && (g_ascii_isalnum(*fn_end) || strchr("_.$", *fn_end)); fn_end++)
 		;
 	if (fn_end == fn || fn_end - fn > FUNCTION_MAX || !g_str_has_prefix(fn_end, " at "))
 		return NULL;
@@ -304,9 +303,9 @@ void kdh_crash_judge(KdhResult *r, const KdhCase *c, const KdhCrashOutput *o, in
 		while (hit < o->frames->len && !frame_is(o->frames->pdata[hit], c->expect_function))
 			hit++;
 		if (hit < o->frames->len) {
-			kdh_result_check(r, "crash(8) bt: PID %" G_GUINT64_FORMAT " \"%s\" CPU %u, #%u %s",
-			                 o->pid, o->command, o->cpu, hit,
-			                 (char *)o->frames->pdata[hit]);
+			kdh_result_check(
+			    r, "crash(8) bt: PID %" G_GUINT64_FORMAT " \"%s\" CPU %u, #%u %s",
+			    o->pid, o->command, o->cpu, hit, (char *)o->frames->pdata[hit]);
 		} else {
 			g_autofree char *frames = join(o->frames, NULL, FRAMES_SHOWN, ", ");
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
