@@ -160,8 +160,9 @@ static void add_crashmod(const KdhRunContext *ctx, KdhPrepared *p, const KdhCase
 		return;
 	}
 	block(p, c->kernel_ref, KDH_NEEDS_CRASHMOD,
-	      g_error_matches(why, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_UNSUPPORTED) ? KDH_VERDICT_SKIP
-	                                                                          : KDH_VERDICT_ERROR,
+	      g_error_matches(why, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_UNSUPPORTED)
+	          ? KDH_VERDICT_SKIP
+	          : KDH_VERDICT_ERROR,
 	      g_strdup_printf("the crash module for %s: %s", k->release, why->message));
 }
 
@@ -171,16 +172,22 @@ static void add_lkdtm(KdhPrepared *p, const KdhCase *c, const KdhKernel *k, GPtr
 {
 	static const char *const wanted[] = {"lkdtm", NULL};
 	g_autoptr(GError) why = NULL;
-	g_autoptr(GHashTable) config = kdh_kconfig_load(k->config, &why);
-	const char *state = config ? g_hash_table_lookup(config, "LKDTM") : NULL;
+	g_autoptr(GHashTable) config = NULL;
+	const char *state;
 	g_autoptr(GPtrArray) order = NULL;
+
+	if (k->config)
+		config = kdh_kconfig_load(k->config, &why);
+	else
+		g_set_error(&why, KDH_KERNEL_ERROR, 0, "the kernel entry names none");
+	state = config ? g_hash_table_lookup(config, "LKDTM") : NULL;
 
 	if (g_strcmp0(state, "y") == 0)
 		return;
 	if (g_strcmp0(state, "m") == 0 &&
 	    (order = kdh_modules_load_order(k->modules_dir, wanted, &why)) && order->len == 1) {
-		g_ptr_array_add(extras,
-		                g_build_filename(k->modules_dir, g_ptr_array_index(order, 0), NULL));
+		g_ptr_array_add(
+		    extras, g_build_filename(k->modules_dir, g_ptr_array_index(order, 0), NULL));
 		return;
 	}
 	block(p, c->kernel_ref, KDH_NEEDS_LKDTM, KDH_VERDICT_SKIP,

@@ -36,6 +36,11 @@ void kdh_fake_vm_refuse(KdhVmEvent event)
 	refused = (gint)event;
 }
 
+void kdh_fake_vm_refuse_nothing(void)
+{
+	refused = -1;
+}
+
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n)
 {
 	script = lines;
@@ -43,7 +48,7 @@ void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n)
 	g_free(log_.name);
 	g_free(log_.cmdline);
 	log_ = (KdhFakeVmLog){0};
-	refused = -1;
+	log_.first_injection = -1;
 }
 
 const KdhFakeVmLog *kdh_fake_vm_log(void)
@@ -114,6 +119,8 @@ static gboolean fake_inject(KdhVm *vm, KdhVmEvent event, GError **error)
 {
 	g_mutex_lock(&fake_lock);
 	log_.injected[event]++;
+	if (log_.first_injection < 0)
+		log_.first_injection = (double)(kdh_fake_now() - vm->start) / G_USEC_PER_SEC;
 	g_mutex_unlock(&fake_lock);
 	if ((gint)event == refused) {
 		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED, "the fake cannot do %s",

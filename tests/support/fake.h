@@ -23,14 +23,16 @@ typedef struct {
 /* The script the next fake VM plays (N lines, kept by reference). */
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n);
 
-/* The next fake VMs answer KDH_VM_ERROR_UNSUPPORTED to EVENT (reset by
- * kdh_fake_vm_script). */
+/* The next fake VMs answer KDH_VM_ERROR_UNSUPPORTED to EVENT (until
+ * kdh_fake_ops_reset). */
 void kdh_fake_vm_refuse(KdhVmEvent event);
+void kdh_fake_vm_refuse_nothing(void);
 
 /* What the fake VMs saw. */
 typedef struct {
 	guint starts;
 	guint injected[KDH_VM_MCE + 1]; /* per KdhVmEvent, refused ones included */
+	double first_injection;         /* virtual seconds after the VM's start; -1: none */
 	guint destroys;
 	guint max_running;     /* the most running at once */
 	guint64 footprint;     /* kdh_guest_footprint of those running now */

@@ -9,6 +9,7 @@ static guint batches;    /* appliance launches */
 
 void kdh_fake_ops_reset(void)
 {
+	kdh_fake_vm_refuse_nothing();
 	__atomic_store_n(&retrievals, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&batches, 0, __ATOMIC_SEQ_CST);
 }
