@@ -41,7 +41,8 @@ START_TEST(every_row_is_complete)
 			ck_assert_msg(t->fire != KDH_FIRE_GUEST, "%s: nobody fires", t->name);
 		/* "module:bug" names its argument, "lkdtm:BUG" too. */
 		if (t->arg)
-			ck_assert_msg(g_str_has_suffix(t->name, t->arg), "%s vs %s", t->name, t->arg);
+			ck_assert_msg(g_str_has_suffix(t->name, t->arg), "%s vs %s", t->name,
+			              t->arg);
 	}
 	ck_assert_ptr_null(kdh_trigger_find("module:"));
 	ck_assert_ptr_null(kdh_trigger_find("SYSRQ"));
@@ -81,8 +82,8 @@ END_TEST
 /* ---- the guest's instructions ---- */
 
 static const KdhFakeLine sysrq_cycle[] = {
-    {5.0, FALSE, BOOT, 0},   {8.0, FALSE, ARMED, 0},   {8.1, FALSE, "KDH: trigger type=sysrq\n", 0},
-    {8.2, FALSE, PANIC, 0},  {12.0, FALSE, CSTART, 0}, {14.0, FALSE, CDONE, 0},
+    {5.0, FALSE, BOOT, 0},  {8.0, FALSE, ARMED, 0},   {8.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+    {8.2, FALSE, PANIC, 0}, {12.0, FALSE, CSTART, 0}, {14.0, FALSE, CDONE, 0},
     {14.1, FALSE, NULL, 0},
 };
 
@@ -120,8 +121,9 @@ END_TEST
 #define FIXTURE_EXPECT "[expect]\npanic=sysrq triggered crash\nfunction=sysrq_handle_crash\n"
 
 #define HOST_FIRED(type)                                                                           \
-	{5.0, FALSE, BOOT, 0}, {8.0, FALSE, ARMED, 0}, {8.1, FALSE, "KDH: trigger type=" type "\n", 0}, \
-	    {0.2, TRUE, PANIC, 0}, {3.0, TRUE, CSTART, 0}, {4.0, TRUE, CDONE, 0},                    \
+	{5.0, FALSE, BOOT, 0}, {8.0, FALSE, ARMED, 0},                                             \
+	    {8.1, FALSE, "KDH: trigger type=" type "\n", 0}, {0.2, TRUE, PANIC, 0},                \
+	    {3.0, TRUE, CSTART, 0}, {4.0, TRUE, CDONE, 0},                                         \
 	{                                                                                          \
 		4.1, TRUE, NULL, 0                                                                 \
 	}
@@ -146,8 +148,8 @@ static const KdhFakeLine mce_cycle[] = {HOST_FIRED("mce")};
 START_TEST(mce_the_hypervisor_cannot_inject_is_a_skip)
 {
 	kdh_fake_vm_refuse(KDH_VM_MCE);
-	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=mce\n" FIXTURE_EXPECT, mce_cycle,
-	                        G_N_ELEMENTS(mce_cycle), &kdh_fake_ops_dump);
+	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=mce\n" FIXTURE_EXPECT,
+	                        mce_cycle, G_N_ELEMENTS(mce_cycle), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "SKIP");
 	assert_reason(&p, "the fake cannot do machine check");
@@ -159,8 +161,8 @@ END_TEST
 
 START_TEST(mce_injected_once_on_trigger)
 {
-	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=mce\n" FIXTURE_EXPECT, mce_cycle,
-	                        G_N_ELEMENTS(mce_cycle), &kdh_fake_ops_dump);
+	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=mce\n" FIXTURE_EXPECT,
+	                        mce_cycle, G_N_ELEMENTS(mce_cycle), &kdh_fake_ops_dump);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
 	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_MCE], 1);
@@ -203,8 +205,9 @@ END_TEST
 static const KdhFakeLine skip_cycle[] = {
     {5.0, FALSE, BOOT, 0},
     {8.0, FALSE, ARMED, 0},
-    {8.1, FALSE, "KDH: skip reason=\"no working NMI watchdog: Perf NMI watchdog permanently "
-                 "disabled\"\n",
+    {8.1, FALSE,
+     "KDH: skip reason=\"no working NMI watchdog: Perf NMI watchdog permanently "
+     "disabled\"\n",
      0},
     {8.2, FALSE, "KDH: trigger type=sysrq\n", 0},
     {8.3, FALSE, PANIC, 0},
@@ -223,8 +226,7 @@ START_TEST(skip_honoured_only_where_the_row_allows)
 	ck_assert_uint_eq(kdh_fake_retrievals(), 0);
 
 	/* sysrq cannot be skipped: the marker is noted and the case goes on. */
-	g_auto(Played) sysrq =
-	    play(NULL, skip_cycle, G_N_ELEMENTS(skip_cycle), &kdh_fake_ops_dump);
+	g_auto(Played) sysrq = play(NULL, skip_cycle, G_N_ELEMENTS(skip_cycle), &kdh_fake_ops_dump);
 	ck_assert_str_eq(kdh_verdict_name(sysrq.r->verdict), "PASS");
 	assert_ignored(&sysrq, "trigger sysrq cannot be skipped");
 }
