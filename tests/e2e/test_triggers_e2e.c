@@ -40,7 +40,8 @@ static char *strings_of(JsonObject *v, const char *name)
 	g_autoptr(GString) s = g_string_new(NULL);
 
 	for (guint i = 0; a && i < json_array_get_length(a); i++)
-		g_string_append_printf(s, "%s%s", i ? " | " : "", json_array_get_string_element(a, i));
+		g_string_append_printf(s, "%s%s", i ? " | " : "",
+		                       json_array_get_string_element(a, i));
 	return g_strdup(s->str);
 }
 

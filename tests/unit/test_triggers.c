@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cycle.h"
+#include "support.h"
 #include "image/image.h"
 #include "scenario/scenario.h"
 
@@ -76,6 +77,35 @@ START_TEST(every_row_has_a_scenario)
 	for (gsize i = 0; i < n; i++)
 		ck_assert_msg(g_hash_table_contains(used, rows[i].name),
 		              "no scenario in scenarios/ uses trigger %s", rows[i].name);
+}
+END_TEST
+
+/* `kdh list --triggers` shows the table itself, row for row. */
+START_TEST(list_shows_every_row)
+{
+	const char *text_args[] = {"list", "--triggers", NULL};
+	const char *json_args[] = {"list", "--triggers", "--json", NULL};
+	const char *bad_args[] = {"list", "--triggers", "scenarios/nmi.ini", NULL};
+	g_autofree char *text = NULL, *json = NULL, *err = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	gsize n;
+	const KdhTrigger *rows = kdh_triggers(&n);
+	JsonArray *array;
+
+	ck_assert_int_eq(kdh_test_run_output(text_args, &text, NULL), 0);
+	ck_assert_int_eq(kdh_test_run_output(json_args, &json, NULL), 0);
+	ck_assert(json_parser_load_from_data(parser, json, -1, NULL));
+	array = json_node_get_array(json_parser_get_root(parser));
+	ck_assert_uint_eq(json_array_get_length(array), n);
+	for (gsize i = 0; i < n; i++) {
+		JsonObject *o = json_array_get_object_element(array, i);
+		g_autofree char *line = g_strdup_printf("\n%s ", rows[i].name);
+		ck_assert_msg(strstr(text, line), "no line for %s in:\n%s", rows[i].name, text);
+		ck_assert_str_eq(json_object_get_string_member(o, "name"), rows[i].name);
+		ck_assert_str_eq(json_object_get_string_member(o, "panic"), rows[i].signature);
+	}
+	ck_assert_int_eq(kdh_test_run_output(bad_args, NULL, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--triggers takes no scenario"));
 }
 END_TEST
 
@@ -284,6 +314,7 @@ Suite *triggers_suite(void)
 
 	tcase_add_test(tc, every_row_is_complete);
 	tcase_add_test(tc, every_row_has_a_scenario);
+	tcase_add_test(tc, list_shows_every_row);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("firing");
