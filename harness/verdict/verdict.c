@@ -174,6 +174,8 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 {
 	const char *failure = e->console->guest_failure;
 
+	if (e->console->timeout_phase && c->outcome == KDH_OUTCOME_DUMP)
+		kdh_result_fail(r, KDH_VERDICT_TIMEOUT, "%s", e->console->timeout_message);
 	if (!e->crash_dir) {
 		if (c->outcome == KDH_OUTCOME_DUMP)
 			kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk (%s): %s",
