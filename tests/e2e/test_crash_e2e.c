@@ -32,22 +32,6 @@ static void teardown(void)
 	g_free(results);
 }
 
-/* The only case folder of the only run under RESULTS. */
-static char *case_dir(const char *case_name)
-{
-	g_autoptr(GDir) d = g_dir_open(results, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		char *dir = g_build_filename(results, name, case_name, NULL);
-		if (g_file_test(dir, G_FILE_TEST_IS_DIR))
-			return dir;
-		g_free(dir);
-	}
-	ck_abort_msg("no case %s under %s", case_name, results);
-	return NULL;
-}
-
 static char *joined(GPtrArray *a)
 {
 	g_autoptr(GString) s = g_string_new(NULL);
@@ -72,8 +56,9 @@ static char *vmlinux_of(const char *ref, const char *cache)
 
 START_TEST(crash_opens_a_real_dump_and_finds_the_function)
 {
-	const char *run[] = {"run",     "--keep-dumps",  "always", "--results",
-	                     results,   "scenarios/smoke-sysrq.ini", NULL};
+	const char *run[] = {"run",       "--keep-dumps", "always",
+	                     "--results", results,        "scenarios/smoke-sysrq.ini",
+	                     NULL};
 	g_autoptr(GError) error = NULL;
 	g_autofree char *cache = kdh_cache_dir(&error);
 	g_autofree char *dir = NULL, *vmcore = NULL, *txt = NULL, *text = NULL;
@@ -84,7 +69,10 @@ START_TEST(crash_opens_a_real_dump_and_finds_the_function)
 
 	ck_assert_ptr_nonnull(cache);
 	ck_assert_int_eq(kdh_test_run(run, NULL), 0);
-	dir = case_dir("smoke-sysrq");
+	{
+		g_autofree char *run_dir = kdh_test_run_folder(results);
+		dir = g_build_filename(run_dir, "smoke-sysrq", NULL);
+	}
 	vmcore = g_build_filename(dir, "vmcore", NULL);
 	txt = g_build_filename(dir, "crash.txt", NULL);
 	ck_assert(g_file_test(vmcore, G_FILE_TEST_IS_REGULAR));
@@ -111,8 +99,9 @@ START_TEST(crash_opens_a_real_dump_and_finds_the_function)
 		what = joined(r->checks);
 		ck_assert_msg(r->verdict == KDH_VERDICT_PASS, "%s", why);
 		ck_assert_ptr_nonnull(strstr(what, "= the dump's VMCOREINFO BUILD-ID"));
-		ck_assert_ptr_nonnull(strstr(what, "crash(8) sys PANIC: \"Kernel panic - not syncing: "
-		                                   "sysrq triggered crash\""));
+		ck_assert_ptr_nonnull(strstr(what,
+		                             "crash(8) sys PANIC: \"Kernel panic - not syncing: "
+		                             "sysrq triggered crash\""));
 		ck_assert_ptr_nonnull(strstr(what, " sysrq_handle_crash | "));
 		ck_assert(g_file_get_contents(txt, &text, NULL, NULL));
 		ck_assert_ptr_nonnull(strstr(text, "] sysrq_handle_crash at "));
@@ -144,8 +133,9 @@ START_TEST(crash_opens_a_real_dump_and_finds_the_function)
 		              why);
 		/* crash's own words, from its debug level since it says nothing
 		 * otherwise. */
-		ck_assert_msg(strstr(why, "crash(8) cannot open the dump (exit status 1): (crash -d "
-		                          "1) crash: "),
+		ck_assert_msg(strstr(why,
+		                     "crash(8) cannot open the dump (exit status 1): (crash -d "
+		                     "1) crash: "),
 		              "%s", why);
 	}
 }
