@@ -89,7 +89,7 @@ static gboolean bt_header(const char *line, KdhCrashOutput *o)
 	const char *cmd = strstr(line, " COMMAND: ");
 	g_autofree char *head = NULL;
 	g_auto(GStrv) tok = NULL;
-	const char *name;
+	const char *name, *words[6];
 	gsize name_len;
 	guint64 pid, cpu;
 	guint n = 0;
@@ -104,17 +104,16 @@ static gboolean bt_header(const char *line, KdhCrashOutput *o)
 		return FALSE;
 	head = g_strndup(line, cmd - line);
 	tok = g_strsplit(head, " ", -1);
-	/* Collapse the column padding: keep the non-empty tokens. */
+	/* The column padding makes empty tokens: look at the others only. */
 	for (guint i = 0; tok[i]; i++) {
-		if (*tok[i]) {
-			char *t = tok[i];
-			tok[i] = NULL;
-			tok[n++] = t;
-		}
+		if (*tok[i] && n < G_N_ELEMENTS(words))
+			words[n] = tok[i];
+		if (*tok[i])
+			n++;
 	}
-	if (n != 6 || !g_str_equal(tok[0], "PID:") || !g_str_equal(tok[2], "TASK:") ||
-	    !g_str_equal(tok[4], "CPU:") || !parse_decimal(tok[1], G_MAXINT32, &pid) ||
-	    !is_hex_address(tok[3], strlen(tok[3])) || !parse_decimal(tok[5], 8192, &cpu))
+	if (n != 6 || !g_str_equal(words[0], "PID:") || !g_str_equal(words[2], "TASK:") ||
+	    !g_str_equal(words[4], "CPU:") || !parse_decimal(words[1], G_MAXINT32, &pid) ||
+	    !is_hex_address(words[3], strlen(words[3])) || !parse_decimal(words[5], 8192, &cpu))
 		return FALSE;
 	o->has_task = TRUE;
 	o->pid = pid;

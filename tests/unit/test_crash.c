@@ -371,11 +371,12 @@ static KdhResult *cross_check(const char *program, guint timeout, gsize max, cha
 
 START_TEST(runs_crash_and_keeps_its_output)
 {
+	g_autofree char *cwd = g_get_current_dir();
 	g_autofree char *body = g_strdup_printf(
 	    "case \"$*\" in *'-s --no_crashrc --no_scroll -i '*) ;; *) exit 9;; esac\n"
 	    "grep -qx sys \"$5\" && grep -qx bt \"$5\" || exit 8\n"
 	    "cat '%s/" FIXTURES "debian12-6.1-sysrq.txt'",
-	    g_get_current_dir());
+	    cwd);
 	g_autofree char *fake = script("crash", body);
 	g_autofree char *txt = NULL, *why = NULL;
 	g_autoptr(KdhResult) r = cross_check(fake, 60, 0, &txt);
@@ -393,10 +394,11 @@ END_TEST
  * "crash: " line is its word (real: crash 8.0.2 on Debian's 6.12.107). */
 START_TEST(silent_failure_gets_its_words_at_debug_level)
 {
+	g_autofree char *cwd = g_get_current_dir();
 	g_autofree char *body =
 	    g_strdup_printf("case \"$*\" in *'-d 1'*) cat '%s/" FIXTURES
 	                    "debian12-6.12.107-cloud-sysrq-d1-tail.txt';; esac\nexit 1",
-	                    g_get_current_dir());
+	                    cwd);
 	g_autofree char *fake = script("crash", body);
 	g_autofree char *txt = NULL, *why = NULL;
 	g_autoptr(KdhResult) r = cross_check(fake, 60, 0, &txt);
@@ -427,10 +429,11 @@ END_TEST
 
 START_TEST(output_is_bounded)
 {
+	g_autofree char *cwd = g_get_current_dir();
 	g_autofree char *body =
 	    g_strdup_printf("head -c 300000 /dev/zero | tr '\\0' x; echo; cat '%s/" FIXTURES
 	                    "debian12-6.1-sysrq.txt'",
-	                    g_get_current_dir());
+	                    cwd);
 	g_autofree char *fake = script("crash", body);
 	g_autofree char *txt = NULL, *why = NULL;
 	g_autoptr(KdhResult) r = cross_check(fake, 60, 65536, &txt);
