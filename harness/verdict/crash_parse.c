@@ -32,9 +32,14 @@ void kdh_crash_output_clear(KdhCrashOutput *o)
 	g_clear_pointer(&o->release, g_free);
 	g_clear_pointer(&o->panic, g_free);
 	g_clear_pointer(&o->command, g_free);
-	g_clear_pointer(&o->frames, g_ptr_array_unref);
-	g_clear_pointer(&o->errors, g_ptr_array_unref);
-	g_clear_pointer(&o->warnings, g_ptr_array_unref);
+	/* g_clear_pointer's size check reads as suspicious to clang-tidy on
+	 * pointers to GPtrArray: plain unrefs. */
+	if (o->frames)
+		g_ptr_array_unref(o->frames);
+	if (o->errors)
+		g_ptr_array_unref(o->errors);
+	if (o->warnings)
+		g_ptr_array_unref(o->warnings);
 	memset(o, 0, sizeof(*o));
 }
 
