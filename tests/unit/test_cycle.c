@@ -37,11 +37,12 @@ static void teardown(void)
 /* ---- playing a case ---- */
 
 /* The scenario every test starts from: the fixture's kernel, collector
- * settings and panic, short phase timeouts (virtual seconds). */
+ * settings, panic and call trace, short phase timeouts (virtual seconds). */
 #define SCENARIO_BASE                                                                              \
 	"[scenario]\nname=t\n[capture]\ncompression=zlib\ndump_level=31\n"                         \
 	"[timeouts]\nboot=20\ncrash=20\ncapture=20\nshutdown=20\n"
-#define SCENARIO SCENARIO_BASE "[expect]\npanic=sysrq triggered crash\n"
+#define SCENARIO                                                                                   \
+	SCENARIO_BASE "[expect]\npanic=sysrq triggered crash\nfunction=sysrq_handle_crash\n"
 /* A case expecting no dump has no panic line to look for. */
 #define NO_DUMP "\n" SCENARIO_BASE "[expect]\noutcome=no-dump\nreason=kexec-load-failed\n"
 
@@ -411,7 +412,7 @@ START_TEST(error_marker_is_the_expected_no_dump)
 	g_auto(Played) p = play(NO_DUMP, arm_fails, G_N_ELEMENTS(arm_fails), &kdh_fake_ops_nothing);
 
 	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
-	assert_check(&p, "no dump on the guest disk, as expected: the guest failed at step arm");
+	assert_check(&p, "no dump, as expected: kexec-load-failed: the guest failed at step arm");
 	ck_assert_uint_eq(p.r->reasons->len, 0);
 }
 END_TEST
