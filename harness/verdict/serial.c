@@ -99,9 +99,10 @@ static gboolean read_at(int fd, goffset offset, char *buf, gsize len, GError **e
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			g_set_error(error, G_FILE_ERROR, n < 0 ? g_file_error_from_errno(errno)
-			                                       : G_FILE_ERROR_IO,
-			            "reading %s: %s", path, n < 0 ? g_strerror(errno) : "file shrank");
+			g_set_error(error, G_FILE_ERROR,
+			            n < 0 ? g_file_error_from_errno(errno) : G_FILE_ERROR_IO,
+			            "reading %s: %s", path,
+			            n < 0 ? g_strerror(errno) : "file shrank");
 			return FALSE;
 		}
 		done += (gsize)n;

@@ -70,8 +70,8 @@ void kdh_verdict_warnings(KdhResult *r, const KdhSerialLog *log)
 			g_free(text);
 			text = joined;
 		}
-		where = number ? g_strdup_printf("serial.log line %u", number)
-		               : g_strdup("serial.log");
+		where =
+		    number ? g_strdup_printf("serial.log line %u", number) : g_strdup("serial.log");
 		kdh_result_warn(r, "%s: %s%s%s", where, sign->who ? sign->who : "",
 		                sign->who ? ": " : "", text);
 	}
