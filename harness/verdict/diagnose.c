@@ -90,13 +90,14 @@ KdhNoDumpReason kdh_verdict_diagnose(const KdhSerialLog *log, const KdhConsoleEv
 		lines = log->lines;
 		capture_from = log->capture_from;
 	} else {
-		/* No log: what the watch kept of the console is all there is,
-		 * and none of it is the capture kernel's. */
+		/* No log: what the watch kept of the console is all there is.
+		 * Its failure is the first one: the capture kernel's when the
+		 * capture started (the first kernel armed and crashed). */
 		own = g_ptr_array_new();
 		if (con->guest_failure)
 			g_ptr_array_add(own, con->guest_failure);
 		lines = own;
-		capture_from = own->len;
+		capture_from = con->capture_started ? 0 : own->len;
 	}
 	capture_ran = capture_from < lines->len || con->capture_started;
 	for (gsize s = 0; s < G_N_ELEMENTS(signs); s++) {

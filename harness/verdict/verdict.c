@@ -233,13 +233,11 @@ static gboolean trace_entry(const char *line, gsize len, const char *func)
  * dmesg, from TRACE_BEFORE lines before the last line with SIGNATURE (an
  * oops prints its RIP and trace before the panic line; a panic prints its
  * trace after) to the end, where the log stopped at the crash. */
-static void check_function(KdhResult *r, const char *dmesg, size_t len, const char *signature,
-                           const char *func)
+static void check_function(KdhResult *r, const char *dmesg, const char *signature, const char *func)
 {
 	g_auto(GStrv) lines = g_strsplit(dmesg, "\n", -1);
 	guint n = g_strv_length(lines), last = n, from;
 
-	(void)len;
 	for (guint i = 0; i < n; i++) {
 		if (strstr(lines[i], signature))
 			last = i;
@@ -299,7 +297,7 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 		else {
 			kdh_result_check(r, "dump dmesg: %s", g_strstrip(r->dump_panic));
 			if (c->expect_function)
-				check_function(r, dmesg, len, c->expect_panic, c->expect_function);
+				check_function(r, dmesg, c->expect_panic, c->expect_function);
 		}
 	}
 	free(dmesg);

@@ -107,13 +107,26 @@ KdhNoDumpReason kdh_verdict_diagnose(const KdhSerialLog *log, const KdhConsoleEv
 void kdh_verdict_warnings(KdhResult *r, const KdhSerialLog *log);
 
 /* Judges E against C into R (kdh_result_fail for each expectation not met;
- * what a PASS rests on is added to R's checks): the expected outcome (a
- * dump, or none for the console's reason), the collector's exit status
- * (parsed strictly: only "0" is success), and, for a dump, everything the
- * reader checks in it: VMCOREINFO and init_uts_ns name the booted kernel,
- * every kept page decompresses, no incomplete marker, the dump level and
- * compression asked for, and C's panic line in the dump's own dmesg.
- * Strings taken from the dump pass through kdh_guest_text. */
+ * what a PASS rests on is added to R's checks, the console log's warnings
+ * to R's warnings).  In order: a guest's skip is a SKIP; the console log
+ * (E->serial_log, may be NULL) gives the warnings (kdh_verdict_warnings)
+ * and the diagnosis (kdh_verdict_diagnose).  A no-dump case passes only
+ * when the diagnosis is C->expect_reason ("no dump, as expected: <reason>:
+ * <line>"), else FAILs "expected <reason>, diagnosed <other>: <line>" (or
+ * "no diagnosis"; a TIMEOUT when a phase timed out and nothing was
+ * diagnosed).  A dump case whose phase timed out is a TIMEOUT with the
+ * watch's message; without a dump its first reason is the diagnosis
+ * ("capture-kernel-oom at crashkernel=96M: <line>"), and a dump case that
+ * fails otherwise gets it as its last reason.  A dump is checked: the
+ * collector's exit status (only "0" is success), VMCOREINFO and
+ * init_uts_ns name the booted kernel, every kept page decompresses, no
+ * incomplete marker, the dump level and compression asked for, C's panic
+ * line in the dump's own dmesg and C's function as a call trace entry
+ * around it, the crashing CPU when C pins one, a note with registers for
+ * every CPU after a hang, and the dump's crash time (CRASHTIME, else the
+ * header's) within E->started_unix - 120 s .. now + 120 s (a dump without
+ * one FAILs: it could be an older dump).  Strings taken from the dump or
+ * the log pass through kdh_guest_text. */
 void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e);
 
 #endif

@@ -30,10 +30,10 @@ static KdhSerialLog *load_log(const char *name)
 
 static const struct {
 	const char *log;
-	gboolean armed;          /* what the console watch saw */
-	const char *timeout;     /* the phase that timed out, or NULL */
-	KdhNoDumpReason reason;  /* what the diagnosis must say */
-	const char *evidence;    /* a substring of the line it gives */
+	gboolean armed;         /* what the console watch saw */
+	const char *timeout;    /* the phase that timed out, or NULL */
+	KdhNoDumpReason reason; /* what the diagnosis must say */
+	const char *evidence;   /* a substring of the line it gives */
 } diagnosed[] = {
     {"kexec-load-failed-6.1-48M.log", FALSE, NULL, KDH_REASON_KEXEC_LOAD_FAILED,
      "KDH: error step=arm msg=\"kexec -p: Could not find a free area of memory"},
@@ -57,7 +57,8 @@ START_TEST(diagnosis_of_real_logs)
 
 	con.timeout_phase = g_strdup(diagnosed[_i].timeout);
 	if (diagnosed[_i].timeout)
-		con.timeout_message = g_strdup("phase capture: no 'capture-done' marker within 1 s");
+		con.timeout_message =
+		    g_strdup("phase capture: no 'capture-done' marker within 1 s");
 	got = kdh_verdict_diagnose(log, &con, &line);
 	ck_assert_msg(got == diagnosed[_i].reason, "%s: %s, not %s (%s)", diagnosed[_i].log,
 	              kdh_reason_name(got), kdh_reason_name(diagnosed[_i].reason),
@@ -130,6 +131,17 @@ START_TEST(diagnosis_without_a_log)
 	g_free(con.guest_failure);
 	con.guest_failure = g_strdup("the guest failed at step capture: cannot mount /dev/vda");
 	ck_assert_int_eq(kdh_verdict_diagnose(NULL, &con, &line), KDH_REASON_NONE);
+	/* once the capture started, the failure is the capture kernel's */
+	g_free(con.guest_failure);
+	con.guest_failure = g_strdup("the domain ended in phase capture (no 'capture-done' "
+	                             "marker); last panic: Kernel panic - not syncing: sysrq "
+	                             "triggered crash");
+	con.armed = TRUE;
+	ck_assert_int_eq(kdh_verdict_diagnose(NULL, &con, &line), KDH_REASON_NONE);
+	con.capture_started = TRUE;
+	ck_assert_int_eq(kdh_verdict_diagnose(NULL, &con, &line), KDH_REASON_CAPTURE_KERNEL_PANIC);
+	ck_assert_str_eq(line, con.guest_failure);
+	g_clear_pointer(&line, g_free);
 	kdh_console_evidence_clear(&con);
 }
 END_TEST
@@ -172,8 +184,9 @@ START_TEST(huge_log_is_read_in_part)
 
 	while (s->len < KDH_SERIAL_LOG_READ_MAX + 4096)
 		g_string_append(s, "spam spam spam spam spam spam spam spam spam spam spam spam\n");
-	g_string_append(s, "[    0.0] Linux version 6.1.0-56-amd64 (x)\n"
-	                   "[    2.0] Kernel panic - not syncing: System is deadlocked on memory\n");
+	g_string_append(s,
+	                "[    0.0] Linux version 6.1.0-56-amd64 (x)\n"
+	                "[    2.0] Kernel panic - not syncing: System is deadlocked on memory\n");
 	ck_assert(g_file_set_contents(path, s->str, s->len, NULL));
 	log = kdh_serial_log_read(path, &error);
 	ck_assert_msg(log, "%s", error ? error->message : "");
@@ -324,10 +337,13 @@ START_TEST(judge_passes_the_fixture_and_says_why)
 
 	judged_init(&j, "[crash]\ntrigger=sysrq\ncpu=0\n", DUMPTEST_FIXTURE);
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "PASS", NULL, "dump dmesg: [    3.966665] Kernel panic - not syncing: "
-	                                 "sysrq triggered crash");
-	assert_verdict(&j, "PASS", NULL, "dump call trace: [    3.968817]  sysrq_handle_crash+0x16/0x20");
-	assert_verdict(&j, "PASS", NULL, "dump crashing CPU 0 (dmesg and its PRSTATUS note), as asked");
+	assert_verdict(&j, "PASS", NULL,
+	               "dump dmesg: [    3.966665] Kernel panic - not syncing: "
+	               "sysrq triggered crash");
+	assert_verdict(&j, "PASS", NULL,
+	               "dump call trace: [    3.968817]  sysrq_handle_crash+0x16/0x20");
+	assert_verdict(&j, "PASS", NULL,
+	               "dump crashing CPU 0 (dmesg and its PRSTATUS note), as asked");
 	assert_verdict(&j, "PASS", NULL,
 	               "dump crash time 2026-11-26 09:15:15 UTC (VMCOREINFO CRASHTIME) is within "
 	               "this run");
@@ -342,8 +358,8 @@ START_TEST(judge_wants_the_function_in_the_trace)
 	judged_init(&j, "[expect]\nfunction=handle_crash\n", DUMPTEST_FIXTURE);
 	kdh_verdict_judge(j.r, j.c, &j.e);
 	/* "sysrq_handle_crash+0x" holds the name, but not as a trace entry */
-	assert_verdict(&j, "FAIL", "the dump's dmesg shows no 'handle_crash' in the panic's call trace",
-	               NULL);
+	assert_verdict(&j, "FAIL",
+	               "the dump's dmesg shows no 'handle_crash' in the panic's call trace", NULL);
 	judged_clear(&j);
 }
 END_TEST
@@ -365,14 +381,16 @@ START_TEST(judge_wants_every_frozen_cpu)
 {
 	Judged one, two;
 
-	judged_init(&one, "[crash]\ntrigger=hang\n[expect]\npanic=sysrq triggered crash\n"
-	                  "function=sysrq_handle_crash\n",
+	judged_init(&one,
+	            "[crash]\ntrigger=hang\n[expect]\npanic=sysrq triggered crash\n"
+	            "function=sysrq_handle_crash\n",
 	            DUMPTEST_FIXTURE);
 	kdh_verdict_judge(one.r, one.c, &one.e);
 	assert_verdict(&one, "PASS", NULL, "dump holds the registers of all 1 frozen CPUs");
 	judged_clear(&one);
-	judged_init(&two, "[vm]\ncpus=2\n[crash]\ntrigger=hang\n[expect]\npanic=sysrq triggered "
-	                  "crash\nfunction=sysrq_handle_crash\n",
+	judged_init(&two,
+	            "[vm]\ncpus=2\n[crash]\ntrigger=hang\n[expect]\npanic=sysrq triggered "
+	            "crash\nfunction=sysrq_handle_crash\n",
 	            DUMPTEST_FIXTURE);
 	kdh_verdict_judge(two.r, two.c, &two.e);
 	assert_verdict(&two, "FAIL",
@@ -388,10 +406,11 @@ START_TEST(judge_refuses_an_older_dump)
 	judged_init(&j, NULL, DUMPTEST_FIXTURE);
 	j.e.started_unix = FIXTURE_CRASHTIME + 121;
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "FAIL",
-	               "the dump's crash time 2026-11-26 09:15:15 UTC (VMCOREINFO CRASHTIME) is 121 s "
-	               "before this case started (more than the 120 s allowed): an older dump",
-	               NULL);
+	assert_verdict(
+	    &j, "FAIL",
+	    "the dump's crash time 2026-11-26 09:15:15 UTC (VMCOREINFO CRASHTIME) is 121 s "
+	    "before this case started (more than the 120 s allowed): an older dump",
+	    NULL);
 	judged_clear(&j);
 	/* within the slack */
 	judged_init(&j, NULL, DUMPTEST_FIXTURE);
@@ -427,8 +446,9 @@ START_TEST(judge_refuses_a_dump_from_the_future_or_without_a_date)
 
 	judged_init(&j, NULL, future);
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "FAIL", "the dump's crash time 2100-01-01 00:00:00 UTC (VMCOREINFO "
-	                           "CRASHTIME) is ",
+	assert_verdict(&j, "FAIL",
+	               "the dump's crash time 2100-01-01 00:00:00 UTC (VMCOREINFO "
+	               "CRASHTIME) is ",
 	               NULL);
 	assert_verdict(&j, "FAIL", " s in the future (more than the 120 s allowed)", NULL);
 	judged_clear(&j);
@@ -439,7 +459,8 @@ START_TEST(judge_refuses_a_dump_from_the_future_or_without_a_date)
 	/* the kdump header's timestamp stands in for CRASHTIME */
 	judged_init(&j, NULL, header);
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "PASS", NULL, "dump crash time 2026-11-26 09:15:15 UTC (header timestamp)");
+	assert_verdict(&j, "PASS", NULL,
+	               "dump crash time 2026-11-26 09:15:15 UTC (header timestamp)");
 	judged_clear(&j);
 }
 END_TEST
@@ -455,9 +476,10 @@ START_TEST(no_dump_passes_on_its_reason)
 	judged_init(&j, NO_DUMP_OOM, NULL);
 	j.e.serial_log = SERIAL_DIR "capture-kernel-oom-6.1-96M.log";
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "PASS", NULL,
-	               "no dump, as expected: capture-kernel-oom: [    3.844862] Kernel panic - not "
-	               "syncing: System is deadlocked on memory");
+	assert_verdict(
+	    &j, "PASS", NULL,
+	    "no dump, as expected: capture-kernel-oom: [    3.844862] Kernel panic - not "
+	    "syncing: System is deadlocked on memory");
 	judged_clear(&j);
 }
 END_TEST
@@ -470,15 +492,15 @@ START_TEST(no_dump_fails_on_another_reason)
 	j.con.armed = FALSE;
 	j.e.serial_log = SERIAL_DIR "kexec-load-failed-6.1-48M.log";
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "FAIL",
-	               "expected capture-kernel-oom, diagnosed kexec-load-failed: KDH: error step=arm",
-	               NULL);
+	assert_verdict(
+	    &j, "FAIL",
+	    "expected capture-kernel-oom, diagnosed kexec-load-failed: KDH: error step=arm", NULL);
 	judged_clear(&j);
 	judged_init(&j, NO_DUMP_OOM, NULL);
 	j.e.serial_log = SERIAL_DIR "dump-with-warnings-6.1-160M.log";
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "FAIL", "expected capture-kernel-oom, no diagnosis: the console says nothing",
-	               NULL);
+	assert_verdict(&j, "FAIL",
+	               "expected capture-kernel-oom, no diagnosis: the console says nothing", NULL);
 	judged_clear(&j);
 }
 END_TEST
@@ -489,7 +511,8 @@ START_TEST(no_dump_expected_but_a_dump_is_there)
 
 	judged_init(&j, NO_DUMP_OOM, DUMPTEST_FIXTURE);
 	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "FAIL", "a dump was written to /var/crash/20261126T091520Z, none was expected",
+	assert_verdict(&j, "FAIL",
+	               "a dump was written to /var/crash/20261126T091520Z, none was expected",
 	               NULL);
 	judged_clear(&j);
 }
@@ -530,9 +553,9 @@ START_TEST(timeout_keeps_its_verdict_and_gets_the_diagnosis)
 	assert_verdict(&j, "TIMEOUT", NULL, NULL);
 	ck_assert_str_eq(g_ptr_array_index(j.r->reasons, 0),
 	                 "phase capture: no 'capture-done' marker within 1 s");
-	assert_verdict(&j, "TIMEOUT",
-	               "capture-timeout at crashkernel=256M: phase capture: no 'capture-done' marker",
-	               NULL);
+	assert_verdict(
+	    &j, "TIMEOUT",
+	    "capture-timeout at crashkernel=256M: phase capture: no 'capture-done' marker", NULL);
 	ck_assert_uint_eq(j.r->warnings->len, 1);
 	judged_clear(&j);
 }
@@ -580,8 +603,8 @@ START_TEST(warnings_never_change_the_verdict)
 	kdh_verdict_judge(j.r, j.c, &j.e);
 	assert_verdict(&j, "PASS", NULL, NULL);
 	ck_assert_uint_eq(j.r->warnings->len, 1);
-	ck_assert_ptr_nonnull(strstr(g_ptr_array_index(j.r->warnings, 0),
-	                             "The kernel version is not supported."));
+	ck_assert_ptr_nonnull(
+	    strstr(g_ptr_array_index(j.r->warnings, 0), "The kernel version is not supported."));
 	judged_clear(&j);
 	/* an unreadable log is a warning too, not a failure */
 	judged_init(&j, NULL, DUMPTEST_FIXTURE);
