@@ -12,6 +12,12 @@
 #define KDH_IMAGE_ERROR (kdh_image_error_quark())
 GQuark kdh_image_error_quark(void);
 
+typedef enum {
+	KDH_IMAGE_ERROR_FAILED,
+	/* The kernel has no build tree to build the crash module against. */
+	KDH_IMAGE_ERROR_UNSUPPORTED,
+} KdhImageError;
+
 /* The modules the mini guest loads (plus what modules.dep says they need):
  * the virtio disk, ext4 and the crc32c ext4's checksums ask for by name. */
 extern const char *const kdh_mini_modules[];
@@ -24,9 +30,15 @@ GPtrArray *kdh_modules_load_order(const char *modules_dir, const char *const *wa
                                   GError **error);
 
 /* Builds (or finds in CACHE_DIR) the mini initramfs for KERNEL, with the init
- * script RECIPE_DIR/init.  Returns the path of the uncompressed cpio to boot
- * with; the entry is keyed by a hash of everything that goes into it. */
-char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *cache_dir,
-                     GError **error);
+ * script RECIPE_DIR/init and the files EXTRAS (NULL-terminated, may be NULL:
+ * the crash module, LKDTM) in /lib/kdh/ under their own names.  Returns the
+ * path of the uncompressed cpio to boot with; the entry is keyed by a hash
+ * of everything that goes into it (the extras' contents too). */
+char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *const *extras,
+                     const char *cache_dir, GError **error);
+
+/* The crash module built against K (see images/crashmod/). */
+char *kdh_crashmod_build(const KdhKernel *k, const char *source_dir, const char *cache_dir,
+                         GError **error);
 
 #endif

@@ -13,7 +13,7 @@ static const KdhTrigger triggers[] = {
      "sysrq triggered crash", "sysrq_handle_crash", TRUE, FALSE,
      "the guest writes 'c' to /proc/sysrq-trigger"},
     {"sysrq-key", KDH_FIRE_HOST_KEY, KDH_ACTION_WAIT, NULL, KDH_NEEDS_NOTHING, "kernel.sysrq=1",
-     "sysrq triggered crash", "sysrq_handle_crash", FALSE, FALSE,
+     "sysrq triggered crash", "sysrq_filter", FALSE, FALSE,
      "the host presses Alt+SysRq+C on the guest's keyboard (libvirt send-key)"},
     {"nmi", KDH_FIRE_HOST_NMI, KDH_ACTION_WAIT, NULL, KDH_NEEDS_NOTHING,
      "kernel.unknown_nmi_panic=1", "NMI: Not continuing", "unknown_nmi_error", FALSE, FALSE,

@@ -3,12 +3,14 @@
 
 #include <check.h>
 #include <signal.h>
+#include <string.h>
 
 static guint retrievals; /* disks read */
 static guint batches;    /* appliance launches */
 
 void kdh_fake_ops_reset(void)
 {
+	kdh_fake_vm_refuse_nothing();
 	__atomic_store_n(&retrievals, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&batches, 0, __ATOMIC_SEQ_CST);
 }
@@ -36,9 +38,16 @@ KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **
 	return k;
 }
 
-char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k, GError **error)
+char *kdh_fake_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError **error)
 {
-	(void)ctx, (void)c, (void)k, (void)error;
+	(void)ctx, (void)k, (void)error;
+	return g_strdup("/nonexistent/kdh_crash.ko");
+}
+
+char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                     const char *const *extras, GError **error)
+{
+	(void)ctx, (void)c, (void)k, (void)extras, (void)error;
 	return g_strdup("/nonexistent/initrd");
 }
 
@@ -65,16 +74,30 @@ static KdhCrashFiles *crash_files(const char *dir)
 	return f;
 }
 
-/* The guest wrote the fixture dump to /var/crash/<stamp>/vmcore. */
+/* The fixture's crash time, as its VMCOREINFO says it (uncompressed in the
+ * file: the vmcoreinfo section and the ELF notes). */
+#define FIXTURE_CRASHTIME "CRASHTIME=1795684515"
+
+/* The guest wrote the fixture dump to /var/crash/<stamp>/vmcore, crashing
+ * just now: its CRASHTIME is today's, as the verdict wants a crash of this
+ * run. */
 static void fetch_dump(const KdhRunContext *ctx, KdhRetrieval *it)
 {
 	KdhCrashFiles *f = crash_files("/var/crash/20261126T091500Z");
-	g_autofree char *data = NULL;
+	g_autofree char *data = NULL, *now = NULL;
 	gsize len;
 	char *local = g_build_filename(it->dest_dir, "vmcore", NULL);
+	guint patched = 0;
 
 	(void)ctx;
 	ck_assert(g_file_get_contents(KDH_FAKE_DUMP, &data, &len, NULL));
+	now = g_strdup_printf("CRASHTIME=%" G_GINT64_FORMAT, g_get_real_time() / G_USEC_PER_SEC);
+	ck_assert_uint_eq(strlen(now), strlen(FIXTURE_CRASHTIME));
+	for (char *p = data;
+	     (p = memmem(p, len - (p - data), FIXTURE_CRASHTIME, strlen(FIXTURE_CRASHTIME)));
+	     p++, patched++)
+		memcpy(p, now, strlen(now));
+	ck_assert_uint_ge(patched, 1);
 	ck_assert(g_file_set_contents(local, data, len, NULL));
 	g_ptr_array_add(f->files, local);
 	it->files = f;
@@ -118,12 +141,12 @@ BATCH_OF(fetch_dump)
 BATCH_OF(fetch_nothing)
 BATCH_OF(fetch_interrupted)
 
-const KdhRunOps kdh_fake_ops_dump = {kdh_fake_kernel,  kdh_fake_image,      kdh_fake_base,
-                                     kdh_fake_overlay, retrieve_fetch_dump, kdh_fake_now,
-                                     kdh_fake_sleep};
-const KdhRunOps kdh_fake_ops_nothing = {kdh_fake_kernel,  kdh_fake_image,         kdh_fake_base,
-                                        kdh_fake_overlay, retrieve_fetch_nothing, kdh_fake_now,
-                                        kdh_fake_sleep};
-const KdhRunOps kdh_fake_ops_interrupted = {
-    kdh_fake_kernel, kdh_fake_image, kdh_fake_base, kdh_fake_overlay, retrieve_fetch_interrupted,
-    kdh_fake_now,    kdh_fake_sleep};
+#define FAKE_OPS(retrieve_fn)                                                                      \
+	{                                                                                          \
+		.kernel = kdh_fake_kernel, .crashmod = kdh_fake_crashmod, .image = kdh_fake_image, \
+		.base = kdh_fake_base, .overlay = kdh_fake_overlay, .retrieve = retrieve_fn,       \
+		.now = kdh_fake_now, .sleep = kdh_fake_sleep,                                      \
+	}
+const KdhRunOps kdh_fake_ops_dump = FAKE_OPS(retrieve_fetch_dump);
+const KdhRunOps kdh_fake_ops_nothing = FAKE_OPS(retrieve_fetch_nothing);
+const KdhRunOps kdh_fake_ops_interrupted = FAKE_OPS(retrieve_fetch_interrupted);
