@@ -359,10 +359,6 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	g_autofree char *line = NULL;
 	KdhNoDumpReason found;
 
-	if (con->skip_reason) {
-		kdh_result_fail(r, KDH_VERDICT_SKIP, "%s", con->skip_reason);
-		return;
-	}
 	if (e->serial_log) {
 		g_autoptr(GError) error = NULL;
 		log = kdh_serial_log_read(e->serial_log, &error);

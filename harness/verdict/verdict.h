@@ -108,7 +108,8 @@ void kdh_verdict_warnings(KdhResult *r, const KdhSerialLog *log);
 
 /* Judges E against C into R (kdh_result_fail for each expectation not met;
  * what a PASS rests on is added to R's checks, the console log's warnings
- * to R's warnings).  In order: a guest's skip is a SKIP; the console log
+ * to R's warnings).  A guest's skip is the runner's to decide before
+ * this (nothing is retrieved for it).  The console log
  * (E->serial_log, may be NULL) gives the warnings (kdh_verdict_warnings)
  * and the diagnosis (kdh_verdict_diagnose).  A no-dump case passes only
  * when the diagnosis is C->expect_reason ("no dump, as expected: <reason>:

@@ -56,6 +56,13 @@ char *joined(GPtrArray *array);
 		              all_);                                                               \
 	} while (0)
 
+#define assert_verdict(p, want)                                                                    \
+	do {                                                                                       \
+		g_autofree char *all_ = joined((p)->r->reasons);                                   \
+		ck_assert_msg(g_str_equal(kdh_verdict_name((p)->r->verdict), want),                \
+		              "%s, not %s: %s", kdh_verdict_name((p)->r->verdict), want, all_);    \
+	} while (0)
+
 #define assert_check(p, needle)                                                                    \
 	do {                                                                                       \
 		g_autofree char *all_ = joined((p)->r->checks);                                    \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cycle.h"
+#include "support.h"
 #include "image/image.h"
 #include "scenario/scenario.h"
 
@@ -79,6 +80,35 @@ START_TEST(every_row_has_a_scenario)
 }
 END_TEST
 
+/* `kdh list --triggers` shows the table itself, row for row. */
+START_TEST(list_shows_every_row)
+{
+	const char *text_args[] = {"list", "--triggers", NULL};
+	const char *json_args[] = {"list", "--triggers", "--json", NULL};
+	const char *bad_args[] = {"list", "--triggers", "scenarios/nmi.ini", NULL};
+	g_autofree char *text = NULL, *json = NULL, *err = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	gsize n;
+	const KdhTrigger *rows = kdh_triggers(&n);
+	JsonArray *array;
+
+	ck_assert_int_eq(kdh_test_run_output(text_args, &text, NULL), 0);
+	ck_assert_int_eq(kdh_test_run_output(json_args, &json, NULL), 0);
+	ck_assert(json_parser_load_from_data(parser, json, -1, NULL));
+	array = json_node_get_array(json_parser_get_root(parser));
+	ck_assert_uint_eq(json_array_get_length(array), n);
+	for (gsize i = 0; i < n; i++) {
+		JsonObject *o = json_array_get_object_element(array, i);
+		g_autofree char *line = g_strdup_printf("\n%s ", rows[i].name);
+		ck_assert_msg(strstr(text, line), "no line for %s in:\n%s", rows[i].name, text);
+		ck_assert_str_eq(json_object_get_string_member(o, "name"), rows[i].name);
+		ck_assert_str_eq(json_object_get_string_member(o, "panic"), rows[i].signature);
+	}
+	ck_assert_int_eq(kdh_test_run_output(bad_args, NULL, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--triggers takes no scenario"));
+}
+END_TEST
+
 /* ---- the guest's instructions ---- */
 
 static const KdhFakeLine sysrq_cycle[] = {
@@ -135,7 +165,7 @@ START_TEST(sysrq_key_pressed_once_on_trigger)
 	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=sysrq-key\n" FIXTURE_EXPECT,
 	                        key_cycle, G_N_ELEMENTS(key_cycle), &kdh_fake_ops_dump);
 
-	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_verdict(&p, "PASS");
 	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_SYSRQ_KEY], 1);
 	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_NMI], 0);
 	/* Fired when the trigger marker came, not before. */
@@ -151,7 +181,7 @@ START_TEST(mce_the_hypervisor_cannot_inject_is_a_skip)
 	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=mce\n" FIXTURE_EXPECT,
 	                        mce_cycle, G_N_ELEMENTS(mce_cycle), &kdh_fake_ops_dump);
 
-	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "SKIP");
+	assert_verdict(&p, "SKIP");
 	assert_reason(&p, "the fake cannot do machine check");
 	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_MCE], 1);
 	ck_assert_uint_eq(kdh_fake_vm_log()->destroys, 1);
@@ -164,7 +194,7 @@ START_TEST(mce_injected_once_on_trigger)
 	g_auto(Played) p = play("\n" SCENARIO_BASE "[crash]\ntrigger=mce\n" FIXTURE_EXPECT,
 	                        mce_cycle, G_N_ELEMENTS(mce_cycle), &kdh_fake_ops_dump);
 
-	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_verdict(&p, "PASS");
 	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_MCE], 1);
 }
 END_TEST
@@ -196,7 +226,7 @@ START_TEST(hang_watchdog_fires_after_silence)
 	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_NMI], 1);
 	ck_assert_msg(at >= 24.0 && at < 25.0, "NMI at %.1f s, want 10 s after the last line", at);
 	assert_check(&p, "silent for 10 s");
-	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_verdict(&p, "PASS");
 }
 END_TEST
 
@@ -221,13 +251,13 @@ START_TEST(skip_honoured_only_where_the_row_allows)
 	g_auto(Played) hard = play("[crash]\ntrigger=module:hardlockup\n", skip_cycle,
 	                           G_N_ELEMENTS(skip_cycle), &kdh_fake_ops_dump);
 
-	ck_assert_str_eq(kdh_verdict_name(hard.r->verdict), "SKIP");
+	assert_verdict(&hard, "SKIP");
 	assert_reason(&hard, "the guest cannot fire module:hardlockup: no working NMI watchdog");
 	ck_assert_uint_eq(kdh_fake_retrievals(), 0);
 
 	/* sysrq cannot be skipped: the marker is noted and the case goes on. */
 	g_auto(Played) sysrq = play(NULL, skip_cycle, G_N_ELEMENTS(skip_cycle), &kdh_fake_ops_dump);
-	ck_assert_str_eq(kdh_verdict_name(sysrq.r->verdict), "PASS");
+	assert_verdict(&sysrq, "PASS");
 	assert_ignored(&sysrq, "trigger sysrq cannot be skipped");
 }
 END_TEST
@@ -284,6 +314,7 @@ Suite *triggers_suite(void)
 
 	tcase_add_test(tc, every_row_is_complete);
 	tcase_add_test(tc, every_row_has_a_scenario);
+	tcase_add_test(tc, list_shows_every_row);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("firing");

@@ -465,7 +465,7 @@ START_TEST(judge_refuses_a_dump_from_the_future_or_without_a_date)
 }
 END_TEST
 
-/* ---- the judge on the console: no-dump cases, timeouts, skips ---- */
+/* ---- the judge on the console: no-dump cases, timeouts ---- */
 
 static const char NO_DUMP_OOM[] = "[expect]\noutcome=no-dump\nreason=capture-kernel-oom\n";
 
@@ -580,19 +580,6 @@ START_TEST(no_dump_timeout_without_diagnosis)
 }
 END_TEST
 
-START_TEST(guest_skip_is_a_skip)
-{
-	Judged j;
-
-	judged_init(&j, NULL, NULL);
-	j.con.skip_reason = g_strdup("no NMI watchdog: Perf NMI watchdog permanently disabled");
-	kdh_verdict_judge(j.r, j.c, &j.e);
-	assert_verdict(&j, "SKIP", "no NMI watchdog: Perf NMI watchdog permanently disabled", NULL);
-	ck_assert_uint_eq(j.r->reasons->len, 1);
-	judged_clear(&j);
-}
-END_TEST
-
 /* A passing dump with makedumpfile's warning: still a PASS, warned. */
 START_TEST(warnings_never_change_the_verdict)
 {
@@ -650,7 +637,6 @@ Suite *verdict_suite(void)
 	tcase_add_test(tc, missing_dump_says_why_first);
 	tcase_add_test(tc, timeout_keeps_its_verdict_and_gets_the_diagnosis);
 	tcase_add_test(tc, no_dump_timeout_without_diagnosis);
-	tcase_add_test(tc, guest_skip_is_a_skip);
 	tcase_add_test(tc, warnings_never_change_the_verdict);
 	suite_add_tcase(s, tc);
 	return s;
