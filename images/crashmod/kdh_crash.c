@@ -32,8 +32,8 @@
 static char *type;
 module_param(type, charp, 0444);
 MODULE_PARM_DESC(type, "how to crash: panic, bug, null-deref, oops, warn, divide-error, "
-		       "stack-corruption, softlockup, hardlockup, hung-task, init, irq, "
-		       "kthread, hang");
+                       "stack-corruption, softlockup, hardlockup, hung-task, init, irq, "
+                       "kthread, hang");
 
 /* The functions kdh's trigger table names: the panic's call trace must show
  * them under these names.  Global and noinline: a static function could be
@@ -224,20 +224,20 @@ typedef struct {
 } kdh_crash_type;
 
 static const kdh_crash_type kdh_crash_types[] = {
-	{"panic", kdh_crash_panic, NULL, NULL},
-	{"bug", kdh_crash_bug, NULL, NULL},
-	{"null-deref", kdh_crash_null_deref, NULL, NULL},
-	{"oops", kdh_crash_oops, NULL, NULL},
-	{"warn", kdh_crash_warn, NULL, NULL},
-	{"divide-error", kdh_crash_divide_error, NULL, NULL},
-	{"stack-corruption", kdh_crash_stack_corruption, NULL, NULL},
-	{"init", kdh_crash_init, NULL, NULL},
-	{"hang", NULL, start_hang, NULL},
-	{"irq", NULL, start_irq, NULL},
-	{"kthread", NULL, NULL, kdh_crash_kthread},
-	{"softlockup", NULL, NULL, kdh_crash_softlockup},
-	{"hardlockup", NULL, NULL, kdh_crash_hardlockup},
-	{"hung-task", NULL, NULL, kdh_crash_hung_task},
+    {"panic", kdh_crash_panic, NULL, NULL},
+    {"bug", kdh_crash_bug, NULL, NULL},
+    {"null-deref", kdh_crash_null_deref, NULL, NULL},
+    {"oops", kdh_crash_oops, NULL, NULL},
+    {"warn", kdh_crash_warn, NULL, NULL},
+    {"divide-error", kdh_crash_divide_error, NULL, NULL},
+    {"stack-corruption", kdh_crash_stack_corruption, NULL, NULL},
+    {"init", kdh_crash_init, NULL, NULL},
+    {"hang", NULL, start_hang, NULL},
+    {"irq", NULL, start_irq, NULL},
+    {"kthread", NULL, NULL, kdh_crash_kthread},
+    {"softlockup", NULL, NULL, kdh_crash_softlockup},
+    {"hardlockup", NULL, NULL, kdh_crash_hardlockup},
+    {"hung-task", NULL, NULL, kdh_crash_hung_task},
 };
 
 static int __init kdh_crash_load(void)
