@@ -227,8 +227,8 @@ static gboolean fill_module(const char *out, const char *scratch, gpointer data,
 
 	tree = kdh_kernel_build_tree(job->k, &local);
 	if (!tree) {
-		gboolean none = g_error_matches(local, KDH_KERNEL_ERROR,
-		                                KDH_KERNEL_ERROR_NO_BUILD_TREE);
+		gboolean none =
+		    g_error_matches(local, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_BUILD_TREE);
 		g_set_error(error, KDH_IMAGE_ERROR,
 		            none ? KDH_IMAGE_ERROR_UNSUPPORTED : KDH_IMAGE_ERROR_FAILED,
 		            "the crash module needs a build tree for %s: %s", job->k->release,
@@ -244,8 +244,8 @@ static gboolean fill_module(const char *out, const char *scratch, gpointer data,
 		            log_path, g_strerror(saved));
 		return FALSE;
 	}
-	built = run_make(job, tree->dir, src, &log, &local) &&
-	        g_file_test(ko, G_FILE_TEST_IS_REGULAR);
+	built =
+	    run_make(job, tree->dir, src, &log, &local) && g_file_test(ko, G_FILE_TEST_IS_REGULAR);
 	fclose(log.log);
 	if (!built) {
 		g_autoptr(GString) tail = g_string_new(NULL);
@@ -266,8 +266,8 @@ static gboolean fill_module(const char *out, const char *scratch, gpointer data,
 		return FALSE;
 	if (!g_str_equal(release, job->k->release)) {
 		g_set_error(error, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_FAILED,
-		            "the build tree %s made a crash module for kernel %s, not %s", tree->dir,
-		            release, job->k->release);
+		            "the build tree %s made a crash module for kernel %s, not %s",
+		            tree->dir, release, job->k->release);
 		return FALSE;
 	}
 	return make_dir(out, error) && kdh_copy_file(ko, dest_ko, 0644, error) &&

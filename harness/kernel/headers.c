@@ -63,7 +63,8 @@ static GPtrArray *headers_packages(const char *package, GError **error)
 		/* "linux-kbuild-6.1 (>= 6.1.192-2)" or "a | b": the first name. */
 		g_autofree char *item = g_strstrip(g_strdup(*i));
 		item[strcspn(item, " (|")] = '\0';
-		if (g_str_has_prefix(item, "linux-headers-") || g_str_has_prefix(item, "linux-kbuild-"))
+		if (g_str_has_prefix(item, "linux-headers-") ||
+		    g_str_has_prefix(item, "linux-kbuild-"))
 			g_ptr_array_add(names, g_steal_pointer(&item));
 	}
 	return names;
@@ -95,9 +96,10 @@ static gboolean relocate_makefile(const char *src_dir, const char *build, GError
 			const char *rel = *l + strlen(prefix);
 			g_autofree char *target = g_build_filename(src_dir, rel, NULL);
 			if (strstr(rel, "..") || !g_file_test(target, G_FILE_TEST_IS_REGULAR)) {
-				g_set_error(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_FAILED,
-				            "%s includes %s, which the headers packages do not hold",
-				            path, *l + strlen("include "));
+				g_set_error(
+				    error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_FAILED,
+				    "%s includes %s, which the headers packages do not hold", path,
+				    *l + strlen("include "));
 				return FALSE;
 			}
 			g_string_append_printf(out, "include ../%s", rel);
@@ -155,8 +157,8 @@ static KdhBuildTree *debian_tree(const KdhKernel *k, GError **error)
 {
 	g_autofree char *kernels = kernels_dir(k);
 	g_autofree char *name = g_strdup_printf("%s.headers", k->id);
-	g_autofree char *entry = kdh_cache_entry_ensure(kernels, name, fill_headers, (gpointer)k,
-	                                                error);
+	g_autofree char *entry =
+	    kdh_cache_entry_ensure(kernels, name, fill_headers, (gpointer)k, error);
 	g_autofree char *package = g_strdup_printf("linux-headers-%s", k->release);
 
 	if (!entry) {
@@ -223,8 +225,7 @@ static KdhBuildTree *built_tree(const KdhKernel *k, GError **error)
 		kdh_unlock(lock);
 	}
 	g_set_error(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_BUILD_TREE,
-	            "kernel %s has no build tree: %s",
-	            k->ref ? k->ref : k->id,
+	            "kernel %s has no build tree: %s", k->ref ? k->ref : k->id,
 	            seen ? "its object tree now holds another configuration (kdh keeps one per "
 	                   "source and compiler; build this kernel again after removing its "
 	                   "cache entry to get it back)"
