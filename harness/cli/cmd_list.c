@@ -65,19 +65,16 @@ static char **text_row(const KdhCase *c)
 	return row;
 }
 
-/* The table, columns as wide as their widest cell (in characters: a path
- * may hold any UTF-8), two spaces apart, the last one unpadded. */
-static void print_text(GPtrArray *cases)
+/* ROWS (of char**, each NCOLS cells) under HEADS as a table, columns as
+ * wide as their widest cell (in characters: a path may hold any UTF-8), two
+ * spaces apart, the last one unpadded. */
+static void print_table(const char *const *heads, guint ncols, GPtrArray *rows)
 {
-	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-	glong width[N_COLS];
+	g_autofree glong *width = g_new0(glong, ncols);
 	g_autoptr(GString) line = g_string_new(NULL);
 
-	g_ptr_array_add(rows, g_strdupv((char **)headers));
-	for (guint i = 0; i < cases->len; i++)
-		g_ptr_array_add(rows, text_row(g_ptr_array_index(cases, i)));
-	for (guint col = 0; col < N_COLS; col++) {
-		width[col] = 0;
+	g_ptr_array_insert(rows, 0, g_strdupv((char **)heads));
+	for (guint col = 0; col < ncols; col++) {
 		for (guint r = 0; r < rows->len; r++)
 			width[col] =
 			    MAX(width[col],
@@ -86,9 +83,9 @@ static void print_text(GPtrArray *cases)
 	for (guint r = 0; r < rows->len; r++) {
 		char **row = g_ptr_array_index(rows, r);
 		g_string_truncate(line, 0);
-		for (guint col = 0; col < N_COLS; col++) {
+		for (guint col = 0; col < ncols; col++) {
 			g_string_append(line, row[col]);
-			if (col + 1 < N_COLS) {
+			if (col + 1 < ncols) {
 				glong pad = width[col] - g_utf8_strlen(row[col], -1) + 2;
 				for (glong p = 0; p < pad; p++)
 					g_string_append_c(line, ' ');
@@ -96,6 +93,71 @@ static void print_text(GPtrArray *cases)
 		}
 		printf("%s\n", line->str);
 	}
+}
+
+static void print_text(GPtrArray *cases)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+
+	for (guint i = 0; i < cases->len; i++)
+		g_ptr_array_add(rows, text_row(g_ptr_array_index(cases, i)));
+	print_table(headers, N_COLS, rows);
+}
+
+static void print_json_node(JsonNode *root);
+
+/* ---- the trigger table (kdh list --triggers) ---- */
+
+static const char *const fire_names[] = {
+    [KDH_FIRE_GUEST] = "guest",
+    [KDH_FIRE_HOST_NMI] = "host: NMI",
+    [KDH_FIRE_HOST_KEY] = "host: Alt+SysRq+C",
+    [KDH_FIRE_HOST_MCE] = "host: machine check",
+    [KDH_FIRE_HOST_WATCHDOG] = "host: watchdog NMI",
+};
+
+static const char *const needs_names[] = {
+    [KDH_NEEDS_NOTHING] = "-",
+    [KDH_NEEDS_CRASHMOD] = "crash module",
+    [KDH_NEEDS_LKDTM] = "LKDTM",
+};
+
+static void print_triggers(gboolean json)
+{
+	static const char *const theads[] = {"TRIGGER", "FIRED BY", "NEEDS", "SYSCTLS",
+	                                     "PANIC",   "FUNCTION", NULL};
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	gsize n;
+	const KdhTrigger *t = kdh_triggers(&n);
+
+	json_builder_begin_array(b);
+	for (gsize i = 0; i < n; i++, t++) {
+		char *row[] = {g_strdup(t->name),
+		               g_strdup(fire_names[t->fire]),
+		               g_strdup(needs_names[t->needs]),
+		               g_strdup(*t->sysctls ? t->sysctls : "-"),
+		               g_strdup(t->signature),
+		               g_strdup(t->function ? t->function : "-"),
+		               NULL};
+		g_ptr_array_add(rows, g_memdup2(row, sizeof(row)));
+		json_builder_begin_object(b);
+		kdh_json_add_string(b, "name", t->name);
+		kdh_json_add_string(b, "fired_by", fire_names[t->fire]);
+		kdh_json_add_string(b, "needs", t->needs ? needs_names[t->needs] : NULL);
+		kdh_json_add_string(b, "sysctls", t->sysctls);
+		kdh_json_add_string(b, "panic", t->signature);
+		kdh_json_add_string(b, "function", t->function);
+		json_builder_set_member_name(b, "cpu");
+		json_builder_add_boolean_value(b, t->pins_cpu);
+		kdh_json_add_string(b, "how", t->how);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	if (json)
+		print_json_node(json_builder_get_root(b));
+	else
+		print_table(theads, G_N_ELEMENTS(theads) - 1, rows);
 }
 
 /* Every field of C; dump_level and compression are null where the
@@ -125,6 +187,15 @@ static void add_case(JsonBuilder *b, const KdhCase *c)
 	kdh_json_add_string(b, "compression", filters ? c->compression : NULL);
 	kdh_json_add_string(b, "outcome", c->outcome == KDH_OUTCOME_DUMP ? "dump" : "no-dump");
 	kdh_json_add_string(b, "panic", c->expect_panic);
+	kdh_json_add_string(b, "function", c->expect_function);
+	kdh_json_add_string(b, "reason",
+	                    c->outcome == KDH_OUTCOME_NO_DUMP ? kdh_reason_name(c->expect_reason)
+	                                                      : NULL);
+	json_builder_set_member_name(b, "cpu");
+	if (c->cpu >= 0)
+		json_builder_add_int_value(b, c->cpu);
+	else
+		json_builder_add_null_value(b);
 	json_builder_set_member_name(b, "timeouts");
 	json_builder_begin_object(b);
 	kdh_json_add_int(b, "boot", c->timeout_boot);
@@ -135,31 +206,39 @@ static void add_case(JsonBuilder *b, const KdhCase *c)
 	json_builder_end_object(b);
 }
 
+/* ROOT (taken) as pretty JSON on standard output. */
+static void print_json_node(JsonNode *root)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree char *text = NULL;
+
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, NULL);
+	json_node_unref(root);
+	printf("%s\n", text);
+}
+
 static void print_json(GPtrArray *cases)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
 
 	json_builder_begin_array(b);
 	for (guint i = 0; i < cases->len; i++)
 		add_case(b, g_ptr_array_index(cases, i));
 	json_builder_end_array(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, NULL);
-	printf("%s\n", text);
+	print_json_node(json_builder_get_root(b));
 }
 
 int kdh_cmd_list(int argc, char **argv)
 {
 	KdhSelectOptions select = {0};
-	gboolean json = FALSE;
+	gboolean json = FALSE, triggers = FALSE;
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "a JSON array of objects, every field", NULL},
+	    {"triggers", 0, 0, G_OPTION_ARG_NONE, &triggers,
+	     "the trigger table instead of cases (no SCENARIO)", NULL},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
@@ -172,7 +251,16 @@ int kdh_cmd_list(int argc, char **argv)
 	g_set_prgname("kdh list");
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, select_entries, NULL);
-	if (g_option_context_parse(octx, &argc, &argv, &error))
+	if (g_option_context_parse(octx, &argc, &argv, &error) && triggers) {
+		kdh_select_options_clear(&select);
+		if (files) {
+			g_printerr("kdh list: --triggers takes no scenario\n");
+			return KDH_EXIT_USAGE;
+		}
+		print_triggers(json);
+		return KDH_EXIT_OK;
+	}
+	if (!error)
 		cases = kdh_cli_load_cases((const char *const *)files, &select, &error);
 	kdh_select_options_clear(&select);
 	if (!cases) {

@@ -341,11 +341,23 @@ static gboolean append_file(const char *to, const char *from, GError **error)
 	return TRUE;
 }
 
-static gboolean stage_root(const KdhKernel *kernel, const char *init, GPtrArray *modules,
-                           const char *root, GError **error)
+/* EXTRAS (NULL-terminated, may be NULL) into ROOT/lib/kdh/. */
+static gboolean stage_extras(const char *const *extras, const char *root, GError **error)
 {
-	static const char *const dirs[] = {"bin", "sbin", "lib/modules", "proc", "sys",
-	                                   "dev", "tmp",  "mnt",         NULL};
+	for (const char *const *e = extras; e && *e; e++) {
+		g_autofree char *base = g_path_get_basename(*e);
+		g_autofree char *dest = g_build_filename(root, "lib", "kdh", base, NULL);
+		if (!kdh_copy_file(*e, dest, 0644, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean stage_root(const KdhKernel *kernel, const char *init, GPtrArray *modules,
+                           const char *const *extras, const char *root, GError **error)
+{
+	static const char *const dirs[] = {"bin", "sbin", "lib/modules", "lib/kdh", "proc",
+	                                   "sys", "dev",  "tmp",         "mnt",     NULL};
 	g_autoptr(GString) load_order = g_string_new(NULL);
 	g_autofree char *init_dest = g_build_filename(root, "init", NULL);
 	g_autofree char *console = g_build_filename(root, "dev", "console", NULL);
@@ -362,7 +374,7 @@ static gboolean stage_root(const KdhKernel *kernel, const char *init, GPtrArray 
 		    !add_libraries(binaries[i].host, root, error))
 			return FALSE;
 	}
-	if (!add_busybox_links(root, error))
+	if (!add_busybox_links(root, error) || !stage_extras(extras, root, error))
 		return FALSE;
 	for (guint i = 0; i < modules->len; i++) {
 		const char *rel = g_ptr_array_index(modules, i);
@@ -391,7 +403,8 @@ static gboolean stage_root(const KdhKernel *kernel, const char *init, GPtrArray 
 }
 
 /* The cache key: every input of the image, so a change to any rebuilds it. */
-static char *image_key(const KdhKernel *kernel, const char *init_text, GPtrArray *modules)
+static char *image_key(const KdhKernel *kernel, const char *init_text, GPtrArray *modules,
+                       const char *const *extras, GError **error)
 {
 	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
 	g_autofree char *head = g_strdup_printf("layout=%d\nkernel=%s %s %s\n", MINI_LAYOUT,
@@ -409,6 +422,14 @@ static char *image_key(const KdhKernel *kernel, const char *init_text, GPtrArray
 	}
 	for (guint i = 0; i < modules->len; i++)
 		g_checksum_update(sum, g_ptr_array_index(modules, i), -1);
+	for (const char *const *e = extras; e && *e; e++) {
+		g_autofree char *data = NULL, *base = g_path_get_basename(*e);
+		gsize len;
+		if (!g_file_get_contents(*e, &data, &len, error))
+			return NULL;
+		g_checksum_update(sum, (const guchar *)base, -1);
+		g_checksum_update(sum, (const guchar *)data, len);
+	}
 	return g_strndup(g_checksum_get_string(sum), 16);
 }
 
@@ -416,6 +437,7 @@ typedef struct {
 	const KdhKernel *kernel;
 	const char *init;
 	GPtrArray *modules;
+	const char *const *extras;
 } Mini;
 
 /* Two archives in OUT/initrd.cpio: the root, then /boot with the kernel
@@ -430,14 +452,15 @@ static gboolean fill_mini(const char *out, const char *scratch, gpointer data, G
 	g_autofree char *second = g_build_filename(scratch, "extra.cpio", NULL);
 	g_autofree char *joined = g_build_filename(out, "initrd.cpio", NULL);
 
-	return g_mkdir(out, 0755) == 0 && stage_root(m->kernel, m->init, m->modules, root, error) &&
+	return g_mkdir(out, 0755) == 0 &&
+	       stage_root(m->kernel, m->init, m->modules, m->extras, root, error) &&
 	       make_cpio(root, joined, error) && kdh_copy_file(joined, capture, 0644, error) &&
 	       kdh_copy_file(m->kernel->vmlinuz, vmlinuz, 0644, error) &&
 	       make_cpio(extra, second, error) && append_file(joined, second, error);
 }
 
-char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *cache_dir,
-                     GError **error)
+char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *const *extras,
+                     const char *cache_dir, GError **error)
 {
 	g_autofree char *init = g_build_filename(recipe_dir, "init", NULL);
 	g_autofree char *init_text = NULL;
@@ -450,10 +473,12 @@ char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char
 	modules = kdh_modules_load_order(kernel->modules_dir, kdh_mini_modules, error);
 	if (!modules)
 		return NULL;
-	key = image_key(kernel, init_text, modules);
+	key = image_key(kernel, init_text, modules, extras, error);
+	if (!key)
+		return NULL;
 	images = g_build_filename(cache_dir, "images", NULL);
 	name = g_strdup_printf("mini-%s-%s", kernel->release, key);
-	m = (Mini){kernel, init, modules};
+	m = (Mini){kernel, init, modules, extras};
 	entry = kdh_cache_entry_ensure(images, name, fill_mini, &m, error);
 	if (!entry) {
 		g_prefix_error(error, "building the mini image for %s: ", kernel->release);

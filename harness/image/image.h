@@ -29,10 +29,12 @@ GPtrArray *kdh_modules_load_order(const char *modules_dir, const char *const *wa
                                   GError **error);
 
 /* Builds (or finds in CACHE_DIR) the mini initramfs for KERNEL, with the init
- * script RECIPE_DIR/init.  Returns the path of the uncompressed cpio to boot
- * with; the entry is keyed by a hash of everything that goes into it. */
-char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *cache_dir,
-                     GError **error);
+ * script RECIPE_DIR/init and the files EXTRAS (NULL-terminated, may be NULL:
+ * the crash module, LKDTM) in /lib/kdh/ under their own names.  Returns the
+ * path of the uncompressed cpio to boot with; the entry is keyed by a hash
+ * of everything that goes into it (the extras' contents too). */
+char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *const *extras,
+                     const char *cache_dir, GError **error);
 
 /* ---- the crash module (crashmod.c) ---- */
 

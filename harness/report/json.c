@@ -60,6 +60,7 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	kdh_json_add_string(b, "verdict", kdh_verdict_name(r->verdict));
 	add_strings(b, "reasons", r->reasons);
 	add_strings(b, "checks", r->checks);
+	add_strings(b, "warnings", r->warnings);
 	kdh_json_add_string(b, "failed_phase", r->failed_phase);
 	kdh_json_add_string(b, "started_at", r->started_at);
 	kdh_json_add_string(b, "kdh_version", r->kdh_version);

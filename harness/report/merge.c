@@ -30,6 +30,9 @@ typedef enum {
 	M_INT_OR_NULL,
 	M_OBJECT,
 	M_STRINGS, /* an array of strings */
+	/* an array of strings, or missing: a member newer kdh versions write,
+	 * so results of an older kdh still merge */
+	M_STRINGS_OR_MISSING,
 	M_VERDICT, /* a verdict name */
 	M_PHASES,  /* an array of {name: string, seconds: M_SECONDS} */
 	M_CASES,   /* an array of objects, each checked with case_members */
@@ -47,6 +50,7 @@ static const Member case_members[] = {
     {"verdict", M_VERDICT},
     {"reasons", M_STRINGS},
     {"checks", M_STRINGS},
+    {"warnings", M_STRINGS_OR_MISSING},
     {"failed_phase", M_STRING_OR_NULL},
     {"started_at", M_TIME_OR_NULL},
     {"kdh_version", M_STRING_OR_NULL},
@@ -173,6 +177,7 @@ static const char *kind_text(MemberKind kind)
 	    [M_INT_OR_NULL] = "an integer or null",
 	    [M_OBJECT] = "an object",
 	    [M_STRINGS] = "an array of strings",
+	    [M_STRINGS_OR_MISSING] = "an array of strings (or absent)",
 	    [M_VERDICT] = "a verdict (PASS, FAIL, ERROR, SKIP, TIMEOUT, NOT-RUN)",
 	    [M_PHASES] = "an array of {\"name\": string, \"seconds\": number}",
 	    [M_CASES] = "an array of case objects",
@@ -205,6 +210,8 @@ static gboolean has_kind(JsonNode *n, MemberKind kind)
 		return n && JSON_NODE_HOLDS_OBJECT(n);
 	case M_STRINGS:
 		return is_strings(n);
+	case M_STRINGS_OR_MISSING:
+		return !n || is_strings(n);
 	case M_VERDICT:
 		return value_type(n) == G_TYPE_STRING &&
 		       kdh_verdict_from_name(json_node_get_string(n), &v);

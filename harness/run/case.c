@@ -27,12 +27,19 @@ static KdhKernel *host_kernel(const KdhRunContext *ctx, const KdhCase *c, GError
 	                                   &progress, error);
 }
 
+static char *host_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError **error)
+{
+	g_autofree char *source = g_build_filename(ctx->images_dir, "crashmod", NULL);
+
+	return kdh_crashmod_build(k, source, ctx->cache_dir, error);
+}
+
 static char *host_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                        GError **error)
+                        const char *const *extras, GError **error)
 {
 	g_autofree char *recipe = g_build_filename(ctx->images_dir, c->image, NULL);
 
-	return kdh_image_mini(k, recipe, ctx->cache_dir, error);
+	return kdh_image_mini(k, recipe, extras, ctx->cache_dir, error);
 }
 
 static char *host_base(const KdhRunContext *ctx, GError **error)
@@ -73,6 +80,11 @@ static gint64 host_now(void)
 	return g_get_monotonic_time();
 }
 
+static gint64 host_wall(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
 static void host_sleep(gulong usec)
 {
 	g_usleep(usec);
@@ -80,11 +92,13 @@ static void host_sleep(gulong usec)
 
 const KdhRunOps kdh_run_host_ops = {
     .kernel = host_kernel,
+    .crashmod = host_crashmod,
     .image = host_image,
     .base = host_base,
     .overlay = host_overlay,
     .retrieve = host_retrieve,
     .now = host_now,
+    .wall = host_wall,
     .sleep = host_sleep,
 };
 
@@ -128,7 +142,12 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 
 	j->c = c;
 	j->r = kdh_result_new(c->name);
-	j->k = p ? kdh_prepared_kernel(p, c) : NULL;
+	if (p) {
+		j->k = kdh_prepared_kernel(p, c);
+		j->initrd = kdh_prepared_image(p, c);
+		j->base = kdh_prepared_base(p);
+		j->blocked = kdh_prepared_blocked(p, c, &j->blocked_verdict);
+	}
 	j->dir = g_build_filename(ctx->run_dir, c->name, NULL);
 	/* What QEMU opens lives in a folder it can reach (see vm.h), not in
 	 * the results, which may lie below a folder only we may enter. */
@@ -242,6 +261,11 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "cannot create %s", j->dir);
 		return FALSE;
 	}
+	j->started_unix = ctx->ops->wall();
+	if (j->blocked) {
+		kdh_result_fail(j->r, j->blocked_verdict, "%s", j->blocked);
+		return FALSE;
+	}
 	if (!j->k || !j->initrd || !j->base) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "the run did not prepare this case");
 		return FALSE;
@@ -267,6 +291,10 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 		return FALSE;
 	}
 	kdh_watch_vm(ctx, j->c, j->r, vm, serial, &j->console);
+	if (j->console.skip_reason) {
+		kdh_result_fail(j->r, KDH_VERDICT_SKIP, "%s", j->console.skip_reason);
+		return FALSE;
+	}
 	if (j->console.booted_release && !g_str_equal(j->console.booted_release, j->k->release))
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "the guest booted %s, not %s",
 		                j->console.booted_release, j->k->release);
@@ -291,7 +319,14 @@ void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, doubl
 	KdhResult *r = j->r;
 	g_autofree char *crash_dir = NULL;
 	gint64 start;
-	KdhEvidence ev = {.release = j->k->release, .console = &j->console};
+	g_autofree char *serial = g_build_filename(j->dir, SERIAL_FILE, NULL);
+	KdhEvidence ev = {
+	    .release = j->k->release,
+	    .console = &j->console,
+	    .serial_log = serial,
+	    .started_unix = j->started_unix,
+	    .case_dir = j->dir,
+	};
 
 	kdh_result_add_phase(r, "retrieve-wait", waited);
 	kdh_result_add_phase(r, "retrieve", share + ret->seconds);

@@ -13,13 +13,17 @@ typedef struct {
 	const KdhKernel *k; /* from the run's KdhPrepared */
 	const char *initrd;
 	const char *base;
-	char *dir;    /* its results folder */
-	char *vm_dir; /* its VM's own folder */
-	char *disk;   /* its overlay, in VM_DIR */
+	const char *blocked;        /* why the case cannot run on its kernel, or NULL */
+	KdhVerdict blocked_verdict; /* SKIP (the kernel lacks what the trigger needs)
+	                             * or ERROR (kdh could not make it) */
+	char *dir;                  /* its results folder */
+	char *vm_dir;               /* its VM's own folder */
+	char *disk;                 /* its overlay, in VM_DIR */
 	KdhConsoleEvidence console;
-	gboolean started;  /* it has a folder and a result to write */
-	gint64 queued_at;  /* when it joined the retrieval queue */
-	guint64 footprint; /* what its VM takes from the host */
+	gboolean started;    /* it has a folder and a result to write */
+	gint64 started_unix; /* when its guest part started (KdhRunOps.wall) */
+	gint64 queued_at;    /* when it joined the retrieval queue */
+	guint64 footprint;   /* what its VM takes from the host */
 } KdhJob;
 
 /* A job for case C in the run of CTX, with what P made for it. */

@@ -13,121 +13,6 @@
 #define RETRIEVE_WAIT_MAX_US ((gint64)90 * G_USEC_PER_SEC)
 #define RETRIEVE_POLL_US     ((gint64)G_USEC_PER_SEC / 2)
 
-/* ---- prepared once per run ---- */
-
-struct KdhPrepared {
-	GHashTable *kernels; /* kernel ref -> KdhKernel* */
-	GHashTable *images;  /* "<release>\n<image>" -> initrd path */
-	char *base;          /* the base disk */
-};
-
-KdhPrepared *kdh_prepared_new(void)
-{
-	KdhPrepared *p = g_new0(KdhPrepared, 1);
-
-	p->kernels =
-	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kdh_kernel_free);
-	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	return p;
-}
-
-void kdh_prepared_free(KdhPrepared *p)
-{
-	if (!p)
-		return;
-	g_hash_table_unref(p->kernels);
-	g_hash_table_unref(p->images);
-	g_free(p->base);
-	g_free(p);
-}
-
-const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c)
-{
-	return g_hash_table_lookup(p->kernels, c->kernel_ref);
-}
-
-static char *image_key(const KdhKernel *k, const KdhCase *c)
-{
-	return g_strdup_printf("%s\n%s", k->release, c->image);
-}
-
-static const char *prepared_image(const KdhPrepared *p, const KdhCase *c)
-{
-	const KdhKernel *k = kdh_prepared_kernel(p, c);
-	g_autofree char *key = k ? image_key(k, c) : NULL;
-
-	return key ? g_hash_table_lookup(p->images, key) : NULL;
-}
-
-/* One line for what the run made once. */
-static void say_prepared(const KdhRunContext *ctx, const char *what, gint64 start,
-                         const char *detail)
-{
-	g_print("  %-9s %6.1f s  %s\n", what, (ctx->ops->now() - start) / 1e6, detail);
-}
-
-gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
-                                 GError **error)
-{
-	for (guint i = 0; i < cases->len; i++) {
-		const KdhCase *c = g_ptr_array_index(cases, i);
-		g_autoptr(GError) why = NULL;
-		g_autofree char *detail = NULL;
-		gint64 start = ctx->ops->now();
-		KdhKernel *k;
-
-		if (g_hash_table_contains(p->kernels, c->kernel_ref))
-			continue;
-		if (!(k = ctx->ops->kernel(ctx, c, &why))) {
-			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-			            "%s:%u: [kernel] ref=%s: %s", c->source, c->kernel_line,
-			            c->kernel_ref, why->message);
-			return FALSE;
-		}
-		if (k->package)
-			detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release,
-			                         k->package, k->version ? k->version : "");
-		else
-			detail = g_strdup_printf("%s: %s", c->kernel_ref, k->release);
-		say_prepared(ctx, "kernel", start, detail);
-		g_hash_table_insert(p->kernels, g_strdup(c->kernel_ref), k);
-	}
-	return TRUE;
-}
-
-gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
-                                GError **error)
-{
-	gint64 start;
-
-	for (guint i = 0; i < cases->len; i++) {
-		const KdhCase *c = g_ptr_array_index(cases, i);
-		const KdhKernel *k = kdh_prepared_kernel(p, c);
-		g_autofree char *key = NULL;
-		g_autoptr(GError) why = NULL;
-		char *initrd;
-
-		g_return_val_if_fail(k, FALSE);
-		key = image_key(k, c);
-		if (g_hash_table_contains(p->images, key))
-			continue;
-		start = ctx->ops->now();
-		if (!(initrd = ctx->ops->image(ctx, c, k, &why))) {
-			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-			            "%s: the %s image for %s: %s", c->source, c->image, k->release,
-			            why->message);
-			return FALSE;
-		}
-		say_prepared(ctx, "image", start, initrd);
-		g_hash_table_insert(p->images, g_steal_pointer(&key), initrd);
-	}
-	start = ctx->ops->now();
-	if (!(p->base = ctx->ops->base(ctx, error)))
-		return FALSE;
-	say_prepared(ctx, "disk", start, p->base);
-	return TRUE;
-}
-
 /* ---- the run ---- */
 
 typedef struct {
@@ -319,10 +204,7 @@ GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArr
 	g_queue_init(&run.queue);
 	run.jobs = g_new0(KdhJob *, run.n);
 	for (guint i = 0; i < run.n; i++) {
-		KdhJob *j = kdh_job_new(ctx, p, g_ptr_array_index(cases, i));
-		j->initrd = prepared_image(p, j->c);
-		j->base = p->base;
-		run.jobs[i] = j;
+		run.jobs[i] = kdh_job_new(ctx, p, g_ptr_array_index(cases, i));
 	}
 	run.workers = nworkers;
 	reader = g_thread_new("kdh-retrieve", retriever, &run);

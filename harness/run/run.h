@@ -53,9 +53,13 @@ typedef struct {
 typedef struct {
 	/* The case's kernel, made or found in the cache. */
 	KdhKernel *(*kernel)(const KdhRunContext *ctx, const KdhCase *c, GError **error);
-	/* The initrd the guest boots with kernel K. */
+	/* The crash module (images/crashmod/) built against K; an error of
+	 * code KDH_IMAGE_ERROR_UNSUPPORTED when K has no build tree. */
+	char *(*crashmod)(const KdhRunContext *ctx, const KdhKernel *k, GError **error);
+	/* The initrd the guest boots with kernel K, carrying the files EXTRAS
+	 * (NULL-terminated, may be NULL) in /lib/kdh/. */
 	char *(*image)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-	               GError **error);
+	               const char *const *extras, GError **error);
 	/* The base disk every case's overlay is backed by (shared, only read). */
 	char *(*base)(const KdhRunContext *ctx, GError **error);
 	/* Creates a case's guest disk at DISK, a fresh overlay of BASE. */
@@ -68,6 +72,7 @@ typedef struct {
 	gboolean (*retrieve)(const KdhRunContext *ctx, KdhRetrieval *items, guint n,
 	                     double *launch_seconds, GError **error);
 	gint64 (*now)(void);        /* microseconds, monotonic */
+	gint64 (*wall)(void);       /* seconds since 1970: when a case starts */
 	void (*sleep)(gulong usec); /* between two looks at a VM */
 } KdhRunOps;
 
@@ -118,7 +123,9 @@ struct KdhRunContext {
 };
 
 /* What the cases of a run share, made once before the first VM: each
- * kernel ref resolved once, each (kernel, image) built once, the base disk. */
+ * kernel ref resolved once, each (kernel, image) built once (with the
+ * crash module or LKDTM when a case of that kernel needs them), the base
+ * disk; and, per case, whether its kernel lacks what its trigger needs. */
 typedef struct KdhPrepared KdhPrepared;
 
 KdhPrepared *kdh_prepared_new(void);
@@ -132,12 +139,23 @@ gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrA
                                  GError **error);
 
 /* After kdh_run_prepare_kernels: the image of every case and the base disk
- * (which needs CTX->accel). */
+ * (which needs CTX->accel).  A kernel that cannot have what a trigger
+ * needs (no build tree for the crash module, no LKDTM) does not stop the
+ * run: those cases are blocked (kdh_prepared_blocked). */
 gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
                                 GError **error);
 
 /* C's kernel in P (after kdh_run_prepare_kernels), or NULL. */
 const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c);
+
+/* C's initrd and the base disk in P (after kdh_run_prepare_guests), or NULL. */
+const char *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c);
+const char *kdh_prepared_base(const KdhPrepared *p);
+
+/* Why C cannot run on its kernel (owned by P), with *VERDICT the verdict
+ * it gets (SKIP: the kernel lacks it; ERROR: kdh failed to make it); NULL
+ * when it can. */
+const char *kdh_prepared_blocked(const KdhPrepared *p, const KdhCase *c, KdhVerdict *verdict);
 
 /* Runs CASES (prepared in P) with up to CTX->jobs VMs at once and returns
  * one result per case, in the order of CASES; verdict.json and serial.log

@@ -70,10 +70,11 @@ KdhMarker *kdh_marker_parse(const char *line)
 
 typedef enum {
 	ON_NOTHING,
-	ON_BOOT,         /* note the booted release */
-	ON_ARMED,        /* check the capture kernel is loaded */
-	ON_TRIGGER,      /* fire a host-side trigger, when the case's is one */
-	ON_CAPTURE_DONE, /* note the collector's exit status */
+	ON_BOOT,          /* note the booted release */
+	ON_ARMED,         /* check the capture kernel is loaded */
+	ON_TRIGGER,       /* fire a host-side trigger, when the case's is one */
+	ON_CAPTURE_START, /* the capture kernel runs */
+	ON_CAPTURE_DONE,  /* note the collector's exit status */
 } MarkerAction;
 
 typedef struct {
@@ -86,8 +87,8 @@ static const PlanStep plan[] = {
     {"boot", ON_BOOT, FALSE},
     {"armed", ON_ARMED, TRUE}, /* ends boot */
     {"trigger", ON_TRIGGER, FALSE},
-    {"capture-start", ON_NOTHING, TRUE},     /* ends crash */
-    {"capture-done", ON_CAPTURE_DONE, TRUE}, /* ends capture */
+    {"capture-start", ON_CAPTURE_START, TRUE}, /* ends crash */
+    {"capture-done", ON_CAPTURE_DONE, TRUE},   /* ends capture */
     {"poweroff", ON_NOTHING, FALSE},
 };
 
@@ -132,6 +133,9 @@ typedef struct {
 	guint line_no;       /* console lines read */
 	char *kernel_panic;  /* the last "Kernel panic - not syncing" line */
 	GQueue tail;         /* the last lines, char* */
+	gint64 last_line_at; /* when the console last said something */
+	gboolean watchdog;   /* a hang trigger is under way: the host watches for silence */
+	gboolean stop;       /* the case cannot go on (a skip); end the watch */
 } Watch;
 
 static guint phase_timeout(const KdhCase *c, guint phase)
@@ -236,16 +240,90 @@ static void on_armed(Watch *w, const KdhMarker *m)
 		guest_failed(w,
 		             "the guest armed with kexec_crash_loaded=%s: no capture kernel loaded",
 		             loaded ? loaded : "(none)");
+	else
+		w->ev->armed = TRUE;
+}
+
+/* What the host does for each way of firing: the row decides, never the
+ * guest.  KDH_FIRE_GUEST and KDH_FIRE_HOST_WATCHDOG inject nothing when
+ * the trigger marker comes (the watchdog waits for silence). */
+static const struct {
+	KdhTriggerFire fire;
+	KdhVmEvent event;
+} host_fires[] = {
+    {KDH_FIRE_HOST_NMI, KDH_VM_NMI},
+    {KDH_FIRE_HOST_KEY, KDH_VM_SYSRQ_KEY},
+    {KDH_FIRE_HOST_MCE, KDH_VM_MCE},
+};
+
+/* Does EVENT to the guest; a hypervisor that cannot makes the case a SKIP
+ * saying so (the kernel is not at fault), any other failure an ERROR. */
+static void inject(Watch *w, KdhVmEvent event)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (w->ctx->backend->inject(w->vm, event, &error))
+		return;
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED)) {
+		w->ev->skip_reason = g_strdup(error->message);
+		w->stop = TRUE;
+	} else {
+		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+	}
 }
 
 /* The trigger marker, in its place and naming the case's own trigger: a
  * host-side trigger is fired now, once (the plan moves past it). */
-static void on_trigger(Watch *w)
+static void on_trigger(Watch *w, gint64 now)
 {
-	g_autoptr(GError) error = NULL;
+	if (w->c->trigger->fire == KDH_FIRE_HOST_WATCHDOG) {
+		w->watchdog = TRUE;
+		w->last_line_at = now;
+		return;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(host_fires); i++) {
+		if (host_fires[i].fire == w->c->trigger->fire)
+			inject(w, host_fires[i].event);
+	}
+}
 
-	if (w->c->trigger->fire == KDH_FIRE_HOST_NMI && !w->ctx->backend->inject_nmi(w->vm, &error))
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+/* The hardware watchdog of a hang case: once the console has been silent
+ * for hang_detect seconds after the trigger, one NMI, as a watchdog timer
+ * wired to NMI would send. */
+static void watchdog_poll(Watch *w, gint64 now)
+{
+	if (!w->watchdog || now - w->last_line_at < (gint64)w->c->hang_detect * G_USEC_PER_SEC)
+		return;
+	w->watchdog = FALSE;
+	kdh_result_check(w->r,
+	                 "the console was silent for %u s after the trigger: the host's "
+	                 "watchdog injected an NMI",
+	                 w->c->hang_detect);
+	inject(w, KDH_VM_NMI);
+}
+
+/* "KDH: skip reason=..." — honoured only for a trigger whose row allows
+ * it, and only in its place (after "armed", before "trigger"): a guest
+ * cannot talk its way out of any other case. */
+#define SKIP_REASON_MAX 200
+
+static void on_skip(Watch *w, const KdhMarker *m, const char *line)
+{
+	const char *reason = kdh_marker_get(m, "reason");
+
+	if (!w->c->trigger->may_skip) {
+		ignore(w, line, "trigger %s cannot be skipped", w->c->trigger->name);
+		return;
+	}
+	if (w->next != (guint)plan_index("trigger")) {
+		ignore(w, line, "a skip comes after 'armed' and instead of 'trigger'");
+		return;
+	}
+	w->ev->skip_reason = g_strdup_printf("the guest cannot fire %s: %s", w->c->trigger->name,
+	                                     reason ? reason : "(no reason given)");
+	if (strlen(w->ev->skip_reason) > SKIP_REASON_MAX)
+		w->ev->skip_reason[SKIP_REASON_MAX] = '\0';
+	w->stop = TRUE;
 }
 
 static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now)
@@ -254,6 +332,10 @@ static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now
 
 	if (g_str_equal(m->event, "error")) {
 		on_error_marker(w, m, line);
+		return;
+	}
+	if (g_str_equal(m->event, "skip")) {
+		on_skip(w, m, line);
 		return;
 	}
 	i = plan_index(m->event);
@@ -283,7 +365,10 @@ static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now
 		on_armed(w, m);
 		break;
 	case ON_TRIGGER:
-		on_trigger(w);
+		on_trigger(w, now);
+		break;
+	case ON_CAPTURE_START:
+		w->ev->capture_started = TRUE;
 		break;
 	case ON_CAPTURE_DONE:
 		w->ev->capture_done = TRUE;
@@ -303,6 +388,7 @@ static void on_line(Watch *w, const char *line)
 	g_autoptr(KdhMarker) m = kdh_marker_parse(line);
 
 	w->line_no++;
+	w->last_line_at = w->ctx->ops->now();
 	g_queue_push_tail(&w->tail, g_strdup(line));
 	while (g_queue_get_length(&w->tail) > SERIAL_TAIL_LINES)
 		g_free(g_queue_pop_head(&w->tail));
@@ -378,15 +464,22 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 		phase_cut(w, now);
 		return TRUE;
 	}
+	if (w->stop) {
+		phase_cut(w, now);
+		return TRUE;
+	}
 	if (now - w->phase_start > (gint64)limit * G_USEC_PER_SEC) {
+		/* The verdict decides what a timeout means: the end of a
+		 * negative case may be one. */
+		w->ev->timeout_phase = g_strdup(phases[w->phase]);
 		if (phase_marker(w->phase))
-			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
-			                "phase %s: no '%s' marker within %u s", phases[w->phase],
-			                phase_marker(w->phase), limit);
+			w->ev->timeout_message =
+			    g_strdup_printf("phase %s: no '%s' marker within %u s",
+			                    phases[w->phase], phase_marker(w->phase), limit);
 		else
-			kdh_result_fail(w->r, KDH_VERDICT_TIMEOUT,
-			                "phase %s: the domain did not end within %u s",
-			                phases[w->phase], limit);
+			w->ev->timeout_message =
+			    g_strdup_printf("phase %s: the domain did not end within %u s",
+			                    phases[w->phase], limit);
 		phase_cut(w, now);
 		return TRUE;
 	}
@@ -407,6 +500,8 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 
 		/* Read after asking the state, so the last lines are not missed. */
 		serial_poll(&s, serial_path, &w);
+		if (running && !error)
+			watchdog_poll(&w, ctx->ops->now());
 		if (watch_should_stop(&w, running, error, ctx->ops->now()))
 			break;
 		ctx->ops->sleep(POLL_US);
@@ -420,7 +515,8 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 		serial_line(&w, s.partial->data, s.partial->len);
 	for (GList *l = w.tail.head; l; l = l->next)
 		g_ptr_array_add(r->serial_tail, g_strdup(l->data));
-	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS) {
+	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS && !ev->timeout_phase &&
+	    !ev->skip_reason) {
 		/* The domain ended before the capture finished: say what the
 		 * console last showed. */
 		guest_failed(&w, "the domain ended in phase %s (no '%s' marker)%s%s",

@@ -25,6 +25,25 @@
 GQuark kdh_vm_error_quark(void);
 
 typedef enum {
+	KDH_VM_ERROR_FAILED,
+	/* The hypervisor cannot do what was asked (e.g. QEMU without machine
+	 * check injection for this CPU model): not the kernel's fault, nor kdh's. */
+	KDH_VM_ERROR_UNSUPPORTED,
+} KdhVmError;
+
+/* What the host can do to a running guest, as hardware or a person at the
+ * console would. */
+typedef enum {
+	KDH_VM_NMI,       /* an NMI, as a watchdog or the NMI button */
+	KDH_VM_SYSRQ_KEY, /* Alt+SysRq+C pressed on the guest's keyboard */
+	KDH_VM_MCE,       /* a fatal machine check on CPU 0 (status 0xbe00000000800400:
+	                   * valid, uncorrected, enabled, processor context corrupt) */
+} KdhVmEvent;
+
+/* "NMI", "Alt+SysRq+C", "machine check". */
+const char *kdh_vm_event_name(KdhVmEvent event);
+
+typedef enum {
 	KDH_ACCEL_TCG,
 	KDH_ACCEL_KVM,
 } KdhAccel;
@@ -76,8 +95,9 @@ typedef struct {
 	/* TRUE while the VM runs; FALSE once it has ended (error unset), or on
 	 * failure to ask (error set). */
 	gboolean (*running)(KdhVm *vm, GError **error);
-	/* Injects an NMI, as a watchdog or a user at the console would. */
-	gboolean (*inject_nmi)(KdhVm *vm, GError **error);
+	/* Does EVENT to the running VM; FALSE with an error (code
+	 * KDH_VM_ERROR_UNSUPPORTED when the hypervisor cannot) otherwise. */
+	gboolean (*inject)(KdhVm *vm, KdhVmEvent event, GError **error);
 	/* Ends the VM if it still runs and frees VM; accepts NULL. */
 	void (*destroy)(KdhVm *vm);
 } KdhVmBackend;

@@ -38,37 +38,11 @@ static int kdh(const char *const *args)
 	return kdh_test_run(args, &last_pid);
 }
 
-/* The case folder under RESULTS/<run-id>/ (scenario files written for a
- * test sit beside the run folder). */
-static char *run_folder(const char *parent)
-{
-	g_autoptr(GDir) dir = g_dir_open(parent, 0, NULL);
-	const char *name;
-
-	while (dir && (name = g_dir_read_name(dir))) {
-		g_autofree char *run = g_build_filename(parent, name, NULL);
-		if (g_file_test(run, G_FILE_TEST_IS_DIR))
-			return g_steal_pointer(&run);
-	}
-	ck_abort_msg("no run folder in %s", parent);
-	return NULL;
-}
-
 static char *case_dir(const char *case_name)
 {
-	g_autofree char *run = run_folder(results);
+	g_autofree char *run = kdh_test_run_folder(results);
 
 	return g_build_filename(run, case_name, NULL);
-}
-
-static JsonObject *read_verdict(const char *dir, JsonParser *parser)
-{
-	g_autofree char *path = g_build_filename(dir, "verdict.json", NULL);
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_msg(json_parser_load_from_file(parser, path, &error), "%s: %s", path,
-	              error ? error->message : "");
-	return json_node_get_object(json_parser_get_root(parser));
 }
 
 /* Runs SCENARIO, expects exit status WANT_EXIT and nothing left running,
@@ -81,7 +55,7 @@ static JsonObject *run_scenario(const char *scenario, const char *case_name, int
 	ck_assert_int_eq(kdh(args), want_exit);
 	kdh_test_assert_nothing_left(last_pid);
 	*dir = case_dir(case_name);
-	return read_verdict(*dir, parser);
+	return kdh_test_read_verdict(*dir, parser);
 }
 
 /* As run_scenario, for a scenario named NAME written on the spot. */
@@ -103,7 +77,7 @@ static void assert_case_passed(const char *case_name, const char *panic)
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = case_dir(case_name);
 	g_autofree char *vmcore = NULL, *dmesg = NULL, *serial = NULL, *serial_text = NULL;
-	JsonObject *v = read_verdict(dir, parser);
+	JsonObject *v = kdh_test_read_verdict(dir, parser);
 	JsonObject *dump = json_object_get_object_member(v, "dump");
 
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "PASS");
@@ -134,7 +108,7 @@ static char *case_list(const char *case_name, const char *want, const char *memb
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree char *dir = case_dir(case_name);
-	JsonObject *v = read_verdict(dir, parser);
+	JsonObject *v = kdh_test_read_verdict(dir, parser);
 
 	ck_assert_str_eq(json_object_get_string_member(v, "verdict"), want);
 	return json_to_string(json_object_get_member(v, member), FALSE);
@@ -189,7 +163,7 @@ static char *junit_cases(const char *run)
  * cases with the same verdicts as the unsharded run in RESULTS. */
 static void assert_shards_merge_to(const char *tiny)
 {
-	g_autofree char *unsharded = run_folder(results);
+	g_autofree char *unsharded = kdh_test_run_folder(results);
 	g_autofree char *want = junit_cases(unsharded), *got = NULL;
 	g_autofree char *base = g_strconcat(results, "-shards", NULL);
 	g_autofree char *merged = g_build_filename(base, "merged", NULL);
@@ -203,7 +177,7 @@ static void assert_shards_merge_to(const char *tiny)
 		                      "--results", dir,      SUITE_FILES, tiny,      NULL};
 		ck_assert_int_le(kdh(args), 1); /* 1: the shard holding "tiny" */
 		kdh_test_assert_nothing_left(last_pid);
-		g_ptr_array_add(runs, run_folder(dir));
+		g_ptr_array_add(runs, kdh_test_run_folder(dir));
 	}
 	const char *merge[] = {
 	    "report", "merge", g_ptr_array_index(runs, 0), g_ptr_array_index(runs, 1), "--out",
@@ -325,7 +299,7 @@ START_TEST(interrupted_parallel_run_leaves_nothing)
 	why = case_reasons("nmi", "ERROR");
 	ck_assert_msg(strstr(why, "interrupted by SIGINT"), "%s", why);
 	/* Every report lists the case that never started. */
-	g_autofree char *run = run_folder(results);
+	g_autofree char *run = kdh_test_run_folder(results);
 	g_autofree char *cases = junit_cases(run);
 	g_autofree char *tap = kdh_test_read_file(run, "results.tap");
 	ck_assert_msg(strstr(cases, "no-dump-tiny-crashkernel NOT-RUN\n"), "%s", cases);

@@ -29,6 +29,17 @@ void kdh_fake_sleep(gulong usec)
 static const KdhFakeLine *script;
 static gsize script_len;
 static KdhFakeVmLog log_;
+static gint refused = -1; /* a KdhVmEvent, -1: none */
+
+void kdh_fake_vm_refuse(KdhVmEvent event)
+{
+	refused = (gint)event;
+}
+
+void kdh_fake_vm_refuse_nothing(void)
+{
+	refused = -1;
+}
 
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n)
 {
@@ -37,6 +48,7 @@ void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n)
 	g_free(log_.name);
 	g_free(log_.cmdline);
 	log_ = (KdhFakeVmLog){0};
+	log_.first_injection = -1;
 }
 
 const KdhFakeVmLog *kdh_fake_vm_log(void)
@@ -47,8 +59,8 @@ const KdhFakeVmLog *kdh_fake_vm_log(void)
 struct KdhVm {
 	FILE *serial;
 	gint64 start;
-	gint64 nmi_at; /* -1: none yet */
-	gsize next;    /* the next script line to play */
+	gint64 host_at; /* the first injection; -1: none yet */
+	gsize next;     /* the next script line to play */
 	gboolean ended;
 	guint64 footprint; /* what it takes from the host, as kdh counts it */
 };
@@ -61,7 +73,7 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	vm->serial = fopen(cfg->serial_log, "wb");
 	ck_assert_msg(vm->serial, "cannot write %s", cfg->serial_log);
 	vm->start = kdh_fake_now();
-	vm->nmi_at = -1;
+	vm->host_at = -1;
 	g_mutex_lock(&fake_lock);
 	log_.starts++;
 	log_.max_running = MAX(log_.max_running, log_.starts - log_.destroys);
@@ -76,13 +88,13 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	return vm;
 }
 
-/* Plays every script line that is due, in order: a line waiting for an NMI
+/* Plays every script line that is due, in order: a line waiting for the host
  * holds back the ones after it, as a guest blocked on it would. */
 static void play(KdhVm *vm)
 {
 	while (!vm->ended && vm->next < script_len) {
 		const KdhFakeLine *l = &script[vm->next];
-		gint64 from = l->after_nmi ? vm->nmi_at : vm->start;
+		gint64 from = l->after_host ? vm->host_at : vm->start;
 		if (from < 0 || kdh_fake_now() - from < (gint64)(l->at * G_USEC_PER_SEC))
 			return;
 		if (!l->text) {
@@ -103,14 +115,20 @@ static gboolean fake_running(KdhVm *vm, GError **error)
 	return !vm->ended;
 }
 
-static gboolean fake_inject_nmi(KdhVm *vm, GError **error)
+static gboolean fake_inject(KdhVm *vm, KdhVmEvent event, GError **error)
 {
-	(void)error;
 	g_mutex_lock(&fake_lock);
-	log_.nmis++;
+	log_.injected[event]++;
+	if (log_.first_injection < 0)
+		log_.first_injection = (double)(kdh_fake_now() - vm->start) / G_USEC_PER_SEC;
 	g_mutex_unlock(&fake_lock);
-	if (vm->nmi_at < 0)
-		vm->nmi_at = kdh_fake_now();
+	if ((gint)event == refused) {
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED, "the fake cannot do %s",
+		            kdh_vm_event_name(event));
+		return FALSE;
+	}
+	if (vm->host_at < 0)
+		vm->host_at = kdh_fake_now();
 	return TRUE;
 }
 
@@ -130,6 +148,6 @@ const KdhVmBackend kdh_fake_vm = {
     .name = "fake",
     .start = fake_start,
     .running = fake_running,
-    .inject_nmi = fake_inject_nmi,
+    .inject = fake_inject,
     .destroy = fake_destroy,
 };

@@ -1,6 +1,7 @@
 /* A fake VM backend and a fake clock for the runner's unit tests: the VM
  * plays a scripted console into its serial log as the clock advances,
- * reports running until its script ends it, and counts the NMIs injected.
+ * reports running until its script ends it, and counts what the host
+ * injected (NMI, keys, machine checks).
  * Time is virtual: the runner's sleeps advance it, so a case whose phases
  * take minutes plays in milliseconds.  Several fake VMs may run at once
  * (a runner with jobs), each playing the same script. */
@@ -13,19 +14,25 @@
 #include "vm/vm.h"
 
 typedef struct {
-	double at;          /* seconds after start, or after the first NMI with AFTER_NMI */
-	gboolean after_nmi; /* played only once the host has injected an NMI */
-	const char *text;   /* bytes appended to the serial log; NULL: the VM ends */
-	gssize len;         /* bytes of TEXT; 0: up to its NUL */
+	double at;           /* seconds after start, or after the first injection with AFTER_HOST */
+	gboolean after_host; /* played only once the host has injected something */
+	const char *text;    /* bytes appended to the serial log; NULL: the VM ends */
+	gssize len;          /* bytes of TEXT; 0: up to its NUL */
 } KdhFakeLine;
 
 /* The script the next fake VM plays (N lines, kept by reference). */
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n);
 
+/* The next fake VMs answer KDH_VM_ERROR_UNSUPPORTED to EVENT (until
+ * kdh_fake_ops_reset). */
+void kdh_fake_vm_refuse(KdhVmEvent event);
+void kdh_fake_vm_refuse_nothing(void);
+
 /* What the fake VMs saw. */
 typedef struct {
 	guint starts;
-	guint nmis;
+	guint injected[KDH_VM_MCE + 1]; /* per KdhVmEvent, refused ones included */
+	double first_injection;         /* virtual seconds after the VM's start; -1: none */
 	guint destroys;
 	guint max_running;     /* the most running at once */
 	guint64 footprint;     /* kdh_guest_footprint of those running now */
@@ -48,12 +55,15 @@ void kdh_fake_sleep(gulong usec);
 /* The real dump the fake guest "writes", and its kernel. */
 #define KDH_FAKE_DUMP    "tests/fixtures/dump/debian12-6.1-sysrq.kdump"
 #define KDH_FAKE_RELEASE "6.1.0-56-amd64"
+/* Its VMCOREINFO CRASHTIME: 2026-11-26 09:15:15 UTC. */
+#define KDH_FAKE_CRASH_TIME ((gint64)1795684515)
 
 /* Kernel KDH_FAKE_RELEASE, an initrd path, a base path, an empty overlay:
  * nothing is built. */
 KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **error);
+char *kdh_fake_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError **error);
 char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                     GError **error);
+                     const char *const *extras, GError **error);
 char *kdh_fake_base(const KdhRunContext *ctx, GError **error);
 gboolean kdh_fake_overlay(const KdhRunContext *ctx, const char *base, const char *disk,
                           GError **error);

@@ -9,6 +9,7 @@ static guint batches;    /* appliance launches */
 
 void kdh_fake_ops_reset(void)
 {
+	kdh_fake_vm_refuse_nothing();
 	__atomic_store_n(&retrievals, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&batches, 0, __ATOMIC_SEQ_CST);
 }
@@ -36,9 +37,16 @@ KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **
 	return k;
 }
 
-char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k, GError **error)
+char *kdh_fake_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError **error)
 {
-	(void)ctx, (void)c, (void)k, (void)error;
+	(void)ctx, (void)k, (void)error;
+	return g_strdup("/nonexistent/kdh_crash.ko");
+}
+
+char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                     const char *const *extras, GError **error)
+{
+	(void)ctx, (void)c, (void)k, (void)extras, (void)error;
 	return g_strdup("/nonexistent/initrd");
 }
 
@@ -118,12 +126,20 @@ BATCH_OF(fetch_dump)
 BATCH_OF(fetch_nothing)
 BATCH_OF(fetch_interrupted)
 
-const KdhRunOps kdh_fake_ops_dump = {kdh_fake_kernel,  kdh_fake_image,      kdh_fake_base,
-                                     kdh_fake_overlay, retrieve_fetch_dump, kdh_fake_now,
-                                     kdh_fake_sleep};
-const KdhRunOps kdh_fake_ops_nothing = {kdh_fake_kernel,  kdh_fake_image,         kdh_fake_base,
-                                        kdh_fake_overlay, retrieve_fetch_nothing, kdh_fake_now,
-                                        kdh_fake_sleep};
-const KdhRunOps kdh_fake_ops_interrupted = {
-    kdh_fake_kernel, kdh_fake_image, kdh_fake_base, kdh_fake_overlay, retrieve_fetch_interrupted,
-    kdh_fake_now,    kdh_fake_sleep};
+/* The wall clock of a fake run: a minute before the fixture dump's crash
+ * (VMCOREINFO CRASHTIME 2026-11-26 09:15:15 UTC), so its dump is this
+ * run's. */
+static gint64 fake_wall(void)
+{
+	return KDH_FAKE_CRASH_TIME - 60;
+}
+
+#define FAKE_OPS(retrieve_fn)                                                                      \
+	{                                                                                          \
+		.kernel = kdh_fake_kernel, .crashmod = kdh_fake_crashmod, .image = kdh_fake_image, \
+		.base = kdh_fake_base, .overlay = kdh_fake_overlay, .retrieve = retrieve_fn,       \
+		.now = kdh_fake_now, .wall = fake_wall, .sleep = kdh_fake_sleep,                   \
+	}
+const KdhRunOps kdh_fake_ops_dump = FAKE_OPS(retrieve_fetch_dump);
+const KdhRunOps kdh_fake_ops_nothing = FAKE_OPS(retrieve_fetch_nothing);
+const KdhRunOps kdh_fake_ops_interrupted = FAKE_OPS(retrieve_fetch_interrupted);

@@ -63,3 +63,27 @@ char *kdh_test_list_dir(const char *dir)
 	g_ptr_array_add(names, NULL);
 	return g_strjoinv(" ", (char **)names->pdata);
 }
+
+char *kdh_test_run_folder(const char *parent)
+{
+	g_autoptr(GDir) dir = g_dir_open(parent, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *run = g_build_filename(parent, name, NULL);
+		if (g_file_test(run, G_FILE_TEST_IS_DIR))
+			return g_steal_pointer(&run);
+	}
+	ck_abort_msg("no run folder in %s", parent);
+	return NULL;
+}
+
+JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser)
+{
+	g_autofree char *path = g_build_filename(dir, "verdict.json", NULL);
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_msg(json_parser_load_from_file(parser, path, &error), "%s: %s", path,
+	              error ? error->message : "");
+	return json_node_get_object(json_parser_get_root(parser));
+}

@@ -3,6 +3,7 @@
 #define KDH_TEST_SUPPORT_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 /* Runs $KDH_BIN (default build/kdh; `make check-asan` points it at the
  * sanitized build) with ARGS (NULL-terminated, without argv[0]) and waits for
@@ -17,6 +18,13 @@ int kdh_test_run_output(const char *const *args, char **out, char **err);
 
 /* The entries of folder DIR, sorted, joined by spaces ("" when empty). */
 char *kdh_test_list_dir(const char *dir);
+
+/* The run folder (RESULTS/<run-id>) kdh made in PARENT: its only folder;
+ * the test fails when there is none. */
+char *kdh_test_run_folder(const char *parent);
+
+/* DIR/verdict.json parsed by PARSER (which owns the object). */
+JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser);
 
 /* ---- the host seen from outside kdh (outside.c) ---- */
 

@@ -236,9 +236,9 @@ START_TEST(mini_image_is_two_archives)
 	                              "kernel/crc32c_generic.ko\n",
 	                              -1, NULL));
 	mini = g_canonicalize_filename("images/mini", NULL);
-	initrd = kdh_image_mini(&k, mini, cache, &error);
+	initrd = kdh_image_mini(&k, mini, NULL, cache, &error);
 	ck_assert_msg(initrd, "%s", error ? error->message : "");
-	again = kdh_image_mini(&k, mini, cache, &error);
+	again = kdh_image_mini(&k, mini, NULL, cache, &error);
 	ck_assert_str_eq(initrd, again);
 	ck_assert(g_file_get_contents(initrd, &data, &len, NULL));
 	first = cpio_names(data, len, &end);

@@ -1,0 +1,249 @@
+/* What the cases of a run share, made once before the first VM: kernels,
+ * the crash module and LKDTM where triggers need them, images, the base
+ * disk.  A kernel lacking what a trigger needs blocks those cases only. */
+#include "image/image.h"
+#include "run/internal.h"
+
+#include <string.h>
+
+/* Why the cases of one kernel that need one thing cannot run. */
+typedef struct {
+	KdhVerdict verdict;
+	char *why;
+} Blocked;
+
+static void blocked_free(gpointer p)
+{
+	Blocked *b = p;
+
+	g_free(b->why);
+	g_free(b);
+}
+
+struct KdhPrepared {
+	GHashTable *kernels; /* kernel ref -> KdhKernel* */
+	GHashTable *images;  /* "<release>\n<image>" -> initrd path */
+	GHashTable *blocked; /* "<kernel ref>\n<KdhTriggerNeeds>" -> Blocked* */
+	char *base;          /* the base disk */
+};
+
+KdhPrepared *kdh_prepared_new(void)
+{
+	KdhPrepared *p = g_new0(KdhPrepared, 1);
+
+	p->kernels =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kdh_kernel_free);
+	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	p->blocked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, blocked_free);
+	return p;
+}
+
+void kdh_prepared_free(KdhPrepared *p)
+{
+	if (!p)
+		return;
+	g_hash_table_unref(p->kernels);
+	g_hash_table_unref(p->images);
+	g_hash_table_unref(p->blocked);
+	g_free(p->base);
+	g_free(p);
+}
+
+const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c)
+{
+	return g_hash_table_lookup(p->kernels, c->kernel_ref);
+}
+
+static char *image_key(const KdhKernel *k, const KdhCase *c)
+{
+	return g_strdup_printf("%s\n%s", k->release, c->image);
+}
+
+const char *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c)
+{
+	const KdhKernel *k = kdh_prepared_kernel(p, c);
+	g_autofree char *key = k ? image_key(k, c) : NULL;
+
+	return key ? g_hash_table_lookup(p->images, key) : NULL;
+}
+
+const char *kdh_prepared_base(const KdhPrepared *p)
+{
+	return p->base;
+}
+
+static char *blocked_key(const char *ref, KdhTriggerNeeds needs)
+{
+	return g_strdup_printf("%s\n%d", ref, (int)needs);
+}
+
+const char *kdh_prepared_blocked(const KdhPrepared *p, const KdhCase *c, KdhVerdict *verdict)
+{
+	g_autofree char *key = blocked_key(c->kernel_ref, c->trigger->needs);
+	const Blocked *b = g_hash_table_lookup(p->blocked, key);
+
+	if (!b)
+		return NULL;
+	*verdict = b->verdict;
+	return b->why;
+}
+
+static void block(KdhPrepared *p, const char *ref, KdhTriggerNeeds needs, KdhVerdict verdict,
+                  char *why)
+{
+	Blocked *b = g_new0(Blocked, 1);
+
+	b->verdict = verdict;
+	b->why = why;
+	g_hash_table_insert(p->blocked, blocked_key(ref, needs), b);
+}
+
+/* One line for what the run made once. */
+static void say_prepared(const KdhRunContext *ctx, const char *what, gint64 start,
+                         const char *detail)
+{
+	g_print("  %-9s %6.1f s  %s\n", what, (ctx->ops->now() - start) / 1e6, detail);
+}
+
+gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                 GError **error)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		g_autoptr(GError) why = NULL;
+		g_autofree char *detail = NULL;
+		gint64 start = ctx->ops->now();
+		KdhKernel *k;
+
+		if (g_hash_table_contains(p->kernels, c->kernel_ref))
+			continue;
+		if (!(k = ctx->ops->kernel(ctx, c, &why))) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [kernel] ref=%s: %s", c->source, c->kernel_line,
+			            c->kernel_ref, why->message);
+			return FALSE;
+		}
+		if (k->package)
+			detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release,
+			                         k->package, k->version ? k->version : "");
+		else
+			detail = g_strdup_printf("%s: %s", c->kernel_ref, k->release);
+		say_prepared(ctx, "kernel", start, detail);
+		g_hash_table_insert(p->kernels, g_strdup(c->kernel_ref), k);
+	}
+	return TRUE;
+}
+
+/* Whether a case of CASES on kernel REF has a trigger that needs NEEDS. */
+static gboolean kernel_needs(GPtrArray *cases, const char *ref, KdhTriggerNeeds needs)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		if (c->trigger->needs == needs && g_str_equal(c->kernel_ref, ref))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The crash module for K into EXTRAS, or the cases needing it blocked:
+ * SKIP when K has no build tree, ERROR when the build failed. */
+static void add_crashmod(const KdhRunContext *ctx, KdhPrepared *p, const KdhCase *c,
+                         const KdhKernel *k, GPtrArray *extras)
+{
+	g_autoptr(GError) why = NULL;
+	gint64 start = ctx->ops->now();
+	char *ko = ctx->ops->crashmod(ctx, k, &why);
+
+	if (ko) {
+		say_prepared(ctx, "crashmod", start, ko);
+		g_ptr_array_add(extras, ko);
+		return;
+	}
+	block(p, c->kernel_ref, KDH_NEEDS_CRASHMOD,
+	      g_error_matches(why, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_UNSUPPORTED)
+	          ? KDH_VERDICT_SKIP
+	          : KDH_VERDICT_ERROR,
+	      g_strdup_printf("the crash module for %s: %s", k->release, why->message));
+}
+
+/* LKDTM in K: built in (nothing to add), a module (added to EXTRAS), or
+ * absent (the cases needing it are a SKIP saying so). */
+static void add_lkdtm(KdhPrepared *p, const KdhCase *c, const KdhKernel *k, GPtrArray *extras)
+{
+	static const char *const wanted[] = {"lkdtm", NULL};
+	g_autoptr(GError) why = NULL;
+	g_autoptr(GHashTable) config = NULL;
+	const char *state;
+	g_autoptr(GPtrArray) order = NULL;
+
+	if (k->config)
+		config = kdh_kconfig_load(k->config, &why);
+	else
+		g_set_error(&why, KDH_KERNEL_ERROR, 0, "the kernel entry names none");
+	state = config ? g_hash_table_lookup(config, "LKDTM") : NULL;
+
+	if (g_strcmp0(state, "y") == 0)
+		return;
+	if (g_strcmp0(state, "m") == 0 &&
+	    (order = kdh_modules_load_order(k->modules_dir, wanted, &why)) && order->len == 1) {
+		g_ptr_array_add(
+		    extras, g_build_filename(k->modules_dir, g_ptr_array_index(order, 0), NULL));
+		return;
+	}
+	block(p, c->kernel_ref, KDH_NEEDS_LKDTM, KDH_VERDICT_SKIP,
+	      !config ? g_strdup_printf("kernel %s has no configuration to tell whether it has "
+	                                "LKDTM: %s",
+	                                k->release, why->message)
+	      : state ? g_strdup_printf("kernel %s has LKDTM as a module kdh cannot load (%s)",
+	                                k->release, why ? why->message : "it needs other modules")
+	              : g_strdup_printf("kernel %s has no LKDTM (CONFIG_LKDTM is not set; a kernel "
+	                                "built with kconfigs/lkdtm.config has it)",
+	                                k->release));
+}
+
+/* The image of C's kernel, with what any case of that kernel needs. */
+static char *make_image(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                        const KdhCase *c, const KdhKernel *k, GError **error)
+{
+	g_autoptr(GPtrArray) extras = g_ptr_array_new_with_free_func(g_free);
+
+	if (kernel_needs(cases, c->kernel_ref, KDH_NEEDS_CRASHMOD))
+		add_crashmod(ctx, p, c, k, extras);
+	if (kernel_needs(cases, c->kernel_ref, KDH_NEEDS_LKDTM))
+		add_lkdtm(p, c, k, extras);
+	g_ptr_array_add(extras, NULL);
+	return ctx->ops->image(ctx, c, k, (const char *const *)extras->pdata, error);
+}
+
+gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                GError **error)
+{
+	gint64 start;
+
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		const KdhKernel *k = kdh_prepared_kernel(p, c);
+		g_autofree char *key = NULL;
+		g_autoptr(GError) why = NULL;
+		char *initrd;
+
+		g_return_val_if_fail(k, FALSE);
+		key = image_key(k, c);
+		if (g_hash_table_contains(p->images, key))
+			continue;
+		start = ctx->ops->now();
+		if (!(initrd = make_image(ctx, p, cases, c, k, &why))) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s: the %s image for %s: %s", c->source, c->image, k->release,
+			            why->message);
+			return FALSE;
+		}
+		say_prepared(ctx, "image", start, initrd);
+		g_hash_table_insert(p->images, g_steal_pointer(&key), initrd);
+	}
+	start = ctx->ops->now();
+	if (!(p->base = ctx->ops->base(ctx, error)))
+		return FALSE;
+	say_prepared(ctx, "disk", start, p->base);
+	return TRUE;
+}
