@@ -73,8 +73,8 @@ static char *fake_makefile(const char *counter, const char *vermagic_release)
 static KdhKernel *imported_kernel(const char *name, const char *makefile)
 {
 	g_autofree char *rel_bz = g_strdup_printf("%s/vmlinuz-%s", name, RELEASE);
-	g_autofree char *rel_order = g_strdup_printf("%s/lib/modules/%s/modules.order", name,
-	                                             RELEASE);
+	g_autofree char *rel_order =
+	    g_strdup_printf("%s/lib/modules/%s/modules.order", name, RELEASE);
 	g_autofree char *folder = g_build_filename(scratch_dir, name, NULL);
 	g_autoptr(GError) error = NULL;
 	KdhKernel *k;
