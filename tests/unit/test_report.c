@@ -159,7 +159,8 @@ START_TEST(asked_no_dump_and_unrecorded)
 	ck_assert_str_eq(json_object_get_string_member(asked, "outcome"), "no-dump");
 	ck_assert(json_object_get_null_member(asked, "expect_panic"));
 	ck_assert(json_object_get_null_member(asked, "expect_function"));
-	ck_assert_str_eq(json_object_get_string_member(asked, "expect_reason"), "kexec-load-failed");
+	ck_assert_str_eq(json_object_get_string_member(asked, "expect_reason"),
+	                 "kexec-load-failed");
 	ck_assert_str_eq(json_object_get_string_member(asked, "verify_crash"), "auto");
 	ck_assert(json_object_get_null_member(asked, "cpu"));
 	asked = json_object_get_object_member(kdh_test_load_json(parser2, tmp, "b.json"), "asked");
