@@ -338,7 +338,8 @@ START_TEST(built_kernel_uses_its_object_tree)
 	obj_config = g_build_filename(obj, ".config", NULL);
 	ck_assert(g_file_get_contents(obj_config, &text, NULL, NULL));
 	ck_assert_str_eq(text, config);
-	g_clear_pointer(&found, kdh_build_tree_free);
+	/* Released: its lock too. */
+	kdh_build_tree_free(g_steal_pointer(&found));
 
 	/* Holding it now: used as it is. */
 	again = kdh_kernel_build_tree(k, &error);
