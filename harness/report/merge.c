@@ -33,6 +33,9 @@ typedef enum {
 	/* an array of strings, or missing: a member newer kdh versions write,
 	 * so results of an older kdh still merge */
 	M_STRINGS_OR_MISSING,
+	/* likewise for a string or null, an integer or null */
+	M_STRING_OR_NULL_OR_MISSING,
+	M_INT_OR_NULL_OR_MISSING,
 	M_VERDICT, /* a verdict name */
 	M_PHASES,  /* an array of {name: string, seconds: M_SECONDS} */
 	M_CASES,   /* an array of objects, each checked with case_members */
@@ -65,6 +68,10 @@ static const Member case_members[] = {
     {"asked.outcome", M_STRING_OR_NULL},
     {"asked.expect_panic", M_STRING_OR_NULL},
     {"asked.image", M_STRING_OR_NULL},
+    {"asked.cpu", M_INT_OR_NULL_OR_MISSING},
+    {"asked.expect_function", M_STRING_OR_NULL_OR_MISSING},
+    {"asked.expect_reason", M_STRING_OR_NULL_OR_MISSING},
+    {"asked.verify_crash", M_STRING_OR_NULL_OR_MISSING},
     {"phases", M_PHASES},
     {"total_seconds", M_SECONDS},
     {"acceleration", M_STRING_OR_NULL},
@@ -178,6 +185,8 @@ static const char *kind_text(MemberKind kind)
 	    [M_OBJECT] = "an object",
 	    [M_STRINGS] = "an array of strings",
 	    [M_STRINGS_OR_MISSING] = "an array of strings (or absent)",
+	    [M_STRING_OR_NULL_OR_MISSING] = "a string or null (or absent)",
+	    [M_INT_OR_NULL_OR_MISSING] = "an integer or null (or absent)",
 	    [M_VERDICT] = "a verdict (PASS, FAIL, ERROR, SKIP, TIMEOUT, NOT-RUN)",
 	    [M_PHASES] = "an array of {\"name\": string, \"seconds\": number}",
 	    [M_CASES] = "an array of case objects",
@@ -206,6 +215,10 @@ static gboolean has_kind(JsonNode *n, MemberKind kind)
 		return value_type(n) == G_TYPE_INT64;
 	case M_INT_OR_NULL:
 		return null || value_type(n) == G_TYPE_INT64;
+	case M_STRING_OR_NULL_OR_MISSING:
+		return !n || has_kind(n, M_STRING_OR_NULL);
+	case M_INT_OR_NULL_OR_MISSING:
+		return !n || has_kind(n, M_INT_OR_NULL);
 	case M_OBJECT:
 		return n && JSON_NODE_HOLDS_OBJECT(n);
 	case M_STRINGS:

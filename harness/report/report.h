@@ -55,6 +55,10 @@ typedef struct {
 	char *outcome;      /* "dump" | "no-dump" */
 	char *expect_panic; /* the panic line the dump must hold; NULL: none asked */
 	char *image;
+	int cpu;               /* the CPU the trigger fires on; -1: any */
+	char *expect_function; /* in the panic's call trace; NULL: none asked */
+	char *expect_reason;   /* why no dump, with outcome no-dump; else NULL */
+	char *verify_crash;    /* "auto" | "yes" | "no" */
 } KdhAsked;
 
 typedef struct {

@@ -50,6 +50,7 @@ KdhResult *kdh_result_new(const char *case_name)
 	r->verdict = KDH_VERDICT_PASS;
 	r->dump_level = -1;
 	r->asked.dump_level = -1;
+	r->asked.cpu = -1;
 	r->reasons = g_ptr_array_new_with_free_func(g_free);
 	r->checks = g_ptr_array_new_with_free_func(g_free);
 	r->phases = g_ptr_array_new_with_free_func((GDestroyNotify)phase_free);
@@ -68,6 +69,9 @@ static void asked_clear(KdhAsked *a)
 	g_free(a->compression);
 	g_free(a->outcome);
 	g_free(a->expect_panic);
+	g_free(a->expect_function);
+	g_free(a->expect_reason);
+	g_free(a->verify_crash);
 	g_free(a->image);
 }
 

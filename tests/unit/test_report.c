@@ -136,8 +136,8 @@ START_TEST(verdict_json_has_what_was_asked)
 }
 END_TEST
 
-/* An expected no-dump case asks for "no-dump" and no panic line; a result
- * nobody asked anything of says null, not 0. */
+/* An expected no-dump case asks for "no-dump", its reason and no panic
+ * line or function; a result nobody asked anything of says null, not 0. */
 START_TEST(asked_no_dump_and_unrecorded)
 {
 	static const char text[] = "[scenario]\nname=nd\n[vm]\ncrashkernel=48M\n"
@@ -158,6 +158,11 @@ START_TEST(asked_no_dump_and_unrecorded)
 	asked = json_object_get_object_member(kdh_test_load_json(parser, tmp, "a.json"), "asked");
 	ck_assert_str_eq(json_object_get_string_member(asked, "outcome"), "no-dump");
 	ck_assert(json_object_get_null_member(asked, "expect_panic"));
+	ck_assert(json_object_get_null_member(asked, "expect_function"));
+	ck_assert_str_eq(json_object_get_string_member(asked, "expect_reason"),
+	                 "kexec-load-failed");
+	ck_assert_str_eq(json_object_get_string_member(asked, "verify_crash"), "auto");
+	ck_assert(json_object_get_null_member(asked, "cpu"));
 	asked = json_object_get_object_member(kdh_test_load_json(parser2, tmp, "b.json"), "asked");
 	ck_assert(json_object_get_null_member(asked, "memory"));
 	ck_assert(json_object_get_null_member(asked, "dump_level"));

@@ -518,6 +518,23 @@ START_TEST(no_dump_expected_but_a_dump_is_there)
 }
 END_TEST
 
+/* A capture cut short leaves part of a dump: with the timeout expected,
+ * that folder is the failure seen, not a dump, and is not verified. */
+START_TEST(partial_capture_is_the_expected_timeout)
+{
+	Judged j;
+
+	judged_init(&j, "[expect]\noutcome=no-dump\nreason=capture-timeout\n", DUMPTEST_FIXTURE);
+	j.con.capture_done = FALSE;
+	j.con.timeout_phase = g_strdup("capture");
+	j.con.timeout_message = g_strdup("phase capture: no 'capture-done' marker within 1 s");
+	j.e.serial_log = SERIAL_DIR "capture-timeout-6.1.log";
+	kdh_verdict_judge(j.r, j.c, &j.e);
+	assert_verdict(&j, "PASS", NULL, "no complete dump, as expected: capture-timeout");
+	judged_clear(&j);
+}
+END_TEST
+
 /* A dump-expected case without one: the diagnosis is what a user reads
  * first. */
 START_TEST(missing_dump_says_why_first)
@@ -634,6 +651,7 @@ Suite *verdict_suite(void)
 	tcase_add_test(tc, no_dump_passes_on_its_reason);
 	tcase_add_test(tc, no_dump_fails_on_another_reason);
 	tcase_add_test(tc, no_dump_expected_but_a_dump_is_there);
+	tcase_add_test(tc, partial_capture_is_the_expected_timeout);
 	tcase_add_test(tc, missing_dump_says_why_first);
 	tcase_add_test(tc, timeout_keeps_its_verdict_and_gets_the_diagnosis);
 	tcase_add_test(tc, no_dump_timeout_without_diagnosis);
