@@ -179,20 +179,96 @@ static gboolean same_content(const char *a, const char *b)
 	return la == lb && memcmp(ta, tb, la) == 0;
 }
 
+/* TRUE when the object tree OBJ holds K: its release and .config. */
+static gboolean obj_holds(const char *obj, const KdhKernel *k)
+{
+	g_autofree char *config = g_build_filename(obj, ".config", NULL);
+	g_autofree char *release_file =
+	    g_build_filename(obj, "include", "config", "kernel.release", NULL);
+	g_autofree char *release = NULL;
+
+	return g_file_get_contents(release_file, &release, NULL, NULL) &&
+	       g_str_equal(g_strstrip(release), k->release) && same_content(config, k->config);
+}
+
+/* The source tree K was built from, as kdh_kernel_build unpacked or was
+ * given it: a Debian linux-source package's in $cache/sources/, or the
+ * user's folder (the entry's package). */
+static char *source_tree(const KdhKernel *k, const char *kernels)
+{
+	g_autofree char *cache = g_path_get_dirname(kernels);
+	g_autofree char *name = NULL;
+
+	if (!k->package || !k->version)
+		return NULL;
+	if (g_path_is_absolute(k->package))
+		return g_strdup(k->package);
+	name = g_strdup_printf("%s_%s", k->package, k->version);
+	return g_build_filename(cache, "sources", name, k->package, NULL);
+}
+
+/* The compiler K was built with (its entry's kdh-kernel.ini) is the one
+ * `gcc --version` names now. */
+static gboolean same_compiler(const KdhKernel *k)
+{
+	const char *argv[] = {"gcc", "--version", NULL};
+	g_autofree char *meta = g_build_filename(k->root, KDH_KERNEL_META, NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree char *built_with = NULL, *now = NULL;
+
+	if (!g_key_file_load_from_file(kf, meta, G_KEY_FILE_NONE, NULL) ||
+	    !(built_with = g_key_file_get_string(kf, "kernel", "compiler", NULL)) ||
+	    !kdh_run(argv, NULL, &now, NULL))
+		return FALSE;
+	now[strcspn(now, "\n")] = '\0';
+	return g_str_equal(now, built_with);
+}
+
+/* Makes the object tree OBJ (locked by the caller) hold K again: K's
+ * .config and the same build kdh_kernel_build runs (bzImage and modules),
+ * which recompiles what the configurations differ in and leaves the
+ * Module.symvers a module build needs. */
+static gboolean reprepare(const char *obj, const KdhKernel *k, GError **error)
+{
+	static const char *const env[] = {
+	    "ARCH", "x86_64", "KBUILD_BUILD_USER", "kdh", "KBUILD_BUILD_HOST", "kdh", NULL};
+	g_autofree char *config = g_build_filename(obj, ".config", NULL);
+	g_autofree char *jobs = g_strdup_printf("-j%u", g_get_num_processors());
+	const char *configure[] = {"make", "-C", obj, "olddefconfig", NULL};
+	const char *build[] = {"make", "-C", obj, jobs, "bzImage", "modules", NULL};
+	KdhRunOptions opts = {.env = env, .merge_stderr = TRUE};
+
+	if (!kdh_copy_file(k->config, config, 0644, error) ||
+	    !kdh_run_full(configure, &opts, NULL, NULL, error) ||
+	    !kdh_run_full(build, &opts, NULL, NULL, error)) {
+		g_prefix_error(error, "rebuilding %s's object tree %s: ", k->release, obj);
+		return FALSE;
+	}
+	if (!obj_holds(obj, k)) {
+		g_set_error(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_FAILED,
+		            "rebuilding %s's object tree %s with its .config gave another release "
+		            "or configuration",
+		            k->release, obj);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* kdh keeps one object tree per source tree and toolchain, not per
  * configuration: the kernel built there last owns it.  A module built
- * against it fits K only if it still holds K's .config and release; the
- * tree is then locked (as a kernel build locks it) while the module builds,
- * so no build changes it meanwhile. */
+ * against it fits K only while it holds K's .config and release; when it
+ * holds another kernel's, it is rebuilt with K's configuration (minutes,
+ * once per kernel: the module is cached) rather than refused, since kdh's
+ * own builds share trees all the time.  The tree is locked (as a kernel
+ * build locks it) while in use, so no build changes it meanwhile. */
 static KdhBuildTree *built_tree(const KdhKernel *k, GError **error)
 {
 	g_autofree char *kernels = kernels_dir(k);
-	g_autofree char *kver = NULL;
-	g_autofree char *prefix = NULL;
+	g_autofree char *kver = NULL, *prefix = NULL, *source = NULL;
 	g_autoptr(GDir) d = NULL;
 	const char *id_hash = strrchr(k->id, '-');
 	const char *name;
-	guint seen = 0;
+	gboolean other_sources = FALSE, other_compiler = FALSE;
 
 	if (!g_str_has_prefix(k->id, "build-") || !id_hash || id_hash < k->id + strlen("build-")) {
 		g_set_error(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_BUILD_TREE,
@@ -201,35 +277,45 @@ static KdhBuildTree *built_tree(const KdhKernel *k, GError **error)
 	}
 	kver = g_strndup(k->id + strlen("build-"), id_hash - k->id - strlen("build-"));
 	prefix = g_strdup_printf(".obj-%s-", kver);
+	source = source_tree(k, kernels);
 	d = g_dir_open(kernels, 0, error);
 	if (!d)
 		return NULL;
 	while ((name = g_dir_read_name(d))) {
-		g_autofree char *obj = NULL, *config = NULL, *release_file = NULL;
-		g_autofree char *lock_path = NULL, *release = NULL;
+		g_autofree char *obj = NULL, *lock_path = NULL, *link = NULL, *link_path = NULL;
 		int lock;
 
 		if (!g_str_has_prefix(name, prefix))
 			continue;
-		seen++;
 		obj = g_build_filename(kernels, name, NULL);
 		lock_path = g_strdup_printf("%s/.lock-obj-%s", kernels, name + strlen(".obj-"));
-		config = g_build_filename(obj, ".config", NULL);
-		release_file = g_build_filename(obj, "include", "config", "kernel.release", NULL);
+		link_path = g_build_filename(obj, "source", NULL);
 		lock = kdh_lock(lock_path, error);
 		if (lock < 0)
 			return NULL;
-		if (g_file_get_contents(release_file, &release, NULL, NULL) &&
-		    g_str_equal(g_strstrip(release), k->release) && same_content(config, k->config))
+		if (obj_holds(obj, k))
 			return tree_new(g_steal_pointer(&obj), lock);
+		/* Another kernel's now: K's if it was built from this tree. */
+		link = g_file_read_link(link_path, NULL);
+		if (!link || !source || !g_str_equal(link, source)) {
+			other_sources = TRUE;
+		} else if (!same_compiler(k)) {
+			other_compiler = TRUE;
+		} else if (reprepare(obj, k, error)) {
+			return tree_new(g_steal_pointer(&obj), lock);
+		} else {
+			kdh_unlock(lock);
+			return NULL;
+		}
 		kdh_unlock(lock);
 	}
 	g_set_error(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_BUILD_TREE,
 	            "kernel %s has no build tree: %s", k->ref ? k->ref : k->id,
-	            seen ? "its object tree now holds another configuration (kdh keeps one per "
-	                   "source and compiler; build this kernel again after removing its "
-	                   "cache entry to get it back)"
-	                 : "its object tree (.obj-*) is gone from the cache");
+	            other_compiler  ? "its object tree holds another configuration now, and the "
+	                              "compiler that built the kernel is no longer the host's gcc"
+	            : other_sources ? "the object trees of its version (.obj-*) are of other "
+	                              "sources"
+	                            : "its object tree (.obj-*) is gone from the cache");
 	return NULL;
 }
 

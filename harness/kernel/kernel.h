@@ -215,9 +215,11 @@ typedef struct {
  *           packages, downloaded once and unpacked (not installed) as the
  *           cache entry <id>.headers/ beside K's; the headers' Makefile is
  *           made relative so the tree works there.
- *   build   the object tree K was built in, if it still holds K's .config
- *           and release (it is per source and compiler, and the kernel
- *           built there last owns it); locked against builds meanwhile.
+ *   build   the object tree K was built in (per source and compiler: the
+ *           kernel built there last owns it), locked against builds while
+ *           in use; when it holds another kernel's .config or release now,
+ *           it is first rebuilt with K's (bzImage and modules: minutes),
+ *           provided the host's gcc is the one K was built with.
  *   import  K's lib/modules/<release>/build, when a folder (not a link).
  * KDH_KERNEL_ERROR_NO_BUILD_TREE, with a message saying what is missing,
  * when K has none; other errors (a download failing) are ..._FAILED. */

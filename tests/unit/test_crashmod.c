@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image/image.h"
 #include "kernel/kernel.h"
@@ -252,26 +253,62 @@ START_TEST(module_for_another_release_is_refused)
 }
 END_TEST
 
-/* An object tree under the scratch cache as a kdh build leaves it. */
-static char *fake_obj_tree(const char *name, const char *config, const char *release)
+/* An object tree under the scratch cache as a kdh build leaves it, holding
+ * CONFIG and RELEASE; its Makefile's build (bzImage) appends a line to
+ * COUNTER. */
+static char *fake_obj_tree(const char *name, const char *config, const char *release,
+                           const char *counter)
 {
 	g_autofree char *rel_config = g_strdup_printf("cache/kernels/%s/.config", name);
 	g_autofree char *rel_release =
 	    g_strdup_printf("cache/kernels/%s/include/config/kernel.release", name);
+	g_autofree char *rel_make = g_strdup_printf("cache/kernels/%s/Makefile", name);
+	g_autofree char *makefile = g_strdup_printf("olddefconfig:\n\t@:\nmodules:\n\t@:\n"
+	                                            "bzImage:\n\t@echo built >> %s\n",
+	                                            counter);
 
 	g_free(scratch_write_file(rel_config, config));
 	g_free(scratch_write_file(rel_release, release));
+	g_free(scratch_write_file(rel_make, makefile));
 	return g_build_filename(scratch_cache, "kernels", name, NULL);
 }
 
-START_TEST(built_kernel_uses_its_object_tree_only_while_it_matches)
+/* A kernel kdh built from the folder SOURCE with CONFIG, by COMPILER (as
+ * its kdh-kernel.ini says). */
+static KdhKernel *built_kernel(const char *source, const char *config, const char *compiler)
+{
+	KdhKernel *k = fake_kernel("build", "build-6.1.99-0123456789ab", config);
+	g_autofree char *meta = g_strdup_printf("[kernel]\ncompiler=%s\n", compiler);
+
+	k->package = g_strdup(source);
+	g_free(scratch_write_file("cache/kernels/build-6.1.99-0123456789ab/kdh-kernel.ini", meta));
+	return k;
+}
+
+static char *gcc_version(void)
+{
+	const char *argv[] = {"gcc", "--version", NULL};
+	g_autoptr(GError) error = NULL;
+	char *out = NULL;
+
+	ck_assert_msg(kdh_run(argv, NULL, &out, &error), "%s", error ? error->message : "");
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+START_TEST(built_kernel_uses_its_object_tree)
 {
 	const char *config = "CONFIG_MODULES=y\nCONFIG_LKDTM=y\n";
-	g_autoptr(KdhKernel) k = fake_kernel("build", "build-6.1.99-0123456789ab", config);
+	const char *other = "CONFIG_MODULES=y\n";
+	g_autofree char *counter = g_build_filename(scratch_dir, "builds", NULL);
+	g_autofree char *source = g_build_filename(scratch_dir, "linux", NULL);
+	g_autofree char *gcc = gcc_version();
+	g_autoptr(KdhKernel) k = built_kernel(source, config, gcc);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhBuildTree) none = NULL, other = NULL, found = NULL;
-	g_autofree char *obj = NULL;
+	g_autoptr(KdhBuildTree) none = NULL, foreign = NULL, found = NULL, again = NULL;
+	g_autofree char *obj = NULL, *link = NULL, *obj_config = NULL, *text = NULL;
 
+	g_mkdir(source, 0755);
 	/* No object tree at all. */
 	none = kdh_kernel_build_tree(k, &error);
 	ck_assert_ptr_null(none);
@@ -279,20 +316,56 @@ START_TEST(built_kernel_uses_its_object_tree_only_while_it_matches)
 	ck_assert_ptr_nonnull(strstr(error->message, "gone"));
 	g_clear_error(&error);
 
-	/* The tree now holds another kernel's configuration. */
-	obj = fake_obj_tree(".obj-6.1.99-aaaaaaaaaaaa", "CONFIG_MODULES=y\n", RELEASE "\n");
-	other = kdh_kernel_build_tree(k, &error);
-	ck_assert_ptr_null(other);
+	/* A tree of this version with another configuration, of other sources:
+	 * neither used nor rebuilt. */
+	obj = fake_obj_tree(".obj-6.1.99-aaaaaaaaaaaa", other, RELEASE "\n", counter);
+	foreign = kdh_kernel_build_tree(k, &error);
+	ck_assert_ptr_null(foreign);
 	ck_assert(g_error_matches(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_BUILD_TREE));
-	ck_assert_ptr_nonnull(strstr(error->message, "another configuration"));
+	ck_assert_ptr_nonnull(strstr(error->message, "other sources"));
+	ck_assert_uint_eq(count_lines(counter), 0);
 	g_clear_error(&error);
 
-	/* Back to this kernel's: used, and locked while in use. */
-	g_free(fake_obj_tree(".obj-6.1.99-aaaaaaaaaaaa", config, RELEASE "\n"));
+	/* Of this kernel's sources: rebuilt with its .config, then used,
+	 * locked while in use. */
+	link = g_build_filename(obj, "source", NULL);
+	ck_assert_int_eq(symlink(source, link), 0);
 	found = kdh_kernel_build_tree(k, &error);
 	ck_assert_msg(found, "%s", error ? error->message : "");
 	ck_assert_str_eq(found->dir, obj);
 	ck_assert_int_ge(found->lock, 0);
+	ck_assert_uint_eq(count_lines(counter), 1);
+	obj_config = g_build_filename(obj, ".config", NULL);
+	ck_assert(g_file_get_contents(obj_config, &text, NULL, NULL));
+	ck_assert_str_eq(text, config);
+	/* Released: its lock too. */
+	kdh_build_tree_free(g_steal_pointer(&found));
+
+	/* Holding it now: used as it is. */
+	again = kdh_kernel_build_tree(k, &error);
+	ck_assert_msg(again, "%s", error ? error->message : "");
+	ck_assert_uint_eq(count_lines(counter), 1);
+}
+END_TEST
+
+START_TEST(built_kernel_of_another_compiler_is_not_rebuilt)
+{
+	g_autofree char *counter = g_build_filename(scratch_dir, "builds", NULL);
+	g_autofree char *source = g_build_filename(scratch_dir, "linux", NULL);
+	g_autoptr(KdhKernel) k = built_kernel(source, "CONFIG_MODULES=y\n", "gcc (Old) 4.9");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhBuildTree) tree = NULL;
+	g_autofree char *obj = NULL, *link = NULL;
+
+	g_mkdir(source, 0755);
+	obj = fake_obj_tree(".obj-6.1.99-aaaaaaaaaaaa", "CONFIG_LKDTM=y\n", RELEASE "\n", counter);
+	link = g_build_filename(obj, "source", NULL);
+	ck_assert_int_eq(symlink(source, link), 0);
+	tree = kdh_kernel_build_tree(k, &error);
+	ck_assert_ptr_null(tree);
+	ck_assert(g_error_matches(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_BUILD_TREE));
+	ck_assert_ptr_nonnull(strstr(error->message, "compiler"));
+	ck_assert_uint_eq(count_lines(counter), 0);
 }
 END_TEST
 
@@ -308,7 +381,8 @@ Suite *crashmod_suite(void)
 	tcase_add_test(tc, failed_build_quotes_log_tail_and_leaves_no_entry);
 	tcase_add_test(tc, built_module_is_cached_and_built_once);
 	tcase_add_test(tc, module_for_another_release_is_refused);
-	tcase_add_test(tc, built_kernel_uses_its_object_tree_only_while_it_matches);
+	tcase_add_test(tc, built_kernel_uses_its_object_tree);
+	tcase_add_test(tc, built_kernel_of_another_compiler_is_not_rebuilt);
 	suite_add_tcase(s, tc);
 	return s;
 }
