@@ -18,6 +18,9 @@ packages=(
 	busybox-static kexec-tools makedumpfile cpio
 	# kernel builds (kdh kernel build) and imports (kdh kernel import)
 	bison flex bc libelf-dev libssl-dev kmod
+	# the crash module (images/crashmod): Debian's linux-headers call gcc-12
+	# by name; kdh reads the module's vermagic with modinfo (kmod)
+	gcc-12
 	# the kernel unit tests make packages and compressed modules with these
 	# (rpmbuild: the .rpm import test; dpkg-deb comes with dpkg)
 	rpm xz-utils zstd

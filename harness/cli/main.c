@@ -21,7 +21,8 @@ static int cmd_help(int argc, char **argv);
 static const KdhCommand commands[] = {
     {"run", kdh_cmd_run, "[OPTION...] SCENARIO...",
      "run scenario files: boot, crash, capture, verify"},
-    {"list", kdh_cmd_list, "[--filter GLOB] [--shard I/N] [--timeout-scale X] [--json] SCENARIO... | --triggers [--json]",
+    {"list", kdh_cmd_list,
+     "[--filter GLOB] [--shard I/N] [--timeout-scale X] [--json] SCENARIO... | --triggers [--json]",
      "the cases scenario files expand to, without starting anything"},
     {"dump", cmd_dump, "info|dmesg|verify|read|vmcoreinfo FILE...",
      "read a dump with kdh's own reader (also build/kdh-dump)"},

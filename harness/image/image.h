@@ -13,9 +13,8 @@
 GQuark kdh_image_error_quark(void);
 
 typedef enum {
-	KDH_IMAGE_ERROR_FAILED,
-	/* The kernel has no build tree to build the crash module against. */
-	KDH_IMAGE_ERROR_UNSUPPORTED,
+	KDH_IMAGE_ERROR_FAILED = 0,  /* making the image or module failed */
+	KDH_IMAGE_ERROR_UNSUPPORTED, /* the kernel lacks what it takes (no build tree) */
 } KdhImageError;
 
 /* The modules the mini guest loads (plus what modules.dep says they need):
@@ -37,7 +36,24 @@ GPtrArray *kdh_modules_load_order(const char *modules_dir, const char *const *wa
 char *kdh_image_mini(const KdhKernel *kernel, const char *recipe_dir, const char *const *extras,
                      const char *cache_dir, GError **error);
 
-/* The crash module built against K (see images/crashmod/). */
+/* ---- the crash module (crashmod.c) ---- */
+
+/* The cache entry name kdh_crashmod_build uses for K and the module
+ * source in SOURCE_DIR: "<release>-<hash>", the hash covering every file
+ * of SOURCE_DIR (names and contents), K's entry id, the host compiler and
+ * the recipe.  NULL with an error when SOURCE_DIR cannot be read. */
+char *kdh_crashmod_entry_name(const KdhKernel *k, const char *source_dir, GError **error);
+
+/* Builds the crash module from SOURCE_DIR (images/crashmod: Kbuild and
+ * kdh_crash.c) against K's build tree (kdh_kernel_build_tree) and returns
+ * the path of CACHE_DIR/crashmod/<entry name>/kdh_crash.ko.  Built at most
+ * once among all threads and processes sharing CACHE_DIR; a cached module
+ * costs a hash of the sources and nothing else.  The module's vermagic is
+ * checked to name K's release.  Errors: KDH_IMAGE_ERROR_UNSUPPORTED when K
+ * has no build tree (the message says what is missing); otherwise
+ * KDH_IMAGE_ERROR_FAILED, for a failed build with the last lines of its log
+ * and the full log's path (kept in CACHE_DIR/crashmod/logs/).  No entry is
+ * left behind by a failure. */
 char *kdh_crashmod_build(const KdhKernel *k, const char *source_dir, const char *cache_dir,
                          GError **error);
 

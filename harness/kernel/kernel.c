@@ -158,10 +158,12 @@ KdhKernel *kernel_entry_load(const char *kernels, const char *id, const char *re
 }
 
 /* Tells whether ENTRY (a folder name under kernels/) is a published entry
- * rather than a temporary folder, a lock, a log or a debug companion. */
+ * rather than a temporary folder, a lock, a log or a debug or headers
+ * companion. */
 static gboolean is_entry_name(const char *name)
 {
-	return name[0] != '.' && !g_str_equal(name, "logs") && !g_str_has_suffix(name, ".dbg");
+	return name[0] != '.' && !g_str_equal(name, "logs") && !g_str_has_suffix(name, ".dbg") &&
+	       !g_str_has_suffix(name, ".headers");
 }
 
 /* The cached entry whose id is PREFIX-<KEY> or starts with PREFIX-<KEY>: the
@@ -331,8 +333,9 @@ static guint64 disk_usage(const char *path)
 guint64 kdh_kernel_size(const KdhKernel *k)
 {
 	g_autofree char *dbg = g_strdup_printf("%s.dbg", k->root);
+	g_autofree char *headers = g_strdup_printf("%s.headers", k->root);
 
-	return disk_usage(k->root) + disk_usage(dbg);
+	return disk_usage(k->root) + disk_usage(dbg) + disk_usage(headers);
 }
 
 char *kdh_bzimage_release(const char *path, GError **error)

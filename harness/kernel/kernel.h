@@ -35,11 +35,6 @@
 #define KDH_KERNEL_ERROR (kdh_kernel_error_quark())
 GQuark kdh_kernel_error_quark(void);
 
-typedef enum {
-	KDH_KERNEL_ERROR_FAILED,        /* anything else: the error says what */
-	KDH_KERNEL_ERROR_NO_DEBUG_INFO, /* kdh_kernel_debug_vmlinux: none to be had */
-} KdhKernelError;
-
 typedef struct {
 	char *ref;     /* as the scenario wrote it, e.g. "debian:default" */
 	char *release; /* uname -r, e.g. "6.1.0-56-amd64" */
@@ -192,7 +187,7 @@ GHashTable *kdh_kconfig_load(const char *path, GError **error);
  * canonical "debian:..."/"build:..."/"import:..." form). */
 GPtrArray *kdh_kernel_list(const char *cache_dir, GError **error);
 
-/* Bytes used by the entry K (and its debug companion). */
+/* Bytes used by the entry K (and its debug and headers companions). */
 guint64 kdh_kernel_size(const KdhKernel *k);
 
 /* The release string in a bzImage's setup header ("6.12.117 (root@host) #1
@@ -201,6 +196,37 @@ guint64 kdh_kernel_size(const KdhKernel *k);
  * "--help", a '/': only 1-64 of [A-Za-z0-9._+~-], starting with a letter or
  * digit, pass). */
 char *kdh_bzimage_release(const char *path, GError **error);
+
+/* ---- build trees for out-of-tree modules (headers.c) ---- */
+
+typedef enum {
+	KDH_KERNEL_ERROR_FAILED = 0,    /* anything else */
+	KDH_KERNEL_ERROR_NO_BUILD_TREE, /* the kernel has no tree to build modules against */
+	KDH_KERNEL_ERROR_NO_DEBUG_INFO, /* kdh_kernel_debug_vmlinux: none to be had */
+} KdhKernelError;
+
+typedef struct {
+	char *dir; /* `make -C DIR M=<module folder> modules` builds a module here */
+	int lock;  /* held while the tree is in use, or -1 */
+} KdhBuildTree;
+
+/* The tree to build out-of-tree modules for K against, kept until
+ * kdh_build_tree_free (which releases its lock):
+ *   debian  linux-headers-<release> with its -common and linux-kbuild-*
+ *           packages, downloaded once and unpacked (not installed) as the
+ *           cache entry <id>.headers/ beside K's; the headers' Makefile is
+ *           made relative so the tree works there.
+ *   build   the object tree K was built in (per source and compiler: the
+ *           kernel built there last owns it), locked against builds while
+ *           in use; when it holds another kernel's .config or release now,
+ *           it is first rebuilt with K's (bzImage and modules: minutes),
+ *           provided the host's gcc is the one K was built with.
+ *   import  K's lib/modules/<release>/build, when a folder (not a link).
+ * KDH_KERNEL_ERROR_NO_BUILD_TREE, with a message saying what is missing,
+ * when K has none; other errors (a download failing) are ..._FAILED. */
+KdhBuildTree *kdh_kernel_build_tree(const KdhKernel *k, GError **error);
+void kdh_build_tree_free(KdhBuildTree *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhBuildTree, kdh_build_tree_free)
 
 /* ---- debug info for crash(8) (kernel/debuginfo.c) ---- */
 

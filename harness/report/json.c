@@ -46,6 +46,10 @@ static void add_asked(JsonBuilder *b, const KdhAsked *a)
 	kdh_json_add_string(b, "outcome", a->outcome);
 	kdh_json_add_string(b, "expect_panic", a->expect_panic);
 	kdh_json_add_string(b, "image", a->image);
+	add_int_or_null(b, "cpu", a->cpu, -1);
+	kdh_json_add_string(b, "expect_function", a->expect_function);
+	kdh_json_add_string(b, "expect_reason", a->expect_reason);
+	kdh_json_add_string(b, "verify_crash", a->verify_crash);
 	json_builder_end_object(b);
 }
 
@@ -60,6 +64,7 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	kdh_json_add_string(b, "verdict", kdh_verdict_name(r->verdict));
 	add_strings(b, "reasons", r->reasons);
 	add_strings(b, "checks", r->checks);
+	add_strings(b, "warnings", r->warnings);
 	kdh_json_add_string(b, "failed_phase", r->failed_phase);
 	kdh_json_add_string(b, "started_at", r->started_at);
 	kdh_json_add_string(b, "kdh_version", r->kdh_version);

@@ -6,8 +6,9 @@
 
 #include <string.h>
 
-#define REASON_MAX_CHARS 160
-#define CELL_MAX_CHARS   100
+#define REASON_MAX_CHARS  160
+#define CELL_MAX_CHARS    100
+#define WARNING_MAX_CHARS 300
 
 static const char md_active[] = "\\`*_[]<>|~&#!";
 
@@ -100,6 +101,28 @@ static void append_row(GString *out, JsonObject *c)
 	                       kdh_verdict_name(v), bold, kern, ck, time, reason);
 }
 
+/* The collectors' and capture kernels' warnings, after the table: a
+ * passing case can have them, and they are what a console hides. */
+static void append_warnings(GString *out, GPtrArray *cases)
+{
+	gboolean any = FALSE;
+
+	for (guint i = 0; i < cases->len; i++) {
+		JsonObject *c = g_ptr_array_index(cases, i);
+		g_autoptr(GPtrArray) warnings = kdh_doc_strings(c, "warnings");
+		g_autofree char *name = md_text(kdh_doc_str(c, "case"), CELL_MAX_CHARS);
+
+		for (guint j = 0; j < warnings->len; j++) {
+			g_autofree char *w =
+			    md_text(g_ptr_array_index(warnings, j), WARNING_MAX_CHARS);
+			if (!any)
+				g_string_append(out, "\n## Warnings\n\n");
+			any = TRUE;
+			g_string_append_printf(out, "- %s: %s\n", name, w);
+		}
+	}
+}
+
 char *kdh_report_render_markdown(JsonObject *doc, GError **error)
 {
 	g_autoptr(GPtrArray) cases = kdh_doc_cases(doc);
@@ -111,5 +134,6 @@ char *kdh_report_render_markdown(JsonObject *doc, GError **error)
 	                     "| --- | --- | --- | --- | ---: | --- |\n");
 	for (guint i = 0; i < cases->len; i++)
 		append_row(out, g_ptr_array_index(cases, i));
+	append_warnings(out, cases);
 	return g_string_free(out, FALSE);
 }

@@ -30,6 +30,12 @@ typedef enum {
 	M_INT_OR_NULL,
 	M_OBJECT,
 	M_STRINGS, /* an array of strings */
+	/* an array of strings, or missing: a member newer kdh versions write,
+	 * so results of an older kdh still merge */
+	M_STRINGS_OR_MISSING,
+	/* likewise for a string or null, an integer or null */
+	M_STRING_OR_NULL_OR_MISSING,
+	M_INT_OR_NULL_OR_MISSING,
 	M_VERDICT, /* a verdict name */
 	M_PHASES,  /* an array of {name: string, seconds: M_SECONDS} */
 	M_CASES,   /* an array of objects, each checked with case_members */
@@ -47,6 +53,7 @@ static const Member case_members[] = {
     {"verdict", M_VERDICT},
     {"reasons", M_STRINGS},
     {"checks", M_STRINGS},
+    {"warnings", M_STRINGS_OR_MISSING},
     {"failed_phase", M_STRING_OR_NULL},
     {"started_at", M_TIME_OR_NULL},
     {"kdh_version", M_STRING_OR_NULL},
@@ -61,6 +68,10 @@ static const Member case_members[] = {
     {"asked.outcome", M_STRING_OR_NULL},
     {"asked.expect_panic", M_STRING_OR_NULL},
     {"asked.image", M_STRING_OR_NULL},
+    {"asked.cpu", M_INT_OR_NULL_OR_MISSING},
+    {"asked.expect_function", M_STRING_OR_NULL_OR_MISSING},
+    {"asked.expect_reason", M_STRING_OR_NULL_OR_MISSING},
+    {"asked.verify_crash", M_STRING_OR_NULL_OR_MISSING},
     {"phases", M_PHASES},
     {"total_seconds", M_SECONDS},
     {"acceleration", M_STRING_OR_NULL},
@@ -173,6 +184,9 @@ static const char *kind_text(MemberKind kind)
 	    [M_INT_OR_NULL] = "an integer or null",
 	    [M_OBJECT] = "an object",
 	    [M_STRINGS] = "an array of strings",
+	    [M_STRINGS_OR_MISSING] = "an array of strings (or absent)",
+	    [M_STRING_OR_NULL_OR_MISSING] = "a string or null (or absent)",
+	    [M_INT_OR_NULL_OR_MISSING] = "an integer or null (or absent)",
 	    [M_VERDICT] = "a verdict (PASS, FAIL, ERROR, SKIP, TIMEOUT, NOT-RUN)",
 	    [M_PHASES] = "an array of {\"name\": string, \"seconds\": number}",
 	    [M_CASES] = "an array of case objects",
@@ -201,10 +215,16 @@ static gboolean has_kind(JsonNode *n, MemberKind kind)
 		return value_type(n) == G_TYPE_INT64;
 	case M_INT_OR_NULL:
 		return null || value_type(n) == G_TYPE_INT64;
+	case M_STRING_OR_NULL_OR_MISSING:
+		return !n || has_kind(n, M_STRING_OR_NULL);
+	case M_INT_OR_NULL_OR_MISSING:
+		return !n || has_kind(n, M_INT_OR_NULL);
 	case M_OBJECT:
 		return n && JSON_NODE_HOLDS_OBJECT(n);
 	case M_STRINGS:
 		return is_strings(n);
+	case M_STRINGS_OR_MISSING:
+		return !n || is_strings(n);
 	case M_VERDICT:
 		return value_type(n) == G_TYPE_STRING &&
 		       kdh_verdict_from_name(json_node_get_string(n), &v);

@@ -55,6 +55,10 @@ typedef struct {
 	char *outcome;      /* "dump" | "no-dump" */
 	char *expect_panic; /* the panic line the dump must hold; NULL: none asked */
 	char *image;
+	int cpu;               /* the CPU the trigger fires on; -1: any */
+	char *expect_function; /* in the panic's call trace; NULL: none asked */
+	char *expect_reason;   /* why no dump, with outcome no-dump; else NULL */
+	char *verify_crash;    /* "auto" | "yes" | "no" */
 } KdhAsked;
 
 typedef struct {
@@ -80,6 +84,11 @@ typedef struct {
 	/* Console markers kdh saw and did not act on (out of order, repeated,
 	 * not in the case's plan), each with why; bounded by the runner. */
 	GPtrArray *ignored_markers;
+	/* char*: what the collector or the capture kernel warned about (a
+	 * dump can pass with warnings; they never change the verdict), at
+	 * most KDH_RESULT_WARNINGS_MAX and then "... and N more". */
+	GPtrArray *warnings;
+	guint warnings_more; /* the warnings past KDH_RESULT_WARNINGS_MAX */
 	char *dump_format;
 	char *dump_compression;
 	int dump_level;            /* -1: not recorded */
@@ -114,6 +123,13 @@ void kdh_result_fail(KdhResult *r, KdhVerdict verdict, const char *fmt, ...) G_G
 /* Appends to the checks: something verified that a PASS rests on.  Leaves
  * the verdict alone. */
 void kdh_result_check(KdhResult *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* The most warnings a result lists. */
+#define KDH_RESULT_WARNINGS_MAX 20
+
+/* Appends a warning to R (bounded: past KDH_RESULT_WARNINGS_MAX the last
+ * entry becomes "... and N more").  Leaves the verdict alone. */
+void kdh_result_warn(KdhResult *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Writes R as JSON (verdict.json; the same object results.json lists) to
  * PATH, atomically (g_file_set_contents). */

@@ -50,12 +50,14 @@ KdhResult *kdh_result_new(const char *case_name)
 	r->verdict = KDH_VERDICT_PASS;
 	r->dump_level = -1;
 	r->asked.dump_level = -1;
+	r->asked.cpu = -1;
 	r->reasons = g_ptr_array_new_with_free_func(g_free);
 	r->checks = g_ptr_array_new_with_free_func(g_free);
 	r->phases = g_ptr_array_new_with_free_func((GDestroyNotify)phase_free);
 	r->files = g_ptr_array_new_with_free_func(g_free);
 	r->serial_tail = g_ptr_array_new_with_free_func(g_free);
 	r->ignored_markers = g_ptr_array_new_with_free_func(g_free);
+	r->warnings = g_ptr_array_new_with_free_func(g_free);
 	return r;
 }
 
@@ -67,6 +69,9 @@ static void asked_clear(KdhAsked *a)
 	g_free(a->compression);
 	g_free(a->outcome);
 	g_free(a->expect_panic);
+	g_free(a->expect_function);
+	g_free(a->expect_reason);
+	g_free(a->verify_crash);
 	g_free(a->image);
 }
 
@@ -93,6 +98,7 @@ void kdh_result_free(KdhResult *r)
 	g_ptr_array_unref(r->files);
 	g_ptr_array_unref(r->serial_tail);
 	g_ptr_array_unref(r->ignored_markers);
+	g_ptr_array_unref(r->warnings);
 	g_free(r->dump_format);
 	g_free(r->dump_compression);
 	g_free(r->dump_osrelease);
@@ -136,5 +142,24 @@ void kdh_result_check(KdhResult *r, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	g_ptr_array_add(r->checks, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+void kdh_result_warn(KdhResult *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->warnings->len >= KDH_RESULT_WARNINGS_MAX) {
+		/* A capture kernel that warns on every line gets a count. */
+		r->warnings_more++;
+		if (r->warnings->len == KDH_RESULT_WARNINGS_MAX)
+			g_ptr_array_add(r->warnings, NULL);
+		g_free(r->warnings->pdata[KDH_RESULT_WARNINGS_MAX]);
+		r->warnings->pdata[KDH_RESULT_WARNINGS_MAX] =
+		    g_strdup_printf("... and %u more", r->warnings_more);
+		return;
+	}
+	va_start(ap, fmt);
+	g_ptr_array_add(r->warnings, g_strdup_vprintf(fmt, ap));
 	va_end(ap);
 }

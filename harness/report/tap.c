@@ -43,6 +43,7 @@ static void test_point(GString *out, guint n, JsonObject *c)
 	KdhVerdict v = kdh_doc_verdict(c);
 	g_autoptr(GPtrArray) reasons = kdh_doc_strings(c, "reasons");
 	g_autoptr(GPtrArray) checks = kdh_doc_strings(c, "checks");
+	g_autoptr(GPtrArray) warnings = kdh_doc_strings(c, "warnings");
 	g_autofree char *name = tap_line_text(kdh_doc_str(c, "case"));
 	const char *first = reasons->len ? g_ptr_array_index(reasons, 0) : "";
 	gboolean ok = v == KDH_VERDICT_PASS || v == KDH_VERDICT_SKIP || v == KDH_VERDICT_NOT_RUN;
@@ -64,6 +65,7 @@ static void test_point(GString *out, guint n, JsonObject *c)
 	                                       MAX(kdh_doc_num(c, "total_seconds", 0), 0)));
 	yaml_list(out, "reasons", reasons);
 	yaml_list(out, "checks", checks);
+	yaml_list(out, "warnings", warnings);
 	g_string_append(out, "  ...\n");
 }
 

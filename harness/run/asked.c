@@ -22,4 +22,11 @@ void kdh_run_result_ask(KdhResult *r, const KdhCase *c)
 	set(&a->outcome, c->outcome == KDH_OUTCOME_NO_DUMP ? "no-dump" : "dump");
 	set(&a->expect_panic, c->expect_panic);
 	set(&a->image, c->image);
+	a->cpu = c->cpu;
+	set(&a->expect_function, c->expect_function);
+	set(&a->expect_reason,
+	    c->outcome == KDH_OUTCOME_NO_DUMP ? kdh_reason_name(c->expect_reason) : NULL);
+	set(&a->verify_crash, c->verify_crash == KDH_VERIFY_CRASH_YES  ? "yes"
+	                      : c->verify_crash == KDH_VERIFY_CRASH_NO ? "no"
+	                                                               : "auto");
 }

@@ -80,6 +80,11 @@ static gint64 host_now(void)
 	return g_get_monotonic_time();
 }
 
+static gint64 host_wall(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
 static void host_sleep(gulong usec)
 {
 	g_usleep(usec);
@@ -93,6 +98,7 @@ const KdhRunOps kdh_run_host_ops = {
     .overlay = host_overlay,
     .retrieve = host_retrieve,
     .now = host_now,
+    .wall = host_wall,
     .sleep = host_sleep,
 };
 
@@ -239,7 +245,6 @@ static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
 gboolean kdh_job_start(KdhJob *j)
 {
 	j->started = TRUE;
-	j->started_unix = g_get_real_time() / G_USEC_PER_SEC;
 	j->r->started_at = kdh_timestamp_now();
 	return g_mkdir_with_parents(j->dir, 0755) == 0;
 }
@@ -256,6 +261,7 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "cannot create %s", j->dir);
 		return FALSE;
 	}
+	j->started_unix = ctx->ops->wall();
 	if (j->blocked) {
 		kdh_result_fail(j->r, j->blocked_verdict, "%s", j->blocked);
 		return FALSE;

@@ -21,7 +21,7 @@ typedef struct {
 	char *disk;                 /* its overlay, in VM_DIR */
 	KdhConsoleEvidence console;
 	gboolean started;    /* it has a folder and a result to write */
-	gint64 started_unix; /* when it started, seconds since 1970 */
+	gint64 started_unix; /* when its guest part started (KdhRunOps.wall) */
 	gint64 queued_at;    /* when it joined the retrieval queue */
 	guint64 footprint;   /* what its VM takes from the host */
 } KdhJob;

@@ -169,6 +169,11 @@ static char *finished_text(const KdhResult *r)
 	for (guint i = 0; i < said->len; i++)
 		g_string_append_printf(s, "%s%s", i ? "; " : ": ",
 		                       (const char *)g_ptr_array_index(said, i));
+	/* Warnings never change a verdict, and are easy to miss in a console:
+	 * each on its own line. */
+	for (guint i = 0; r->warnings && i < r->warnings->len; i++)
+		g_string_append_printf(s, "\n    warning: %s",
+		                       (const char *)g_ptr_array_index(r->warnings, i));
 	g_string_append(s, "\n   ");
 	for (guint i = 0; i < r->phases->len; i++) {
 		const KdhPhase *p = g_ptr_array_index(r->phases, i);

@@ -72,6 +72,7 @@ typedef struct {
 	gboolean (*retrieve)(const KdhRunContext *ctx, KdhRetrieval *items, guint n,
 	                     double *launch_seconds, GError **error);
 	gint64 (*now)(void);        /* microseconds, monotonic */
+	gint64 (*wall)(void);       /* seconds since 1970: when a case starts */
 	void (*sleep)(gulong usec); /* between two looks at a VM */
 } KdhRunOps;
 

@@ -382,7 +382,7 @@ static gboolean get_trigger(const Source *src, const KdhTrigger **out, GError **
 /* [crash] cpu= and hang_detect=, each only where the trigger uses it. */
 static gboolean get_crash_options(const Source *src, KdhCase *c, GError **error)
 {
-	guint cpu;
+	guint cpu = 0;
 
 	c->cpu = -1;
 	if (value_given(src, "crash", "cpu")) {
@@ -417,10 +417,10 @@ static gboolean get_expectations(const Source *src, KdhCase *c, GError **error)
 	if (!get_choice(src, "expect", "outcome", "dump", outcomes, &outcome, error) ||
 	    !get_choice(src, "verify", "crash", "auto", verify_crash, &crash, error))
 		return FALSE;
-	c->outcome = g_str_equal(outcome, "dump") ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
-	c->verify_crash = g_str_equal(crash, "yes")  ? KDH_VERIFY_CRASH_YES
-	                  : g_str_equal(crash, "no") ? KDH_VERIFY_CRASH_NO
-	                                             : KDH_VERIFY_CRASH_AUTO;
+	c->outcome = g_strcmp0(outcome, "dump") == 0 ? KDH_OUTCOME_DUMP : KDH_OUTCOME_NO_DUMP;
+	c->verify_crash = g_strcmp0(crash, "yes") == 0  ? KDH_VERIFY_CRASH_YES
+	                  : g_strcmp0(crash, "no") == 0 ? KDH_VERIFY_CRASH_NO
+	                                                : KDH_VERIFY_CRASH_AUTO;
 	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
 		static const char *const dump_only[] = {"panic", "function"};
 		for (gsize i = 0; i < G_N_ELEMENTS(dump_only); i++) {

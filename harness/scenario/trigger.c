@@ -61,7 +61,7 @@ static const KdhTrigger triggers[] = {
      "SKIP when the guest has no working NMI watchdog, as under TCG)"},
     {"module:hung-task", KDH_FIRE_GUEST, KDH_ACTION_MODULE, "hung-task", KDH_NEEDS_CRASHMOD,
      "kernel.hung_task_panic=1,kernel.hung_task_timeout_secs=5", "hung_task: blocked tasks",
-     "check_hung_uninterruptible_tasks", FALSE, FALSE,
+     "watchdog", FALSE, FALSE,
      "a kthread of the crash module sleeps uninterruptibly (kernel.hung_task_panic=1)"},
     {"module:init", KDH_FIRE_GUEST, KDH_ACTION_MODULE, "init", KDH_NEEDS_CRASHMOD, "",
      "kdh-crash: panic in module init", "kdh_crash_init", TRUE, FALSE,
@@ -92,8 +92,7 @@ static const KdhTrigger triggers[] = {
      "lkdtm_SOFTLOCKUP", FALSE, FALSE, "LKDTM spins with preemption off"},
     {"lkdtm:HUNG_TASK", KDH_FIRE_GUEST, KDH_ACTION_LKDTM, "HUNG_TASK", KDH_NEEDS_LKDTM,
      "kernel.hung_task_panic=1,kernel.hung_task_timeout_secs=5", "hung_task: blocked tasks",
-     "check_hung_uninterruptible_tasks", FALSE, FALSE,
-     "LKDTM sleeps uninterruptibly (kernel.hung_task_panic=1)"},
+     "watchdog", FALSE, FALSE, "LKDTM sleeps uninterruptibly (kernel.hung_task_panic=1)"},
 };
 
 const KdhTrigger *kdh_trigger_find(const char *name)

@@ -9,6 +9,11 @@
 
 /* Strings from a dump are guest memory: bounded like a console line. */
 #define DUMP_TEXT_MAX 4096
+/* The crash's time may be this far outside the run (the guest's clock). */
+#define KDH_CRASH_TIME_SLACK 120
+/* An oops report (the WARNING or BUG line, registers, trace) is this many
+ * lines at most before the panic line it leads to. */
+#define TRACE_BEFORE 100u
 
 void kdh_console_evidence_clear(KdhConsoleEvidence *e)
 {
@@ -41,11 +46,111 @@ static char *line_with(const char *text, size_t len, const char *needle)
 	return kdh_guest_text(start, (end ? end : text + len) - start, DUMP_TEXT_MAX);
 }
 
+/* When the dump says the kernel crashed: VMCOREINFO's CRASHTIME (6.1 and
+ * 6.12 write it at the crash, kernel/crash_core.c and kernel/vmcore_info.c),
+ * else the kdump-compressed header's timestamp.  It must fall in this run:
+ * not before the case started, not after now, give or take
+ * KDH_CRASH_TIME_SLACK for the guest's clock (a TCG guest's clock comes from
+ * the host's at boot and drifts little).  A dump with neither has no date at
+ * all, so it cannot be told from an older dump left on the disk: a FAIL. */
+static void check_crash_time(KdhResult *r, const dump_summary *sum, gint64 started)
+{
+	gint64 t = sum->crash_time > 0 ? sum->crash_time : sum->header_time;
+	const char *source = sum->crash_time > 0 ? "VMCOREINFO CRASHTIME" : "header timestamp";
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	g_autoptr(GDateTime) when = NULL;
+	g_autofree char *shown = NULL;
+
+	if (t <= 0) {
+		kdh_result_fail(r, KDH_VERDICT_FAIL,
+		                "the dump carries no crash time (no VMCOREINFO CRASHTIME, no "
+		                "header timestamp): it cannot be shown to come from this run");
+		return;
+	}
+	when = g_date_time_new_from_unix_utc(t);
+	shown = when ? g_date_time_format(when, "%Y-%m-%d %H:%M:%S UTC")
+	             : g_strdup_printf("%" G_GINT64_FORMAT, t);
+	if (started <= 0) {
+		kdh_result_check(r, "dump crash time %s (%s); the case's start is unknown", shown,
+		                 source);
+		return;
+	}
+	if (t < started - KDH_CRASH_TIME_SLACK)
+		kdh_result_fail(r, KDH_VERDICT_FAIL,
+		                "the dump's crash time %s (%s) is %" G_GINT64_FORMAT
+		                " s before this case started (more than the %d s allowed): an "
+		                "older dump",
+		                shown, source, started - t, KDH_CRASH_TIME_SLACK);
+	else if (t > now + KDH_CRASH_TIME_SLACK)
+		kdh_result_fail(r, KDH_VERDICT_FAIL,
+		                "the dump's crash time %s (%s) is %" G_GINT64_FORMAT
+		                " s in the future (more than the %d s allowed)",
+		                shown, source, t - now, KDH_CRASH_TIME_SLACK);
+	else
+		kdh_result_check(r, "dump crash time %s (%s) is within this run (±%d s)", shown,
+		                 source, KDH_CRASH_TIME_SLACK);
+}
+
+/* The crashing CPU, where the trigger fixes it ([crash] cpu= on a row that
+ * pins it): the CPU of the panic's dump_stack() header in the dump's own
+ * dmesg, cross-checked with that CPU's PRSTATUS note (the notes are one per
+ * online CPU in CPU order, so with every CPU present note N is CPU N, and
+ * crash_save_cpu() wrote the crashing task's pid into it).  For a hang
+ * fired by the host's watchdog NMI: a note with registers for every CPU of
+ * the guest, the frozen CPUs' state. */
+static void check_cpus(KdhResult *r, const KdhCase *c, const dump_summary *sum, dump_t *d)
+{
+	unsigned n = dump_cpu_count(d);
+
+	if (c->cpu >= 0 && c->trigger && c->trigger->pins_cpu) {
+		dump_cpu_regs regs;
+
+		if (sum->panic_cpu < 0)
+			kdh_result_fail(r, KDH_VERDICT_FAIL,
+			                "the dump's dmesg names no crashing CPU (no 'CPU: N PID: N "
+			                "Comm:' header); CPU %d was asked for",
+			                c->cpu);
+		else if (sum->panic_cpu != c->cpu)
+			kdh_result_fail(
+			    r, KDH_VERDICT_FAIL,
+			    "the dump's crashing CPU is %d, the trigger was fired on CPU %d",
+			    sum->panic_cpu, c->cpu);
+		else if (n == c->cpus && dump_cpu(d, (unsigned)c->cpu, &regs) == DUMP_OK &&
+		         regs.pid >= 0 && sum->panic_pid >= 0 && regs.pid != sum->panic_pid)
+			kdh_result_fail(
+			    r, KDH_VERDICT_FAIL,
+			    "the dump's dmesg says CPU %d ran pid %d, its PRSTATUS note "
+			    "says pid %d",
+			    c->cpu, sum->panic_pid, regs.pid);
+		else
+			kdh_result_check(r, "dump crashing CPU %d (dmesg%s), as asked", c->cpu,
+			                 n == c->cpus ? " and its PRSTATUS note" : "");
+	}
+	if (c->trigger && c->trigger->fire == KDH_FIRE_HOST_WATCHDOG) {
+		guint with_regs = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			dump_cpu_regs regs;
+			if (dump_cpu(d, i, &regs) == DUMP_OK && regs.regs_known && regs.reg[16])
+				with_regs++;
+		}
+		if (n != c->cpus || with_regs != n)
+			kdh_result_fail(
+			    r, KDH_VERDICT_FAIL,
+			    "the dump holds %u CPU notes (%u with registers), the guest "
+			    "has %u CPUs: the frozen CPUs' state is not all there",
+			    n, with_regs, c->cpus);
+		else
+			kdh_result_check(r, "dump holds the registers of all %u frozen CPUs", n);
+	}
+}
+
 /* What the dump's headers and memory say about itself, against what the
  * case asked for: the kernel (twice: VMCOREINFO and init_uts_ns in memory),
  * the dump level and compression the collector was told to use. */
-static void check_summary(KdhResult *r, const KdhCase *c, const char *release, dump_t *d)
+static void check_summary(KdhResult *r, const KdhCase *c, const KdhEvidence *e, dump_t *d)
 {
+	const char *release = e->release;
 	dump_summary sum;
 
 	if (dump_summarize(d, &sum) != DUMP_OK) {
@@ -68,6 +173,8 @@ static void check_summary(KdhResult *r, const KdhCase *c, const char *release, d
 	else if (!g_str_equal(sum.release, release))
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "init_uts_ns in the dump says %s, not %s",
 		                r->dump_release_memory, release);
+	check_crash_time(r, &sum, e->started_unix);
+	check_cpus(r, c, &sum, d);
 	if (!g_str_equal(c->collector, "makedumpfile"))
 		return;
 	if (sum.dump_level >= 0 && (guint)sum.dump_level != c->dump_level)
@@ -105,8 +212,53 @@ static void check_pages(KdhResult *r, dump_t *d)
 	}
 }
 
-static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, const char *vmcore)
+/* Whether LINE holds FUNC as a call trace entry: the name standing alone
+ * (after a space, ':' or '(' or at the start) and followed by "+0x" or a
+ * compiler suffix (".cold+0x", ".isra.0+0x"), as the kernel prints %pS. */
+static gboolean trace_entry(const char *line, gsize len, const char *func)
 {
+	gsize flen = strlen(func);
+
+	for (const char *p = line; (p = g_strstr_len(p, line + len - p, func)); p++) {
+		const char *after = p + flen;
+		gboolean starts = p == line || p[-1] == ' ' || p[-1] == ':' || p[-1] == '(';
+		if (starts && after + 3 <= line + len &&
+		    (g_str_has_prefix(after, "+0x") || after[0] == '.'))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The panic's call trace holds FUNC: a trace entry for it in the dump's own
+ * dmesg, from TRACE_BEFORE lines before the last line with SIGNATURE (an
+ * oops prints its RIP and trace before the panic line; a panic prints its
+ * trace after) to the end, where the log stopped at the crash. */
+static void check_function(KdhResult *r, const char *dmesg, const char *signature, const char *func)
+{
+	g_auto(GStrv) lines = g_strsplit(dmesg, "\n", -1);
+	guint n = g_strv_length(lines), last = n, from;
+
+	for (guint i = 0; i < n; i++) {
+		if (strstr(lines[i], signature))
+			last = i;
+	}
+	from = last > TRACE_BEFORE ? last - TRACE_BEFORE : 0;
+	for (guint i = from; last < n && i < n; i++) {
+		if (trace_entry(lines[i], strlen(lines[i]), func)) {
+			g_autofree char *shown = dump_text(lines[i]);
+			kdh_result_check(r, "dump call trace: %s", g_strstrip(shown));
+			return;
+		}
+	}
+	kdh_result_fail(r, KDH_VERDICT_FAIL,
+	                "the dump's dmesg shows no '%s' in the panic's call trace (from %u lines "
+	                "before the last '%s' line on)",
+	                func, TRACE_BEFORE, signature);
+}
+
+static void verify_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
+{
+	const char *release = e->release, *vmcore = e->vmcore;
 	dump_t *d = dump_new();
 	char *dmesg = NULL;
 	size_t len = 0;
@@ -130,7 +282,7 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, con
 		                r->dump_osrelease, release);
 	else
 		kdh_result_check(r, "dump VMCOREINFO OSRELEASE=%s", r->dump_osrelease);
-	check_summary(r, c, release, d);
+	check_summary(r, c, e, d);
 	check_pages(r, d);
 
 	if (dump_dmesg(d, &dmesg, &len) != DUMP_OK) {
@@ -142,8 +294,11 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const char *release, con
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
 			                "the dump's dmesg (%zu bytes) has no line with '%s'", len,
 			                c->expect_panic);
-		else
+		else {
 			kdh_result_check(r, "dump dmesg: %s", g_strstrip(r->dump_panic));
+			if (c->expect_function)
+				check_function(r, dmesg, c->expect_panic, c->expect_function);
+		}
 	}
 	free(dmesg);
 	dump_free(d);
@@ -170,32 +325,83 @@ static void check_collector(KdhResult *r, const KdhConsoleEvidence *con)
 		                (guint)rc);
 }
 
-void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
+/* A no-dump case: passes only when the console's diagnosis is the reason
+ * it expects. */
+static void judge_no_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e,
+                          KdhNoDumpReason found, const char *line)
 {
+	const char *expected = kdh_reason_name(c->expect_reason);
 	const char *failure = e->console->guest_failure;
 
-	if (e->console->timeout_phase && c->outcome == KDH_OUTCOME_DUMP)
-		kdh_result_fail(r, KDH_VERDICT_TIMEOUT, "%s", e->console->timeout_message);
-	if (!e->crash_dir) {
-		if (c->outcome == KDH_OUTCOME_DUMP)
-			kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk (%s): %s",
-			                e->no_crash,
-			                failure ? failure : "the console says nothing");
-		else
-			kdh_result_check(r, "no dump on the guest disk, as expected: %s",
-			                 failure ? failure : "the console says nothing");
-		return;
-	}
-	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
+	/* A capture cut short (a timeout, the capture kernel dying) may leave
+	 * a folder with part of a dump: that is the failure expected, not a
+	 * dump.  A capture that said it was done wrote one. */
+	if (e->crash_dir && e->console->capture_done)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "a dump was written to %s, none was expected",
 		                e->crash_dir);
+	else if (found != KDH_REASON_NONE && found == c->expect_reason && e->crash_dir)
+		kdh_result_check(r,
+		                 "no complete dump, as expected: %s: %s (the capture left %s, "
+		                 "not verified)",
+		                 expected, line, e->crash_dir);
+	else if (found != KDH_REASON_NONE && found == c->expect_reason)
+		kdh_result_check(r, "no dump, as expected: %s: %s", expected, line);
+	else if (found != KDH_REASON_NONE)
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "expected %s, diagnosed %s: %s", expected,
+		                kdh_reason_name(found), line);
+	else if (e->console->timeout_phase)
+		kdh_result_fail(r, KDH_VERDICT_TIMEOUT, "%s; expected %s, no diagnosis",
+		                e->console->timeout_message ? e->console->timeout_message
+		                                            : e->console->timeout_phase,
+		                expected);
+	else
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "expected %s, no diagnosis: %s", expected,
+		                failure ? failure : "the console says nothing");
+}
+
+void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
+{
+	const KdhConsoleEvidence *con = e->console;
+	const char *failure = con->guest_failure;
+	g_autoptr(KdhSerialLog) log = NULL;
+	g_autofree char *line = NULL;
+	KdhNoDumpReason found;
+
+	if (e->serial_log) {
+		g_autoptr(GError) error = NULL;
+		log = kdh_serial_log_read(e->serial_log, &error);
+		if (!log)
+			kdh_result_warn(
+			    r, "the console log was not read for warnings and diagnosis: %s",
+			    error->message);
+		else
+			kdh_verdict_warnings(r, log);
+	}
+	found = kdh_verdict_diagnose(log, con, &line);
+	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
+		judge_no_dump(r, c, e, found, line);
+		return;
+	}
+	if (con->timeout_phase)
+		kdh_result_fail(r, KDH_VERDICT_TIMEOUT, "%s",
+		                con->timeout_message ? con->timeout_message : con->timeout_phase);
+	/* What a user reads first of a case that got no dump: why. */
+	if (!e->crash_dir && found != KDH_REASON_NONE)
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s at crashkernel=%s: %s",
+		                kdh_reason_name(found), c->crashkernel, line);
+	if (!e->crash_dir) {
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk (%s): %s",
+		                e->no_crash, failure ? failure : "the console says nothing");
 		return;
 	}
 	if (failure)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s", failure);
-	check_collector(r, e->console);
+	check_collector(r, con);
 	if (!e->vmcore)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s holds no vmcore", e->crash_dir);
 	else
-		verify_dump(r, c, e->release, e->vmcore);
+		verify_dump(r, c, e);
+	if (r->verdict != KDH_VERDICT_PASS && found != KDH_REASON_NONE)
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "diagnosis: %s at crashkernel=%s: %s",
+		                kdh_reason_name(found), c->crashkernel, line);
 }

@@ -46,14 +46,88 @@ typedef struct {
 	const char *case_dir;              /* the case's results folder (crash.txt goes there) */
 } KdhEvidence;
 
+/* ---- the console log (verdict/serial.c) ---- */
+
+/* The most of a serial log read: its first and last halves when larger. */
+#define KDH_SERIAL_LOG_READ_MAX ((gsize)16 << 20)
+/* The longest line kept, in bytes (longer ones end in "…"). */
+#define KDH_SERIAL_LOG_LINE_MAX 1024
+
+/* A case's whole console log as lines of text. */
+typedef struct {
+	GPtrArray *lines;   /* char*: each made text by kdh_guest_text, no newline */
+	GArray *numbers;    /* guint: each line's number in the file, 0 when unknown */
+	guint capture_from; /* the capture kernel's first line (its boot banner, else
+	                     * the "capture-start" marker); lines->len: it never ran */
+	gboolean cut;       /* the log was larger than KDH_SERIAL_LOG_READ_MAX: its middle
+	                     * is left out, and the lines after the gap are unnumbered */
+} KdhSerialLog;
+
+/* Reads the serial log at PATH (a regular file; at most KDH_SERIAL_LOG_READ_MAX
+ * bytes of it, its head and tail when larger).  NULL with an error naming
+ * PATH when it cannot be read. */
+KdhSerialLog *kdh_serial_log_read(const char *path, GError **error);
+
+/* The log from bytes: HEAD (HEAD_LEN bytes), and, for a log that was cut,
+ * TAIL (TAIL_LEN bytes, from anywhere in a line; NULL when not cut). */
+KdhSerialLog *kdh_serial_log_parse(const char *head, gsize head_len, const char *tail,
+                                   gsize tail_len);
+
+void kdh_serial_log_free(KdhSerialLog *log);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhSerialLog, kdh_serial_log_free)
+
+/* Line I (< lines->len) of LOG, and its number in the file (0: unknown). */
+const char *kdh_serial_log_line(const KdhSerialLog *log, guint i);
+guint kdh_serial_log_number(const KdhSerialLog *log, guint i);
+
+/* ---- why there is no dump (verdict/diagnose.c) ---- */
+
+/* Why the case has no dump, from LOG (may be NULL: then only CON's
+ * guest_failure is read) and CON: reservation-failed (the first kernel's
+ * "crashkernel reservation failed"/"cannot allocate crashkernel", kexec's
+ * "Memory for crashkernel is not reserved"), kexec-load-failed (the guest's
+ * arm error with memory reserved), capture-kernel-oom (the capture kernel's
+ * "Out of memory", "System is deadlocked on memory", oom-killer, page
+ * allocation failures, initramfs allocation panics), capture-kernel-panic
+ * (any other panic of the capture kernel), capture-timeout (the capture
+ * phase timed out, or the crash phase did after the capture kernel's
+ * banner), in that order of priority; the first kernel's lines count only
+ * when it did not arm.  *EVIDENCE receives the line that decided (text,
+ * stripped; caller frees), NULL with KDH_REASON_NONE. */
+KdhNoDumpReason kdh_verdict_diagnose(const KdhSerialLog *log, const KdhConsoleEvidence *con,
+                                     char **evidence);
+
+/* ---- warnings (verdict/warnings.c) ---- */
+
+/* Adds to R's warnings (kdh_result_warn) every line of LOG's capture part
+ * that a table of collector and kernel warnings matches (makedumpfile's
+ * "The kernel version is not supported. The makedumpfile operation may be
+ * incomplete.", "WARNING: ", "BUG: ", OOM kills, I/O errors, ...), each
+ * with its line number.  The verdict is left alone. */
+void kdh_verdict_warnings(KdhResult *r, const KdhSerialLog *log);
+
 /* Judges E against C into R (kdh_result_fail for each expectation not met;
- * what a PASS rests on is added to R's checks): the expected outcome (a
- * dump, or none for the console's reason), the collector's exit status
- * (parsed strictly: only "0" is success), and, for a dump, everything the
- * reader checks in it: VMCOREINFO and init_uts_ns name the booted kernel,
- * every kept page decompresses, no incomplete marker, the dump level and
- * compression asked for, and C's panic line in the dump's own dmesg.
- * Strings taken from the dump pass through kdh_guest_text. */
+ * what a PASS rests on is added to R's checks, the console log's warnings
+ * to R's warnings).  A guest's skip is the runner's to decide before
+ * this (nothing is retrieved for it).  The console log
+ * (E->serial_log, may be NULL) gives the warnings (kdh_verdict_warnings)
+ * and the diagnosis (kdh_verdict_diagnose).  A no-dump case passes only
+ * when the diagnosis is C->expect_reason ("no dump, as expected: <reason>:
+ * <line>"), else FAILs "expected <reason>, diagnosed <other>: <line>" (or
+ * "no diagnosis"; a TIMEOUT when a phase timed out and nothing was
+ * diagnosed).  A dump case whose phase timed out is a TIMEOUT with the
+ * watch's message; without a dump its first reason is the diagnosis
+ * ("capture-kernel-oom at crashkernel=96M: <line>"), and a dump case that
+ * fails otherwise gets it as its last reason.  A dump is checked: the
+ * collector's exit status (only "0" is success), VMCOREINFO and
+ * init_uts_ns name the booted kernel, every kept page decompresses, no
+ * incomplete marker, the dump level and compression asked for, C's panic
+ * line in the dump's own dmesg and C's function as a call trace entry
+ * around it, the crashing CPU when C pins one, a note with registers for
+ * every CPU after a hang, and the dump's crash time (CRASHTIME, else the
+ * header's) within E->started_unix - 120 s .. now + 120 s (a dump without
+ * one FAILs: it could be an older dump).  Strings taken from the dump or
+ * the log pass through kdh_guest_text. */
 void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e);
 
 /* ---- crash(8) cross-check (verdict/crash.c) ---- */

@@ -2,7 +2,8 @@
  * scenarios with two jobs on the default Debian kernel and the test reads
  * what each case left.  `make check` runs the four the issue names (the
  * host's Alt+SysRq+C, a crash module type, OOM, a diagnosed negative case);
- * `make check-full` every trigger of scenarios/ on that kernel (tag slow). */
+ * `make check-full` every trigger of scenarios/ on that kernel and the
+ * LKDTM types on the built 6.12 kernel (tag slow). */
 #include <check.h>
 #include <glib.h>
 #include <string.h>
@@ -153,6 +154,35 @@ START_TEST(every_trigger_on_the_default_kernel)
 }
 END_TEST
 
+/* LKDTM's crash points on the 6.12 kernel built with kconfigs/lkdtm.config
+ * (built on first use: minutes): each PASSes on its own panic line and
+ * LKDTM's function. */
+START_TEST(lkdtm_on_the_built_kernel)
+{
+	const char *args[] = {"run",   "--jobs",    "2",     "--keep-dumps",
+	                      "never", "--results", results, "scenarios/trigger-lkdtm.ini",
+	                      NULL};
+	static const struct {
+		const char *name, *needle;
+	} want[] = {
+	    {"lkdtm-triggerlkdtm_PANIC", "lkdtm_PANIC"},
+	    {"lkdtm-triggerlkdtm_BUG", "kernel BUG at"},
+	    {"lkdtm-triggerlkdtm_WARNING", "panic_on_warn set"},
+	    {"lkdtm-triggerlkdtm_EXCEPTION", "lkdtm_EXCEPTION"},
+	    {"lkdtm-triggerlkdtm_CORRUPT_STACK",
+	     "Kernel stack is corrupted in: lkdtm_CORRUPT_STACK"},
+	    {"lkdtm-triggerlkdtm_SOFTLOCKUP", "lkdtm_SOFTLOCKUP"},
+	    {"lkdtm-triggerlkdtm_HUNG_TASK", "hung_task: blocked tasks"},
+	};
+
+	run_kdh(args, 0);
+	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+		const char *const needles[] = {want[i].needle, NULL};
+		assert_case(want[i].name, "PASS", needles);
+	}
+}
+END_TEST
+
 Suite *triggers_e2e_suite(void);
 Suite *triggers_e2e_suite(void)
 {
@@ -170,6 +200,7 @@ Suite *triggers_e2e_suite(void)
 	tcase_set_timeout(tc, 3600);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, every_trigger_on_the_default_kernel);
+	tcase_add_test(tc, lkdtm_on_the_built_kernel);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,11 +21,12 @@ void kdh_cycle_setup(void);
 void kdh_cycle_teardown(void);
 
 /* The scenario every test starts from: the fixture's kernel, collector
- * settings and panic, short phase timeouts (virtual seconds). */
+ * settings, panic and call trace, short phase timeouts (virtual seconds). */
 #define SCENARIO_BASE                                                                              \
 	"[scenario]\nname=t\n[capture]\ncompression=zlib\ndump_level=31\n"                         \
 	"[timeouts]\nboot=20\ncrash=20\ncapture=20\nshutdown=20\n"
-#define SCENARIO SCENARIO_BASE "[expect]\npanic=sysrq triggered crash\n"
+#define SCENARIO                                                                                   \
+	SCENARIO_BASE "[expect]\npanic=sysrq triggered crash\nfunction=sysrq_handle_crash\n"
 /* A case expecting no dump has no panic line to look for. */
 #define NO_DUMP "\n" SCENARIO_BASE "[expect]\noutcome=no-dump\nreason=kexec-load-failed\n"
 
@@ -53,6 +54,13 @@ char *joined(GPtrArray *array);
 		g_autofree char *all_ = joined((p)->r->reasons);                                   \
 		ck_assert_msg(has((p)->r->reasons, needle), "no '%s' in reasons: %s", needle,      \
 		              all_);                                                               \
+	} while (0)
+
+#define assert_verdict(p, want)                                                                    \
+	do {                                                                                       \
+		g_autofree char *all_ = joined((p)->r->reasons);                                   \
+		ck_assert_msg(g_str_equal(kdh_verdict_name((p)->r->verdict), want),                \
+		              "%s, not %s: %s", kdh_verdict_name((p)->r->verdict), want, all_);    \
 	} while (0)
 
 #define assert_check(p, needle)                                                                    \

@@ -55,6 +55,8 @@ void kdh_fake_sleep(gulong usec);
 /* The real dump the fake guest "writes", and its kernel. */
 #define KDH_FAKE_DUMP    "tests/fixtures/dump/debian12-6.1-sysrq.kdump"
 #define KDH_FAKE_RELEASE "6.1.0-56-amd64"
+/* Its VMCOREINFO CRASHTIME: 2026-11-26 09:15:15 UTC. */
+#define KDH_FAKE_CRASH_TIME ((gint64)1795684515)
 
 /* Kernel KDH_FAKE_RELEASE, an initrd path, a base path, an empty overlay:
  * nothing is built. */

@@ -126,11 +126,19 @@ BATCH_OF(fetch_dump)
 BATCH_OF(fetch_nothing)
 BATCH_OF(fetch_interrupted)
 
+/* The wall clock of a fake run: a minute before the fixture dump's crash
+ * (VMCOREINFO CRASHTIME 2026-11-26 09:15:15 UTC), so its dump is this
+ * run's. */
+static gint64 fake_wall(void)
+{
+	return KDH_FAKE_CRASH_TIME - 60;
+}
+
 #define FAKE_OPS(retrieve_fn)                                                                      \
 	{                                                                                          \
 		.kernel = kdh_fake_kernel, .crashmod = kdh_fake_crashmod, .image = kdh_fake_image, \
 		.base = kdh_fake_base, .overlay = kdh_fake_overlay, .retrieve = retrieve_fn,       \
-		.now = kdh_fake_now, .sleep = kdh_fake_sleep,                                      \
+		.now = kdh_fake_now, .wall = fake_wall, .sleep = kdh_fake_sleep,                   \
 	}
 const KdhRunOps kdh_fake_ops_dump = FAKE_OPS(retrieve_fetch_dump);
 const KdhRunOps kdh_fake_ops_nothing = FAKE_OPS(retrieve_fetch_nothing);

@@ -136,8 +136,8 @@ START_TEST(verdict_json_has_what_was_asked)
 }
 END_TEST
 
-/* An expected no-dump case asks for "no-dump" and no panic line; a result
- * nobody asked anything of says null, not 0. */
+/* An expected no-dump case asks for "no-dump", its reason and no panic
+ * line or function; a result nobody asked anything of says null, not 0. */
 START_TEST(asked_no_dump_and_unrecorded)
 {
 	static const char text[] = "[scenario]\nname=nd\n[vm]\ncrashkernel=48M\n"
@@ -158,6 +158,11 @@ START_TEST(asked_no_dump_and_unrecorded)
 	asked = json_object_get_object_member(kdh_test_load_json(parser, tmp, "a.json"), "asked");
 	ck_assert_str_eq(json_object_get_string_member(asked, "outcome"), "no-dump");
 	ck_assert(json_object_get_null_member(asked, "expect_panic"));
+	ck_assert(json_object_get_null_member(asked, "expect_function"));
+	ck_assert_str_eq(json_object_get_string_member(asked, "expect_reason"),
+	                 "kexec-load-failed");
+	ck_assert_str_eq(json_object_get_string_member(asked, "verify_crash"), "auto");
+	ck_assert(json_object_get_null_member(asked, "cpu"));
 	asked = json_object_get_object_member(kdh_test_load_json(parser2, tmp, "b.json"), "asked");
 	ck_assert(json_object_get_null_member(asked, "memory"));
 	ck_assert(json_object_get_null_member(asked, "dump_level"));
@@ -285,7 +290,9 @@ START_TEST(junit_has_the_ci_shape)
 	                 "count(//testcase[@name='pass-1']/*[not(self::properties)]"
 	                 "[not(self::system-out)])",
 	                 0);
-	assert_xpath_str(doc, "//testcase[@name='pass-1']/system-out",
+	/* The checks, then the warnings (warnings_in_every_report). */
+	assert_xpath_str(doc,
+	                 "substring-before(//testcase[@name='pass-1']/system-out, '\nwarning: ')",
 	                 "dump VMCOREINFO OSRELEASE=6.1.0-56-amd64");
 	assert_xpath_str(doc, "//testcase[@name='fail-1']/failure/@type", "FAIL");
 	assert_xpath_str(doc, "//testcase[@name='error-1']/error/@type", "ERROR");
@@ -555,6 +562,59 @@ START_TEST(summary_bounds_the_reason)
 }
 END_TEST
 
+/* A case's warnings (the sample's PASS has two, one of them hostile text)
+ * reach every report, escaped for each, and a passing case stays passed. */
+START_TEST(warnings_in_every_report)
+{
+	g_autoptr(GPtrArray) rs = kdh_test_sample();
+	g_autofree char *dir = kdh_test_write_set(tmp, "run", NULL, rs);
+	g_autofree char *tap = kdh_test_read_file(dir, "results.tap");
+	g_autofree char *md = kdh_test_read_file(dir, "summary.md");
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *doc = kdh_test_load_json(parser, dir, "results.json");
+	JsonObject *pass = kdh_test_case_at(doc, 0);
+	JsonArray *w = json_object_get_array_member(pass, "warnings");
+	xmlDocPtr junit = kdh_test_load_junit(dir);
+	g_autofree char *out = NULL;
+
+	ck_assert_str_eq(json_object_get_string_member(pass, "verdict"), "PASS");
+	ck_assert_uint_eq(json_array_get_length(w), 2);
+	ck_assert_str_eq(json_array_get_string_element(w, 0),
+	                 "serial.log line 741: makedumpfile: The kernel version is not supported. "
+	                 "The makedumpfile operation may be incomplete.");
+	ck_assert_uint_eq(json_array_get_length(
+	                      json_object_get_array_member(kdh_test_case_at(doc, 1), "warnings")),
+	                  0);
+	out = kdh_test_xpath_string(junit, "//testcase[@name='pass-1']/system-out");
+	ck_assert_msg(strstr(out, "dump VMCOREINFO OSRELEASE=6.1.0-56-amd64\nwarning: serial.log "
+	                          "line 741: makedumpfile: The kernel version is not supported."),
+	              "%s", out);
+	xmlFreeDoc(junit);
+	ck_assert_ptr_nonnull(strstr(tap, "  warnings:\n    - \"serial.log line 741: makedumpfile: "
+	                                  "The kernel version is not supported."));
+	ck_assert_ptr_nonnull(strstr(tap, "  warnings: []\n"));
+	/* The hostile warning cannot start a test point or end the block. */
+	ck_assert_ptr_null(strstr(tap, "\nnot ok 9"));
+	ck_assert_ptr_nonnull(strstr(md, "\n## Warnings\n\n- pass-1: serial.log line 741: "
+	                                 "makedumpfile: The kernel version is not supported."));
+	ck_assert_ptr_null(strstr(md, "\n  ...\nnot ok"));
+}
+END_TEST
+
+/* Past the bound, one entry counts the rest. */
+START_TEST(warnings_are_bounded)
+{
+	g_autoptr(KdhResult) r = kdh_result_new("many");
+
+	for (guint i = 0; i < KDH_RESULT_WARNINGS_MAX + 7; i++)
+		kdh_result_warn(r, "warning %u", i);
+	ck_assert_uint_eq(r->warnings->len, KDH_RESULT_WARNINGS_MAX + 1);
+	ck_assert_str_eq(g_ptr_array_index(r->warnings, KDH_RESULT_WARNINGS_MAX - 1), "warning 19");
+	ck_assert_str_eq(g_ptr_array_index(r->warnings, KDH_RESULT_WARNINGS_MAX), "... and 7 more");
+	ck_assert_str_eq(kdh_verdict_name(r->verdict), "PASS");
+}
+END_TEST
+
 /* No case at all: every report still well-formed. */
 START_TEST(empty_run_writes_every_report)
 {
@@ -631,6 +691,8 @@ Suite *report_suite(void)
 	tcase_add_test(tc, tap_escapes_the_test_point_line);
 	tcase_add_test(tc, summary_is_one_row_per_case);
 	tcase_add_test(tc, summary_bounds_the_reason);
+	tcase_add_test(tc, warnings_in_every_report);
+	tcase_add_test(tc, warnings_are_bounded);
 	tcase_add_test(tc, empty_run_writes_every_report);
 	tcase_add_test(tc, unwritable_folder_is_named);
 	tcase_add_test(tc, timestamps_are_iso8601_utc);

@@ -237,6 +237,8 @@ static const struct {
     {"case.verdict", "\"MAYBE\"", "cases[0] (\"pass-1\"): 'verdict' is wrong"},
     {"case.reasons", "[1]", "cases[0] (\"pass-1\"): 'reasons' is wrong, not an array of strings"},
     {"case.checks", NULL, "'checks' is missing"},
+    {"case.warnings", "[\"a\", null]", "'warnings' is wrong, not an array of strings (or absent)"},
+    {"case.warnings", "\"one\"", "'warnings' is wrong"},
     {"case.total_seconds", "\"12\"", "'total_seconds' is wrong"},
     {"case.phases", "[{\"name\": \"boot\"}]", "'phases' is wrong"},
     {"case.kernel", "\"6.1\"", "'kernel' is wrong, not an object"},
@@ -310,6 +312,35 @@ START_TEST(merge_names_the_broken_member)
 	ck_assert_msg(g_str_has_prefix(error->message, file) &&
 	                  strstr(error->message, broken[_i].error),
 	              "%s: %s", broken[_i].member, error->message);
+}
+END_TEST
+
+/* A results.json from a kdh before warnings existed still merges, and
+ * the merged case has none. */
+START_TEST(merge_takes_results_without_warnings)
+{
+	g_autoptr(GPtrArray) rs = kdh_test_sample();
+	g_autofree char *dir = kdh_test_write_set(tmp, "run", NULL, rs);
+	g_autofree char *out = g_build_filename(tmp, "out", NULL);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonParser) merged = json_parser_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = NULL;
+	JsonObject *doc = kdh_test_load_json(parser, dir, "results.json");
+
+	ck_assert(json_object_has_member(kdh_test_case_at(doc, 0), "warnings"));
+	json_object_remove_member(kdh_test_case_at(doc, 0), "warnings");
+	json_generator_set_root(gen, json_parser_get_root(parser));
+	text = json_generator_to_data(gen, NULL);
+	write_text(dir, text);
+	ck_assert_msg(merge((const char *[]){dir, NULL}, out, FALSE, NULL, &error), "%s",
+	              error ? error->message : "");
+	doc = kdh_test_load_json(merged, out, "results.json");
+	ck_assert(!json_object_has_member(kdh_test_case_at(doc, 0), "warnings"));
+	ck_assert_uint_eq(json_array_get_length(
+	                      json_object_get_array_member(kdh_test_case_at(doc, 1), "warnings")),
+	                  0);
 }
 END_TEST
 
@@ -472,6 +503,7 @@ Suite *report_merge_suite(void)
 	tcase_add_test(tc, merge_refuses_its_input_as_output);
 	tcase_add_loop_test(tc, merge_names_the_broken_member, 0, G_N_ELEMENTS(broken));
 	tcase_add_loop_test(tc, merge_refuses_what_is_not_results, 0, G_N_ELEMENTS(not_results));
+	tcase_add_test(tc, merge_takes_results_without_warnings);
 	tcase_add_test(tc, merge_refuses_deep_nesting);
 	tcase_add_test(tc, merge_refuses_a_huge_file);
 	tcase_add_test(tc, merge_refuses_special_files);

@@ -90,6 +90,7 @@ static char *monitor_output(gboolean tty)
 	r->results_dir = g_strdup("/r/a");
 	kdh_result_add_phase(r, "boot", 8.25);
 	kdh_result_fail(r, KDH_VERDICT_FAIL, "why it failed");
+	kdh_result_warn(r, "serial.log line 7: makedumpfile: The kernel version is not supported.");
 	kdh_run_monitor_finished(m, r);
 	kdh_run_monitor_free(m);
 	rewind(out);
@@ -108,6 +109,8 @@ START_TEST(monitor_plain_lines_in_a_log)
 	ck_assert_ptr_nonnull(strstr(text, "b: boot\n"));
 	ck_assert_ptr_nonnull(strstr(text, "a: crash (boot took "));
 	ck_assert_ptr_nonnull(strstr(text, "FAIL a (8.2 s): why it failed\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\n    warning: serial.log line 7: makedumpfile: "
+	                                   "The kernel version is not supported.\n"));
 	ck_assert_ptr_nonnull(strstr(text, " boot 8.2\n"));
 	ck_assert_ptr_nonnull(strstr(text, "results: /r/a\n"));
 }
@@ -123,6 +126,8 @@ START_TEST(monitor_redraws_on_a_terminal)
 
 	ck_assert_ptr_nonnull(strstr(text, "\033[J"));
 	ck_assert_ptr_nonnull(strstr(text, "FAIL a (8.2 s): why it failed\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\n    warning: serial.log line 7: makedumpfile: "
+	                                   "The kernel version is not supported.\n"));
 	ck_assert_ptr_nonnull(last);
 	ck_assert_ptr_null(strstr(last, " crash "));
 	ck_assert_ptr_nonnull(strstr(last, "[1/2 done, 0 running"));
