@@ -34,6 +34,12 @@ static char *host_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError 
 	return kdh_crashmod_build(k, source, ctx->cache_dir, error);
 }
 
+static char *host_vmlinux(const KdhRunContext *ctx, const KdhKernel *k, gboolean fetch,
+                          GError **error)
+{
+	return kdh_kernel_debug_vmlinux(k, fetch, ctx->cache_dir, error);
+}
+
 static char *host_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
                         const char *const *extras, GError **error)
 {
@@ -93,6 +99,7 @@ static void host_sleep(gulong usec)
 const KdhRunOps kdh_run_host_ops = {
     .kernel = host_kernel,
     .crashmod = host_crashmod,
+    .vmlinux = host_vmlinux,
     .image = host_image,
     .base = host_base,
     .overlay = host_overlay,
@@ -147,6 +154,7 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 		j->initrd = kdh_prepared_image(p, c);
 		j->base = kdh_prepared_base(p);
 		j->blocked = kdh_prepared_blocked(p, c, &j->blocked_verdict);
+		j->vmlinux = kdh_prepared_vmlinux(p, c);
 	}
 	j->dir = g_build_filename(ctx->run_dir, c->name, NULL);
 	/* What QEMU opens lives in a folder it can reach (see vm.h), not in
@@ -326,6 +334,7 @@ void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, doubl
 	    .serial_log = serial,
 	    .started_unix = j->started_unix,
 	    .case_dir = j->dir,
+	    .vmlinux = j->vmlinux,
 	};
 
 	kdh_result_add_phase(r, "retrieve-wait", waited);

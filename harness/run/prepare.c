@@ -23,7 +23,8 @@ static void blocked_free(gpointer p)
 struct KdhPrepared {
 	GHashTable *kernels; /* kernel ref -> KdhKernel* */
 	GHashTable *images;  /* "<release>\n<image>" -> initrd path */
-	GHashTable *blocked; /* "<kernel ref>\n<KdhTriggerNeeds>" -> Blocked* */
+	GHashTable *blocked; /* "<kernel ref>\n<what>" -> Blocked* (blocked_key) */
+	GHashTable *vmlinux; /* kernel ref -> the vmlinux crash(8) reads its dumps with */
 	char *base;          /* the base disk */
 };
 
@@ -35,6 +36,7 @@ KdhPrepared *kdh_prepared_new(void)
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kdh_kernel_free);
 	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	p->blocked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, blocked_free);
+	p->vmlinux = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return p;
 }
 
@@ -45,6 +47,7 @@ void kdh_prepared_free(KdhPrepared *p)
 	g_hash_table_unref(p->kernels);
 	g_hash_table_unref(p->images);
 	g_hash_table_unref(p->blocked);
+	g_hash_table_unref(p->vmlinux);
 	g_free(p->base);
 	g_free(p);
 }
@@ -72,30 +75,47 @@ const char *kdh_prepared_base(const KdhPrepared *p)
 	return p->base;
 }
 
-static char *blocked_key(const char *ref, KdhTriggerNeeds needs)
+/* What blocks a kernel's cases: a trigger's needs, or crash=yes. */
+#define CRASH_YES ((int)KDH_NEEDS_LKDTM + 1)
+
+static char *blocked_key(const char *ref, int what)
 {
-	return g_strdup_printf("%s\n%d", ref, (int)needs);
+	return g_strdup_printf("%s\n%d", ref, what);
+}
+
+static const Blocked *find_blocked(const KdhPrepared *p, const char *ref, int what)
+{
+	g_autofree char *key = blocked_key(ref, what);
+
+	return g_hash_table_lookup(p->blocked, key);
 }
 
 const char *kdh_prepared_blocked(const KdhPrepared *p, const KdhCase *c, KdhVerdict *verdict)
 {
-	g_autofree char *key = blocked_key(c->kernel_ref, c->trigger->needs);
-	const Blocked *b = g_hash_table_lookup(p->blocked, key);
+	const Blocked *b = find_blocked(p, c->kernel_ref, (int)c->trigger->needs);
 
+	if (!b && c->verify_crash == KDH_VERIFY_CRASH_YES)
+		b = find_blocked(p, c->kernel_ref, CRASH_YES);
 	if (!b)
 		return NULL;
 	*verdict = b->verdict;
 	return b->why;
 }
 
-static void block(KdhPrepared *p, const char *ref, KdhTriggerNeeds needs, KdhVerdict verdict,
-                  char *why)
+const char *kdh_prepared_vmlinux(const KdhPrepared *p, const KdhCase *c)
+{
+	if (c->verify_crash == KDH_VERIFY_CRASH_NO)
+		return NULL;
+	return g_hash_table_lookup(p->vmlinux, c->kernel_ref);
+}
+
+static void block(KdhPrepared *p, const char *ref, int what, KdhVerdict verdict, char *why)
 {
 	Blocked *b = g_new0(Blocked, 1);
 
 	b->verdict = verdict;
 	b->why = why;
-	g_hash_table_insert(p->blocked, blocked_key(ref, needs), b);
+	g_hash_table_insert(p->blocked, blocked_key(ref, what), b);
 }
 
 /* One line for what the run made once. */
@@ -145,6 +165,50 @@ static gboolean kernel_needs(GPtrArray *cases, const char *ref, KdhTriggerNeeds 
 	return FALSE;
 }
 
+/* Whether a case of CASES on kernel REF asks for crash=VERIFY. */
+static gboolean kernel_verify(GPtrArray *cases, const char *ref, KdhVerifyCrash verify)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		if (c->verify_crash == verify && g_str_equal(c->kernel_ref, ref))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The vmlinux crash(8) reads K's dumps with, when a case of K asks for the
+ * cross-check: fetched for crash=yes, only when cached for crash=auto.
+ * Cases of crash=yes that cannot have it are blocked: SKIP when there is
+ * no debug info or crash cannot read K, ERROR when fetching failed. */
+static void find_vmlinux(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                         const KdhCase *c, const KdhKernel *k)
+{
+	gboolean yes = kernel_verify(cases, c->kernel_ref, KDH_VERIFY_CRASH_YES);
+	g_autoptr(GError) why = NULL;
+	g_autofree char *unreadable = NULL;
+	gint64 start = ctx->ops->now();
+	char *path;
+
+	if (!yes && !kernel_verify(cases, c->kernel_ref, KDH_VERIFY_CRASH_AUTO))
+		return;
+	if (!kdh_crash_reads_kernel(k->release, &unreadable)) {
+		block(
+		    p, c->kernel_ref, CRASH_YES, KDH_VERDICT_SKIP,
+		    g_strdup_printf("crash(8) cross-check asked (crash=yes), but %s", unreadable));
+		return;
+	}
+	if (!(path = ctx->ops->vmlinux(ctx, k, yes, &why))) {
+		block(p, c->kernel_ref, CRASH_YES,
+		      g_error_matches(why, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_DEBUG_INFO)
+		          ? KDH_VERDICT_SKIP
+		          : KDH_VERDICT_ERROR,
+		      g_strdup_printf("crash(8) cross-check asked (crash=yes): %s", why->message));
+		return;
+	}
+	say_prepared(ctx, "vmlinux", start, path);
+	g_hash_table_insert(p->vmlinux, g_strdup(c->kernel_ref), path);
+}
+
 /* The crash module for K into EXTRAS, or the cases needing it blocked:
  * SKIP when K has no build tree, ERROR when the build failed. */
 static void add_crashmod(const KdhRunContext *ctx, KdhPrepared *p, const KdhCase *c,
@@ -159,7 +223,7 @@ static void add_crashmod(const KdhRunContext *ctx, KdhPrepared *p, const KdhCase
 		g_ptr_array_add(extras, ko);
 		return;
 	}
-	block(p, c->kernel_ref, KDH_NEEDS_CRASHMOD,
+	block(p, c->kernel_ref, (int)KDH_NEEDS_CRASHMOD,
 	      g_error_matches(why, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_UNSUPPORTED)
 	          ? KDH_VERDICT_SKIP
 	          : KDH_VERDICT_ERROR,
@@ -190,7 +254,7 @@ static void add_lkdtm(KdhPrepared *p, const KdhCase *c, const KdhKernel *k, GPtr
 		    extras, g_build_filename(k->modules_dir, g_ptr_array_index(order, 0), NULL));
 		return;
 	}
-	block(p, c->kernel_ref, KDH_NEEDS_LKDTM, KDH_VERDICT_SKIP,
+	block(p, c->kernel_ref, (int)KDH_NEEDS_LKDTM, KDH_VERDICT_SKIP,
 	      !config ? g_strdup_printf("kernel %s has no configuration to tell whether it has "
 	                                "LKDTM: %s",
 	                                k->release, why->message)
@@ -211,6 +275,7 @@ static char *make_image(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cas
 		add_crashmod(ctx, p, c, k, extras);
 	if (kernel_needs(cases, c->kernel_ref, KDH_NEEDS_LKDTM))
 		add_lkdtm(p, c, k, extras);
+	find_vmlinux(ctx, p, cases, c, k);
 	g_ptr_array_add(extras, NULL);
 	return ctx->ops->image(ctx, c, k, (const char *const *)extras->pdata, error);
 }

@@ -56,6 +56,11 @@ typedef struct {
 	/* The crash module (images/crashmod/) built against K; an error of
 	 * code KDH_IMAGE_ERROR_UNSUPPORTED when K has no build tree. */
 	char *(*crashmod)(const KdhRunContext *ctx, const KdhKernel *k, GError **error);
+	/* A vmlinux with debug info for K (kdh_kernel_debug_vmlinux; FETCH: a
+	 * Debian kernel's -dbg is fetched when missing); an error of code
+	 * KDH_KERNEL_ERROR_NO_DEBUG_INFO when none is to be had. */
+	char *(*vmlinux)(const KdhRunContext *ctx, const KdhKernel *k, gboolean fetch,
+	                 GError **error);
 	/* The initrd the guest boots with kernel K, carrying the files EXTRAS
 	 * (NULL-terminated, may be NULL) in /lib/kdh/. */
 	char *(*image)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
@@ -151,6 +156,11 @@ const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c);
 /* C's initrd and the base disk in P (after kdh_run_prepare_guests), or NULL. */
 const char *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c);
 const char *kdh_prepared_base(const KdhPrepared *p);
+
+/* The vmlinux crash(8) cross-checks C's dump with, or NULL: none asked
+ * ([verify] crash=no), none to be had (crash=auto), or a crash that cannot
+ * read C's kernel. */
+const char *kdh_prepared_vmlinux(const KdhPrepared *p, const KdhCase *c);
 
 /* Why C cannot run on its kernel (owned by P), with *VERDICT the verdict
  * it gets (SKIP: the kernel lacks it; ERROR: kdh failed to make it); NULL

@@ -221,6 +221,46 @@ static char *crash_version(const char *program)
 	}
 }
 
+/* The newest kernel each crash release reads, as measured (crash 8.0.2,
+ * Debian 12's: 6.1 works; 6.12 dumps, Debian's and kdh's builds, fail with
+ * "page excluded: ... page_offset_base" and then "invalid structure member
+ * offset: module_core_size").  A crash not listed is taken to read any. */
+static const struct {
+	const char *version; /* a prefix of `crash --version`'s first line */
+	guint major, minor;
+} crash_reads[] = {
+    {"crash 8.0.", 6, 1},
+};
+
+gboolean kdh_crash_reads_kernel(const char *release, char **why)
+{
+	g_autofree char *version = crash_version("crash");
+	guint64 major, minor;
+	g_auto(GStrv) parts = g_strsplit(release, ".", 3);
+
+	if (!version || g_strv_length(parts) < 2 ||
+	    !g_ascii_string_to_unsigned(parts[0], 10, 0, 99, &major, NULL))
+		return TRUE;
+	/* "12-amd64" or "1": the minor is its leading digits. */
+	{
+		gsize n = strspn(parts[1], "0123456789");
+		g_autofree char *digits = g_strndup(parts[1], n);
+		if (!n || !g_ascii_string_to_unsigned(digits, 10, 0, 999, &minor, NULL))
+			return TRUE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(crash_reads); i++) {
+		if (!g_str_has_prefix(version, crash_reads[i].version))
+			continue;
+		if (major > crash_reads[i].major ||
+		    (major == crash_reads[i].major && minor > crash_reads[i].minor)) {
+			*why = g_strdup_printf("%s reads kernels up to %u.%u, not %s", version,
+			                       crash_reads[i].major, crash_reads[i].minor, release);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* Runs crash as ARGV into TXT (crash.txt's text); TRUE with its output
  * parsed into O, its exit status and whether its output was cut; FALSE with
  * an error when it could not run to its end. */

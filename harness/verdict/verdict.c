@@ -401,6 +401,12 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s holds no vmcore", e->crash_dir);
 	else
 		verify_dump(r, c, e);
+	/* The second opinion, on a dump kdh's reader accepted: crash(8) must
+	 * open it too, and see the same panic. */
+	if (e->vmcore && e->vmlinux && e->case_dir && r->verdict == KDH_VERDICT_PASS) {
+		g_autofree char *out = g_build_filename(e->case_dir, "crash.txt", NULL);
+		kdh_verdict_crash(r, c, e->vmlinux, e->vmcore, out);
+	}
 	if (r->verdict != KDH_VERDICT_PASS && found != KDH_REASON_NONE)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "diagnosis: %s at crashkernel=%s: %s",
 		                kdh_reason_name(found), c->crashkernel, line);

@@ -186,6 +186,13 @@ typedef struct {
 void kdh_verdict_crash_full(KdhResult *r, const KdhCase *c, const char *vmlinux, const char *vmcore,
                             const char *out_path, const KdhCrashOptions *opts);
 
+/* Whether the crash(8) in PATH can read dumps of kernel RELEASE ("6.12.117",
+ * "6.1.0-56-amd64"): FALSE, with *WHY (caller frees) saying which crash and
+ * which newest kernel, for a kernel newer than the newest that crash
+ * release is known to read; TRUE otherwise (also when crash is missing or
+ * RELEASE does not parse: running it then says what is wrong). */
+gboolean kdh_crash_reads_kernel(const char *release, char **why);
+
 /* kdh_verdict_crash_full with the default options. */
 void kdh_verdict_crash(KdhResult *r, const KdhCase *c, const char *vmlinux, const char *vmcore,
                        const char *out_path);

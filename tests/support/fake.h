@@ -62,6 +62,8 @@ void kdh_fake_sleep(gulong usec);
  * nothing is built. */
 KdhKernel *kdh_fake_kernel(const KdhRunContext *ctx, const KdhCase *c, GError **error);
 char *kdh_fake_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError **error);
+char *kdh_fake_vmlinux(const KdhRunContext *ctx, const KdhKernel *k, gboolean fetch,
+                       GError **error);
 char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
                      const char *const *extras, GError **error);
 char *kdh_fake_base(const KdhRunContext *ctx, GError **error);

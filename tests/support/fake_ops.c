@@ -43,6 +43,14 @@ char *kdh_fake_crashmod(const KdhRunContext *ctx, const KdhKernel *k, GError **e
 	return g_strdup("/nonexistent/kdh_crash.ko");
 }
 
+char *kdh_fake_vmlinux(const KdhRunContext *ctx, const KdhKernel *k, gboolean fetch, GError **error)
+{
+	(void)ctx, (void)fetch;
+	g_set_error(error, KDH_KERNEL_ERROR, KDH_KERNEL_ERROR_NO_DEBUG_INFO,
+	            "kernel %s: the fake has no vmlinux", k->release);
+	return NULL;
+}
+
 char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
                      const char *const *extras, GError **error)
 {
@@ -136,9 +144,10 @@ static gint64 fake_wall(void)
 
 #define FAKE_OPS(retrieve_fn)                                                                      \
 	{                                                                                          \
-		.kernel = kdh_fake_kernel, .crashmod = kdh_fake_crashmod, .image = kdh_fake_image, \
-		.base = kdh_fake_base, .overlay = kdh_fake_overlay, .retrieve = retrieve_fn,       \
-		.now = kdh_fake_now, .wall = fake_wall, .sleep = kdh_fake_sleep,                   \
+		.kernel = kdh_fake_kernel, .crashmod = kdh_fake_crashmod,                          \
+		.vmlinux = kdh_fake_vmlinux, .image = kdh_fake_image, .base = kdh_fake_base,       \
+		.overlay = kdh_fake_overlay, .retrieve = retrieve_fn, .now = kdh_fake_now,         \
+		.wall = fake_wall, .sleep = kdh_fake_sleep,                                        \
 	}
 const KdhRunOps kdh_fake_ops_dump = FAKE_OPS(retrieve_fetch_dump);
 const KdhRunOps kdh_fake_ops_nothing = FAKE_OPS(retrieve_fetch_nothing);

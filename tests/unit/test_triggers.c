@@ -266,6 +266,26 @@ START_TEST(skip_honoured_only_where_the_row_allows)
 }
 END_TEST
 
+/* ---- crash(8) asked for where there is no vmlinux ---- */
+
+START_TEST(crash_yes_without_debug_info_is_a_skip)
+{
+	g_auto(Played) yes = play("[verify]\ncrash=yes\n", sysrq_cycle, G_N_ELEMENTS(sysrq_cycle),
+	                          &kdh_fake_ops_dump);
+
+	assert_verdict(&yes, "SKIP");
+	assert_reason(&yes, "crash(8) cross-check asked (crash=yes): kernel " FIXTURE_RELEASE
+	                    ": the fake has no vmlinux");
+	ck_assert_uint_eq(kdh_fake_vm_log()->starts, 0);
+
+	/* auto: the case runs, without crash. */
+	g_auto(Played) automatic =
+	    play(NULL, sysrq_cycle, G_N_ELEMENTS(sysrq_cycle), &kdh_fake_ops_dump);
+	assert_verdict(&automatic, "PASS");
+	ck_assert(!has(automatic.r->checks, "crash(8)"));
+}
+END_TEST
+
 /* ---- a kernel without what the trigger needs ---- */
 
 static char *crashmod_unsupported(const KdhRunContext *ctx, const KdhKernel *k, GError **error)
@@ -329,6 +349,7 @@ Suite *triggers_suite(void)
 	tcase_add_test(tc, mce_injected_once_on_trigger);
 	tcase_add_test(tc, hang_watchdog_fires_after_silence);
 	tcase_add_test(tc, skip_honoured_only_where_the_row_allows);
+	tcase_add_test(tc, crash_yes_without_debug_info_is_a_skip);
 	tcase_add_loop_test(tc, kernel_lacking_the_trigger_blocks_its_cases, 0,
 	                    G_N_ELEMENTS(blocked));
 	suite_add_tcase(s, tc);
