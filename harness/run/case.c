@@ -155,6 +155,7 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 		j->base = kdh_prepared_base(p);
 		j->blocked = kdh_prepared_blocked(p, c, &j->blocked_verdict);
 		j->vmlinux = kdh_prepared_vmlinux(p, c);
+		j->crash_module = kdh_prepared_crashmod(p, c);
 	}
 	j->dir = g_build_filename(ctx->run_dir, c->name, NULL);
 	/* What QEMU opens lives in a folder it can reach (see vm.h), not in
@@ -335,6 +336,7 @@ void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, doubl
 	    .started_unix = j->started_unix,
 	    .case_dir = j->dir,
 	    .vmlinux = j->vmlinux,
+	    .crash_module = j->crash_module,
 	};
 
 	kdh_result_add_phase(r, "retrieve-wait", waited);

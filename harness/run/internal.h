@@ -14,6 +14,7 @@ typedef struct {
 	const char *initrd;
 	const char *base;
 	const char *vmlinux;        /* for the crash(8) cross-check, or NULL */
+	const char *crash_module;   /* the kdh_crash.ko its guest loads, or NULL */
 	const char *blocked;        /* why the case cannot run on its kernel, or NULL */
 	KdhVerdict blocked_verdict; /* SKIP (the kernel lacks what the trigger needs)
 	                             * or ERROR (kdh could not make it) */

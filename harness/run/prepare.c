@@ -21,11 +21,12 @@ static void blocked_free(gpointer p)
 }
 
 struct KdhPrepared {
-	GHashTable *kernels; /* kernel ref -> KdhKernel* */
-	GHashTable *images;  /* "<release>\n<image>" -> initrd path */
-	GHashTable *blocked; /* "<kernel ref>\n<what>" -> Blocked* (blocked_key) */
-	GHashTable *vmlinux; /* kernel ref -> the vmlinux crash(8) reads its dumps with */
-	char *base;          /* the base disk */
+	GHashTable *kernels;  /* kernel ref -> KdhKernel* */
+	GHashTable *images;   /* "<release>\n<image>" -> initrd path */
+	GHashTable *blocked;  /* "<kernel ref>\n<what>" -> Blocked* (blocked_key) */
+	GHashTable *vmlinux;  /* kernel ref -> the vmlinux crash(8) reads its dumps with */
+	GHashTable *crashmod; /* kernel ref -> its kdh_crash.ko */
+	char *base;           /* the base disk */
 };
 
 KdhPrepared *kdh_prepared_new(void)
@@ -37,6 +38,7 @@ KdhPrepared *kdh_prepared_new(void)
 	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	p->blocked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, blocked_free);
 	p->vmlinux = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	p->crashmod = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return p;
 }
 
@@ -48,6 +50,7 @@ void kdh_prepared_free(KdhPrepared *p)
 	g_hash_table_unref(p->images);
 	g_hash_table_unref(p->blocked);
 	g_hash_table_unref(p->vmlinux);
+	g_hash_table_unref(p->crashmod);
 	g_free(p->base);
 	g_free(p);
 }
@@ -107,6 +110,13 @@ const char *kdh_prepared_vmlinux(const KdhPrepared *p, const KdhCase *c)
 	if (c->verify_crash == KDH_VERIFY_CRASH_NO)
 		return NULL;
 	return g_hash_table_lookup(p->vmlinux, c->kernel_ref);
+}
+
+const char *kdh_prepared_crashmod(const KdhPrepared *p, const KdhCase *c)
+{
+	if (c->trigger->needs != KDH_NEEDS_CRASHMOD)
+		return NULL;
+	return g_hash_table_lookup(p->crashmod, c->kernel_ref);
 }
 
 static void block(KdhPrepared *p, const char *ref, int what, KdhVerdict verdict, char *why)
@@ -220,6 +230,7 @@ static void add_crashmod(const KdhRunContext *ctx, KdhPrepared *p, const KdhCase
 
 	if (ko) {
 		say_prepared(ctx, "crashmod", start, ko);
+		g_hash_table_insert(p->crashmod, g_strdup(c->kernel_ref), g_strdup(ko));
 		g_ptr_array_add(extras, ko);
 		return;
 	}

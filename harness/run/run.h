@@ -162,6 +162,9 @@ const char *kdh_prepared_base(const KdhPrepared *p);
  * read C's kernel. */
 const char *kdh_prepared_vmlinux(const KdhPrepared *p, const KdhCase *c);
 
+/* The crash module C's guest loads (kdh_crash.ko), or NULL. */
+const char *kdh_prepared_crashmod(const KdhPrepared *p, const KdhCase *c);
+
 /* Why C cannot run on its kernel (owned by P), with *VERDICT the verdict
  * it gets (SKIP: the kernel lacks it; ERROR: kdh failed to make it); NULL
  * when it can. */

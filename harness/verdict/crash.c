@@ -16,8 +16,17 @@
 #define LINE_MAX_BYTES 4096
 
 /* What crash is asked: the dump's summary with its panic message, the
- * backtrace of the panic task (crash's current context at start-up). */
-static const char commands[] = "sys\nbt\nquit\n";
+ * symbols of the module that crashed when it is one of ours (crash knows
+ * only a module's exported symbols otherwise: kdh_crash_panic shows as
+ * _MODULE_INIT_START_kdh_crash), the backtrace of the panic task (crash's
+ * current context at start-up). */
+static char *commands(const KdhCrashOptions *opts)
+{
+	if (opts && opts->module_name && opts->module_object)
+		return g_strdup_printf("sys\nmod -s %s %s\nbt\nquit\n", opts->module_name,
+		                       opts->module_object);
+	return g_strdup("sys\nbt\nquit\n");
+}
 
 /* One run of crash, its output read as it comes. */
 typedef struct {
@@ -308,15 +317,15 @@ static void words_from_debug_run(const char *program, const char *cmds, const ch
 
 /* The file of commands crash reads (-i), in the temporary folder; NULL with
  * an error. */
-static char *write_commands(GError **error)
+static char *write_commands(const KdhCrashOptions *opts, GError **error)
 {
-	g_autofree char *path = NULL;
+	g_autofree char *path = NULL, *text = commands(opts);
 	int fd = g_file_open_tmp("kdh-crash-XXXXXX.in", &path, error);
 
 	if (fd < 0)
 		return NULL;
 	g_close(fd, NULL);
-	if (!g_file_set_contents(path, commands, -1, error)) {
+	if (!g_file_set_contents(path, text, -1, error)) {
 		g_unlink(path);
 		return NULL;
 	}
@@ -347,7 +356,7 @@ void kdh_verdict_crash_full(KdhResult *r, const KdhCase *c, const char *vmlinux,
 		g_free(id.release);
 		return;
 	}
-	cmds = write_commands(&error);
+	cmds = write_commands(opts, &error);
 	if (!cmds) {
 		kdh_result_fail(r, KDH_VERDICT_ERROR, "crash(8) cross-check: %s", error->message);
 		g_free(id.release);

@@ -163,6 +163,22 @@ static char *bt_frame(const char *line)
 	return g_strndup(fn, fn_end - fn);
 }
 
+/* An exception frame's "[exception RIP: FUNCTION+0x5]" (the function that
+ * faulted: a BUG, an oops, a trap): its function, or NULL. */
+static char *exception_rip(const char *line)
+{
+	const char *p = strstr(line, "[exception RIP: "), *fn, *end;
+
+	if (!p)
+		return NULL;
+	fn = p + strlen("[exception RIP: ");
+	for (end = fn; *end && (g_ascii_isalnum(*end) || strchr("_.$", *end)); end++)
+		;
+	if (end == fn || end - fn > FUNCTION_MAX || (*end != '+' && *end != ']'))
+		return NULL;
+	return g_strndup(fn, end - fn);
+}
+
 /* Takes one line (already text) of crash's output. */
 static void parse_line(const char *line, KdhCrashOutput *o, gboolean *saw_kernel,
                        gboolean *saw_dumpfile, gboolean *bt_done)
@@ -188,6 +204,8 @@ static void parse_line(const char *line, KdhCrashOutput *o, gboolean *saw_kernel
 	}
 	if (o->has_task) {
 		char *fn = *bt_done ? NULL : bt_frame(line);
+		if (!fn && !*bt_done)
+			fn = exception_rip(line);
 		if (fn && o->frames->len < KEEP_MAX)
 			g_ptr_array_add(o->frames, fn);
 		else
@@ -292,6 +310,12 @@ void kdh_crash_judge(KdhResult *r, const KdhCase *c, const KdhCrashOutput *o, in
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
 			                "crash(8)'s sys shows no PANIC line%s%s%s",
 			                words ? ": " : "", words ? words : "", cut_note(cut));
+		else if (!strstr(o->panic, c->expect_panic) &&
+		         g_str_has_prefix(o->panic, "\"Oops: "))
+			/* A panic after an oops (panic_on_oops): crash names the oops
+			 * summary, not the log's first line, which the reader checked. */
+			kdh_result_check(r, "crash(8) sys PANIC: %s (the oops that panicked)",
+			                 o->panic);
 		else if (!strstr(o->panic, c->expect_panic))
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
 			                "crash(8)'s sys says PANIC: %s, without '%s'", o->panic,
@@ -310,6 +334,10 @@ void kdh_crash_judge(KdhResult *r, const KdhCase *c, const KdhCrashOutput *o, in
 			kdh_result_check(
 			    r, "crash(8) bt: PID %" G_GUINT64_FORMAT " \"%s\" CPU %u, #%u %s",
 			    o->pid, o->command, o->cpu, hit, (char *)o->frames->pdata[hit]);
+		} else if (o->panic && strstr(o->panic, c->expect_function)) {
+			/* The unwinder lost the frame (a stack-protector panic from
+			 * the function's epilogue), but crash's panic line names it. */
+			kdh_result_check(r, "crash(8) sys PANIC names %s", c->expect_function);
 		} else {
 			g_autofree char *frames = join(o->frames, NULL, FRAMES_SHOWN, ", ");
 			kdh_result_fail(r, KDH_VERDICT_FAIL,

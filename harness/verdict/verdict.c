@@ -405,7 +405,9 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	 * open it too, and see the same panic. */
 	if (e->vmcore && e->vmlinux && e->case_dir && r->verdict == KDH_VERDICT_PASS) {
 		g_autofree char *out = g_build_filename(e->case_dir, "crash.txt", NULL);
-		kdh_verdict_crash(r, c, e->vmlinux, e->vmcore, out);
+		KdhCrashOptions opts = {.module_name = e->crash_module ? "kdh_crash" : NULL,
+		                        .module_object = e->crash_module};
+		kdh_verdict_crash_full(r, c, e->vmlinux, e->vmcore, out, &opts);
 	}
 	if (r->verdict != KDH_VERDICT_PASS && found != KDH_REASON_NONE)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "diagnosis: %s at crashkernel=%s: %s",

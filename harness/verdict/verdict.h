@@ -44,6 +44,7 @@ typedef struct {
 	gint64 started_unix;               /* when the case started, seconds since 1970 */
 	const char *vmlinux;               /* the kernel's vmlinux with debug info, or NULL */
 	const char *case_dir;              /* the case's results folder (crash.txt goes there) */
+	const char *crash_module;          /* kdh_crash.ko when the trigger loaded it, or NULL */
 } KdhEvidence;
 
 /* ---- the console log (verdict/serial.c) ---- */
@@ -169,6 +170,11 @@ typedef struct {
 	const char *program;   /* "crash" (looked up in PATH) */
 	guint timeout_seconds; /* 300: then crash is killed (SIGKILL to its PID) */
 	gsize max_output;      /* 1 MiB: kept of its output; the rest is read and dropped */
+	/* A module of the dump whose symbols crash loads (`mod -s NAME OBJECT`)
+	 * before the backtrace: the crash module.  Both kdh's own: a name and a
+	 * path without blanks or newlines.  NULL: none. */
+	const char *module_name;
+	const char *module_object;
 } KdhCrashOptions;
 
 /* The crash(8) cross-check of the dump VMCORE with VMLINUX (a vmlinux with
@@ -176,7 +182,7 @@ typedef struct {
  * the reader's checks passed.  First the vmlinux's build-id against the
  * dump's VMCOREINFO BUILD-ID when both have one (a mismatch is a FAIL).
  * Then crash runs, without a shell, as `crash -s --no_crashrc --no_scroll
- * -i CMDS VMLINUX VMCORE` with `sys`, `bt`, `quit` (LC_ALL=C, standard
+ * -i CMDS VMLINUX VMCORE` with `sys`, (`mod -s`,) `bt`, `quit` (LC_ALL=C, standard
  * input /dev/null), bounded in time and output; when it opens nothing and
  * says nothing (crash 8.0.2 exits 1 silently on many unusable dumps), once
  * more with -d 1 for its words.  Its output, made text, goes to OUT_PATH

@@ -55,9 +55,17 @@ int kdh_crash_hung_task(void *unused);
 
 /* ---- crashes during insmod ---- */
 
+/* panic() through a pointer the compiler cannot see through: called as a
+ * function that may return, so the call is not the last instruction and
+ * the return address on the stack lies inside the calling function.  With
+ * panic() known as noreturn it is the first byte after it, and crash(8)'s
+ * backtrace names the next symbol (or nothing) instead of the caller. */
+static void (*volatile kdh_panic)(const char *fmt, ...) = panic;
+
 noinline void kdh_crash_panic(void)
 {
-	panic("kdh-crash: panic");
+	kdh_panic("kdh-crash: panic");
+	pr_emerg("kdh-crash: panic returned\n");
 }
 
 noinline void kdh_crash_bug(void)
@@ -137,7 +145,8 @@ noinline void kdh_crash_stack_corruption(void)
 
 noinline void kdh_crash_init(void)
 {
-	panic("kdh-crash: panic in module init");
+	kdh_panic("kdh-crash: panic in module init");
+	pr_emerg("kdh-crash: panic returned\n");
 }
 
 /* Every online CPU spins here with interrupts off: the ones called by IPI
@@ -163,7 +172,8 @@ static struct timer_list kdh_timer;
 
 noinline void kdh_crash_irq(struct timer_list *unused)
 {
-	panic("kdh-crash: panic in a timer callback");
+	kdh_panic("kdh-crash: panic in a timer callback");
+	pr_emerg("kdh-crash: panic returned\n");
 }
 
 static int start_irq(void)
@@ -175,7 +185,8 @@ static int start_irq(void)
 
 noinline int kdh_crash_kthread(void *unused)
 {
-	panic("kdh-crash: panic in a kthread");
+	kdh_panic("kdh-crash: panic in a kthread");
+	pr_emerg("kdh-crash: panic returned\n");
 	return 0;
 }
 

@@ -114,6 +114,47 @@ START_TEST(real_output_passes)
 }
 END_TEST
 
+/* The crash module's types as crash 8.0.2 shows them: the faulting
+ * function in an exception frame, an oops summary as the PANIC line, a
+ * stack-protector panic naming the function its unwinder lost; and the
+ * wrong function still fails on each. */
+static const struct {
+	const char *file, *panic, *function, *check;
+} module_outputs[] = {
+    {"debian12-6.1-module-bug.txt", "kernel BUG at", "kdh_crash_bug", "kdh_crash_bug"},
+    {"debian12-6.1-module-null-deref.txt", "BUG: kernel NULL pointer dereference",
+     "kdh_crash_null_deref", "(the oops that panicked)"},
+    {"debian12-6.1-module-stack-corruption.txt", "Kernel stack is corrupted in",
+     "kdh_crash_stack_corruption", "crash(8) sys PANIC names kdh_crash_stack_corruption"},
+};
+
+START_TEST(module_outputs_pass)
+{
+	gsize len;
+	g_autofree char *text = fixture(module_outputs[_i].file, &len);
+	g_autoptr(KdhCase) c = sysrq_case();
+	g_autoptr(KdhResult) r = kdh_result_new("t"), wrong = kdh_result_new("w");
+	KdhCrashOutput o = {0};
+	g_autofree char *why = NULL, *what = NULL;
+
+	g_free(c->expect_panic);
+	g_free(c->expect_function);
+	c->expect_panic = g_strdup(module_outputs[_i].panic);
+	c->expect_function = g_strdup(module_outputs[_i].function);
+	kdh_crash_parse(text, len, &o);
+	kdh_crash_judge(r, c, &o, 0, FALSE);
+	why = reasons(r);
+	what = checks(r);
+	ck_assert_msg(r->verdict == KDH_VERDICT_PASS, "%s: %s", module_outputs[_i].file, why);
+	ck_assert_msg(strstr(what, module_outputs[_i].check), "%s", what);
+	g_free(c->expect_function);
+	c->expect_function = g_strdup("kdh_crash_kthread");
+	kdh_crash_judge(wrong, c, &o, 0, FALSE);
+	ck_assert_int_eq(wrong->verdict, KDH_VERDICT_FAIL);
+	kdh_crash_output_clear(&o);
+}
+END_TEST
+
 /* A clone the compiler made counts as its function; a prefix does not. */
 START_TEST(function_clones_count)
 {
@@ -359,7 +400,7 @@ static KdhResult *cross_check(const char *program, guint timeout, gsize max, cha
 	g_autoptr(KdhCase) c = sysrq_case();
 	g_autofree char *vmcore = g_build_filename(dir, "vmcore", NULL);
 	g_autofree char *out = g_build_filename(dir, "crash.txt", NULL);
-	KdhCrashOptions opts = {program, timeout, max};
+	KdhCrashOptions opts = {.program = program, .timeout_seconds = timeout, .max_output = max};
 	KdhResult *r = kdh_result_new("t");
 
 	ck_assert(g_file_set_contents(vmcore, "not a dump", -1, NULL));
@@ -504,7 +545,7 @@ static KdhResult *cross_check_dump(const char *build_id)
 	g_autofree char *fake = script(
 	    "crash", "[ \"$1\" = --version ] && { echo; echo 'crash 8.0.2'; exit 0; }; exit 1");
 	g_autofree char *out = g_build_filename(dir, "crash.txt", NULL);
-	KdhCrashOptions opts = {fake, 60, 0};
+	KdhCrashOptions opts = {.program = fake, .timeout_seconds = 60};
 	KdhResult *r = kdh_result_new("t");
 
 	kdh_verdict_crash_full(r, c, vmlinux, "tests/fixtures/dump/debian12-6.1-sysrq.kdump", out,
@@ -659,6 +700,7 @@ Suite *crash_suite(void)
 
 	tcase_add_test(parse, parses_real_output);
 	tcase_add_test(parse, real_output_passes);
+	tcase_add_loop_test(parse, module_outputs_pass, 0, G_N_ELEMENTS(module_outputs));
 	tcase_add_test(parse, function_clones_count);
 	tcase_add_test(parse, wrong_panic_fails_with_crash_words);
 	tcase_add_test(parse, missing_panic_line_fails);
