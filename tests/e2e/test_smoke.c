@@ -207,7 +207,8 @@ START_TEST(parallel_suite_judges_every_case)
 	no_dump = case_list("no-dump-tiny-crashkernel", "PASS", "checks");
 	ck_assert_msg(strstr(no_dump, "no dump, as expected: kexec-load-failed: "), "%s", no_dump);
 	fail = case_reasons("tiny", "FAIL");
-	ck_assert_msg(g_str_has_prefix(fail, "kexec-load-failed at crashkernel=48M: KDH: error "
+	/* FAIL is the reasons as a JSON array: the diagnosis comes first. */
+	ck_assert_msg(g_str_has_prefix(fail, "[\"kexec-load-failed at crashkernel=48M: KDH: error "
 	                                     "step=arm") &&
 	                  strstr(fail, "no dump on the guest disk") &&
 	                  strstr(fail, "the guest failed at step arm: kexec -p"),
