@@ -60,17 +60,19 @@ const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c)
 	return g_hash_table_lookup(p->kernels, c->kernel_ref);
 }
 
-static char *image_key(const KdhKernel *k, const KdhCase *c)
+/* Per kernel ref, like everything the image carries (the crash module,
+ * LKDTM) is decided: two refs of one release may want different images,
+ * and kdh_image_mini's own cache makes the same image once. */
+static char *image_key(const KdhCase *c)
 {
-	return g_strdup_printf("%s\n%s", k->release, c->image);
+	return g_strdup_printf("%s\n%s", c->kernel_ref, c->image);
 }
 
 const char *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c)
 {
-	const KdhKernel *k = kdh_prepared_kernel(p, c);
-	g_autofree char *key = k ? image_key(k, c) : NULL;
+	g_autofree char *key = image_key(c);
 
-	return key ? g_hash_table_lookup(p->images, key) : NULL;
+	return g_hash_table_lookup(p->images, key);
 }
 
 const char *kdh_prepared_base(const KdhPrepared *p)
@@ -135,35 +137,6 @@ static void say_prepared(const KdhRunContext *ctx, const char *what, gint64 star
 	g_print("  %-9s %6.1f s  %s\n", what, (ctx->ops->now() - start) / 1e6, detail);
 }
 
-gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
-                                 GError **error)
-{
-	for (guint i = 0; i < cases->len; i++) {
-		const KdhCase *c = g_ptr_array_index(cases, i);
-		g_autoptr(GError) why = NULL;
-		g_autofree char *detail = NULL;
-		gint64 start = ctx->ops->now();
-		KdhKernel *k;
-
-		if (g_hash_table_contains(p->kernels, c->kernel_ref))
-			continue;
-		if (!(k = ctx->ops->kernel(ctx, c, &why))) {
-			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-			            "%s:%u: [kernel] ref=%s: %s", c->source, c->kernel_line,
-			            c->kernel_ref, why->message);
-			return FALSE;
-		}
-		if (k->package)
-			detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release,
-			                         k->package, k->version ? k->version : "");
-		else
-			detail = g_strdup_printf("%s: %s", c->kernel_ref, k->release);
-		say_prepared(ctx, "kernel", start, detail);
-		g_hash_table_insert(p->kernels, g_strdup(c->kernel_ref), k);
-	}
-	return TRUE;
-}
-
 /* Whether a case of CASES on kernel REF has a trigger that needs NEEDS. */
 static gboolean kernel_needs(GPtrArray *cases, const char *ref, KdhTriggerNeeds needs)
 {
@@ -217,6 +190,36 @@ static void find_vmlinux(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *ca
 	}
 	say_prepared(ctx, "vmlinux", start, path);
 	g_hash_table_insert(p->vmlinux, g_strdup(c->kernel_ref), path);
+}
+
+gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                 GError **error)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		g_autoptr(GError) why = NULL;
+		g_autofree char *detail = NULL;
+		gint64 start = ctx->ops->now();
+		KdhKernel *k;
+
+		if (g_hash_table_contains(p->kernels, c->kernel_ref))
+			continue;
+		if (!(k = ctx->ops->kernel(ctx, c, &why))) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [kernel] ref=%s: %s", c->source, c->kernel_line,
+			            c->kernel_ref, why->message);
+			return FALSE;
+		}
+		if (k->package)
+			detail = g_strdup_printf("%s: %s (%s %s)", c->kernel_ref, k->release,
+			                         k->package, k->version ? k->version : "");
+		else
+			detail = g_strdup_printf("%s: %s", c->kernel_ref, k->release);
+		say_prepared(ctx, "kernel", start, detail);
+		g_hash_table_insert(p->kernels, g_strdup(c->kernel_ref), k);
+		find_vmlinux(ctx, p, cases, c, k);
+	}
+	return TRUE;
 }
 
 /* The crash module for K into EXTRAS, or the cases needing it blocked:
@@ -286,7 +289,6 @@ static char *make_image(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cas
 		add_crashmod(ctx, p, c, k, extras);
 	if (kernel_needs(cases, c->kernel_ref, KDH_NEEDS_LKDTM))
 		add_lkdtm(p, c, k, extras);
-	find_vmlinux(ctx, p, cases, c, k);
 	g_ptr_array_add(extras, NULL);
 	return ctx->ops->image(ctx, c, k, (const char *const *)extras->pdata, error);
 }
@@ -304,7 +306,7 @@ gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrAr
 		char *initrd;
 
 		g_return_val_if_fail(k, FALSE);
-		key = image_key(k, c);
+		key = image_key(c);
 		if (g_hash_table_contains(p->images, key))
 			continue;
 		start = ctx->ops->now();

@@ -138,7 +138,8 @@ void kdh_prepared_free(KdhPrepared *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhPrepared, kdh_prepared_free)
 
 /* Resolves the kernel of every case of CASES (KdhCase*) into P, each ref
- * once; FALSE with an error naming the case's file and line at the first
+ * once, with the vmlinux crash(8) needs for its cases' [verify] crash=;
+ * FALSE with an error naming the case's file and line at the first kernel
  * that does not resolve. */
 gboolean kdh_run_prepare_kernels(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
                                  GError **error);

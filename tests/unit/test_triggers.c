@@ -286,6 +286,51 @@ START_TEST(crash_yes_without_debug_info_is_a_skip)
 }
 END_TEST
 
+/* ---- what is prepared per kernel ref ---- */
+
+/* How many images the last preparation asked for with the crash module. */
+static guint images_with_crashmod;
+
+static char *image_counting_crashmod(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                                     const char *const *extras, GError **error)
+{
+	for (const char *const *e = extras; e && *e; e++)
+		images_with_crashmod += g_str_has_suffix(*e, "kdh_crash.ko");
+	return kdh_fake_image(ctx, c, k, extras, error);
+}
+
+/* Two refs of one release (debian:default and its ABI): the module case
+ * of the second still gets an image with the crash module and knows its
+ * .ko, whatever the first ref's cases needed. */
+START_TEST(two_refs_of_one_release_prepared_apart)
+{
+	static const char text[] = "[scenario]\nname=r\n[kernel]\nref=debian:default\n"
+	                           "[matrix]\nref=debian:default;debian:6.1.0-56-amd64\n";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("r.ini", text, &error);
+	g_autoptr(KdhPrepared) p = kdh_prepared_new();
+	KdhRunOps ops = kdh_fake_ops_dump;
+	KdhRunContext ctx = {.cache_dir = kdh_cycle_tmp, .images_dir = kdh_cycle_tmp, .ops = &ops};
+	KdhCase *sysrq_case, *module_case;
+
+	ck_assert_msg(cases, "%s", error ? error->message : "");
+	ck_assert_uint_eq(cases->len, 2);
+	sysrq_case = g_ptr_array_index(cases, 0);
+	module_case = g_ptr_array_index(cases, 1);
+	module_case->trigger = kdh_trigger_find("module:panic");
+	ops.image = image_counting_crashmod;
+	images_with_crashmod = 0;
+	ck_assert(kdh_run_prepare_kernels(&ctx, p, cases, &error));
+	ck_assert(kdh_run_prepare_guests(&ctx, p, cases, &error));
+	ck_assert_str_eq(kdh_prepared_kernel(p, sysrq_case)->release,
+	                 kdh_prepared_kernel(p, module_case)->release);
+	ck_assert_uint_eq(images_with_crashmod, 1);
+	ck_assert_ptr_null(kdh_prepared_crashmod(p, sysrq_case));
+	ck_assert_str_eq(kdh_prepared_crashmod(p, module_case), "/nonexistent/kdh_crash.ko");
+	ck_assert_ptr_nonnull(kdh_prepared_image(p, module_case));
+}
+END_TEST
+
 /* ---- a kernel without what the trigger needs ---- */
 
 static char *crashmod_unsupported(const KdhRunContext *ctx, const KdhKernel *k, GError **error)
@@ -350,6 +395,7 @@ Suite *triggers_suite(void)
 	tcase_add_test(tc, hang_watchdog_fires_after_silence);
 	tcase_add_test(tc, skip_honoured_only_where_the_row_allows);
 	tcase_add_test(tc, crash_yes_without_debug_info_is_a_skip);
+	tcase_add_test(tc, two_refs_of_one_release_prepared_apart);
 	tcase_add_loop_test(tc, kernel_lacking_the_trigger_blocks_its_cases, 0,
 	                    G_N_ELEMENTS(blocked));
 	suite_add_tcase(s, tc);
