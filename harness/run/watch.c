@@ -135,7 +135,6 @@ typedef struct {
 	GQueue tail;         /* the last lines, char* */
 	gint64 last_line_at; /* when the console last said something */
 	gboolean watchdog;   /* a hang trigger is under way: the host watches for silence */
-	gboolean stop;       /* the case cannot go on (a skip); end the watch */
 } Watch;
 
 static guint phase_timeout(const KdhCase *c, guint phase)
@@ -264,12 +263,10 @@ static void inject(Watch *w, KdhVmEvent event)
 
 	if (w->ctx->backend->inject(w->vm, event, &error))
 		return;
-	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED)) {
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED))
 		w->ev->skip_reason = g_strdup(error->message);
-		w->stop = TRUE;
-	} else {
+	else
 		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
-	}
 }
 
 /* The trigger marker, in its place and naming the case's own trigger: a
@@ -319,11 +316,10 @@ static void on_skip(Watch *w, const KdhMarker *m, const char *line)
 		ignore(w, line, "a skip comes after 'armed' and instead of 'trigger'");
 		return;
 	}
-	w->ev->skip_reason = g_strdup_printf("the guest cannot fire %s: %s", w->c->trigger->name,
-	                                     reason ? reason : "(no reason given)");
-	if (strlen(w->ev->skip_reason) > SKIP_REASON_MAX)
-		w->ev->skip_reason[SKIP_REASON_MAX] = '\0';
-	w->stop = TRUE;
+	g_autofree char *said = g_strdup_printf("the guest cannot fire %s: %s", w->c->trigger->name,
+	                                        reason ? reason : "(no reason given)");
+	/* Bounded as guest text is, never cut inside a character. */
+	w->ev->skip_reason = kdh_guest_text(said, -1, SKIP_REASON_MAX);
 }
 
 static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now)
@@ -464,7 +460,7 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 		phase_cut(w, now);
 		return TRUE;
 	}
-	if (w->stop) {
+	if (w->ev->skip_reason) { /* the case cannot go on */
 		phase_cut(w, now);
 		return TRUE;
 	}

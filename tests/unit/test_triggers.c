@@ -331,6 +331,29 @@ START_TEST(two_refs_of_one_release_prepared_apart)
 }
 END_TEST
 
+/* A long reason of two-byte characters: bounded, and still UTF-8. */
+#define E10  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define E100 E10 E10 E10 E10 E10 E10 E10 E10 E10 E10
+static const KdhFakeLine long_skip[] = {
+    {5.0, FALSE, BOOT, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: skip reason=\"" E100 E100 E100 "\"\n", 0},
+    {8.2, FALSE, NULL, 0},
+};
+
+START_TEST(skip_reason_bounded_as_text)
+{
+	g_auto(Played) p = play("[crash]\ntrigger=module:hardlockup\n", long_skip,
+	                        G_N_ELEMENTS(long_skip), &kdh_fake_ops_dump);
+	const char *reason = g_ptr_array_index(p.r->reasons, 0);
+
+	assert_verdict(&p, "SKIP");
+	ck_assert(g_utf8_validate(reason, -1, NULL));
+	ck_assert_uint_le(strlen(reason), 200);
+	ck_assert(g_str_has_prefix(reason, "the guest cannot fire module:hardlockup: " E10));
+}
+END_TEST
+
 /* ---- a kernel without what the trigger needs ---- */
 
 static char *crashmod_unsupported(const KdhRunContext *ctx, const KdhKernel *k, GError **error)
@@ -394,6 +417,7 @@ Suite *triggers_suite(void)
 	tcase_add_test(tc, mce_injected_once_on_trigger);
 	tcase_add_test(tc, hang_watchdog_fires_after_silence);
 	tcase_add_test(tc, skip_honoured_only_where_the_row_allows);
+	tcase_add_test(tc, skip_reason_bounded_as_text);
 	tcase_add_test(tc, crash_yes_without_debug_info_is_a_skip);
 	tcase_add_test(tc, two_refs_of_one_release_prepared_apart);
 	tcase_add_loop_test(tc, kernel_lacking_the_trigger_blocks_its_cases, 0,
