@@ -122,42 +122,57 @@ static const char *const needs_names[] = {
     [KDH_NEEDS_LKDTM] = "LKDTM",
 };
 
+/* One row of the text table of T, each cell owned. */
+static char **trigger_row(const KdhTrigger *t)
+{
+	char **row = g_new0(char *, 7);
+
+	row[0] = g_strdup(t->name);
+	row[1] = g_strdup(fire_names[t->fire]);
+	row[2] = g_strdup(needs_names[t->needs]);
+	row[3] = g_strdup(*t->sysctls ? t->sysctls : "-");
+	row[4] = g_strdup(t->signature);
+	row[5] = g_strdup(t->function ? t->function : "-");
+	return row;
+}
+
+/* Every field of T. */
+static void add_trigger(JsonBuilder *b, const KdhTrigger *t)
+{
+	json_builder_begin_object(b);
+	kdh_json_add_string(b, "name", t->name);
+	kdh_json_add_string(b, "fired_by", fire_names[t->fire]);
+	kdh_json_add_string(b, "needs", t->needs ? needs_names[t->needs] : NULL);
+	kdh_json_add_string(b, "sysctls", t->sysctls);
+	kdh_json_add_string(b, "panic", t->signature);
+	kdh_json_add_string(b, "function", t->function);
+	json_builder_set_member_name(b, "cpu");
+	json_builder_add_boolean_value(b, t->pins_cpu);
+	kdh_json_add_string(b, "how", t->how);
+	json_builder_end_object(b);
+}
+
 static void print_triggers(gboolean json)
 {
 	static const char *const theads[] = {"TRIGGER", "FIRED BY", "NEEDS", "SYSCTLS",
 	                                     "PANIC",   "FUNCTION", NULL};
-	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-	g_autoptr(JsonBuilder) b = json_builder_new();
 	gsize n;
 	const KdhTrigger *t = kdh_triggers(&n);
 
-	json_builder_begin_array(b);
-	for (gsize i = 0; i < n; i++, t++) {
-		char *row[] = {g_strdup(t->name),
-		               g_strdup(fire_names[t->fire]),
-		               g_strdup(needs_names[t->needs]),
-		               g_strdup(*t->sysctls ? t->sysctls : "-"),
-		               g_strdup(t->signature),
-		               g_strdup(t->function ? t->function : "-"),
-		               NULL};
-		g_ptr_array_add(rows, g_memdup2(row, sizeof(row)));
-		json_builder_begin_object(b);
-		kdh_json_add_string(b, "name", t->name);
-		kdh_json_add_string(b, "fired_by", fire_names[t->fire]);
-		kdh_json_add_string(b, "needs", t->needs ? needs_names[t->needs] : NULL);
-		kdh_json_add_string(b, "sysctls", t->sysctls);
-		kdh_json_add_string(b, "panic", t->signature);
-		kdh_json_add_string(b, "function", t->function);
-		json_builder_set_member_name(b, "cpu");
-		json_builder_add_boolean_value(b, t->pins_cpu);
-		kdh_json_add_string(b, "how", t->how);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	if (json)
+	if (json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		json_builder_begin_array(b);
+		for (gsize i = 0; i < n; i++)
+			add_trigger(b, &t[i]);
+		json_builder_end_array(b);
 		print_json_node(json_builder_get_root(b));
-	else
+	} else {
+		g_autoptr(GPtrArray) rows =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+		for (gsize i = 0; i < n; i++)
+			g_ptr_array_add(rows, trigger_row(&t[i]));
 		print_table(theads, G_N_ELEMENTS(theads) - 1, rows);
+	}
 }
 
 /* Every field of C; dump_level and compression are null where the
