@@ -70,26 +70,6 @@ Played play(const char *extra, const KdhFakeLine *script, gsize n, const KdhRunO
 	return p;
 }
 
-/* Whether one of ARRAY's strings holds NEEDLE. */
-gboolean has(GPtrArray *array, const char *needle)
-{
-	for (guint i = 0; i < array->len; i++) {
-		if (strstr(g_ptr_array_index(array, i), needle))
-			return TRUE;
-	}
-	return FALSE;
-}
-
-char *joined(GPtrArray *array)
-{
-	g_autoptr(GString) s = g_string_new(NULL);
-
-	for (guint i = 0; i < array->len; i++)
-		g_string_append_printf(s, "%s[%s]", i ? " " : "",
-		                       (char *)g_ptr_array_index(array, i));
-	return g_strdup(s->str);
-}
-
 void assert_phases(const Played *p, const char *want)
 {
 	g_autoptr(GString) got = g_string_new(NULL);

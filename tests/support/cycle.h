@@ -10,6 +10,7 @@
 
 #include "fake.h"
 #include "run/run.h"
+#include "support.h"
 
 #define FIXTURE_RELEASE KDH_FAKE_RELEASE
 
@@ -44,10 +45,6 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Played, played_clear)
  * starting with a blank line is a whole scenario of its own) with the
  * console SCRIPT and host steps OPS; verdict.json must parse. */
 Played play(const char *extra, const KdhFakeLine *script, gsize n, const KdhRunOps *ops);
-
-/* Whether one of ARRAY's strings holds NEEDLE; all of them, bracketed. */
-gboolean has(GPtrArray *array, const char *needle);
-char *joined(GPtrArray *array);
 
 #define assert_reason(p, needle)                                                                   \
 	do {                                                                                       \

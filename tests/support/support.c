@@ -87,3 +87,23 @@ JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser)
 	              error ? error->message : "");
 	return json_node_get_object(json_parser_get_root(parser));
 }
+
+/* Whether one of ARRAY's strings holds NEEDLE. */
+gboolean has(GPtrArray *array, const char *needle)
+{
+	for (guint i = 0; i < array->len; i++) {
+		if (strstr(g_ptr_array_index(array, i), needle))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+char *joined(GPtrArray *array)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	for (guint i = 0; i < array->len; i++)
+		g_string_append_printf(s, "%s[%s]", i ? " " : "",
+		                       (char *)g_ptr_array_index(array, i));
+	return g_strdup(s->str);
+}

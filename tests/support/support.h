@@ -26,6 +26,11 @@ char *kdh_test_run_folder(const char *parent);
 /* DIR/verdict.json parsed by PARSER (which owns the object). */
 JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser);
 
+/* Whether one of ARRAY's strings (a result's reasons, checks...) holds
+ * NEEDLE; and all of them, each in brackets, for a failure message. */
+gboolean has(GPtrArray *array, const char *needle);
+char *joined(GPtrArray *array);
+
 /* ---- the host seen from outside kdh (outside.c) ---- */
 
 /* The process whose command line holds NEEDLE (its NULs read as spaces),

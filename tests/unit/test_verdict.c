@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dump/dump.h"
+#include "support.h"
 #include "test_dump_gen.h"
 #include "verdict/verdict.h"
 
@@ -299,24 +300,6 @@ static void judged_clear(Judged *j)
 	kdh_console_evidence_clear(&j->con);
 	g_ptr_array_unref(j->cases);
 	kdh_result_free(j->r);
-}
-
-static gboolean has(GPtrArray *a, const char *needle)
-{
-	for (guint i = 0; i < a->len; i++) {
-		if (strstr(g_ptr_array_index(a, i), needle))
-			return TRUE;
-	}
-	return FALSE;
-}
-
-static char *joined(GPtrArray *a)
-{
-	GString *s = g_string_new(NULL);
-
-	for (guint i = 0; i < a->len; i++)
-		g_string_append_printf(s, "[%s] ", (char *)g_ptr_array_index(a, i));
-	return g_string_free(s, FALSE);
 }
 
 static void assert_verdict(Judged *j, const char *verdict, const char *reason, const char *check)
