@@ -89,6 +89,27 @@ gboolean kdh_guest_fetch_crash_batch(KdhGuestFetch *items, guint n, gboolean for
  * it; it notices *cancelled when its launch returns. */
 void kdh_guest_cancel(void);
 
+/* ---- writing into a disk (write.c) ---- */
+
+/* One file (or symlink) to put into a guest disk. */
+typedef struct {
+	char *path;    /* absolute, in the guest; its folders are made */
+	char *target;  /* non-NULL: a symlink to TARGET; CONTENT unused */
+	char *content; /* LEN bytes */
+	gsize len;
+	guint mode; /* e.g. 0644 */
+} KdhGuestFile;
+
+KdhGuestFile *kdh_guest_file_new(const char *path, const char *content, guint mode);
+KdhGuestFile *kdh_guest_link_new(const char *path, const char *target);
+void kdh_guest_file_free(KdhGuestFile *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhGuestFile, kdh_guest_file_free)
+
+/* Writes FILES (KdhGuestFile*) into DISK (a case's own overlay, never a
+ * base), replacing what is there, with one libguestfs appliance. */
+gboolean kdh_guest_disk_write(const char *disk, GPtrArray *files, gboolean force_tcg,
+                              GError **error);
+
 typedef enum {
 	KDH_GUEST_ERROR_FAILED,
 	KDH_GUEST_ERROR_NO_CRASH,

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "guest/guest.h"
 #include "kernel/kernel.h"
 
 #define KDH_IMAGE_ERROR (kdh_image_error_quark())
@@ -56,5 +57,59 @@ char *kdh_crashmod_entry_name(const KdhKernel *k, const char *source_dir, GError
  * left behind by a failure. */
 char *kdh_crashmod_build(const KdhKernel *k, const char *source_dir, const char *cache_dir,
                          GError **error);
+
+/* ---- the Debian disk image (debian.c) ---- */
+
+/* A full Debian 12 guest for one kernel: a cached, read-only qcow2 disk
+ * (ext4 on the whole device, root=/dev/vda) with systemd, kdump-tools,
+ * kexec-tools, makedumpfile, the kernel with its modules, every collector's
+ * units (disabled) and kdh's own marker unit; and the initramfs the first
+ * kernel boots with, beside it. */
+typedef struct {
+	char *id;      /* the cache entry's name: "debian-<release>-<hash>" */
+	char *dir;     /* the entry: CACHE_DIR/images/<id>/ */
+	char *disk;    /* the base disk every case's overlay is backed by; only read */
+	char *initrd;  /* the first kernel's initramfs (from the image's /boot) */
+	char *release; /* the kernel's release, as in the image's /lib/modules */
+} KdhDiskImage;
+
+void kdh_disk_image_free(KdhDiskImage *img);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhDiskImage, kdh_disk_image_free)
+
+/* Builds (or finds in CACHE_DIR) the Debian image for kernel K from the
+ * recipe in RECIPE_DIR (images/debian/).  The entry is keyed by a hash of
+ * everything that goes in (recipe files, the package versions apt would
+ * install, K's entry) and published atomically: a second call with the
+ * same inputs does nothing, and a failed build leaves no entry.  FORCE_TCG
+ * tells libguestfs's appliance not to try KVM.  Errors name the step that
+ * failed (the archive unreachable, the kernel's modules missing, ...). */
+KdhDiskImage *kdh_image_debian(const KdhKernel *k, const char *recipe_dir, const char *cache_dir,
+                               gboolean force_tcg, GError **error);
+
+/* What one case asks of the guest: instructions for kdh's marker unit and
+ * the collector's configuration.  Strings are kdh's own (the trigger
+ * table, a validated scenario). */
+typedef struct {
+	const char *trigger;     /* the trigger's name, echoed in the "trigger" marker */
+	const char *action;      /* sysrq | wait | module | lkdtm | oom (images/mini/init's) */
+	const char *arg;         /* the module's type= or LKDTM's point; NULL: none */
+	const char *sysctls;     /* "k.a=1,k.b=2", "" for none */
+	gint cpu;                /* the CPU to fire on; -1: any */
+	const char *collector;   /* kdump-tools | simple-kdump | arch-wiki | manual */
+	guint dump_level;        /* for collectors that filter */
+	const char *compression; /* lzo | zlib | none; likewise */
+} KdhGuestSettings;
+
+/* The files (KdhGuestFile) one case writes into its overlay of IMG before
+ * boot so the guest runs S: kdh's instructions (/etc/kdh/case.conf), the
+ * collector's configuration and the links enabling its units.  NULL with
+ * an error for a collector the image does not have. */
+GPtrArray *kdh_image_debian_settings(const KdhDiskImage *img, const KdhGuestSettings *s,
+                                     GError **error);
+
+/* The kernel command line IMG's first kernel boots with, less console=,
+ * crashkernel= and panic= (the runner adds those): its root and what its
+ * systemd needs.  Caller frees. */
+char *kdh_image_debian_cmdline(const KdhDiskImage *img);
 
 #endif
