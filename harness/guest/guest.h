@@ -53,9 +53,13 @@ typedef struct {
 	const char *disk;            /* in: a qcow2 file, opened read-only */
 	const char *dest_dir;        /* in: an existing folder, this disk's files only */
 	const char *const *reserved; /* in: NULL-terminated names kdh writes in DEST_DIR, or NULL */
-	KdhCrashFiles *files;        /* out: what was copied, or NULL with ERROR set */
-	GError *error;               /* out: KDH_GUEST_ERROR_NO_CRASH: no dump folder */
-	double seconds;              /* out: this disk's own time (mount, look, copy, unmount) */
+	/* in: NULL: the dump is in the newest folder of /var/crash; else it is
+	 * the newest regular file directly in /var/crash whose name starts with
+	 * this (the Arch wiki's crashdump-<date>) */
+	const char *file_prefix;
+	KdhCrashFiles *files; /* out: what was copied, or NULL with ERROR set */
+	GError *error;        /* out: KDH_GUEST_ERROR_NO_CRASH: no dump folder */
+	double seconds;       /* out: this disk's own time (mount, look, copy, unmount) */
 } KdhGuestFetch;
 
 /* Releases ITEM's outputs (files, error) and zeroes them; inputs untouched. */

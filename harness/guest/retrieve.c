@@ -122,8 +122,10 @@ void kdh_guest_cancel(void)
 
 /* ---- one disk ---- */
 
-/* The newest entry of /var/crash that is a folder (not a link to one). */
-static char *newest_crash_dir(guestfs_h *g, GError **error)
+/* The newest entry of /var/crash (by mtime, then name) that is a folder
+ * (not a link to one), or, with PREFIX, a regular file whose name starts
+ * with PREFIX: its name. */
+static char *newest_crash_entry(guestfs_h *g, const char *prefix, GError **error)
 {
 	g_auto(GStrv) names = guestfs_ls(g, "/var/crash");
 	g_autofree char *best = NULL;
@@ -141,12 +143,16 @@ static char *newest_crash_dir(guestfs_h *g, GError **error)
 	}
 	for (char **n = names; *n; n++) {
 		g_autofree char *path = g_build_filename("/var/crash", *n, NULL);
-		struct guestfs_statns *st = guestfs_lstatns(g, path);
-		if (!st)
+		struct guestfs_statns *st;
+		gboolean wanted;
+
+		if (prefix && !g_str_has_prefix(*n, prefix))
 			continue;
-		if (S_ISDIR(st->st_mode) &&
-		    (st->st_mtime_sec > best_mtime ||
-		     (st->st_mtime_sec == best_mtime && g_strcmp0(*n, best) > 0))) {
+		if (!(st = guestfs_lstatns(g, path)))
+			continue;
+		wanted = prefix ? S_ISREG(st->st_mode) : S_ISDIR(st->st_mode);
+		if (wanted && (st->st_mtime_sec > best_mtime ||
+		               (st->st_mtime_sec == best_mtime && g_strcmp0(*n, best) > 0))) {
 			best_mtime = st->st_mtime_sec;
 			g_free(best);
 			best = g_strdup(*n);
@@ -154,11 +160,54 @@ static char *newest_crash_dir(guestfs_h *g, GError **error)
 		guestfs_free_statns(st);
 	}
 	if (!best) {
-		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH,
-		            "no dump folder in /var/crash");
+		g_autofree char *what = prefix
+		                            ? g_strdup_printf("no %s* file in /var/crash", prefix)
+		                            : g_strdup("no dump folder in /var/crash");
+		g_set_error_literal(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH, what);
 		return NULL;
 	}
-	return g_build_filename("/var/crash", best, NULL);
+	return g_steal_pointer(&best);
+}
+
+/* Copies NAME of the guest folder OUT->crash_dir into DEST_DIR when it is
+ * a regular file whose safe name is free there; else says why not. */
+static gboolean fetch_file(guestfs_h *g, KdhCrashFiles *out, const char *name, const char *dest_dir,
+                           const char *const *reserved, GError **error)
+{
+	g_autofree char *path = g_build_filename(out->crash_dir, name, NULL);
+	g_autoptr(GError) why = NULL;
+	g_autofree char *safe = kdh_safe_name(name, &why);
+	g_autofree char *local = NULL;
+	struct guestfs_statns *st;
+
+	if (!safe) {
+		g_ptr_array_add(out->skipped, g_strdup(why->message));
+		return TRUE;
+	}
+	st = guestfs_lstatns(g, path);
+	if (!st || !S_ISREG(st->st_mode)) {
+		g_ptr_array_add(out->skipped, g_strdup_printf("%s: not a regular file", safe));
+		if (st)
+			guestfs_free_statns(st);
+		return TRUE;
+	}
+	guestfs_free_statns(st);
+	local = g_build_filename(dest_dir, safe, NULL);
+	if (reserved && g_strv_contains(reserved, safe)) {
+		g_ptr_array_add(out->skipped,
+		                g_strdup_printf("%s: a name kdh writes itself", safe));
+		return TRUE;
+	}
+	if (g_file_test(local, G_FILE_TEST_EXISTS)) {
+		/* Two guest names that sanitise alike: keep the first. */
+		g_ptr_array_add(out->skipped,
+		                g_strdup_printf("%s: name clashes after sanitising", safe));
+		return TRUE;
+	}
+	if (guestfs_download(g, path, local) < 0)
+		return guest_gfs_error(g, error, "copying a dump file out");
+	g_ptr_array_add(out->files, g_steal_pointer(&local));
+	return TRUE;
 }
 
 static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir,
@@ -169,39 +218,8 @@ static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir
 	if (!names)
 		return guest_gfs_error(g, error, "listing the dump folder");
 	for (char **n = names; *n; n++) {
-		g_autofree char *path = g_build_filename(out->crash_dir, *n, NULL);
-		g_autoptr(GError) why = NULL;
-		g_autofree char *safe = kdh_safe_name(*n, &why);
-		struct guestfs_statns *st;
-
-		if (!safe) {
-			g_ptr_array_add(out->skipped, g_strdup(why->message));
-			continue;
-		}
-		st = guestfs_lstatns(g, path);
-		if (!st || !S_ISREG(st->st_mode)) {
-			g_ptr_array_add(out->skipped,
-			                g_strdup_printf("%s: not a regular file", safe));
-			if (st)
-				guestfs_free_statns(st);
-			continue;
-		}
-		guestfs_free_statns(st);
-		g_autofree char *local = g_build_filename(dest_dir, safe, NULL);
-		if (reserved && g_strv_contains(reserved, safe)) {
-			g_ptr_array_add(out->skipped,
-			                g_strdup_printf("%s: a name kdh writes itself", safe));
-			continue;
-		}
-		if (g_file_test(local, G_FILE_TEST_EXISTS)) {
-			/* Two guest names that sanitise alike: keep the first. */
-			g_ptr_array_add(out->skipped,
-			                g_strdup_printf("%s: name clashes after sanitising", safe));
-			continue;
-		}
-		if (guestfs_download(g, path, local) < 0)
-			return guest_gfs_error(g, error, "copying a dump file out");
-		g_ptr_array_add(out->files, g_steal_pointer(&local));
+		if (!fetch_file(g, out, *n, dest_dir, reserved, error))
+			return FALSE;
 	}
 	return TRUE;
 }
@@ -218,8 +236,19 @@ static KdhCrashFiles *fetch_one(guestfs_h *g, const char *device, const KdhGuest
 		guest_gfs_error(g, error, "mounting the guest disk");
 		return NULL;
 	}
-	out->crash_dir = newest_crash_dir(g, error);
-	if (!out->crash_dir || !fetch_dir(g, out, item->dest_dir, item->reserved, error))
+	g_autofree char *entry = newest_crash_entry(g, item->file_prefix, error);
+
+	if (!entry)
+		return NULL;
+	if (item->file_prefix) {
+		/* The dump alone, straight from /var/crash. */
+		out->crash_dir = g_strdup("/var/crash");
+		if (!fetch_file(g, out, entry, item->dest_dir, item->reserved, error))
+			return NULL;
+		return g_steal_pointer(&out);
+	}
+	out->crash_dir = g_build_filename("/var/crash", entry, NULL);
+	if (!fetch_dir(g, out, item->dest_dir, item->reserved, error))
 		return NULL;
 	return g_steal_pointer(&out);
 }

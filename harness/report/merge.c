@@ -29,7 +29,9 @@ typedef enum {
 	M_INT, /* an integer */
 	M_INT_OR_NULL,
 	M_OBJECT,
-	M_STRINGS, /* an array of strings */
+	M_OBJECT_OR_MISSING, /* an object newer kdh versions write; its members
+	                      * are then checked only when it is there */
+	M_STRINGS,           /* an array of strings */
 	/* an array of strings, or missing: a member newer kdh versions write,
 	 * so results of an older kdh still merge */
 	M_STRINGS_OR_MISSING,
@@ -80,7 +82,16 @@ static const Member case_members[] = {
     {"kernel.release", M_STRING_OR_NULL},
     {"kernel.package", M_STRING_OR_NULL},
     {"kernel.version", M_STRING_OR_NULL},
+    {"readiness", M_OBJECT_OR_MISSING},
+    {"readiness.crashkernel", M_STRING_OR_NULL_OR_MISSING},
+    {"readiness.reserved", M_STRING_OR_NULL_OR_MISSING},
+    {"readiness.reserved_mb", M_INT_OR_NULL_OR_MISSING},
+    {"readiness.kexec_crash_loaded", M_INT_OR_NULL_OR_MISSING},
+    {"readiness.kexec_crash_size", M_INT_OR_NULL_OR_MISSING},
+    {"readiness.service_ready", M_INT_OR_NULL_OR_MISSING},
+    {"readiness.service_status", M_STRING_OR_NULL_OR_MISSING},
     {"dump", M_OBJECT},
+    {"dump.file", M_STRING_OR_NULL_OR_MISSING},
     {"dump.format", M_STRING_OR_NULL},
     {"dump.compression", M_STRING_OR_NULL},
     {"dump.dump_level", M_INT},
@@ -183,6 +194,7 @@ static const char *kind_text(MemberKind kind)
 	    [M_INT] = "an integer",
 	    [M_INT_OR_NULL] = "an integer or null",
 	    [M_OBJECT] = "an object",
+	    [M_OBJECT_OR_MISSING] = "an object (or absent)",
 	    [M_STRINGS] = "an array of strings",
 	    [M_STRINGS_OR_MISSING] = "an array of strings (or absent)",
 	    [M_STRING_OR_NULL_OR_MISSING] = "a string or null (or absent)",
@@ -221,6 +233,8 @@ static gboolean has_kind(JsonNode *n, MemberKind kind)
 		return !n || has_kind(n, M_INT_OR_NULL);
 	case M_OBJECT:
 		return n && JSON_NODE_HOLDS_OBJECT(n);
+	case M_OBJECT_OR_MISSING:
+		return !n || JSON_NODE_HOLDS_OBJECT(n);
 	case M_STRINGS:
 		return is_strings(n);
 	case M_STRINGS_OR_MISSING:
@@ -236,16 +250,21 @@ static gboolean has_kind(JsonNode *n, MemberKind kind)
 	return FALSE;
 }
 
-/* The member at dotted PATH of O; its parents were checked to be objects. */
+/* The member at dotted PATH of O (NULL: missing); its parents were
+ * checked to be objects, or absent where that is allowed. */
 static JsonNode *member_at(JsonObject *o, const char *path)
 {
 	const char *dot = strchr(path, '.');
 	g_autofree char *head = NULL;
 
+	if (!o)
+		return NULL;
 	if (!dot)
 		return json_object_get_member(o, path);
 	head = g_strndup(path, dot - path);
-	return member_at(json_object_get_object_member(o, head), dot + 1);
+	return member_at(json_object_has_member(o, head) ? json_object_get_object_member(o, head)
+	                                                 : NULL,
+	                 dot + 1);
 }
 
 /* Checks O against MEMBERS; WHERE says where O is ("cases[3] (\"name\")"). */

@@ -61,6 +61,18 @@ typedef struct {
 	char *verify_crash;    /* "auto" | "yes" | "no" */
 } KdhAsked;
 
+/* What the guest showed of its kdump readiness before the crash, as the
+ * seeds check it by hand; unknown items stay unset. */
+typedef struct {
+	char *crashkernel;    /* crashkernel= as /proc/cmdline holds it, or NULL */
+	char *reserved;       /* the first kernel's reservation line, or NULL */
+	gint64 reserved_mb;   /* the size it names, MiB; -1: no line */
+	gint loaded;          /* /sys/kernel/kexec_crash_loaded: 0, 1; -1: not told */
+	gint64 crash_size;    /* /sys/kernel/kexec_crash_size, bytes; -1: not told */
+	gint service_ready;   /* the distro's kdump service ready: 0, 1; -1: none asked */
+	char *service_status; /* its own words (kdump-config status), or NULL */
+} KdhReadiness;
+
 typedef struct {
 	char *case_name;
 	char *scenario_file;
@@ -89,6 +101,9 @@ typedef struct {
 	 * most KDH_RESULT_WARNINGS_MAX and then "... and N more". */
 	GPtrArray *warnings;
 	guint warnings_more; /* the warnings past KDH_RESULT_WARNINGS_MAX */
+	KdhReadiness readiness;
+	char *dump_file;  /* the dump verified, as the guest named it ("/var/crash/.../dump.N") */
+	char *dump_local; /* its copy in the results folder (not in verdict.json) */
 	char *dump_format;
 	char *dump_compression;
 	int dump_level;            /* -1: not recorded */

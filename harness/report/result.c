@@ -51,6 +51,10 @@ KdhResult *kdh_result_new(const char *case_name)
 	r->dump_level = -1;
 	r->asked.dump_level = -1;
 	r->asked.cpu = -1;
+	r->readiness.reserved_mb = -1;
+	r->readiness.loaded = -1;
+	r->readiness.crash_size = -1;
+	r->readiness.service_ready = -1;
 	r->reasons = g_ptr_array_new_with_free_func(g_free);
 	r->checks = g_ptr_array_new_with_free_func(g_free);
 	r->phases = g_ptr_array_new_with_free_func((GDestroyNotify)phase_free);
@@ -99,6 +103,11 @@ void kdh_result_free(KdhResult *r)
 	g_ptr_array_unref(r->serial_tail);
 	g_ptr_array_unref(r->ignored_markers);
 	g_ptr_array_unref(r->warnings);
+	g_free(r->readiness.crashkernel);
+	g_free(r->readiness.reserved);
+	g_free(r->readiness.service_status);
+	g_free(r->dump_file);
+	g_free(r->dump_local);
 	g_free(r->dump_format);
 	g_free(r->dump_compression);
 	g_free(r->dump_osrelease);

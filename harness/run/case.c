@@ -40,12 +40,10 @@ static char *host_vmlinux(const KdhRunContext *ctx, const KdhKernel *k, gboolean
 	return kdh_kernel_debug_vmlinux(k, fetch, ctx->cache_dir, error);
 }
 
-static char *host_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                        const char *const *extras, GError **error)
+static KdhBootImage *host_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                                const char *const *extras, GError **error)
 {
-	g_autofree char *recipe = g_build_filename(ctx->images_dir, c->image, NULL);
-
-	return kdh_image_mini(k, recipe, extras, ctx->cache_dir, error);
+	return kdh_image_kind_find(c->image)->make(ctx, c, k, extras, error);
 }
 
 static char *host_base(const KdhRunContext *ctx, GError **error)
@@ -60,6 +58,14 @@ static gboolean host_overlay(const KdhRunContext *ctx, const char *base, const c
 	return kdh_guest_disk_overlay(base, disk, error);
 }
 
+static gboolean host_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                               const char *disk, GError **error)
+{
+	g_autoptr(GPtrArray) files = kdh_run_case_settings(c, img, error);
+
+	return files && kdh_guest_disk_write(disk, files, ctx->accel == KDH_ACCEL_TCG, error);
+}
+
 static gboolean host_retrieve(const KdhRunContext *ctx, KdhRetrieval *items, guint n,
                               double *launch_seconds, GError **error)
 {
@@ -70,6 +76,7 @@ static gboolean host_retrieve(const KdhRunContext *ctx, KdhRetrieval *items, gui
 		fetch[i].disk = items[i].disk;
 		fetch[i].dest_dir = items[i].dest_dir;
 		fetch[i].reserved = items[i].reserved;
+		fetch[i].file_prefix = items[i].file_prefix;
 	}
 	ok = kdh_guest_fetch_crash_batch(fetch, n, ctx->accel == KDH_ACCEL_TCG, ctx->cancelled,
 	                                 launch_seconds, error);
@@ -103,6 +110,7 @@ const KdhRunOps kdh_run_host_ops = {
     .image = host_image,
     .base = host_base,
     .overlay = host_overlay,
+    .configure = host_configure,
     .retrieve = host_retrieve,
     .now = host_now,
     .wall = host_wall,
@@ -151,8 +159,8 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 	j->r = kdh_result_new(c->name);
 	if (p) {
 		j->k = kdh_prepared_kernel(p, c);
-		j->initrd = kdh_prepared_image(p, c);
-		j->base = kdh_prepared_base(p);
+		j->img = kdh_prepared_image(p, c);
+		j->base = kdh_prepared_base(p, c);
 		j->blocked = kdh_prepared_blocked(p, c, &j->blocked_verdict);
 		j->vmlinux = kdh_prepared_vmlinux(p, c);
 		j->crash_module = kdh_prepared_crashmod(p, c);
@@ -194,33 +202,6 @@ static void add_phase(const KdhRunContext *ctx, KdhResult *r, const char *name, 
 	kdh_result_add_phase(r, name, (ctx->ops->now() - start) / 1e6);
 }
 
-/* What the guest does on its side, as its init script reads it
- * (images/mini/init): the row's action, its argument, its sysctls, and the
- * CPU to fire on. */
-static const char *const action_names[] = {
-    [KDH_ACTION_SYSRQ] = "sysrq", [KDH_ACTION_WAIT] = "wait", [KDH_ACTION_MODULE] = "module",
-    [KDH_ACTION_LKDTM] = "lkdtm", [KDH_ACTION_OOM] = "oom",
-};
-
-static char *kernel_cmdline(const KdhCase *c)
-{
-	const KdhTrigger *t = c->trigger;
-	GString *s = g_string_new(NULL);
-
-	g_string_append_printf(s,
-	                       "console=ttyS0 crashkernel=%s panic=1 kdh.trigger=%s kdh.action=%s",
-	                       c->crashkernel, t->name, action_names[t->action]);
-	if (t->arg)
-		g_string_append_printf(s, " kdh.arg=%s", t->arg);
-	if (*t->sysctls)
-		g_string_append_printf(s, " kdh.sysctl=%s", t->sysctls);
-	if (c->cpu >= 0)
-		g_string_append_printf(s, " kdh.cpu=%d", c->cpu);
-	g_string_append_printf(s, " kdh.collector=%s kdh.dump_level=%u kdh.compression=%s",
-	                       c->collector, c->dump_level, c->compression);
-	return g_string_free(s, FALSE);
-}
-
 /* A libvirt domain name for the case in folder DIR: unique among runs (the
  * pid) and among this run's cases (a hash of the folder, which no two cases
  * share), whatever the names; the name part only helps a human reading
@@ -232,7 +213,8 @@ static char *domain_name(const KdhCase *c, const char *dir)
 	return g_strdup_printf("kdh-%d-%.12s-%.60s", (int)getpid(), hash, c->name);
 }
 
-/* The case's folders and overlay disk; FALSE with the verdict set. */
+/* The case's folders and overlay disk, with its settings written in when
+ * its image kind takes them; FALSE with the verdict set. */
 static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
 {
 	g_autoptr(GError) error = NULL;
@@ -248,6 +230,17 @@ static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
 		return FALSE;
 	}
 	add_phase(ctx, j->r, "disk", start);
+	if (!kdh_image_kind_find(j->c->image)->configured)
+		return TRUE;
+	kdh_run_enter_phase(ctx, j->r, "configure");
+	start = ctx->ops->now();
+	if (!ctx->ops->configure(ctx, j->c, j->img, j->disk, &error) || kdh_run_cancelled(ctx)) {
+		if (error)
+			g_prefix_error(&error, "writing the case's settings into its disk: ");
+		step_failed(ctx, j->r, error);
+		return FALSE;
+	}
+	add_phase(ctx, j->r, "configure", start);
 	return TRUE;
 }
 
@@ -261,7 +254,7 @@ gboolean kdh_job_start(KdhJob *j)
 gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 {
 	g_autofree char *serial = g_build_filename(j->dir, SERIAL_FILE, NULL);
-	g_autofree char *cmdline = kernel_cmdline(j->c);
+	g_autofree char *cmdline = NULL;
 	g_autofree char *dom_name = domain_name(j->c, j->dir);
 	g_autoptr(GError) error = NULL;
 	KdhVm *vm;
@@ -275,10 +268,11 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 		kdh_result_fail(j->r, j->blocked_verdict, "%s", j->blocked);
 		return FALSE;
 	}
-	if (!j->k || !j->initrd || !j->base) {
+	if (!j->k || !j->img || !j->base) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "the run did not prepare this case");
 		return FALSE;
 	}
+	cmdline = kdh_image_kind_find(j->c->image)->cmdline(j->c, j->img);
 	if (!make_disk(ctx, j))
 		return FALSE;
 	KdhVmConfig cfg = {
@@ -287,7 +281,7 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	    .memory = j->c->memory,
 	    .cpus = j->c->cpus,
 	    .kernel = j->k->vmlinuz,
-	    .initrd = j->initrd,
+	    .initrd = j->img->initrd,
 	    .cmdline = cmdline,
 	    .disk = j->disk,
 	    .disk_base = j->base,
@@ -309,17 +303,6 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 		                j->console.booted_release, j->k->release);
 	return j->r->verdict != KDH_VERDICT_TIMEOUT && j->r->verdict != KDH_VERDICT_ERROR &&
 	       !kdh_run_cancelled(ctx);
-}
-
-static const char *find_file(GPtrArray *files, const char *name)
-{
-	for (guint i = 0; i < files->len; i++) {
-		const char *path = g_ptr_array_index(files, i);
-		g_autofree char *base = g_path_get_basename(path);
-		if (g_str_equal(base, name))
-			return path;
-	}
-	return NULL;
 }
 
 void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, double share,
@@ -361,7 +344,7 @@ void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, doubl
 	kdh_run_enter_phase(ctx, r, "verify");
 	ev.crash_dir = crash_dir;
 	ev.no_crash = ret->files ? NULL : ret->error->message;
-	ev.vmcore = find_file(r->files, "vmcore");
+	ev.files = r->files;
 	start = ctx->ops->now();
 	kdh_verdict_judge(r, j->c, &ev);
 	if (ret->files)
@@ -376,12 +359,11 @@ static void drop_dump(const KdhRunContext *ctx, KdhResult *r)
 	    ctx->keep_dumps == KDH_KEEP_DUMPS_NEVER ||
 	    (ctx->keep_dumps == KDH_KEEP_DUMPS_FAILED && r->verdict == KDH_VERDICT_PASS);
 
-	for (guint i = 0; drop && i < r->files->len;) {
+	for (guint i = 0; drop && r->dump_local && i < r->files->len;) {
 		const char *path = g_ptr_array_index(r->files, i);
-		g_autofree char *base = g_path_get_basename(path);
-		if (g_str_equal(base, "vmcore") && g_unlink(path) == 0) {
+		if (g_str_equal(path, r->dump_local) && g_unlink(path) == 0) {
 			g_ptr_array_add(r->reasons,
-			                g_strdup_printf("vmcore deleted after verification "
+			                g_strdup_printf("dump deleted after verification "
 			                                "(--keep-dumps=%s)",
 			                                ctx->keep_dumps == KDH_KEEP_DUMPS_NEVER
 			                                    ? "never"

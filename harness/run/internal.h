@@ -10,9 +10,9 @@
 typedef struct {
 	const KdhCase *c;
 	KdhResult *r;
-	const KdhKernel *k; /* from the run's KdhPrepared */
-	const char *initrd;
-	const char *base;
+	const KdhKernel *k;         /* from the run's KdhPrepared */
+	const KdhBootImage *img;    /* what it boots */
+	const char *base;           /* the base of its overlay */
 	const char *vmlinux;        /* for the crash(8) cross-check, or NULL */
 	const char *crash_module;   /* the kdh_crash.ko its guest loads, or NULL */
 	const char *blocked;        /* why the case cannot run on its kernel, or NULL */

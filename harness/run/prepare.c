@@ -22,11 +22,11 @@ static void blocked_free(gpointer p)
 
 struct KdhPrepared {
 	GHashTable *kernels;  /* kernel ref -> KdhKernel* */
-	GHashTable *images;   /* "<release>\n<image>" -> initrd path */
+	GHashTable *images;   /* "<kernel ref>\n<image>" -> KdhBootImage* */
 	GHashTable *blocked;  /* "<kernel ref>\n<what>" -> Blocked* (blocked_key) */
 	GHashTable *vmlinux;  /* kernel ref -> the vmlinux crash(8) reads its dumps with */
 	GHashTable *crashmod; /* kernel ref -> its kdh_crash.ko */
-	char *base;           /* the base disk */
+	char *base;           /* the shared empty disk, when a case's image has none */
 };
 
 KdhPrepared *kdh_prepared_new(void)
@@ -35,7 +35,8 @@ KdhPrepared *kdh_prepared_new(void)
 
 	p->kernels =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)kdh_kernel_free);
-	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	p->images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                  (GDestroyNotify)kdh_boot_image_free);
 	p->blocked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, blocked_free);
 	p->vmlinux = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	p->crashmod = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -68,16 +69,18 @@ static char *image_key(const KdhCase *c)
 	return g_strdup_printf("%s\n%s", c->kernel_ref, c->image);
 }
 
-const char *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c)
+const KdhBootImage *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c)
 {
 	g_autofree char *key = image_key(c);
 
 	return g_hash_table_lookup(p->images, key);
 }
 
-const char *kdh_prepared_base(const KdhPrepared *p)
+const char *kdh_prepared_base(const KdhPrepared *p, const KdhCase *c)
 {
-	return p->base;
+	const KdhBootImage *img = kdh_prepared_image(p, c);
+
+	return img && img->disk ? img->disk : p->base;
 }
 
 /* What blocks a kernel's cases: a trigger's needs, or crash=yes. */
@@ -280,8 +283,8 @@ static void add_lkdtm(KdhPrepared *p, const KdhCase *c, const KdhKernel *k, GPtr
 }
 
 /* The image of C's kernel, with what any case of that kernel needs. */
-static char *make_image(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
-                        const KdhCase *c, const KdhKernel *k, GError **error)
+static KdhBootImage *make_image(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
+                                const KdhCase *c, const KdhKernel *k, GError **error)
 {
 	g_autoptr(GPtrArray) extras = g_ptr_array_new_with_free_func(g_free);
 
@@ -296,6 +299,7 @@ static char *make_image(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cas
 gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrArray *cases,
                                 GError **error)
 {
+	gboolean shared_disk = FALSE;
 	gint64 start;
 
 	for (guint i = 0; i < cases->len; i++) {
@@ -303,22 +307,27 @@ gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrAr
 		const KdhKernel *k = kdh_prepared_kernel(p, c);
 		g_autofree char *key = NULL;
 		g_autoptr(GError) why = NULL;
-		char *initrd;
+		KdhBootImage *img;
 
 		g_return_val_if_fail(k, FALSE);
 		key = image_key(c);
-		if (g_hash_table_contains(p->images, key))
+		if ((img = g_hash_table_lookup(p->images, key))) {
+			shared_disk = shared_disk || !img->disk;
 			continue;
+		}
 		start = ctx->ops->now();
-		if (!(initrd = make_image(ctx, p, cases, c, k, &why))) {
+		if (!(img = make_image(ctx, p, cases, c, k, &why))) {
 			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
 			            "%s: the %s image for %s: %s", c->source, c->image, k->release,
 			            why->message);
 			return FALSE;
 		}
-		say_prepared(ctx, "image", start, initrd);
-		g_hash_table_insert(p->images, g_steal_pointer(&key), initrd);
+		say_prepared(ctx, "image", start, img->disk ? img->disk : img->initrd);
+		shared_disk = shared_disk || !img->disk;
+		g_hash_table_insert(p->images, g_steal_pointer(&key), img);
 	}
+	if (!shared_disk)
+		return TRUE;
 	start = ctx->ops->now();
 	if (!(p->base = ctx->ops->base(ctx, error)))
 		return FALSE;

@@ -11,10 +11,13 @@
 #include <stdio.h>
 
 #include "guest/guest.h"
+#include "image/image.h"
 #include "kernel/kernel.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
 #include "vm/vm.h"
+
+typedef struct KdhRunContext KdhRunContext;
 
 /* One serial marker line, "KDH: <event> [key=value ...]" (DESIGN.md). */
 typedef struct {
@@ -32,13 +35,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhMarker, kdh_marker_free)
 /* A marker's value for KEY, or NULL. */
 const char *kdh_marker_get(const KdhMarker *m, const char *key);
 
-typedef struct KdhRunContext KdhRunContext;
-
 /* One finished case's disk to read, and what reading it gave. */
 typedef struct {
 	const char *disk;            /* the case's overlay */
 	const char *dest_dir;        /* its results folder */
 	const char *const *reserved; /* names kdh writes there itself */
+	const char *file_prefix;     /* the collector's (KdhCollector.file_prefix) */
 	KdhCrashFiles *files;        /* out: what was copied */
 	GError *error;               /* out: why not (KDH_GUEST_ERROR_NO_CRASH: no dump) */
 	double seconds;              /* out: this disk's own time, the launch not counted */
@@ -50,6 +52,46 @@ typedef struct {
  * monotonic clock); a test passes its own table to play cases in
  * milliseconds.  Each step returns NULL/FALSE with an error on failure.
  * Every step may be called from several threads at once. */
+/* What the cases of one kernel and image kind boot: made once per run. */
+typedef struct {
+	char *initrd; /* the first kernel's initramfs */
+	/* The base of each case's overlay (only read); NULL: the run's shared
+	 * empty disk (KdhRunOps.base). */
+	char *disk;
+	char *cmdline; /* the image's own part of the kernel command line, or NULL */
+	/* Host files each case's overlay carries in /lib/kdh/ (the crash
+	 * module, LKDTM) when the image does not hold them itself; NULL: none. */
+	GStrv extras;
+	KdhDiskImage *debian; /* a Debian image (its per-case settings), else NULL */
+} KdhBootImage;
+
+void kdh_boot_image_free(KdhBootImage *img);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhBootImage, kdh_boot_image_free)
+
+/* One row of the image kinds ([vm] image=): how its guest is made, booted
+ * and told what a case asks. */
+typedef struct KdhImageKind {
+	const char *name;
+	/* Makes (or finds in the cache) what C's guest boots with kernel K,
+	 * EXTRAS going into /lib/kdh/ (KdhRunOps.image, for real). */
+	KdhBootImage *(*make)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+	                      const char *const *extras, GError **error);
+	/* The kernel command line of case C booting IMG (console, crashkernel=,
+	 * the guest's instructions where they travel on it). */
+	char *(*cmdline)(const KdhCase *c, const KdhBootImage *img);
+	/* TRUE: each case's settings are written into its overlay before boot
+	 * (KdhRunOps.configure); FALSE: the command line carries them. */
+	gboolean configured;
+} KdhImageKind;
+
+/* The row named NAME (a validated scenario's image=), or NULL. */
+const KdhImageKind *kdh_image_kind_find(const char *name);
+
+/* The files case C's overlay of IMG gets before boot (KdhGuestFile*): the
+ * image's settings for C and IMG's extras in /lib/kdh/.  NULL with an
+ * error when an extra cannot be read or the image refuses C. */
+GPtrArray *kdh_run_case_settings(const KdhCase *c, const KdhBootImage *img, GError **error);
+
 typedef struct {
 	/* The case's kernel, made or found in the cache. */
 	KdhKernel *(*kernel)(const KdhRunContext *ctx, const KdhCase *c, GError **error);
@@ -61,15 +103,19 @@ typedef struct {
 	 * KDH_KERNEL_ERROR_NO_DEBUG_INFO when none is to be had. */
 	char *(*vmlinux)(const KdhRunContext *ctx, const KdhKernel *k, gboolean fetch,
 	                 GError **error);
-	/* The initrd the guest boots with kernel K, carrying the files EXTRAS
-	 * (NULL-terminated, may be NULL) in /lib/kdh/. */
-	char *(*image)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-	               const char *const *extras, GError **error);
+	/* What C's guest boots with kernel K (C's image kind), carrying the
+	 * files EXTRAS (NULL-terminated, may be NULL) in /lib/kdh/. */
+	KdhBootImage *(*image)(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+	                       const char *const *extras, GError **error);
 	/* The base disk every case's overlay is backed by (shared, only read). */
 	char *(*base)(const KdhRunContext *ctx, GError **error);
 	/* Creates a case's guest disk at DISK, a fresh overlay of BASE. */
 	gboolean (*overlay)(const KdhRunContext *ctx, const char *base, const char *disk,
 	                    GError **error);
+	/* Writes case C's settings (kdh_run_case_settings) into DISK, its
+	 * fresh overlay of IMG, for an image kind that is configured. */
+	gboolean (*configure)(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+	                      const char *disk, GError **error);
 	/* Reads the N disks of ITEMS with one libguestfs appliance, as
 	 * kdh_guest_fetch_crash does for one; *LAUNCH_SECONDS gets the
 	 * appliance's start-up.  FALSE when the appliance itself failed (each
@@ -154,9 +200,11 @@ gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrAr
 /* C's kernel in P (after kdh_run_prepare_kernels), or NULL. */
 const KdhKernel *kdh_prepared_kernel(const KdhPrepared *p, const KdhCase *c);
 
-/* C's initrd and the base disk in P (after kdh_run_prepare_guests), or NULL. */
-const char *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c);
-const char *kdh_prepared_base(const KdhPrepared *p);
+/* What C boots (after kdh_run_prepare_guests), or NULL. */
+const KdhBootImage *kdh_prepared_image(const KdhPrepared *p, const KdhCase *c);
+/* The base disk of C's overlay: its image's own, else the run's shared
+ * empty disk; NULL before kdh_run_prepare_guests. */
+const char *kdh_prepared_base(const KdhPrepared *p, const KdhCase *c);
 
 /* The vmlinux crash(8) cross-checks C's dump with, or NULL: none asked
  * ([verify] crash=no), none to be had (crash=auto), or a crash that cannot

@@ -235,6 +235,11 @@ static void on_armed(Watch *w, const KdhMarker *m)
 	const char *loaded = kdh_marker_get(m, "kexec_crash_loaded");
 	guint64 n;
 
+	w->ev->loaded = g_strdup(loaded);
+	w->ev->crash_size = g_strdup(kdh_marker_get(m, "crash_size"));
+	w->ev->service_ready = g_strdup(kdh_marker_get(m, "service_ready"));
+	w->ev->service = g_strdup(kdh_marker_get(m, "service"));
+
 	if (!loaded || !g_ascii_string_to_unsigned(loaded, 10, 0, 1, &n, NULL) || n != 1)
 		guest_failed(w,
 		             "the guest armed with kexec_crash_loaded=%s: no capture kernel loaded",
@@ -356,6 +361,7 @@ static void on_marker(Watch *w, const KdhMarker *m, const char *line, gint64 now
 	switch (plan[i].action) {
 	case ON_BOOT:
 		w->ev->booted_release = g_strdup(kdh_marker_get(m, "release"));
+		w->ev->cmdline = g_strdup(kdh_marker_get(m, "cmdline"));
 		break;
 	case ON_ARMED:
 		on_armed(w, m);

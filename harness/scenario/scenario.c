@@ -42,8 +42,19 @@ static const KeySpec schema[] = {
 };
 
 static const KdhCollector collectors[] = {
-    {"makedumpfile", TRUE, "filters pages by dump level, compresses them (kdump format)"},
-    {"cp", FALSE, "copies /proc/vmcore as it is (an ELF file)"},
+    {"makedumpfile", "mini", TRUE, NULL,
+     "filters pages by dump level, compresses them (kdump format)"},
+    {"cp", "mini", FALSE, NULL, "copies /proc/vmcore as it is (an ELF file)"},
+    {"kdump-tools", "debian", TRUE, NULL,
+     "Debian's kdump-tools service: makedumpfile into /var/crash/<YYYYMMDDHHMM>/"},
+    {"simple-kdump", "debian", TRUE, NULL,
+     "simple-kdump's setup and collect units: makedumpfile into "
+     "/var/crash/<date>/vmcore.kdump"},
+    {"arch-wiki", "debian", TRUE, "crashdump-",
+     "the Arch wiki's kdump.service and kdump-save.service: makedumpfile into "
+     "/var/crash/crashdump-<date>"},
+    {"manual", "debian", FALSE, NULL,
+     "kexec -p by hand, cp /proc/vmcore into /var/crash/<date>/ (an ELF file)"},
 };
 
 const KdhCollector *kdh_collector_find(const char *name)
@@ -56,7 +67,7 @@ const KdhCollector *kdh_collector_find(const char *name)
 }
 
 static const char *const compressions[] = {"lzo", "zlib", "none", NULL};
-static const char *const images[] = {"mini", NULL};
+static const char *const images[] = {"mini", "debian", NULL};
 static const char *const outcomes[] = {"dump", "no-dump", NULL};
 static const char *const verify_crash[] = {"auto", "yes", "no", NULL};
 
@@ -298,21 +309,36 @@ static gboolean get_size(const Source *src, const char *group, const char *key,
 	return TRUE;
 }
 
-/* The collector named by [capture] collector=. */
-static gboolean get_collector(const Source *src, char **out, GError **error)
+/* The collector named by [capture] collector=: by default the first row
+ * of C's image; one of another image is refused. */
+static gboolean get_collector(const Source *src, KdhCase *c, GError **error)
 {
 	g_autofree char *value = NULL;
 	g_autoptr(GString) names = g_string_new(NULL);
+	const KdhCollector *row = NULL;
 
-	if (!get_string(src, "capture", "collector", "makedumpfile", &value, error))
+	for (gsize i = 0; i < G_N_ELEMENTS(collectors) && !row; i++) {
+		if (g_str_equal(collectors[i].image, c->image))
+			row = &collectors[i];
+	}
+	if (!get_string(src, "capture", "collector", row->name, &value, error))
 		return FALSE;
-	if (kdh_collector_find(value)) {
-		*out = g_steal_pointer(&value);
+	row = kdh_collector_find(value);
+	if (row && g_str_equal(row->image, c->image)) {
+		c->collector = g_steal_pointer(&value);
 		return TRUE;
 	}
-	for (gsize i = 0; i < G_N_ELEMENTS(collectors); i++)
-		g_string_append_printf(names, "%s%s", i ? ", " : "", collectors[i].name);
-	return value_error(src, "capture", "collector", error, "'%s' is not one of: %s", value,
+	for (gsize i = 0; i < G_N_ELEMENTS(collectors); i++) {
+		if (g_str_equal(collectors[i].image, c->image))
+			g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+			                       collectors[i].name);
+	}
+	if (row)
+		return value_error(src, "capture", "collector", error,
+		                   "'%s' runs in image=%s, not %s: image=%s has %s", value,
+		                   row->image, c->image, c->image, names->str);
+	return value_error(src, "capture", "collector", error,
+	                   "'%s' is not one of image=%s's collectors: %s", value, c->image,
 	                   names->str);
 }
 
@@ -476,7 +502,7 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	    !get_uint(src, "vm", "cpus", 1, 1, 64, &c->cpus, error) ||
 	    !get_string(src, "vm", "crashkernel", "256M", &c->crashkernel, error) ||
 	    !get_choice(src, "vm", "image", "mini", images, &c->image, error) ||
-	    !get_trigger(src, &c->trigger, error) || !get_collector(src, &c->collector, error) ||
+	    !get_trigger(src, &c->trigger, error) || !get_collector(src, c, error) ||
 	    !get_uint(src, "capture", "dump_level", 31, 0, 31, &c->dump_level, error) ||
 	    !get_choice(src, "capture", "compression", "lzo", compressions, &c->compression,
 	                error) ||

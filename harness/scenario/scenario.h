@@ -109,10 +109,15 @@ typedef enum {
 /* One row of the collector table: what [capture] collector= may name. */
 typedef struct {
 	const char *name;
+	const char *image; /* the image kind whose guest has it: "mini" | "debian" */
 	/* TRUE: it filters pages and compresses them, so [capture] dump_level=
 	 * and compression= apply; FALSE: it copies /proc/vmcore as an ELF file,
 	 * and either key in the same case is a contradiction. */
 	gboolean filters;
+	/* Where it leaves the dump: NULL, in a new folder of /var/crash (with
+	 * whatever else it writes); else directly in /var/crash, as a file whose
+	 * name starts with this. */
+	const char *file_prefix;
 	const char *how; /* one line, for people */
 } KdhCollector;
 
@@ -140,14 +145,14 @@ typedef struct {
 	guint64 memory; /* bytes */
 	guint cpus;
 	char *crashkernel; /* validated, passed to the kernel as written */
-	char *image;       /* "mini" */
+	char *image;       /* a row of the image kinds: "mini" | "debian" */
 
 	const KdhTrigger *trigger; /* a row of the trigger table */
 	gint cpu;                  /* [crash] cpu=: the CPU to fire on, -1: any */
 	guint hang_detect;         /* [crash] hang_detect=: seconds of console silence
 	                            * before the host's watchdog NMI (fire HOST_WATCHDOG) */
 
-	char *collector;   /* a row of the collector table: "makedumpfile" | "cp" */
+	char *collector;   /* a row of the collector table whose image is IMAGE */
 	guint dump_level;  /* meaningful only for a collector that filters */
 	char *compression; /* "lzo" | "zlib" | "none"; likewise */
 

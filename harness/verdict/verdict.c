@@ -4,6 +4,7 @@
 #include "dump/dump.h"
 #include "util/util.h"
 
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,11 @@
 void kdh_console_evidence_clear(KdhConsoleEvidence *e)
 {
 	g_clear_pointer(&e->booted_release, g_free);
+	g_clear_pointer(&e->cmdline, g_free);
+	g_clear_pointer(&e->loaded, g_free);
+	g_clear_pointer(&e->crash_size, g_free);
+	g_clear_pointer(&e->service_ready, g_free);
+	g_clear_pointer(&e->service, g_free);
 	g_clear_pointer(&e->capture_rc, g_free);
 	g_clear_pointer(&e->guest_failure, g_free);
 	g_clear_pointer(&e->timeout_phase, g_free);
@@ -256,9 +262,42 @@ static void check_function(KdhResult *r, const char *dmesg, const char *signatur
 	                func, TRACE_BEFORE, signature);
 }
 
-static void verify_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
+/* The most of kdh_verdict_find_dump's explanation, per file. */
+#define FIND_WHY_FILE_MAX 160
+
+const char *kdh_verdict_find_dump(GPtrArray *files, char **why)
 {
-	const char *release = e->release, *vmcore = e->vmcore;
+	g_autoptr(GString) what = g_string_new(NULL);
+	const char *best = NULL;
+	goffset best_size = -1;
+
+	for (guint i = 0; files && i < files->len; i++) {
+		const char *path = g_ptr_array_index(files, i);
+		g_autofree char *base = g_path_get_basename(path);
+		g_autofree char *err = NULL;
+		dump_t *d = dump_new();
+		GStatBuf st;
+
+		if (d && dump_open(d, path) == DUMP_OK && g_stat(path, &st) == 0) {
+			if (st.st_size > best_size) {
+				best = path;
+				best_size = st.st_size;
+			}
+		} else {
+			err = kdh_guest_text(d ? dump_error(d) : "out of memory", -1,
+			                     FIND_WHY_FILE_MAX);
+			g_string_append_printf(what, "%s%s: %s", what->len ? "; " : "", base, err);
+		}
+		dump_free(d);
+	}
+	if (!best && why)
+		*why = g_strdup(what->len ? what->str : "no file");
+	return best;
+}
+
+static void verify_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e, const char *vmcore)
+{
+	const char *release = e->release;
 	dump_t *d = dump_new();
 	char *dmesg = NULL;
 	size_t len = 0;
@@ -364,7 +403,8 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	const KdhConsoleEvidence *con = e->console;
 	const char *failure = con->guest_failure;
 	g_autoptr(KdhSerialLog) log = NULL;
-	g_autofree char *line = NULL;
+	g_autofree char *line = NULL, *not_dump = NULL;
+	const char *vmcore;
 	KdhNoDumpReason found;
 
 	if (e->serial_log) {
@@ -379,6 +419,7 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	}
 	found = kdh_verdict_diagnose(log, con, &line);
 	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
+		kdh_verdict_readiness(r, c, log, con);
 		judge_no_dump(r, c, e, found, line);
 		return;
 	}
@@ -389,6 +430,7 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	if (!e->crash_dir && found != KDH_REASON_NONE)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s at crashkernel=%s: %s",
 		                kdh_reason_name(found), c->crashkernel, line);
+	kdh_verdict_readiness(r, c, log, con);
 	if (!e->crash_dir) {
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "no dump on the guest disk (%s): %s",
 		                e->no_crash, failure ? failure : "the console says nothing");
@@ -397,17 +439,25 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	if (failure)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s", failure);
 	check_collector(r, con);
-	if (!e->vmcore)
-		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s holds no vmcore", e->crash_dir);
-	else
-		verify_dump(r, c, e);
+	vmcore = kdh_verdict_find_dump(e->files, &not_dump);
+	if (!vmcore) {
+		kdh_result_fail(r, KDH_VERDICT_FAIL, "%s holds no dump kdh's reader opens (%s)",
+		                e->crash_dir, not_dump);
+	} else {
+		g_autofree char *base = g_path_get_basename(vmcore);
+		r->dump_file = g_build_filename(e->crash_dir, base, NULL);
+		r->dump_local = g_strdup(vmcore);
+		verify_dump(r, c, e, vmcore);
+		kdh_result_check(r, "dump file %s (%s), found by its content", r->dump_file,
+		                 r->dump_format ? r->dump_format : "format unknown");
+	}
 	/* The second opinion, on a dump kdh's reader accepted: crash(8) must
 	 * open it too, and see the same panic. */
-	if (e->vmcore && e->vmlinux && e->case_dir && r->verdict == KDH_VERDICT_PASS) {
+	if (vmcore && e->vmlinux && e->case_dir && r->verdict == KDH_VERDICT_PASS) {
 		g_autofree char *out = g_build_filename(e->case_dir, "crash.txt", NULL);
 		KdhCrashOptions opts = {.module_name = e->crash_module ? "kdh_crash" : NULL,
 		                        .module_object = e->crash_module};
-		kdh_verdict_crash_full(r, c, e->vmlinux, e->vmcore, out, &opts);
+		kdh_verdict_crash_full(r, c, e->vmlinux, vmcore, out, &opts);
 	}
 	if (r->verdict != KDH_VERDICT_PASS && found != KDH_REASON_NONE)
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "diagnosis: %s at crashkernel=%s: %s",

@@ -12,7 +12,15 @@
 /* What the console showed of a case; run/ fills it while it watches, every
  * string already made text by kdh_guest_text. */
 typedef struct {
-	char *booted_release;  /* from "KDH: boot release=...", or NULL */
+	char *booted_release; /* from "KDH: boot release=...", or NULL */
+	char *cmdline;        /* its cmdline= (/proc/cmdline), or NULL */
+	/* What "armed" told, as written (NULL: not told): kexec_crash_loaded=,
+	 * crash_size=, and from a distro guest service_ready= ("1" when its
+	 * kdump service says it is ready) and service= (the service's words). */
+	char *loaded;
+	char *crash_size;
+	char *service_ready;
+	char *service;
 	gboolean capture_done; /* a "capture-done" marker came, in its place */
 	char *capture_rc;      /* its rc= as written (NULL when absent) */
 	/* Why the guest did not complete its cycle, when it did not: the first
@@ -39,7 +47,9 @@ typedef struct {
 	const KdhConsoleEvidence *console; /* never NULL */
 	const char *crash_dir;             /* the guest's dump folder, as text; NULL: none */
 	const char *no_crash;              /* when CRASH_DIR is NULL: why none was found */
-	const char *vmcore;                /* the dump copied out of it, or NULL */
+	GPtrArray *files;                  /* char*: the files copied out of it (local
+	                                    * paths); the dump among them is found
+	                                    * by its content (kdh_verdict_find_dump) */
 	const char *serial_log;            /* the whole console log (guest bytes), or NULL */
 	gint64 started_unix;               /* when the case started, seconds since 1970 */
 	const char *vmlinux;               /* the kernel's vmlinux with debug info, or NULL */
@@ -98,6 +108,26 @@ guint kdh_serial_log_number(const KdhSerialLog *log, guint i);
 KdhNoDumpReason kdh_verdict_diagnose(const KdhSerialLog *log, const KdhConsoleEvidence *con,
                                      char **evidence);
 
+/* ---- readiness (verdict/readiness.c) ---- */
+
+/* The first kernel's crashkernel reservation line in LOG (before the
+ * capture kernel's part): "Reserving 256MB of memory at 736MB for
+ * crashkernel (System RAM: 1023MB)" (x86 up to 6.x), "crashkernel
+ * reserved: 0x... - 0x... (256 MB)" (the generic code of 6.9 and later).
+ * *MB receives the size.  The line, stripped (caller frees), or NULL. */
+char *kdh_verdict_reservation(const KdhSerialLog *log, gint64 *mb);
+
+/* Records into R's readiness what LOG (may be NULL) and CON show of the
+ * guest's kdump readiness before the crash, and, for a case expecting a
+ * dump, fails R with one reason per item the guest showed missing:
+ * crashkernel= not on /proc/cmdline, no reservation line, the capture
+ * kernel not loaded (kexec_crash_loaded), no memory reserved
+ * (kexec_crash_size 0), the distro's kdump service not ready.  Items the
+ * guest never got to tell (it stopped before) are left unset, not failed:
+ * the phase that stopped it says why. */
+void kdh_verdict_readiness(KdhResult *r, const KdhCase *c, const KdhSerialLog *log,
+                           const KdhConsoleEvidence *con);
+
 /* ---- warnings (verdict/warnings.c) ---- */
 
 /* Adds to R's warnings (kdh_result_warn) every line of LOG's capture part
@@ -106,6 +136,12 @@ KdhNoDumpReason kdh_verdict_diagnose(const KdhSerialLog *log, const KdhConsoleEv
  * incomplete.", "WARNING: ", "BUG: ", OOM kills, I/O errors, ...), each
  * with its line number.  The verdict is left alone. */
 void kdh_verdict_warnings(KdhResult *r, const KdhSerialLog *log);
+
+/* The dump among FILES (local paths), by what each file holds, never by
+ * its name: each is probed by kdh's reader, and of those that open as a
+ * dump the largest is taken.  NULL when none does; *WHY (may be NULL) then
+ * says what each file was, bounded (caller frees). */
+const char *kdh_verdict_find_dump(GPtrArray *files, char **why);
 
 /* Judges E against C into R (kdh_result_fail for each expectation not met;
  * what a PASS rests on is added to R's checks, the console log's warnings

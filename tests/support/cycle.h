@@ -76,7 +76,12 @@ Played play(const char *extra, const KdhFakeLine *script, gsize n, const KdhRunO
 /* The phases P recorded, space-separated, are WANT. */
 void assert_phases(const Played *p, const char *want);
 
-#define BOOT     "KDH: boot release=" FIXTURE_RELEASE " cmdline=\"console=ttyS0\"\n"
+/* The first kernel's reservation line, then kdh's boot marker. */
+#define RESERVED                                                                                   \
+	"[    0.060333] Reserving 256MB of memory at 736MB for crashkernel (System RAM: 1023MB)\n"
+#define BOOT                                                                                       \
+	RESERVED "KDH: boot release=" FIXTURE_RELEASE                                              \
+	         " cmdline=\"console=ttyS0 crashkernel=256M\"\n"
 #define ARMED    "KDH: armed kexec_crash_loaded=1 crash_size=268435456\n"
 #define PANIC    "[    4.302909] Kernel panic - not syncing: sysrq triggered crash\n"
 #define CSTART   "KDH: capture-start vmcore_size=1073741824\n"

@@ -51,11 +51,14 @@ char *kdh_fake_vmlinux(const KdhRunContext *ctx, const KdhKernel *k, gboolean fe
 	return NULL;
 }
 
-char *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                     const char *const *extras, GError **error)
+KdhBootImage *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
+                             const char *const *extras, GError **error)
 {
+	KdhBootImage *img = g_new0(KdhBootImage, 1);
+
 	(void)ctx, (void)c, (void)k, (void)extras, (void)error;
-	return g_strdup("/nonexistent/initrd");
+	img->initrd = g_strdup("/nonexistent/initrd");
+	return img;
 }
 
 char *kdh_fake_base(const KdhRunContext *ctx, GError **error)
@@ -69,6 +72,13 @@ gboolean kdh_fake_overlay(const KdhRunContext *ctx, const char *base, const char
 {
 	(void)ctx, (void)base;
 	return g_file_set_contents(disk, "", 0, error);
+}
+
+gboolean kdh_fake_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                            const char *disk, GError **error)
+{
+	(void)ctx, (void)c, (void)img, (void)disk, (void)error;
+	return TRUE;
 }
 
 static KdhCrashFiles *crash_files(const char *dir)
@@ -146,8 +156,9 @@ static gint64 fake_wall(void)
 	{                                                                                          \
 		.kernel = kdh_fake_kernel, .crashmod = kdh_fake_crashmod,                          \
 		.vmlinux = kdh_fake_vmlinux, .image = kdh_fake_image, .base = kdh_fake_base,       \
-		.overlay = kdh_fake_overlay, .retrieve = retrieve_fn, .now = kdh_fake_now,         \
-		.wall = fake_wall, .sleep = kdh_fake_sleep,                                        \
+		.overlay = kdh_fake_overlay, .configure = kdh_fake_configure,                      \
+		.retrieve = retrieve_fn, .now = kdh_fake_now, .wall = fake_wall,                   \
+		.sleep = kdh_fake_sleep,                                                           \
 	}
 const KdhRunOps kdh_fake_ops_dump = FAKE_OPS(retrieve_fetch_dump);
 const KdhRunOps kdh_fake_ops_nothing = FAKE_OPS(retrieve_fetch_nothing);

@@ -86,7 +86,9 @@ END_TEST
 
 /* ---- many cases ---- */
 
-#define BOOT  "KDH: boot release=" KDH_FAKE_RELEASE "\n"
+#define BOOT                                                                                       \
+	"[    0.06] Reserving 256MB of memory at 736MB for crashkernel (System RAM: 1023MB)\n"     \
+	"KDH: boot release=" KDH_FAKE_RELEASE "\n"
 #define ARMED "KDH: armed kexec_crash_loaded=1\n"
 #define PANIC "[    4.302909] Kernel panic - not syncing: sysrq triggered crash\n"
 

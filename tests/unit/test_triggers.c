@@ -291,8 +291,9 @@ END_TEST
 /* How many images the last preparation asked for with the crash module. */
 static guint images_with_crashmod;
 
-static char *image_counting_crashmod(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
-                                     const char *const *extras, GError **error)
+static KdhBootImage *image_counting_crashmod(const KdhRunContext *ctx, const KdhCase *c,
+                                             const KdhKernel *k, const char *const *extras,
+                                             GError **error)
 {
 	for (const char *const *e = extras; e && *e; e++)
 		images_with_crashmod += g_str_has_suffix(*e, "kdh_crash.ko");

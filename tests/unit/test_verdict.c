@@ -266,6 +266,7 @@ typedef struct {
 	GPtrArray *cases;
 	KdhConsoleEvidence con;
 	KdhEvidence e;
+	GPtrArray *files; /* the files retrieved: the dump, or none */
 	KdhResult *r;
 } Judged;
 
@@ -290,7 +291,10 @@ static void judged_init(Judged *j, const char *extra, const char *vmcore)
 	j->e.console = &j->con;
 	j->e.crash_dir = vmcore ? "/var/crash/20261126T091520Z" : NULL;
 	j->e.no_crash = vmcore ? NULL : "/var/crash is empty";
-	j->e.vmcore = vmcore;
+	j->files = g_ptr_array_new_with_free_func(g_free);
+	if (vmcore)
+		g_ptr_array_add(j->files, g_strdup(vmcore));
+	j->e.files = j->files;
 	j->e.started_unix = FIXTURE_CRASHTIME - 60;
 	j->r = kdh_result_new("t");
 }
@@ -299,6 +303,7 @@ static void judged_clear(Judged *j)
 {
 	kdh_console_evidence_clear(&j->con);
 	g_ptr_array_unref(j->cases);
+	g_ptr_array_unref(j->files);
 	kdh_result_free(j->r);
 }
 
