@@ -113,7 +113,8 @@ static gboolean add_extras(GPtrArray *files, const char *const *extras, GError *
 			return FALSE;
 		if (len > EXTRA_MAX) {
 			g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
-			            "%s is larger than %" G_GSIZE_FORMAT " MiB", *e, EXTRA_MAX >> 20);
+			            "%s is larger than %" G_GSIZE_FORMAT " MiB", *e,
+			            EXTRA_MAX >> 20);
 			return FALSE;
 		}
 		f = kdh_guest_file_new(path, "", 0644);

@@ -98,7 +98,8 @@ void kdh_verdict_readiness(KdhResult *r, const KdhCase *c, const KdhSerialLog *l
 	if (log && log->capture_from > 0) {
 		ready->reserved = kdh_verdict_reservation(log, &ready->reserved_mb);
 		if (ready->reserved)
-			kdh_result_check(r, "ready: the kernel reserved %" G_GINT64_FORMAT " MB: %s",
+			kdh_result_check(r,
+			                 "ready: the kernel reserved %" G_GINT64_FORMAT " MB: %s",
 			                 ready->reserved_mb, ready->reserved);
 		else if (judge && con->booted_release)
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
@@ -108,9 +109,10 @@ void kdh_verdict_readiness(KdhResult *r, const KdhCase *c, const KdhSerialLog *l
 	ready->loaded = flag(con->loaded);
 	if (con->loaded && ready->loaded != 1 && judge)
 		kdh_result_fail(r, KDH_VERDICT_FAIL,
-		                "not ready: /sys/kernel/kexec_crash_loaded is %s, not 1", con->loaded);
-	if (con->crash_size && g_ascii_string_to_unsigned(con->crash_size, 10, 0, G_MAXINT64,
-	                                                  &size, NULL)) {
+		                "not ready: /sys/kernel/kexec_crash_loaded is %s, not 1",
+		                con->loaded);
+	if (con->crash_size &&
+	    g_ascii_string_to_unsigned(con->crash_size, 10, 0, G_MAXINT64, &size, NULL)) {
 		ready->crash_size = (gint64)size;
 		if (size == 0 && judge)
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
@@ -122,7 +124,8 @@ void kdh_verdict_readiness(KdhResult *r, const KdhCase *c, const KdhSerialLog *l
 		                con->crash_size);
 	}
 	if (ready->loaded == 1 && ready->crash_size > 0)
-		kdh_result_check(r, "ready: capture kernel loaded, kexec_crash_size=%" G_GINT64_FORMAT,
+		kdh_result_check(r,
+		                 "ready: capture kernel loaded, kexec_crash_size=%" G_GINT64_FORMAT,
 		                 ready->crash_size);
 	ready->service_ready = flag(con->service_ready);
 	if (con->service)

@@ -69,6 +69,23 @@ static void fill_dump(guestfs_h *g, guint i)
 	OK(guestfs_write(g, "/var/crash/20261128T101500Z/vmcore-dmesg.txt", "log", 3));
 }
 
+/* /var/crash as the Arch wiki's kdump-save.service leaves it: the dump a
+ * file of its own beside older ones, a newer folder and other files that
+ * are not it, and a newer link named like a dump. */
+static void fill_file_dumps(guestfs_h *g, guint i)
+{
+	(void)i;
+	OK(guestfs_mkdir_p(g, "/var/crash/20261128T101500Z"));
+	OK(guestfs_write(g, "/var/crash/crashdump-2020-01-01-00:00:00", "old", 3));
+	OK(guestfs_write(g, "/var/crash/crashdump-2026-11-28-17:00:00", "new", 3));
+	OK(guestfs_write(g, "/var/crash/kexec_cmd", "kexec -p", 8));
+	OK(guestfs_ln_s(g, "/etc/shadow", "/var/crash/crashdump-9999"));
+	OK(guestfs_utimens(g, "/var/crash/crashdump-2020-01-01-00:00:00", 0, 0, 1577836800, 0));
+	OK(guestfs_utimens(g, "/var/crash/crashdump-2026-11-28-17:00:00", 0, 0, 1790000000, 0));
+	OK(guestfs_utimens(g, "/var/crash/kexec_cmd", 0, 0, 1890000000, 0));
+	OK(guestfs_utimens(g, "/var/crash/20261128T101500Z", 0, 0, 1890000000, 0));
+}
+
 /* A file system where no capture kernel ever wrote: no /var/crash. */
 static void fill_nothing(guestfs_h *g, guint i)
 {
@@ -177,6 +194,81 @@ START_TEST(empty_var_crash_is_no_crash)
 	f = kdh_guest_fetch_crash(disk, tmp, NULL, TRUE, &error);
 	ck_assert_ptr_null(f);
 	ck_assert(g_error_matches(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH));
+}
+END_TEST
+
+/* A case's settings go into its overlay (files, modes, links, replacing
+ * what the base had), and a collector that leaves its dump as a file in
+ * /var/crash has that file fetched, the newest regular one of its name. */
+START_TEST(settings_written_and_file_dump_fetched)
+{
+	g_autofree char *base = g_build_filename(tmp, "base.qcow2", NULL);
+	g_autofree char *disk = g_build_filename(tmp, "overlay.qcow2", NULL);
+	g_autofree char *dest = g_build_filename(tmp, "case", NULL);
+	g_autofree char *got = g_build_filename(dest, "crashdump-2026-11-28-17_00_00", NULL);
+	g_autoptr(GPtrArray) files =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_guest_file_free);
+	const DiskFill fill = fill_file_dumps;
+	g_autoptr(GError) error = NULL;
+	KdhGuestFetch item = {.disk = disk, .dest_dir = dest, .file_prefix = "crashdump-"};
+	g_autofree char *text = NULL;
+	guestfs_h *g;
+
+	make_disks((const char *const *)&base, &fill, 1);
+	ck_assert(kdh_guest_disk_overlay(base, disk, &error));
+	g_ptr_array_add(files,
+	                kdh_guest_file_new("/etc/kdh/case.conf", "KDH_TRIGGER='sysrq'\n", 0600));
+	g_ptr_array_add(files, kdh_guest_file_new("/var/crash/kexec_cmd", "replaced", 0644));
+	g_ptr_array_add(
+	    files,
+	    kdh_guest_link_new("/etc/systemd/system/multi-user.target.wants/kdump-tools.service",
+	                       "/lib/systemd/system/kdump-tools.service"));
+	ck_assert_msg(kdh_guest_disk_write(disk, files, TRUE, &error), "%s",
+	              error ? error->message : "");
+
+	/* Read back through libguestfs, and the base left as it was. */
+	g = guestfs_create();
+	ck_assert_ptr_nonnull(g);
+	OK(guestfs_set_backend(g, "direct"));
+	OK(guestfs_set_backend_setting(g, "force_tcg", "1"));
+	OK(guestfs_add_drive_opts(g, disk, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+	                          GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1));
+	OK(guestfs_add_drive_opts(g, base, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+	                          GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1));
+	OK(guestfs_launch(g));
+	OK(guestfs_mount_ro(g, "/dev/sda", "/"));
+	g_autofree char *conf = guestfs_cat(g, "/etc/kdh/case.conf");
+	ck_assert_str_eq(conf, "KDH_TRIGGER='sysrq'\n");
+	struct guestfs_statns *st = guestfs_statns(g, "/etc/kdh/case.conf");
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(st->st_mode & 07777, 0600);
+	guestfs_free_statns(st);
+	g_autofree char *link =
+	    guestfs_readlink(g, "/etc/systemd/system/multi-user.target.wants/kdump-tools.service");
+	ck_assert_str_eq(link, "/lib/systemd/system/kdump-tools.service");
+	g_autofree char *cmd = guestfs_cat(g, "/var/crash/kexec_cmd");
+	ck_assert_str_eq(cmd, "replaced");
+	OK(guestfs_umount_all(g));
+	OK(guestfs_mount_ro(g, "/dev/sdb", "/"));
+	ck_assert_int_eq(guestfs_exists(g, "/etc/kdh/case.conf"), 0);
+	guestfs_close(g);
+
+	/* A path that is not absolute is refused, naming it. */
+	g_ptr_array_set_size(files, 0);
+	g_ptr_array_add(files, kdh_guest_file_new("etc/x", "", 0644));
+	ck_assert(!kdh_guest_disk_write(disk, files, TRUE, &error));
+	ck_assert_msg(strstr(error->message, "'etc/x' is not an absolute guest path"), "%s",
+	              error->message);
+
+	ck_assert_int_eq(g_mkdir(dest, 0755), 0);
+	ck_assert(kdh_guest_fetch_crash_batch(&item, 1, TRUE, NULL, NULL, NULL));
+	ck_assert_msg(item.files, "%s", item.error ? item.error->message : "");
+	ck_assert_str_eq(item.files->crash_dir, "/var/crash");
+	ck_assert_uint_eq(item.files->files->len, 1);
+	ck_assert_str_eq(g_ptr_array_index(item.files->files, 0), got);
+	ck_assert(g_file_get_contents(got, &text, NULL, NULL));
+	ck_assert_str_eq(text, "new");
+	kdh_guest_fetch_clear(&item);
 }
 END_TEST
 
@@ -359,6 +451,7 @@ Suite *retrieve_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hostile_names_stay_inside);
 	tcase_add_test(tc, empty_var_crash_is_no_crash);
+	tcase_add_test(tc, settings_written_and_file_dump_fetched);
 	tcase_add_test(tc, batch_gives_each_disk_its_own_outcome);
 	tcase_add_test(tc, batch_cancelled_during_launch);
 	suite_add_tcase(s, tc);

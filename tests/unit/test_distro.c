@@ -23,8 +23,9 @@ static const struct {
     {"[vm]\nimage=debian\n[capture]\ncollector=simple-kdump\n", NULL, "simple-kdump"},
     {"[vm]\nimage=debian\n[capture]\ncollector=arch-wiki\n", NULL, "arch-wiki"},
     {"[vm]\nimage=debian\n[capture]\ncollector=manual\n", NULL, "manual"},
-    {"[capture]\ncollector=kdump-tools\n", "t.ini:4: [capture] collector: 'kdump-tools' runs in "
-                                           "image=debian, not mini: image=mini has makedumpfile, cp",
+    {"[capture]\ncollector=kdump-tools\n",
+     "t.ini:4: [capture] collector: 'kdump-tools' runs in "
+     "image=debian, not mini: image=mini has makedumpfile, cp",
      NULL},
     {"[vm]\nimage=debian\n[capture]\ncollector=cp\n",
      "'cp' runs in image=mini, not debian: image=debian has kdump-tools, simple-kdump, "
@@ -40,8 +41,7 @@ static const struct {
 
 START_TEST(collectors_belong_to_their_image)
 {
-	g_autofree char *text =
-	    g_strconcat("[scenario]\nname=t\n", collector_cases[_i].text, NULL);
+	g_autofree char *text = g_strconcat("[scenario]\nname=t\n", collector_cases[_i].text, NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("t.ini", text, &error);
 
@@ -76,8 +76,8 @@ START_TEST(every_collector_has_an_image_and_a_scenario)
 		cases = kdh_scenario_load(path, &error);
 		ck_assert_msg(cases, "%s", error ? error->message : "");
 		for (guint i = 0; i < cases->len; i++)
-			g_hash_table_add(used,
-			                 g_strdup(((KdhCase *)g_ptr_array_index(cases, i))->collector));
+			g_hash_table_add(
+			    used, g_strdup(((KdhCase *)g_ptr_array_index(cases, i))->collector));
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
 		const KdhCollector *row = kdh_collector_find(names[i]);
@@ -130,10 +130,8 @@ static const struct {
 	const char *line;
 	gint64 mb; /* -1: not a reservation line */
 } reservations[] = {
-    {"[    0.060333] Reserving 256MB of memory at 736MB for crashkernel (System RAM: 1023MB)",
-     256},
-    {"[    0.001136] crashkernel reserved: 0x00000000bf000000 - 0x00000000df000000 (512 MB)",
-     512},
+    {"[    0.060333] Reserving 256MB of memory at 736MB for crashkernel (System RAM: 1023MB)", 256},
+    {"[    0.001136] crashkernel reserved: 0x00000000bf000000 - 0x00000000df000000 (512 MB)", 512},
     {"[    0.0] crashkernel reserved: 0x0 - 0x0 (MB)", -1},
     {"[    0.0] Reserving -5MB of memory at 736MB for crashkernel (System RAM: 1023MB)", -1},
     {"[    0.0] Reserving 99999999999MB of memory at 1MB for crashkernel (System RAM: 1MB)", -1},
@@ -182,8 +180,8 @@ static const struct {
 
 START_TEST(readiness_items_fail_one_by_one)
 {
-	g_autoptr(GPtrArray) cases = kdh_scenario_load_data(
-	    "t.ini", "[scenario]\nname=t\n[vm]\nimage=debian\n", NULL);
+	g_autoptr(GPtrArray) cases =
+	    kdh_scenario_load_data("t.ini", "[scenario]\nname=t\n[vm]\nimage=debian\n", NULL);
 	g_autofree char *text = g_strdup_printf(
 	    "%sKDH: boot release=6.1.0-56-amd64\nKDH: capture-start vmcore_size=1\n",
 	    readiness[_i].reserved ? "[    0.0] Reserving 256MB of memory at 736MB for "
@@ -326,8 +324,8 @@ static const KdhFakeLine not_ready_cycle[] = {
 
 START_TEST(service_never_ready_fails_with_its_words)
 {
-	g_auto(Played) p = play(DISTRO, not_ready_cycle,
-	                        G_N_ELEMENTS(not_ready_cycle), &kdh_fake_ops_nothing);
+	g_auto(Played) p =
+	    play(DISTRO, not_ready_cycle, G_N_ELEMENTS(not_ready_cycle), &kdh_fake_ops_nothing);
 
 	assert_verdict(&p, "FAIL");
 	assert_reason(&p, "not ready: /sys/kernel/kexec_crash_loaded is 0, not 1");
@@ -342,8 +340,7 @@ Suite *distro_suite(void)
 	Suite *s = suite_create("distro");
 	TCase *tc = tcase_create("collectors");
 
-	tcase_add_loop_test(tc, collectors_belong_to_their_image, 0,
-	                    G_N_ELEMENTS(collector_cases));
+	tcase_add_loop_test(tc, collectors_belong_to_their_image, 0, G_N_ELEMENTS(collector_cases));
 	tcase_add_test(tc, every_collector_has_an_image_and_a_scenario);
 	suite_add_tcase(s, tc);
 
