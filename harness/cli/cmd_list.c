@@ -36,6 +36,7 @@ enum {
 	COL_MEMORY,
 	COL_CPUS,
 	COL_CRASHKERNEL,
+	COL_IMAGE,
 	COL_TRIGGER,
 	COL_COLLECTOR,
 	COL_EXPECT,
@@ -44,8 +45,8 @@ enum {
 };
 
 static const char *const headers[N_COLS] = {
-    "NAME",    "KERNEL",    "MEMORY", "CPUS",      "CRASHKERNEL",
-    "TRIGGER", "COLLECTOR", "EXPECT", "FILE:LINE",
+    "NAME",  "KERNEL",  "MEMORY",    "CPUS",   "CRASHKERNEL",
+    "IMAGE", "TRIGGER", "COLLECTOR", "EXPECT", "FILE:LINE",
 };
 
 /* One row of the text table: each column's text, owned. */
@@ -58,6 +59,7 @@ static char **text_row(const KdhCase *c)
 	row[COL_MEMORY] = human_size(c->memory);
 	row[COL_CPUS] = g_strdup_printf("%u", c->cpus);
 	row[COL_CRASHKERNEL] = g_strdup(c->crashkernel);
+	row[COL_IMAGE] = g_strdup(c->image);
 	row[COL_TRIGGER] = g_strdup(c->trigger->name);
 	row[COL_COLLECTOR] = collector_text(c);
 	row[COL_EXPECT] = g_strdup(c->outcome == KDH_OUTCOME_DUMP ? "dump" : "no-dump");

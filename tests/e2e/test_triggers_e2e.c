@@ -34,36 +34,13 @@ static void run_kdh(const char *const *args, int want_exit)
 	kdh_test_assert_nothing_left(pid);
 }
 
-/* The strings of member NAME (an array) of V, joined by " | ". */
-static char *strings_of(JsonObject *v, const char *name)
-{
-	JsonArray *a = json_object_get_array_member(v, name);
-	g_autoptr(GString) s = g_string_new(NULL);
-
-	for (guint i = 0; a && i < json_array_get_length(a); i++)
-		g_string_append_printf(s, "%s%s", i ? " | " : "",
-		                       json_array_get_string_element(a, i));
-	return g_strdup(s->str);
-}
-
-/* Case CASE_NAME of the run has verdict WANT, and NEEDLES (NULL-terminated)
- * each appear in its checks (PASS) or reasons (other verdicts): what the
- * verdict rests on, read from the dump by kdh. */
+/* Case CASE_NAME of the run has verdict WANT with NEEDLES in what it
+ * rests on (kdh_test_assert_case). */
 static void assert_case(const char *case_name, const char *want, const char *const *needles)
 {
-	g_autofree char *run = kdh_test_run_folder(results);
-	g_autofree char *dir = g_build_filename(run, case_name, NULL);
 	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *v = kdh_test_read_verdict(dir, parser);
-	g_autofree char *checks = strings_of(v, "checks");
-	g_autofree char *reasons = strings_of(v, "reasons");
-	const char *in = g_str_equal(want, "PASS") ? checks : reasons;
 
-	ck_assert_msg(g_str_equal(json_object_get_string_member(v, "verdict"), want),
-	              "%s: %s, not %s; reasons: %s", case_name,
-	              json_object_get_string_member(v, "verdict"), want, reasons);
-	for (const char *const *n = needles; *n; n++)
-		ck_assert_msg(strstr(in, *n), "%s: no '%s' in: %s", case_name, *n, in);
+	kdh_test_assert_case(results, case_name, want, needles, parser);
 }
 
 /* The negative case: a reservation the capture kernel runs out of memory

@@ -88,6 +88,36 @@ JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser)
 	return json_node_get_object(json_parser_get_root(parser));
 }
 
+/* The strings of member NAME (an array) of V, joined by " | ". */
+static char *strings_of(JsonObject *v, const char *name)
+{
+	JsonArray *a = json_object_get_array_member(v, name);
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	for (guint i = 0; a && i < json_array_get_length(a); i++)
+		g_string_append_printf(s, "%s%s", i ? " | " : "",
+		                       json_array_get_string_element(a, i));
+	return g_strdup(s->str);
+}
+
+JsonObject *kdh_test_assert_case(const char *results, const char *case_name, const char *want,
+                                 const char *const *needles, JsonParser *parser)
+{
+	g_autofree char *run = kdh_test_run_folder(results);
+	g_autofree char *dir = g_build_filename(run, case_name, NULL);
+	JsonObject *v = kdh_test_read_verdict(dir, parser);
+	g_autofree char *checks = strings_of(v, "checks");
+	g_autofree char *reasons = strings_of(v, "reasons");
+	const char *in = g_str_equal(want, "PASS") ? checks : reasons;
+
+	ck_assert_msg(g_str_equal(json_object_get_string_member(v, "verdict"), want),
+	              "%s: %s, not %s; reasons: %s", case_name,
+	              json_object_get_string_member(v, "verdict"), want, reasons);
+	for (const char *const *n = needles; *n; n++)
+		ck_assert_msg(strstr(in, *n), "%s: no '%s' in: %s", case_name, *n, in);
+	return v;
+}
+
 /* Whether one of ARRAY's strings holds NEEDLE. */
 gboolean has(GPtrArray *array, const char *needle)
 {

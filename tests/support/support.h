@@ -26,6 +26,13 @@ char *kdh_test_run_folder(const char *parent);
 /* DIR/verdict.json parsed by PARSER (which owns the object). */
 JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser);
 
+/* Case CASE_NAME of the one run in RESULTS (kdh_test_run_folder) has
+ * verdict WANT, and NEEDLES (NULL-terminated) each appear in its checks
+ * (PASS) or reasons (other verdicts).  Returns its verdict.json, owned by
+ * PARSER, for further checks. */
+JsonObject *kdh_test_assert_case(const char *results, const char *case_name, const char *want,
+                                 const char *const *needles, JsonParser *parser);
+
 /* Whether one of ARRAY's strings (a result's reasons, checks...) holds
  * NEEDLE; and all of them, each in brackets, for a failure message. */
 gboolean has(GPtrArray *array, const char *needle);
