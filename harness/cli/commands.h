@@ -17,6 +17,7 @@ int kdh_cmd_run(int argc, char **argv);
 int kdh_cmd_list(int argc, char **argv);
 int kdh_cmd_kernel(int argc, char **argv);
 int kdh_cmd_report(int argc, char **argv);
+int kdh_cmd_image(int argc, char **argv);
 
 /* ---- options shared by commands that take scenario files (select.c) ---- */
 

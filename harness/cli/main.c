@@ -28,6 +28,8 @@ static const KdhCommand commands[] = {
      "read a dump with kdh's own reader (also build/kdh-dump)"},
     {"kernel", kdh_cmd_kernel, "fetch|import|build|check-config|list ...",
      "kernels: Debian's, imported, built from source; the cache"},
+    {"image", kdh_cmd_image, "build debian [--kernel REF] | list",
+     "guest images: the Debian 12 disk image for a kernel; the cache"},
     {"report", kdh_cmd_report, "merge DIR... --out DIR [--latest]",
      "merge results folders (CI shards, runs) into one set of reports"},
     {"help", cmd_help, "[COMMAND]", "this list, or COMMAND's own help"},

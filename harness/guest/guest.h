@@ -17,6 +17,13 @@ GQuark kdh_guest_error_quark(void);
  * tells libguestfs's appliance not to try KVM. */
 char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **error);
 
+/* Makes OUT, a new qcow2 disk of SIZE bytes (sparse) holding one ext4 file
+ * system on the whole device, filled with the tarball TAR (numeric owners,
+ * as mmdebstrap writes them), with one libguestfs appliance.  On failure
+ * OUT may be left half made: the caller's cache entry discards it. */
+gboolean kdh_guest_disk_from_tar(const char *tar, const char *out, gint64 size, gboolean force_tcg,
+                                 GError **error);
+
 /* Creates OVERLAY, a qcow2 backed by BASE, so every case starts clean and the
  * base is never written. */
 gboolean kdh_guest_disk_overlay(const char *base, const char *overlay, GError **error);

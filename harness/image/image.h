@@ -66,11 +66,12 @@ char *kdh_crashmod_build(const KdhKernel *k, const char *source_dir, const char 
  * units (disabled) and kdh's own marker unit; and the initramfs the first
  * kernel boots with, beside it. */
 typedef struct {
-	char *id;      /* the cache entry's name: "debian-<release>-<hash>" */
-	char *dir;     /* the entry: CACHE_DIR/images/<id>/ */
-	char *disk;    /* the base disk every case's overlay is backed by; only read */
-	char *initrd;  /* the first kernel's initramfs (from the image's /boot) */
-	char *release; /* the kernel's release, as in the image's /lib/modules */
+	char *id;       /* the cache entry's name: "debian-<release>-<hash>" */
+	char *dir;      /* the entry: CACHE_DIR/images/<id>/ */
+	char *disk;     /* the base disk every case's overlay is backed by; only read */
+	char *initrd;   /* the first kernel's initramfs (from the image's /boot) */
+	char *release;  /* the kernel's release, as in the image's /lib/modules */
+	gboolean built; /* this call made the entry (FALSE: it was cached) */
 } KdhDiskImage;
 
 void kdh_disk_image_free(KdhDiskImage *img);
@@ -85,6 +86,58 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhDiskImage, kdh_disk_image_free)
  * failed (the archive unreachable, the kernel's modules missing, ...). */
 KdhDiskImage *kdh_image_debian(const KdhKernel *k, const char *recipe_dir, const char *cache_dir,
                                gboolean force_tcg, GError **error);
+
+/* The mirrors of the host's apt configuration in APT_DIR (/etc/apt):
+ * sources.list and sources.list.d/ *.list (one-line format) and *.sources
+ * (deb822), the way apt reads them.  Only Debian 12's suites ("bookworm",
+ * "bookworm-*") of type deb with the component main are kept, each as a
+ * one-line "deb [signed-by=PATH] URI SUITE main" (duplicates dropped):
+ * other repositories of the host (nodesource, ...) are ignored.  Errors
+ * name the file and line of a malformed entry, or say that none is left. */
+GPtrArray *kdh_debian_mirrors(const char *apt_dir, GError **error);
+
+/* Adds the mirrors of one sources file's TEXT (DEB822: a .sources file,
+ * else one-line) to OUT, as kdh_debian_mirrors does; WHERE names the file
+ * in errors. */
+gboolean kdh_debian_sources_parse(const char *text, gboolean deb822, const char *where,
+                                  GPtrArray *out, GError **error);
+
+/* The package names of RECIPE_DIR/packages (one a line, '#' comments);
+ * anything that is no Debian package name is an error naming the line. */
+GPtrArray *kdh_debian_packages(const char *recipe_dir, GError **error);
+
+/* What apt would install into an empty Debian 12 system from MIRRORS:
+ * the Essential set, apt and INCLUDE (names, or name=version), without
+ * recommends, as sorted "name version" lines.  Resolved by apt-get -s in
+ * CACHE_DIR/images/.apt-bookworm (its own sources, lists and an empty dpkg
+ * status; the lists are refreshed each time, which costs seconds).  Errors
+ * say the archive could not be read or the packages not resolved. */
+char *kdh_debian_resolve_versions(const char *cache_dir, GPtrArray *mirrors, GPtrArray *include,
+                                  GError **error);
+
+/* The Debian image's cache key: 16 hex digits of a hash over every file of
+ * RECIPE_DIR (names and contents), VERSIONS (kdh_debian_resolve_versions)
+ * and K's entry id and release. */
+char *kdh_image_debian_key(const char *recipe_dir, const char *versions, const KdhKernel *k,
+                           GError **error);
+
+/* One cached image, as kdh image list shows it. */
+typedef struct {
+	char *id;      /* the entry's folder name */
+	char *kind;    /* "mini" or "debian" */
+	char *release; /* the kernel's release */
+	char *dir;
+	guint64 size; /* bytes on disk (allocated blocks: disks are sparse) */
+	gint64 mtime; /* when it was made, seconds since the epoch */
+} KdhImageInfo;
+
+void kdh_image_info_free(KdhImageInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhImageInfo, kdh_image_info_free)
+
+/* The complete images in CACHE_DIR/images (temporary folders of builds
+ * in progress and other files left out), sorted by id.  An empty array
+ * when there is no images folder. */
+GPtrArray *kdh_image_list(const char *cache_dir, GError **error);
 
 /* What one case asks of the guest: instructions for kdh's marker unit and
  * the collector's configuration.  Strings are kdh's own (the trigger
