@@ -16,6 +16,8 @@ packages=(
 	libvirt-daemon-system qemu-system-x86 qemu-utils libguestfs0 supermin linux-image-amd64
 	# the mini guest is assembled from these host binaries
 	busybox-static kexec-tools makedumpfile cpio
+	# the Debian guest image (kdh image build debian): its root file system
+	mmdebstrap
 	# kernel builds (kdh kernel build) and imports (kdh kernel import)
 	bison flex bc libelf-dev libssl-dev kmod
 	# the crash module (images/crashmod): Debian's linux-headers call gcc-12

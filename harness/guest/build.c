@@ -4,8 +4,8 @@
 
 #include <guestfs.h>
 
-gboolean kdh_guest_disk_from_tar(const char *tar, const char *out, gint64 size,
-                                 gboolean force_tcg, GError **error)
+gboolean kdh_guest_disk_from_tar(const char *tar, const char *out, gint64 size, gboolean force_tcg,
+                                 GError **error)
 {
 	guestfs_h *g = guest_gfs_open(force_tcg, error);
 	gboolean ok;

@@ -11,7 +11,7 @@
 
 /* Bumped whenever the way the image is made changes outside the recipe. */
 #define DEBIAN_LAYOUT 1
-#define DEBIAN_SUITE     "bookworm"
+#define DEBIAN_SUITE  "bookworm"
 /* Bounds on what is read from the host's apt configuration. */
 #define SOURCES_MAX_BYTES (1 << 20)
 #define SOURCES_MAX_FILES 256
@@ -84,8 +84,7 @@ static char **split_words(const char *s)
 }
 
 /* One-line format: "deb [opt=v ...] URI SUITE COMPONENT...". */
-static gboolean parse_one_line(const char *text, const char *where, GPtrArray *out,
-                               GError **error)
+static gboolean parse_one_line(const char *text, const char *where, GPtrArray *out, GError **error)
 {
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
@@ -139,8 +138,8 @@ static gboolean parse_one_line(const char *text, const char *where, GPtrArray *o
 }
 
 /* One deb822 paragraph's fields (already lower-cased names). */
-static gboolean deb822_paragraph(GHashTable *fields, const char *where, guint line,
-                                 GPtrArray *out, GError **error)
+static gboolean deb822_paragraph(GHashTable *fields, const char *where, guint line, GPtrArray *out,
+                                 GError **error)
 {
 	const char *types = g_hash_table_lookup(fields, "types");
 	const char *uris = g_hash_table_lookup(fields, "uris");
@@ -205,14 +204,15 @@ static gboolean parse_deb822(const char *text, const char *where, GPtrArray *out
 			continue;
 		if (continued && last) {
 			const char *old = g_hash_table_lookup(fields, last);
-			g_hash_table_insert(fields, g_strdup(last), g_strdup_printf("%s\n%s", old, l));
+			g_hash_table_insert(fields, g_strdup(last),
+			                    g_strdup_printf("%s\n%s", old, l));
 			continue;
 		}
 		colon = strchr(l, ':');
 		if (continued || !colon || colon == l || strcspn(l, " \t") < (gsize)(colon - l)) {
 			g_set_error(error, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_FAILED,
-			            "%s:%u: neither \"Field: value\" nor a continuation line", where,
-			            n + 1);
+			            "%s:%u: neither \"Field: value\" nor a continuation line",
+			            where, n + 1);
 			return FALSE;
 		}
 		g_free(last);
@@ -249,7 +249,8 @@ static gboolean read_sources(const char *path, gboolean deb822, GPtrArray *out, 
 	}
 	if (len > SOURCES_MAX_BYTES || strlen(text) != len) {
 		g_set_error(error, KDH_IMAGE_ERROR, KDH_IMAGE_ERROR_FAILED,
-		            "%s: larger than %d bytes, or holds NUL bytes", path, SOURCES_MAX_BYTES);
+		            "%s: larger than %d bytes, or holds NUL bytes", path,
+		            SOURCES_MAX_BYTES);
 		return FALSE;
 	}
 	return kdh_debian_sources_parse(text, deb822, path, out, error);
@@ -354,7 +355,8 @@ static gboolean hash_tree(GChecksum *sum, const char *top, const char *rel, GErr
 		}
 		if (!g_file_get_contents(path, &data, &len, error))
 			return FALSE;
-		g_autofree char *head = g_strdup_printf("\nfile %s %" G_GSIZE_FORMAT "\n", sub, len);
+		g_autofree char *head =
+		    g_strdup_printf("\nfile %s %" G_GSIZE_FORMAT "\n", sub, len);
 		g_checksum_update(sum, (const guchar *)head, -1);
 		g_checksum_update(sum, (const guchar *)data, len);
 	}
@@ -365,8 +367,8 @@ char *kdh_image_debian_key(const char *recipe_dir, const char *versions, const K
                            GError **error)
 {
 	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-	g_autofree char *head = g_strdup_printf("layout=%d\nkernel=%s %s\nversions\n", DEBIAN_LAYOUT,
-	                                        k->id, k->release);
+	g_autofree char *head = g_strdup_printf("layout=%d\nkernel=%s %s\nversions\n",
+	                                        DEBIAN_LAYOUT, k->id, k->release);
 
 	g_checksum_update(sum, (const guchar *)head, -1);
 	g_checksum_update(sum, (const guchar *)versions, -1);
@@ -471,6 +473,9 @@ char *kdh_debian_resolve_versions(const char *cache_dir, GPtrArray *mirrors, GPt
 	g_ptr_array_add(update, g_strdup("apt-get"));
 	apt_options(update, d);
 	g_ptr_array_add(update, g_strdup("update"));
+	/* Else a mirror that cannot be reached is a warning, and the lists
+	 * of an earlier update would silently decide the versions. */
+	g_ptr_array_add(update, g_strdup("--error-on=any"));
 	g_ptr_array_add(update, NULL);
 	ok = ok && kdh_run((const char *const *)update->pdata, NULL, NULL, error);
 	if (!ok)

@@ -47,9 +47,9 @@ static gboolean fill_debian(const char *out, const char *scratch, gpointer data,
 	g_autofree char *inc_opt = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	const char *kernel_root = g_str_equal(b->k->source, "debian") ? "" : b->k->root;
-	const char *env[] = {"KDH_RECIPE", b->recipe_dir, "KDH_RELEASE",     b->k->release,
-	                     "KDH_OUT",    out,           "KDH_KERNEL_ROOT", kernel_root,
-	                     "TMPDIR",     tmp,           NULL};
+	const char *env[] = {
+	    "KDH_RECIPE",      b->recipe_dir, "KDH_RELEASE", b->k->release, "KDH_OUT", out,
+	    "KDH_KERNEL_ROOT", kernel_root,   "TMPDIR",      tmp,           NULL};
 	KdhRunOptions opts = {.env = env, .merge_stderr = TRUE};
 
 	b->built = TRUE;

@@ -35,8 +35,7 @@ static void add_file(GPtrArray *files, const char *path, const char *content)
 static void add_enable(GPtrArray *files, const char *target, const char *unit_path)
 {
 	g_autofree char *base = g_path_get_basename(unit_path);
-	g_autofree char *link =
-	    g_strdup_printf("/etc/systemd/system/%s.wants/%s", target, base);
+	g_autofree char *link = g_strdup_printf("/etc/systemd/system/%s.wants/%s", target, base);
 
 	g_ptr_array_add(files, kdh_guest_link_new(link, unit_path));
 }
@@ -46,16 +45,16 @@ static void add_enable(GPtrArray *files, const char *target, const char *unit_pa
 static gboolean kdump_tools_files(const KdhDiskImage *img, const KdhGuestSettings *s,
                                   const char *flags, GPtrArray *files, GError **error)
 {
-	g_autofree char *text = g_strdup_printf(
-	    "# /etc/default/kdump-tools, written by kdh for this case.\n"
-	    "USE_KDUMP=1\n"
-	    "KDUMP_KERNEL=/var/lib/kdump/vmlinuz\n"
-	    "KDUMP_INITRD=/var/lib/kdump/initrd.img\n"
-	    "KDUMP_COREDIR=\"/var/crash\"\n"
-	    "KDUMP_DUMP_DMESG=1\n"
-	    "# kdump-config adds -F (flattened format).\n"
-	    "MAKEDUMP_ARGS=\"%s\"\n",
-	    flags);
+	g_autofree char *text =
+	    g_strdup_printf("# /etc/default/kdump-tools, written by kdh for this case.\n"
+	                    "USE_KDUMP=1\n"
+	                    "KDUMP_KERNEL=/var/lib/kdump/vmlinuz\n"
+	                    "KDUMP_INITRD=/var/lib/kdump/initrd.img\n"
+	                    "KDUMP_COREDIR=\"/var/crash\"\n"
+	                    "KDUMP_DUMP_DMESG=1\n"
+	                    "# kdump-config adds -F (flattened format).\n"
+	                    "MAKEDUMP_ARGS=\"%s\"\n",
+	                    flags);
 
 	(void)img;
 	(void)s;
@@ -70,17 +69,17 @@ static gboolean kdump_tools_files(const KdhDiskImage *img, const KdhGuestSetting
 static gboolean simple_kdump_files(const KdhDiskImage *img, const KdhGuestSettings *s,
                                    const char *flags, GPtrArray *files, GError **error)
 {
-	g_autofree char *conf = g_strdup_printf(
-	    "# Kernel and initramfs for the kexec environment.\n"
-	    "KERNEL=/boot/vmlinuz-%s\n"
-	    "INITRAMFS=/boot/initrd.img-%s\n"
-	    "\n"
-	    "# No crashkernel= option for the kexec kernel cmdline.\n"
-	    "# Just regular boot options, the extra needed ones will be added by\n"
-	    "# simple-kdump-setup service automatically.\n"
-	    "# kdh: the guest's root and the serial console kdh watches.\n"
-	    "BOOT_OPTIONS=\"root=/dev/vda rw loglevel=5 console=ttyS0\"\n",
-	    img->release, img->release);
+	g_autofree char *conf =
+	    g_strdup_printf("# Kernel and initramfs for the kexec environment.\n"
+	                    "KERNEL=/boot/vmlinuz-%s\n"
+	                    "INITRAMFS=/boot/initrd.img-%s\n"
+	                    "\n"
+	                    "# No crashkernel= option for the kexec kernel cmdline.\n"
+	                    "# Just regular boot options, the extra needed ones will be added by\n"
+	                    "# simple-kdump-setup service automatically.\n"
+	                    "# kdh: the guest's root and the serial console kdh watches.\n"
+	                    "BOOT_OPTIONS=\"root=/dev/vda rw loglevel=5 console=ttyS0\"\n",
+	                    img->release, img->release);
 	/* The seed's unit with the case's makedumpfile flags for its "-d 31";
 	 * its trailing "# ..." comments dropped (systemd would pass them as
 	 * arguments: "systemctl --force reboot # Use ..." fails); kdh's
@@ -162,8 +161,8 @@ static gboolean arch_wiki_files(const KdhDiskImage *img, const KdhGuestSettings 
 
 /* By hand: kdh-guest itself runs kexec -p and the capture kernel's
  * kdh-manual-save.service copies /proc/vmcore; nothing to configure. */
-static gboolean manual_files(const KdhDiskImage *img, const KdhGuestSettings *s,
-                             const char *flags, GPtrArray *files, GError **error)
+static gboolean manual_files(const KdhDiskImage *img, const KdhGuestSettings *s, const char *flags,
+                             GPtrArray *files, GError **error)
 {
 	(void)img;
 	(void)s;
@@ -214,9 +213,12 @@ static char *case_conf(const KdhGuestSettings *s)
 		const char *key;
 		const char *value;
 	} vars[] = {
-	    {"KDH_TRIGGER", s->trigger},         {"KDH_ACTION", s->action},
-	    {"KDH_ARG", s->arg},                 {"KDH_SYSCTL", s->sysctls},
-	    {"KDH_COLLECTOR", s->collector},     {"KDH_COMPRESSION", s->compression},
+	    {"KDH_TRIGGER", s->trigger},
+	    {"KDH_ACTION", s->action},
+	    {"KDH_ARG", s->arg},
+	    {"KDH_SYSCTL", s->sysctls},
+	    {"KDH_COLLECTOR", s->collector},
+	    {"KDH_COMPRESSION", s->compression},
 	};
 	g_autoptr(GString) text = g_string_new("# kdh: this case's instructions for kdh-guest.\n");
 
@@ -235,7 +237,8 @@ static char *case_conf(const KdhGuestSettings *s)
 GPtrArray *kdh_image_debian_settings(const KdhDiskImage *img, const KdhGuestSettings *s,
                                      GError **error)
 {
-	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_guest_file_free);
+	g_autoptr(GPtrArray) files =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_guest_file_free);
 	g_autofree char *flags = NULL, *conf = NULL;
 
 	for (gsize i = 0; i < G_N_ELEMENTS(collectors); i++) {
@@ -260,6 +263,8 @@ GPtrArray *kdh_image_debian_settings(const KdhDiskImage *img, const KdhGuestSett
 char *kdh_image_debian_cmdline(const KdhDiskImage *img)
 {
 	(void)img;
-	/* ro: systemd remounts the root read-write from its fstab entry. */
-	return g_strdup("root=/dev/vda ro");
+	/* ro: systemd remounts the root read-write from its fstab entry.  Status
+	 * lines only for errors: each console line costs under TCG, and the
+	 * kernel's own log (the host reads it) stays. */
+	return g_strdup("root=/dev/vda ro systemd.show_status=error");
 }

@@ -41,22 +41,40 @@ echo kdh-debian >"$root/etc/hostname"
 # kdh's own units and script.
 mkdir -p "$root/usr/lib/kdh" "$root/etc/kdh" "$root/lib/kdh" "$root/etc/conf.d"
 install -m 0755 "$recipe/kdh-guest" "$root/usr/lib/kdh/kdh-guest"
-for unit in kdh-early.service kdh.service kdh-manual-save.service \
+mkdir -p "$root/etc/systemd/system-generators"
+install -m 0755 "$recipe/kdh-generator" "$root/etc/systemd/system-generators/kdh-early"
+for unit in kdh.service kdh-manual-save.service \
 	simple-kdump-setup.service emergency-kdump.target; do
 	install -m 0644 "$recipe/$unit" "$root/etc/systemd/system/$unit"
 done
 mkdir -p "$root/etc/systemd/system/kdump-tools-dump.service.d"
 install -m 0644 "$recipe/kdump-tools-dump.service.d/kdh.conf" \
 	"$root/etc/systemd/system/kdump-tools-dump.service.d/kdh.conf"
-in_root systemctl enable kdh-early.service kdh.service
+in_root systemctl enable kdh.service
 
 # Every collector is installed but off; a case turns one on in its overlay.
 sed -i 's/^USE_KDUMP=.*/USE_KDUMP=0/' "$root/etc/default/kdump-tools"
 in_root systemctl disable kdump-tools.service
 
-# What costs boot time under TCG and does nothing for a test guest.
-in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
-	e2scrub_reap.service fstrim.timer getty.target systemd-networkd-wait-online.service
+# What costs boot time under TCG and does nothing for a test guest: timers,
+# gettys, the journal on disk, hardware modules, and generators for what the
+# guest has none of (encrypted, verity, GPT-discovered or hibernated disks,
+# SysV scripts: every service it runs has a unit).
+in_root systemctl set-default multi-user.target
+in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
+	e2scrub_all.timer e2scrub_reap.service fstrim.timer getty.target \
+	systemd-networkd-wait-online.service systemd-journal-flush.service \
+	systemd-update-utmp.service systemd-update-utmp-runlevel.service \
+	systemd-tmpfiles-clean.timer systemd-pstore.service
+for gen in systemd-cryptsetup-generator systemd-getty-generator systemd-gpt-auto-generator \
+	systemd-hibernate-resume-generator systemd-integritysetup-generator \
+	systemd-rc-local-generator systemd-system-update-generator systemd-sysv-generator \
+	systemd-veritysetup-generator; do
+	ln -sf /dev/null "$root/etc/systemd/system-generators/$gen"
+done
+install -m 0644 "$recipe/modprobe-blacklist.conf" "$root/etc/modprobe.d/kdh.conf"
+mkdir -p "$root/etc/systemd/journald.conf.d"
+install -m 0644 "$recipe/journald.conf" "$root/etc/systemd/journald.conf.d/kdh.conf"
 
 # A built or imported kernel: its files, module index and initramfs.
 if [ -n "${KDH_KERNEL_ROOT:-}" ]; then

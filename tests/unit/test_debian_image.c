@@ -58,34 +58,33 @@ END_TEST
 START_TEST(deb822_sources_expand_uris_and_suites)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) m =
-	    parse("Types: deb deb-src\n"
-	          "# http://snapshot.example/archive\n"
-	          "URIs: http://mirror.example/debian\n"
-	          "Suites: bookworm bookworm-updates\n"
-	          "Components: main\n"
-	          "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-	          "\n"
-	          "Types: deb\n"
-	          "URIs: https://deb.nodesource.example/node_20.x\n"
-	          "Suites: nodistro\n"
-	          "Components: main\n"
-	          "\n"
-	          "Types: deb\n"
-	          "URIs: http://mirror.example/off\n"
-	          "Suites: bookworm\n"
-	          "Components: main\n"
-	          "Enabled: no\n"
-	          "\n"
-	          "Types: deb\n"
-	          "URIs: http://mirror.example/inline\n"
-	          "Suites: bookworm-backports\n"
-	          "Components: main\n"
-	          "Signed-By:\n"
-	          " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
-	          " .\n"
-	          " -----END PGP PUBLIC KEY BLOCK-----\n",
-	          TRUE, &error);
+	g_autoptr(GPtrArray) m = parse("Types: deb deb-src\n"
+	                               "# http://snapshot.example/archive\n"
+	                               "URIs: http://mirror.example/debian\n"
+	                               "Suites: bookworm bookworm-updates\n"
+	                               "Components: main\n"
+	                               "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+	                               "\n"
+	                               "Types: deb\n"
+	                               "URIs: https://deb.nodesource.example/node_20.x\n"
+	                               "Suites: nodistro\n"
+	                               "Components: main\n"
+	                               "\n"
+	                               "Types: deb\n"
+	                               "URIs: http://mirror.example/off\n"
+	                               "Suites: bookworm\n"
+	                               "Components: main\n"
+	                               "Enabled: no\n"
+	                               "\n"
+	                               "Types: deb\n"
+	                               "URIs: http://mirror.example/inline\n"
+	                               "Suites: bookworm-backports\n"
+	                               "Components: main\n"
+	                               "Signed-By:\n"
+	                               " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
+	                               " .\n"
+	                               " -----END PGP PUBLIC KEY BLOCK-----\n",
+	                               TRUE, &error);
 
 	ck_assert_msg(m, "%s", error ? error->message : "");
 	ck_assert_uint_eq(m->len, 3);
@@ -140,14 +139,14 @@ START_TEST(mirrors_read_an_apt_folder)
 	ck_assert_msg(strstr(error->message, "no Debian bookworm source"), "%s", error->message);
 	g_clear_error(&error);
 
-	ck_assert(g_file_set_contents(list, "deb http://a.example/debian bookworm main\n", -1,
-	                              NULL));
+	ck_assert(
+	    g_file_set_contents(list, "deb http://a.example/debian bookworm main\n", -1, NULL));
 	ck_assert(g_file_set_contents(deb822,
 	                              "Types: deb\nURIs: http://b.example/debian-security\n"
 	                              "Suites: bookworm-security\nComponents: main\n",
 	                              -1, NULL));
-	ck_assert(g_file_set_contents(disabled, "deb http://c.example/debian bookworm main\n", -1,
-	                              NULL));
+	ck_assert(
+	    g_file_set_contents(disabled, "deb http://c.example/debian bookworm main\n", -1, NULL));
 	m = kdh_debian_mirrors(dir, &error);
 	ck_assert_msg(m, "%s", error ? error->message : "");
 	ck_assert_uint_eq(m->len, 2);
@@ -155,6 +154,28 @@ START_TEST(mirrors_read_an_apt_folder)
 	ck_assert_str_eq(g_ptr_array_index(m, 1),
 	                 "deb http://b.example/debian-security bookworm-security main");
 	kdh_rm_rf(dir);
+}
+END_TEST
+
+/* An archive that cannot be reached: the error names the step, and lists
+ * of an earlier update are not used instead.  (apt-get runs; no network:
+ * nothing listens on the discard port of this host.) */
+START_TEST(unreachable_archive_names_the_step)
+{
+	g_autofree char *cache = g_dir_make_tmp("kdh-cache-XXXXXX", NULL);
+	g_autoptr(GPtrArray) mirrors = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) include = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *versions = NULL;
+
+	g_ptr_array_add(mirrors, g_strdup("deb http://127.0.0.1:9/debian bookworm main"));
+	g_ptr_array_add(include, g_strdup("systemd"));
+	versions = kdh_debian_resolve_versions(cache, mirrors, include, &error);
+	ck_assert_ptr_null(versions);
+	ck_assert_msg(strstr(error->message, "reading the Debian archive's package lists") &&
+	                  strstr(error->message, "127.0.0.1"),
+	              "%s", error->message);
+	kdh_rm_rf(cache);
 }
 END_TEST
 
@@ -169,8 +190,7 @@ static void recipe_setup(void)
 	g_mkdir(sub, 0755);
 	g_autofree char *packages = g_build_filename(recipe_dir, "packages", NULL);
 	g_autofree char *unit = g_build_filename(sub, "kdh.service", NULL);
-	g_file_set_contents(packages, "# comment\nsystemd\n  kdump-tools # Debian's\n\n", -1,
-	                    NULL);
+	g_file_set_contents(packages, "# comment\nsystemd\n  kdump-tools # Debian's\n\n", -1, NULL);
 	g_file_set_contents(unit, "[Unit]\n", -1, NULL);
 }
 
@@ -285,8 +305,8 @@ START_TEST(simple_kdump_files)
 	const KdhGuestFile *conf = file_at(files, "/etc/conf.d/simple-kdump.conf");
 	const KdhGuestFile *collect =
 	    file_at(files, "/etc/systemd/system/simple-kdump-collect.service");
-	const KdhGuestFile *link =
-	    file_at(files, "/etc/systemd/system/multi-user.target.wants/simple-kdump-setup.service");
+	const KdhGuestFile *link = file_at(
+	    files, "/etc/systemd/system/multi-user.target.wants/simple-kdump-setup.service");
 	const char *done, *reboot;
 
 	ck_assert_ptr_nonnull(conf);
@@ -448,10 +468,13 @@ Suite *debian_image_suite(void)
 	TCase *key = tcase_create("key");
 	TCase *files = tcase_create("settings");
 
+	/* apt-get tries an unreachable mirror three times: seconds. */
+	tcase_set_timeout(sources, 60);
 	tcase_add_test(sources, one_line_sources_keep_bookworm_main_only);
 	tcase_add_test(sources, deb822_sources_expand_uris_and_suites);
 	tcase_add_test(sources, malformed_sources_name_file_and_line);
 	tcase_add_test(sources, mirrors_read_an_apt_folder);
+	tcase_add_test(sources, unreachable_archive_names_the_step);
 	suite_add_tcase(s, sources);
 	tcase_add_checked_fixture(key, recipe_setup, recipe_teardown);
 	tcase_add_test(key, key_follows_every_input);
