@@ -58,12 +58,34 @@ static gboolean host_overlay(const KdhRunContext *ctx, const char *base, const c
 	return kdh_guest_disk_overlay(base, disk, error);
 }
 
-static gboolean host_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
-                               const char *disk, GError **error)
+/* What fill_layer makes. */
+typedef struct {
+	const char *base;
+	GPtrArray *files;
+	gboolean force_tcg;
+} Layer;
+
+static gboolean fill_layer(const char *out, const char *scratch, gpointer data, GError **error)
+{
+	const Layer *l = data;
+
+	(void)scratch;
+	return kdh_guest_disk_overlay(l->base, out, error) &&
+	       kdh_guest_disk_write(out, l->files, l->force_tcg, error);
+}
+
+static char *host_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                            GError **error)
 {
 	g_autoptr(GPtrArray) files = kdh_run_case_settings(c, img, error);
+	g_autofree char *dir = g_build_filename(ctx->cache_dir, "layers", NULL);
+	g_autofree char *name = NULL;
+	Layer layer = {.base = img->disk, .files = files, .force_tcg = ctx->accel == KDH_ACCEL_TCG};
 
-	return files && kdh_guest_disk_write(disk, files, ctx->accel == KDH_ACCEL_TCG, error);
+	if (!files)
+		return NULL;
+	name = kdh_run_settings_key(img, files);
+	return kdh_cache_entry_ensure(dir, name, fill_layer, &layer, error);
 }
 
 static gboolean host_retrieve(const KdhRunContext *ctx, KdhRetrieval *items, guint n,
@@ -193,6 +215,7 @@ void kdh_job_free(KdhJob *j)
 	g_free(j->dir);
 	g_free(j->vm_dir);
 	g_free(j->disk);
+	g_free(j->layer);
 	kdh_console_evidence_clear(&j->console);
 	g_free(j);
 }
@@ -213,34 +236,38 @@ static char *domain_name(const KdhCase *c, const char *dir)
 	return g_strdup_printf("kdh-%d-%.12s-%.60s", (int)getpid(), hash, c->name);
 }
 
-/* The case's folders and overlay disk, with its settings written in when
- * its image kind takes them; FALSE with the verdict set. */
+/* The case's folders and overlay disk (over its settings layer when its
+ * image kind takes settings); FALSE with the verdict set. */
 static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
 {
 	g_autoptr(GError) error = NULL;
-	gint64 start = ctx->ops->now();
+	gint64 start;
 
+	if (kdh_image_kind_find(j->c->image)->configured) {
+		kdh_run_enter_phase(ctx, j->r, "configure");
+		start = ctx->ops->now();
+		j->layer = ctx->ops->configure(ctx, j->c, j->img, &error);
+		if (!j->layer || kdh_run_cancelled(ctx)) {
+			if (error)
+				g_prefix_error(&error,
+				               "writing the case's settings into its disk: ");
+			step_failed(ctx, j->r, error);
+			return FALSE;
+		}
+		add_phase(ctx, j->r, "configure", start);
+	}
 	kdh_run_enter_phase(ctx, j->r, "disk");
+	start = ctx->ops->now();
 	if (ctx->vm_dir && !kdh_vm_dir_new(j->vm_dir, &error)) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
 		return FALSE;
 	}
-	if (!ctx->ops->overlay(ctx, j->base, j->disk, &error) || kdh_run_cancelled(ctx)) {
+	if (!ctx->ops->overlay(ctx, j->layer ? j->layer : j->base, j->disk, &error) ||
+	    kdh_run_cancelled(ctx)) {
 		step_failed(ctx, j->r, error);
 		return FALSE;
 	}
 	add_phase(ctx, j->r, "disk", start);
-	if (!kdh_image_kind_find(j->c->image)->configured)
-		return TRUE;
-	kdh_run_enter_phase(ctx, j->r, "configure");
-	start = ctx->ops->now();
-	if (!ctx->ops->configure(ctx, j->c, j->img, j->disk, &error) || kdh_run_cancelled(ctx)) {
-		if (error)
-			g_prefix_error(&error, "writing the case's settings into its disk: ");
-		step_failed(ctx, j->r, error);
-		return FALSE;
-	}
-	add_phase(ctx, j->r, "configure", start);
 	return TRUE;
 }
 
@@ -284,7 +311,8 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	    .initrd = j->img->initrd,
 	    .cmdline = cmdline,
 	    .disk = j->disk,
-	    .disk_base = j->base,
+	    .disk_base = j->layer ? j->layer : j->base,
+	    .disk_base_backing = j->layer ? j->base : NULL,
 	    .serial_log = serial,
 	    .dir = j->vm_dir,
 	    .accel = ctx->accel,

@@ -151,3 +151,30 @@ GPtrArray *kdh_run_case_settings(const KdhCase *c, const KdhBootImage *img, GErr
 		return NULL;
 	return g_steal_pointer(&files);
 }
+
+/* Adds LEN bytes of DATA and a NUL to SUM: a field of its own, so no two
+ * lists hash alike by shifting bytes from one field to the next. */
+static void hash_field(GChecksum *sum, const void *data, gsize len)
+{
+	g_checksum_update(sum, data, len);
+	g_checksum_update(sum, (const guchar *)"", 1);
+}
+
+char *kdh_run_settings_key(const KdhBootImage *img, GPtrArray *files)
+{
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+
+	hash_field(sum, img->disk, strlen(img->disk));
+	for (guint i = 0; i < files->len; i++) {
+		const KdhGuestFile *f = g_ptr_array_index(files, i);
+		g_autofree char *mode = g_strdup_printf("%o", f->mode);
+		const char *target = f->target ? f->target : "";
+
+		hash_field(sum, f->path, strlen(f->path));
+		hash_field(sum, target, strlen(target));
+		hash_field(sum, mode, strlen(mode));
+		hash_field(sum, f->target ? "" : f->content, f->target ? 0 : f->len);
+	}
+	return g_strdup_printf("%s-%.16s.qcow2", img->debian ? img->debian->id : "image",
+	                       g_checksum_get_string(sum));
+}

@@ -21,6 +21,7 @@ typedef struct {
 	char *dir;                  /* its results folder */
 	char *vm_dir;               /* its VM's own folder */
 	char *disk;                 /* its overlay, in VM_DIR */
+	char *layer;                /* its settings layer (cached), DISK's backing file; or NULL */
 	KdhConsoleEvidence console;
 	gboolean started;    /* it has a folder and a result to write */
 	gint64 started_unix; /* when its guest part started (KdhRunOps.wall) */

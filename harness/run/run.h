@@ -92,6 +92,11 @@ const KdhImageKind *kdh_image_kind_find(const char *name);
  * error when an extra cannot be read or the image refuses C. */
 GPtrArray *kdh_run_case_settings(const KdhCase *c, const KdhBootImage *img, GError **error);
 
+/* The name of the settings layer of FILES (KdhGuestFile*) over IMG's disk:
+ * "<image id>-<16 hex digits>.qcow2", the digits a hash of the disk's path
+ * and every file's path, link target, mode and content. */
+char *kdh_run_settings_key(const KdhBootImage *img, GPtrArray *files);
+
 typedef struct {
 	/* The case's kernel, made or found in the cache. */
 	KdhKernel *(*kernel)(const KdhRunContext *ctx, const KdhCase *c, GError **error);
@@ -112,10 +117,14 @@ typedef struct {
 	/* Creates a case's guest disk at DISK, a fresh overlay of BASE. */
 	gboolean (*overlay)(const KdhRunContext *ctx, const char *base, const char *disk,
 	                    GError **error);
-	/* Writes case C's settings (kdh_run_case_settings) into DISK, its
-	 * fresh overlay of IMG, for an image kind that is configured. */
-	gboolean (*configure)(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
-	                      const char *disk, GError **error);
+	/* For an image kind that is configured: the settings layer of case C,
+	 * a qcow2 over IMG's disk with C's settings (kdh_run_case_settings)
+	 * written in through libguestfs, which C's own overlay is then made
+	 * over.  Cached by the settings' content (kdh_run_settings_key): a
+	 * case run again, or another case with the same settings, pays no
+	 * appliance launch. */
+	char *(*configure)(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+	                   GError **error);
 	/* Reads the N disks of ITEMS with one libguestfs appliance, as
 	 * kdh_guest_fetch_crash does for one; *LAUNCH_SECONDS gets the
 	 * appliance's start-up.  FALSE when the appliance itself failed (each

@@ -43,41 +43,52 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	    "  <features><acpi/></features>\n",
 	    cfg->accel == KDH_ACCEL_KVM ? "kvm" : "qemu", cfg->name, cfg->memory / 1024, cfg->cpus,
 	    cfg->kernel, cfg->initrd, cfg->cmdline);
+	/* The backing chain is named here rather than probed, so each file
+	 * can be marked: never chowned, since other VMs read it at the same
+	 * time.  Inside out: the last backing file first. */
+	const char *chain[] = {cfg->disk_base, cfg->disk_base_backing};
+	g_autofree char *backing = g_strdup("<backingStore/>");
+	for (gsize i = G_N_ELEMENTS(chain); i-- > 0;) {
+		if (!chain[i])
+			continue;
+		g_autofree char *inner = g_steal_pointer(&backing);
+		g_autofree char *file = g_markup_escape_text(chain[i], -1);
+		backing =
+		    g_strdup_printf("<backingStore type='file'><format type='qcow2'/><source "
+		                    "file='%s'><seclabel model='dac' relabel='no'/></source>%s"
+		                    "</backingStore>",
+		                    file, inner);
+	}
 	/* Under TCG, QEMU's default CPU model: -cpu max would be slower to
 	 * emulate. */
 	const char *cpu = cfg->accel == KDH_ACCEL_KVM ? "  <cpu mode='host-passthrough'/>\n" : "";
-	g_autofree char *tail = g_markup_printf_escaped(
-	    "  <clock offset='utc'/>\n"
-	    "  <on_poweroff>destroy</on_poweroff>\n"
-	    "  <on_reboot>destroy</on_reboot>\n"
-	    "  <on_crash>destroy</on_crash>\n"
-	    "  <devices>\n"
-	    "    <disk type='file' device='disk'>\n"
-	    "      <driver name='qemu' type='qcow2'/>\n"
-	    "      <source file='%s'/>\n"
-	    /* Named here rather than probed, so it can be marked: never
-	     * chowned, since other VMs read it at the same time. */
-	    "      <backingStore type='file'>\n"
-	    "        <format type='qcow2'/>\n"
-	    "        <source file='%s'><seclabel model='dac' relabel='no'/></source>\n"
-	    "        <backingStore/>\n"
-	    "      </backingStore>\n"
-	    "      <target dev='vda' bus='virtio'/>\n"
-	    "    </disk>\n"
-	    "    <serial type='file'>\n"
-	    "      <source path='%s'/>\n"
-	    "      <target port='0'/>\n"
-	    "    </serial>\n"
-	    "    <memballoon model='none'/>\n"
-	    "  </devices>\n"
-	    /* No domain <seclabel>: libvirt's default is the one we want,
-	     * dynamic DAC under qemu:///system (QEMU runs as qemu.conf's
-	     * user, the VM's own files are lent to it); qemu:///session has
-	     * no DAC driver to name (QEMU runs as the session's user). */
-	    "</domain>\n",
-	    cfg->disk, cfg->disk_base, cfg->serial_log);
+	g_autofree char *disk = g_markup_printf_escaped("  <clock offset='utc'/>\n"
+	                                                "  <on_poweroff>destroy</on_poweroff>\n"
+	                                                "  <on_reboot>destroy</on_reboot>\n"
+	                                                "  <on_crash>destroy</on_crash>\n"
+	                                                "  <devices>\n"
+	                                                "    <disk type='file' device='disk'>\n"
+	                                                "      <driver name='qemu' type='qcow2'/>\n"
+	                                                "      <source file='%s'/>\n      ",
+	                                                cfg->disk);
+	g_autofree char *tail =
+	    g_markup_printf_escaped("\n"
+	                            "      <target dev='vda' bus='virtio'/>\n"
+	                            "    </disk>\n"
+	                            "    <serial type='file'>\n"
+	                            "      <source path='%s'/>\n"
+	                            "      <target port='0'/>\n"
+	                            "    </serial>\n"
+	                            "    <memballoon model='none'/>\n"
+	                            "  </devices>\n"
+	                            /* No domain <seclabel>: libvirt's default is the one we want,
+	                             * dynamic DAC under qemu:///system (QEMU runs as qemu.conf's
+	                             * user, the VM's own files are lent to it); qemu:///session has
+	                             * no DAC driver to name (QEMU runs as the session's user). */
+	                            "</domain>\n",
+	                            cfg->serial_log);
 
-	return g_strconcat(head, cpu, tail, NULL);
+	return g_strconcat(head, cpu, disk, backing, tail, NULL);
 }
 
 gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char **why)
@@ -410,6 +421,8 @@ static char *reach_hint(const KdhVmConfig *cfg)
 	why = kdh_vm_unreachable(cfg->dir, FALSE);
 	if (!why)
 		why = kdh_vm_unreachable(cfg->disk_base, TRUE);
+	if (!why && cfg->disk_base_backing)
+		why = kdh_vm_unreachable(cfg->disk_base_backing, TRUE);
 	if (!why)
 		return g_strdup("");
 	return g_strdup_printf(" (QEMU runs as libvirt's unprivileged user and %s: keep the "

@@ -70,8 +70,11 @@ typedef struct {
 	const char *kernel; /* shared (a cache entry): the backend boots a copy */
 	const char *initrd; /* likewise */
 	const char *cmdline;
-	const char *disk;       /* qcow2 overlay, this VM's own */
-	const char *disk_base;  /* its backing file: shared, only read */
+	const char *disk;      /* qcow2 overlay, this VM's own */
+	const char *disk_base; /* its backing file: shared, only read */
+	/* DISK_BASE's own backing file when it has one (a case's settings
+	 * layer over a distro image), else NULL; shared, only read. */
+	const char *disk_base_backing;
 	const char *serial_log; /* the serial console is written here */
 	const char *dir;        /* this VM's own folder (kdh_vm_dir_new): the
 	                         * backend may put files there */

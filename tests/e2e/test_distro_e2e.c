@@ -49,8 +49,9 @@ static void assert_dump(JsonObject *v, const char *pattern, const char *format)
 
 START_TEST(kdump_tools_saves_a_dump_of_the_sysrq_crash)
 {
-	const char *args[] = {"run", "--keep-dumps", "never", "--results",
-	                      results, "scenarios/distro-kdump-tools.ini", NULL};
+	const char *args[] = {"run",       "--keep-dumps", "never",
+	                      "--results", results,        "scenarios/distro-kdump-tools.ini",
+	                      NULL};
 	const char *const needles[] = {"ready: /proc/cmdline has crashkernel=256M",
 	                               "ready: the kernel reserved 256 MB",
 	                               "ready: capture kernel loaded",

@@ -67,8 +67,8 @@ char *kdh_fake_vmlinux(const KdhRunContext *ctx, const KdhKernel *k, gboolean fe
 KdhBootImage *kdh_fake_image(const KdhRunContext *ctx, const KdhCase *c, const KdhKernel *k,
                              const char *const *extras, GError **error);
 char *kdh_fake_base(const KdhRunContext *ctx, GError **error);
-gboolean kdh_fake_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
-                            const char *disk, GError **error);
+char *kdh_fake_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                         GError **error);
 gboolean kdh_fake_overlay(const KdhRunContext *ctx, const char *base, const char *disk,
                           GError **error);
 

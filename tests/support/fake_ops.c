@@ -74,11 +74,11 @@ gboolean kdh_fake_overlay(const KdhRunContext *ctx, const char *base, const char
 	return g_file_set_contents(disk, "", 0, error);
 }
 
-gboolean kdh_fake_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
-                            const char *disk, GError **error)
+char *kdh_fake_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                         GError **error)
 {
-	(void)ctx, (void)c, (void)img, (void)disk, (void)error;
-	return TRUE;
+	(void)ctx, (void)c, (void)img, (void)error;
+	return g_strdup("/layers/case.qcow2");
 }
 
 static KdhCrashFiles *crash_files(const char *dir)

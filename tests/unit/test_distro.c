@@ -243,24 +243,67 @@ START_TEST(readiness_only_recorded_without_a_dump_expected)
 }
 END_TEST
 
+/* ---- the settings layer's cache key ---- */
+
+static char *key_of(const char *path, const char *content, guint mode, const char *link)
+{
+	KdhBootImage img = {.disk = (char *)"/cache/images/debian-x/disk.qcow2"};
+	g_autoptr(GPtrArray) files =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_guest_file_free);
+
+	g_ptr_array_add(files, kdh_guest_file_new(path, content, mode));
+	if (link)
+		g_ptr_array_add(files, kdh_guest_link_new("/etc/l", link));
+	return kdh_run_settings_key(&img, files);
+}
+
+START_TEST(settings_key_follows_every_byte)
+{
+	g_autofree char *a = key_of("/etc/kdh/case.conf", "X=1", 0644, NULL);
+	g_autofree char *same = key_of("/etc/kdh/case.conf", "X=1", 0644, NULL);
+	const char *const others[] = {
+	    key_of("/etc/kdh/case.conf", "X=2", 0644, NULL),
+	    key_of("/etc/kdh/case.conf", "X=1", 0600, NULL),
+	    key_of("/etc/kdh/case.confX", "=1", 0644, NULL), /* a byte moved across fields */
+	    key_of("/etc/kdh/case.conf", "X=1", 0644, "/lib/a"),
+	};
+
+	ck_assert_str_eq(a, same);
+	ck_assert(g_str_has_prefix(a, "image-") && g_str_has_suffix(a, ".qcow2"));
+	for (gsize i = 0; i < G_N_ELEMENTS(others); i++) {
+		ck_assert_str_ne(a, others[i]);
+		g_free((char *)others[i]);
+	}
+}
+END_TEST
+
 /* ---- a distro case played ---- */
 
 static guint configured; /* configure steps the last play asked for */
 
-static gboolean counting_configure(const KdhRunContext *ctx, const KdhCase *c,
-                                   const KdhBootImage *img, const char *disk, GError **error)
+static char *last_overlay_base; /* what the last case's overlay was made over */
+
+static char *counting_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                                GError **error)
 {
 	configured++;
-	ck_assert(g_file_test(disk, G_FILE_TEST_EXISTS)); /* the overlay comes first */
-	return kdh_fake_configure(ctx, c, img, disk, error);
+	return kdh_fake_configure(ctx, c, img, error);
 }
 
-static gboolean refusing_configure(const KdhRunContext *ctx, const KdhCase *c,
-                                   const KdhBootImage *img, const char *disk, GError **error)
+static gboolean noting_overlay(const KdhRunContext *ctx, const char *base, const char *disk,
+                               GError **error)
 {
-	(void)ctx, (void)c, (void)img, (void)disk;
+	g_free(last_overlay_base);
+	last_overlay_base = g_strdup(base);
+	return kdh_fake_overlay(ctx, base, disk, error);
+}
+
+static char *refusing_configure(const KdhRunContext *ctx, const KdhCase *c, const KdhBootImage *img,
+                                GError **error)
+{
+	(void)ctx, (void)c, (void)img;
 	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED, "launching libguestfs: boom");
-	return FALSE;
+	return NULL;
 }
 
 #define ARMED_READY                                                                                \
@@ -282,14 +325,18 @@ static const KdhFakeLine distro_cycle[] = {
 START_TEST(distro_case_configured_before_boot)
 {
 	KdhRunOps ops = kdh_fake_ops_dump;
-	g_auto(Played) p = (ops.configure = counting_configure, configured = 0,
-	                    play(DISTRO, distro_cycle, G_N_ELEMENTS(distro_cycle), &ops));
+	g_auto(Played) p =
+	    (ops.configure = counting_configure, ops.overlay = noting_overlay, configured = 0,
+	     play(DISTRO, distro_cycle, G_N_ELEMENTS(distro_cycle), &ops));
 	const char *cmdline = kdh_fake_vm_log()->cmdline;
 
 	assert_verdict(&p, "PASS");
 	ck_assert_uint_eq(configured, 1);
-	assert_phases(&p, "disk configure boot crash capture shutdown retrieve-wait retrieve "
+	assert_phases(&p, "configure disk boot crash capture shutdown retrieve-wait retrieve "
 	                  "verify");
+	/* The case's disk is an overlay of its settings layer. */
+	ck_assert_str_eq(last_overlay_base, "/layers/case.qcow2");
+	g_clear_pointer(&last_overlay_base, g_free);
 	/* Its instructions travel in its disk, not on the command line. */
 	ck_assert_msg(!strstr(cmdline, "kdh."), "%s", cmdline);
 	ck_assert_msg(strstr(cmdline, "crashkernel=256M"), "%s", cmdline);
@@ -342,6 +389,7 @@ Suite *distro_suite(void)
 
 	tcase_add_loop_test(tc, collectors_belong_to_their_image, 0, G_N_ELEMENTS(collector_cases));
 	tcase_add_test(tc, every_collector_has_an_image_and_a_scenario);
+	tcase_add_test(tc, settings_key_follows_every_byte);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("readiness");

@@ -104,6 +104,31 @@ START_TEST(domain_xml_lets_libvirt_run_qemu_unprivileged)
 }
 END_TEST
 
+/* A case's settings layer over a distro image: both named, inside out,
+ * neither chowned, and nothing probed past the image. */
+START_TEST(domain_xml_names_a_chain_of_two)
+{
+	KdhVmConfig two = cfg;
+	g_autofree char *xml = NULL;
+	xmlDocPtr doc;
+
+	two.disk_base = "/cache/layers/case.qcow2";
+	two.disk_base_backing = "/cache/images/debian/disk.qcow2";
+	xml = kdh_vm_domain_xml(&two);
+	doc = xmlReadMemory(xml, strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
+	ck_assert_ptr_nonnull(doc);
+	assert_xpath(doc, "string(/domain/devices/disk/backingStore/source/@file)",
+	             "/cache/layers/case.qcow2");
+	assert_xpath(doc, "string(/domain/devices/disk/backingStore/backingStore/source/@file)",
+	             "/cache/images/debian/disk.qcow2");
+	assert_xpath(doc, "string(count(//backingStore/source/seclabel[@relabel='no']))", "2");
+	assert_xpath(doc,
+	             "string(count(/domain/devices/disk/backingStore/backingStore/backingStore/*))",
+	             "0");
+	xmlFreeDoc(doc);
+}
+END_TEST
+
 static void libvirt_quiet(void *opaque, virErrorPtr err)
 {
 	(void)opaque;
@@ -316,6 +341,7 @@ Suite *vm_suite(void)
 	tcase_add_test(tc, domain_xml_has_what_kdump_needs);
 	tcase_add_test(tc, domain_xml_kvm_passes_the_host_cpu);
 	tcase_add_test(tc, domain_xml_lets_libvirt_run_qemu_unprivileged);
+	tcase_add_test(tc, domain_xml_names_a_chain_of_two);
 	tcase_add_test(tc, domain_xml_passes_libvirt_schema);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");
