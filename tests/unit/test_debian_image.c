@@ -249,6 +249,38 @@ START_TEST(packages_are_read_and_checked)
 }
 END_TEST
 
+/* A kernel without the modules the guest's initramfs needs is refused
+ * before anything is fetched or built, naming the kernel and the module. */
+START_TEST(kernel_without_modules_is_refused)
+{
+	g_autofree char *cache = g_dir_make_tmp("kdh-cache-XXXXXX", NULL);
+	g_autofree char *mods = g_build_filename(cache, "modules", NULL);
+	g_autofree char *dep = g_build_filename(mods, "modules.dep", NULL);
+	g_autofree char *images = g_build_filename(cache, "images", NULL);
+	KdhKernel k = test_kernel;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhDiskImage) img = NULL;
+
+	k.ref = "import:broken";
+	k.modules_dir = mods;
+	img = kdh_image_debian(&k, recipe_dir, cache, TRUE, &error);
+	ck_assert_ptr_null(img);
+	ck_assert_msg(strstr(error->message, "import:broken") &&
+	                  strstr(error->message, "no modules folder"),
+	              "%s", error->message);
+	g_clear_error(&error);
+	ck_assert_int_eq(g_mkdir(mods, 0755), 0);
+	ck_assert(g_file_set_contents(dep, "kernel/fs/ext4/ext4.ko:\n", -1, NULL));
+	img = kdh_image_debian(&k, recipe_dir, cache, TRUE, &error);
+	ck_assert_ptr_null(img);
+	ck_assert_msg(strstr(error->message, "import:broken") &&
+	                  strstr(error->message, "virtio_pci"),
+	              "%s", error->message);
+	ck_assert(!g_file_test(images, G_FILE_TEST_EXISTS));
+	kdh_rm_rf(cache);
+}
+END_TEST
+
 static KdhDiskImage test_image = {.id = "debian-6.1.0-56-amd64-0123456789abcdef",
                                   .release = "6.1.0-56-amd64"};
 
@@ -479,6 +511,7 @@ Suite *debian_image_suite(void)
 	tcase_add_checked_fixture(key, recipe_setup, recipe_teardown);
 	tcase_add_test(key, key_follows_every_input);
 	tcase_add_test(key, packages_are_read_and_checked);
+	tcase_add_test(key, kernel_without_modules_is_refused);
 	suite_add_tcase(s, key);
 	tcase_add_test(files, kdump_tools_files);
 	tcase_add_test(files, simple_kdump_files);
