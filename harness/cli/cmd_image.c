@@ -10,38 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* images/ of the source tree this binary was built in (build/kdh →
- * ../images), or ./images when there is one. */
-static char *recipes_dir(void)
-{
-	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *bindir = exe ? g_path_get_dirname(exe) : NULL;
-	g_autofree char *dir = NULL;
-
-	if (g_file_test("images", G_FILE_TEST_IS_DIR) || !bindir)
-		dir = g_strdup("images");
-	else
-		dir = g_build_filename(bindir, "..", "images", NULL);
-	return g_canonicalize_filename(dir, NULL);
-}
-
-static gboolean parse(const char *sub, const char *args, const char *summary, GOptionEntry *entries,
-                      int *argc, char ***argv)
-{
-	g_autofree char *name = g_strdup_printf("kdh image %s", sub);
-	g_autoptr(GOptionContext) ctx = g_option_context_new(args);
-	g_autoptr(GError) error = NULL;
-
-	g_set_prgname(name);
-	g_option_context_set_summary(ctx, summary);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, argc, argv, &error)) {
-		g_printerr("%s: %s\n", name, error->message);
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static int image_build(const char *cache, int argc, char **argv)
 {
 	g_autofree char *kernel_ref = NULL;
@@ -54,12 +22,13 @@ static int image_build(const char *cache, int argc, char **argv)
 	g_autofree char *images = NULL, *recipe = NULL;
 	gint64 start;
 
-	if (!parse("build", "debian",
-	           "Builds (or finds in the cache) the Debian 12 guest image for a kernel:\n"
-	           "mmdebstrap from the host's Debian mirror, the recipe in images/debian/,\n"
-	           "a qcow2 disk through libguestfs.  A second build with the same inputs\n"
-	           "(recipe, package versions, kernel) does nothing.",
-	           entries, &argc, &argv))
+	if (!kdh_cli_parse(
+	        "image", "build", "debian",
+	        "Builds (or finds in the cache) the Debian 12 guest image for a kernel:\n"
+	        "mmdebstrap from the host's Debian mirror, the recipe in images/debian/,\n"
+	        "a qcow2 disk through libguestfs.  A second build with the same inputs\n"
+	        "(recipe, package versions, kernel) does nothing.",
+	        entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	if (argc != 2 || !g_str_equal(argv[1], "debian")) {
 		g_printerr("usage: kdh image build debian [--kernel REF]\n");
@@ -70,7 +39,7 @@ static int image_build(const char *cache, int argc, char **argv)
 		g_printerr("kdh image build: %s\n", error->message);
 		return KDH_EXIT_USAGE;
 	}
-	images = recipes_dir();
+	images = kdh_cli_images_dir();
 	recipe = g_build_filename(images, "debian", NULL);
 	start = g_get_monotonic_time();
 	img = kdh_image_debian(k, recipe, cache,
@@ -99,8 +68,8 @@ static int image_list(const char *cache, int argc, char **argv)
 	g_autoptr(GPtrArray) list = NULL;
 	int width = 2;
 
-	if (!parse("list", "", "Lists the cached guest images (mini and debian).", entries, &argc,
-	           &argv))
+	if (!kdh_cli_parse("image", "list", "", "Lists the cached guest images (mini and debian).",
+	                   entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	list = kdh_image_list(cache, &error);
 	if (!list) {

@@ -12,25 +12,6 @@ static void print_kernel(const KdhKernel *k)
 	g_print("%s\t%s\t%s %s\t%s\n", k->ref, k->release, k->package, k->version, k->root);
 }
 
-/* Parses ARGV with ENTRIES under the name "kdh kernel SUB"; FALSE on a
- * usage error (already printed). */
-static gboolean parse(const char *sub, const char *args, const char *summary, GOptionEntry *entries,
-                      int *argc, char ***argv)
-{
-	g_autofree char *name = g_strdup_printf("kdh kernel %s", sub);
-	g_autoptr(GOptionContext) ctx = g_option_context_new(args);
-	g_autoptr(GError) error = NULL;
-
-	g_set_prgname(name);
-	g_option_context_set_summary(ctx, summary);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, argc, argv, &error)) {
-		g_printerr("%s: %s\n", name, error->message);
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static int kernel_fetch(const char *cache, int argc, char **argv)
 {
 	gboolean debug = FALSE;
@@ -40,11 +21,11 @@ static int kernel_fetch(const char *cache, int argc, char **argv)
 	                          G_OPTION_ENTRY_NULL};
 	int status = 0;
 
-	if (!parse("fetch", "debian:<abi>[-<flavour>]|debian:default...",
-	           "Fetches Debian's kernel packages through apt into the cache,\n"
-	           "e.g. debian:6.1.0-56-amd64, debian:6.1.0-56-cloud-amd64, "
-	           "debian:6.1.0-56-rt-amd64.",
-	           entries, &argc, &argv))
+	if (!kdh_cli_parse("kernel", "fetch", "debian:<abi>[-<flavour>]|debian:default...",
+	                   "Fetches Debian's kernel packages through apt into the cache,\n"
+	                   "e.g. debian:6.1.0-56-amd64, debian:6.1.0-56-cloud-amd64, "
+	                   "debian:6.1.0-56-rt-amd64.",
+	                   entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	if (argc < 2) {
 		g_printerr("usage: kdh kernel fetch [--debug] debian:<abi>|debian:default...\n");
@@ -74,11 +55,12 @@ static int kernel_import(const char *cache, int argc, char **argv)
 	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
 	int status = 0;
 
-	if (!parse("import", "FILE|FOLDER...",
-	           "Imports a kernel: a .deb, .rpm, Arch .pkg.tar.zst, or a folder with a\n"
-	           "vmlinuz/bzImage (and System.map, config, lib/modules/<release>/).\n"
-	           "Compressed modules are decompressed (the mini guest's insmod needs .ko).",
-	           entries, &argc, &argv))
+	if (!kdh_cli_parse(
+	        "kernel", "import", "FILE|FOLDER...",
+	        "Imports a kernel: a .deb, .rpm, Arch .pkg.tar.zst, or a folder with a\n"
+	        "vmlinuz/bzImage (and System.map, config, lib/modules/<release>/).\n"
+	        "Compressed modules are decompressed (the mini guest's insmod needs .ko).",
+	        entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	if (argc < 2) {
 		g_printerr("usage: kdh kernel import FILE|FOLDER...\n");
@@ -125,8 +107,8 @@ static int kernel_build(const char *cache, int argc, char **argv)
 	KdhProgressPrinter p = kdh_progress_printer(stderr, "");
 	KdhKernelBuildOptions opts = {0};
 
-	if (!parse(
-	        "build", "",
+	if (!kdh_cli_parse(
+	        "kernel", "build", "",
 	        "Builds a kernel from a source package or tree plus kconfig fragments\n"
 	        "(tinyconfig + fragments, merge_config.sh, olddefconfig; every option a fragment\n"
 	        "asks for must survive).  The same inputs reuse the cached build.\n"
@@ -190,13 +172,14 @@ static int kernel_check_config(const char *cache, int argc, char **argv)
 	g_autofree char *path = NULL;
 	guint missing = 0, warnings = 0;
 
-	if (!parse("check-config", "KERNEL|CONFIGFILE",
-	           "Reports each option kdump needs: enabled, module or missing, and why.\n"
-	           "KERNEL is a kernel ref (debian:..., build:..., import:...) or a kernel image "
-	           "with\n"
-	           "CONFIG_IKCONFIG; CONFIGFILE a .config or /proc/config.gz.  Exit status 1 when "
-	           "a required option is missing.",
-	           entries, &argc, &argv))
+	if (!kdh_cli_parse(
+	        "kernel", "check-config", "KERNEL|CONFIGFILE",
+	        "Reports each option kdump needs: enabled, module or missing, and why.\n"
+	        "KERNEL is a kernel ref (debian:..., build:..., import:...) or a kernel image "
+	        "with\n"
+	        "CONFIG_IKCONFIG; CONFIGFILE a .config or /proc/config.gz.  Exit status 1 when "
+	        "a required option is missing.",
+	        entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	if (argc != 2) {
 		g_printerr("usage: kdh kernel check-config KERNEL|CONFIGFILE\n");
@@ -307,10 +290,10 @@ static int kernel_list(const char *cache, int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) list = NULL;
 
-	if (!parse("list", "",
-	           "Lists the kernels in the cache; REF is what a scenario's "
-	           "[kernel] ref= accepts.",
-	           entries, &argc, &argv))
+	if (!kdh_cli_parse("kernel", "list", "",
+	                   "Lists the kernels in the cache; REF is what a scenario's "
+	                   "[kernel] ref= accepts.",
+	                   entries, &argc, &argv))
 		return KDH_EXIT_USAGE;
 	list = kdh_kernel_list(cache, &error);
 	if (!list) {

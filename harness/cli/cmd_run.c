@@ -29,20 +29,6 @@ static void on_signal(int sig)
 	signal(sig, SIG_DFL);
 }
 
-/* images/ of the source tree this binary was built in: build/kdh → ../images. */
-static char *default_images_dir(void)
-{
-	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *bindir = exe ? g_path_get_dirname(exe) : NULL;
-	g_autofree char *dir = NULL;
-
-	if (g_file_test("images", G_FILE_TEST_IS_DIR) || !bindir)
-		dir = g_strdup("images");
-	else
-		dir = g_build_filename(bindir, "..", "images", NULL);
-	return g_canonicalize_filename(dir, NULL);
-}
-
 /* The accelerator for the run: OPT "tcg" as asked; "auto" (or NULL) and
  * "kvm" ask the probe, which boots kernel K (its answer is cached until the
  * host reboots).  "kvm" on a host whose probe found KVM broken is refused
@@ -318,7 +304,7 @@ int kdh_cmd_run(int argc, char **argv)
 		return KDH_EXIT_ERROR;
 	}
 	if (!images)
-		images = default_images_dir();
+		images = kdh_cli_images_dir();
 	if (!uri)
 		uri = kdh_libvirt_default_uri();
 	run_id = kdh_run_id();

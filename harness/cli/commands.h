@@ -19,6 +19,17 @@ int kdh_cmd_kernel(int argc, char **argv);
 int kdh_cmd_report(int argc, char **argv);
 int kdh_cmd_image(int argc, char **argv);
 
+/* ---- shared by commands (select.c) ---- */
+
+/* Parses ARGV with ENTRIES under the name "kdh COMMAND SUB" (ARGS and
+ * SUMMARY for --help); FALSE on a usage error, already printed. */
+gboolean kdh_cli_parse(const char *command, const char *sub, const char *args, const char *summary,
+                       GOptionEntry *entries, int *argc, char ***argv);
+
+/* images/ of the source tree this binary was built in (build/kdh ->
+ * ../images), or ./images when there is one.  Caller frees. */
+char *kdh_cli_images_dir(void);
+
 /* ---- options shared by commands that take scenario files (select.c) ---- */
 
 /* What --filter, --shard and --timeout-scale were given as (NULL: not

@@ -1,4 +1,5 @@
-/* The options every command that takes scenario files shares: which cases
+/* What commands share: parsing a subcommand's options, the recipes folder,
+ * and the options every command that takes scenario files has: which cases
  * (--filter, --shard) and how patient to be with them (--timeout-scale). */
 #include "cli/commands.h"
 #include "scenario/scenario.h"
@@ -71,4 +72,34 @@ GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *
 			kdh_case_scale_timeouts(g_ptr_array_index(cases, i), scale);
 	}
 	return g_steal_pointer(&cases);
+}
+
+gboolean kdh_cli_parse(const char *command, const char *sub, const char *args, const char *summary,
+                       GOptionEntry *entries, int *argc, char ***argv)
+{
+	g_autofree char *name = g_strdup_printf("kdh %s %s", command, sub);
+	g_autoptr(GOptionContext) ctx = g_option_context_new(args);
+	g_autoptr(GError) error = NULL;
+
+	g_set_prgname(name);
+	g_option_context_set_summary(ctx, summary);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		g_printerr("%s: %s\n", name, error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+char *kdh_cli_images_dir(void)
+{
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *bindir = exe ? g_path_get_dirname(exe) : NULL;
+	g_autofree char *dir = NULL;
+
+	if (g_file_test("images", G_FILE_TEST_IS_DIR) || !bindir)
+		dir = g_strdup("images");
+	else
+		dir = g_build_filename(bindir, "..", "images", NULL);
+	return g_canonicalize_filename(dir, NULL);
 }

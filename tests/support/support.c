@@ -1,5 +1,6 @@
 /* Helpers shared by the test suites. */
 #include "support.h"
+#include "scenario/scenario.h"
 
 #include <check.h>
 #include <sys/wait.h>
@@ -116,6 +117,27 @@ JsonObject *kdh_test_assert_case(const char *results, const char *case_name, con
 	for (const char *const *n = needles; *n; n++)
 		ck_assert_msg(strstr(in, *n), "%s: no '%s' in: %s", case_name, *n, in);
 	return v;
+}
+
+GPtrArray *kdh_test_shipped_cases(void)
+{
+	g_autoptr(GDir) dir = g_dir_open("scenarios", 0, NULL);
+	GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
+	const char *name;
+
+	ck_assert_ptr_nonnull(dir);
+	while ((name = g_dir_read_name(dir))) {
+		g_autofree char *path = g_build_filename("scenarios", name, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) cases = NULL;
+		if (!g_str_has_suffix(name, ".ini"))
+			continue;
+		cases = kdh_scenario_load(path, &error);
+		ck_assert_msg(cases, "%s", error ? error->message : "");
+		g_ptr_array_set_free_func(cases, NULL);
+		g_ptr_array_extend_and_steal(all, g_steal_pointer(&cases));
+	}
+	return all;
 }
 
 /* Whether one of ARRAY's strings holds NEEDLE. */

@@ -33,6 +33,10 @@ JsonObject *kdh_test_read_verdict(const char *dir, JsonParser *parser);
 JsonObject *kdh_test_assert_case(const char *results, const char *case_name, const char *want,
                                  const char *const *needles, JsonParser *parser);
 
+/* Every case of every scenario file shipped in scenarios/ (each must load:
+ * the test fails otherwise), as a GPtrArray owning them. */
+GPtrArray *kdh_test_shipped_cases(void);
+
 /* Whether one of ARRAY's strings (a result's reasons, checks...) holds
  * NEEDLE; and all of them, each in brackets, for a failure message. */
 gboolean has(GPtrArray *array, const char *needle);
