@@ -46,15 +46,12 @@ guestfs_h *guest_gfs_open(gboolean force_tcg, GError **error)
 	return g;
 }
 
-/* Makes the empty ext4 base disk at OUT. */
-static gboolean fill_base(const char *out, const char *scratch, gpointer data, GError **error)
+guestfs_h *guest_gfs_new_ext4(const char *out, gint64 size, gboolean force_tcg, GError **error)
 {
-	gboolean force_tcg = *(const gboolean *)data;
 	guestfs_h *g = guest_gfs_open(force_tcg, error);
 	gboolean ok;
 
-	(void)scratch;
-	ok = g && (guestfs_disk_create(g, out, "qcow2", BASE_SIZE, -1) == 0 ||
+	ok = g && (guestfs_disk_create(g, out, "qcow2", size, -1) == 0 ||
 	           guest_gfs_error(g, error, "creating the disk"));
 	ok = ok &&
 	     (guestfs_add_drive_opts(g, out, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1) == 0 ||
@@ -64,12 +61,33 @@ static gboolean fill_base(const char *out, const char *scratch, gpointer data, G
 	            guest_gfs_error(g, error, "making the ext4 file system"));
 	ok =
 	    ok && (guestfs_mount(g, "/dev/sda", "/") == 0 || guest_gfs_error(g, error, "mounting"));
-	ok = ok && (guestfs_mkdir_p(g, "/var/crash") == 0 ||
-	            guest_gfs_error(g, error, "creating /var/crash"));
-	ok = ok && (guestfs_shutdown(g) == 0 || guest_gfs_error(g, error, "closing the disk"));
-	if (g)
+	if (!ok && g) {
 		guestfs_close(g);
+		g = NULL;
+	}
+	return g;
+}
+
+gboolean guest_gfs_finish(guestfs_h *g, gboolean ok, GError **error)
+{
+	ok = ok && (guestfs_shutdown(g) == 0 || guest_gfs_error(g, error, "closing the disk"));
+	guestfs_close(g);
 	return ok;
+}
+
+/* Makes the empty ext4 base disk at OUT. */
+static gboolean fill_base(const char *out, const char *scratch, gpointer data, GError **error)
+{
+	gboolean force_tcg = *(const gboolean *)data;
+	guestfs_h *g = guest_gfs_new_ext4(out, BASE_SIZE, force_tcg, error);
+
+	(void)scratch;
+	if (!g)
+		return FALSE;
+	return guest_gfs_finish(g,
+	                        guestfs_mkdir_p(g, "/var/crash") == 0 ||
+	                            guest_gfs_error(g, error, "creating /var/crash"),
+	                        error);
 }
 
 char *kdh_guest_disk_base(const char *cache_dir, gboolean force_tcg, GError **error)

@@ -15,4 +15,15 @@ gboolean guest_gfs_error(guestfs_h *g, GError **error, const char *what);
  * NULL with ERROR set when libguestfs cannot make one. */
 guestfs_h *guest_gfs_open(gboolean force_tcg, GError **error);
 
+/* A handle with OUT, a new qcow2 disk of SIZE bytes, launched, one ext4
+ * file system on the whole device mounted at /; NULL with ERROR set (the
+ * handle closed) when any step fails.  The caller fills it and ends with
+ * guest_gfs_finish. */
+guestfs_h *guest_gfs_new_ext4(const char *out, gint64 size, gboolean force_tcg, GError **error);
+
+/* Flushes and closes G (shutdown, so a late write error is not lost): OK
+ * when everything before went well, FALSE otherwise (ERROR set by the
+ * step that failed, or here). */
+gboolean guest_gfs_finish(guestfs_h *g, gboolean ok, GError **error);
+
 #endif

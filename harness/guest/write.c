@@ -76,7 +76,5 @@ gboolean kdh_guest_disk_write(const char *disk, GPtrArray *files, gboolean force
 	for (guint i = 0; ok && i < files->len; i++)
 		ok = write_one(g, g_ptr_array_index(files, i), error);
 	/* The shutdown flushes the writes: without it, an error is lost. */
-	ok = ok && (guestfs_shutdown(g) == 0 || guest_gfs_error(g, error, "closing the disk"));
-	guestfs_close(g);
-	return ok;
+	return guest_gfs_finish(g, ok, error);
 }

@@ -35,11 +35,6 @@ static gboolean is_source_file(const char *name)
 	return g_str_has_suffix(name, ".c") || g_str_has_suffix(name, ".h");
 }
 
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The source files of DIR, sorted by name; NULL with an error when DIR
  * cannot be read, holds no Kbuild or too many files. */
 static GPtrArray *source_files(const char *dir, GError **error)
@@ -66,7 +61,7 @@ static GPtrArray *source_files(const char *dir, GError **error)
 		            kbuild ? "too many files" : "no Kbuild file (is it images/crashmod?)");
 		return NULL;
 	}
-	g_ptr_array_sort(names, compare_names);
+	g_ptr_array_sort(names, kdh_strcmp_sort);
 	return g_steal_pointer(&names);
 }
 

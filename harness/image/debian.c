@@ -229,11 +229,6 @@ gboolean kdh_debian_sources_parse(const char *text, gboolean deb822, const char 
 	              : parse_one_line(text, where, out, error);
 }
 
-static gint compare_strings(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Reads one sources file into OUT; a file that does not exist is no error. */
 static gboolean read_sources(const char *path, gboolean deb822, GPtrArray *out, GError **error)
 {
@@ -277,7 +272,7 @@ GPtrArray *kdh_debian_mirrors(const char *apt_dir, GError **error)
 			return NULL;
 		}
 	}
-	g_ptr_array_sort(parts, compare_strings);
+	g_ptr_array_sort(parts, kdh_strcmp_sort);
 	for (guint i = 0; i < parts->len; i++) {
 		const char *part = g_ptr_array_index(parts, i);
 		g_autofree char *path = g_build_filename(parts_dir, part, NULL);
@@ -334,15 +329,10 @@ GPtrArray *kdh_debian_packages(const char *recipe_dir, GError **error)
 static gboolean hash_tree(GChecksum *sum, const char *top, const char *rel, GError **error)
 {
 	g_autofree char *dir = g_build_filename(top, rel, NULL);
-	g_autoptr(GDir) d = g_dir_open(dir, 0, error);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	const char *name;
+	g_autoptr(GPtrArray) names = kdh_dir_names_sorted(dir, error);
 
-	if (!d)
+	if (!names)
 		return FALSE;
-	while ((name = g_dir_read_name(d)))
-		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, compare_strings);
 	for (guint i = 0; i < names->len; i++) {
 		g_autofree char *sub = g_build_filename(rel, g_ptr_array_index(names, i), NULL);
 		g_autofree char *path = g_build_filename(top, sub, NULL);
@@ -433,7 +423,7 @@ static char *inst_lines(const char *out, GError **error)
 		            "apt-get -s would install nothing");
 		return NULL;
 	}
-	g_ptr_array_sort(got, compare_strings);
+	g_ptr_array_sort(got, kdh_strcmp_sort);
 	g_ptr_array_add(got, g_strdup(""));
 	g_ptr_array_add(got, NULL);
 	return g_strjoinv("\n", (char **)got->pdata);

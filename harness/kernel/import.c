@@ -76,11 +76,6 @@ gboolean kernel_finish_modules(const char *root, const char *release, GError **e
 	return TRUE;
 }
 
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* SHA-256 of PATH's content, or for a folder of every file's relative path
  * and content, in sorted order: the import's identity. */
 static gboolean hash_path(GChecksum *sum, const char *path, const char *rel, GError **error)
@@ -92,14 +87,9 @@ static gboolean hash_path(GChecksum *sum, const char *path, const char *rel, GEr
 		return TRUE;
 	}
 	if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-		g_autoptr(GDir) d = g_dir_open(path, 0, error);
-		g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-		const char *name;
-		if (!d)
+		g_autoptr(GPtrArray) names = kdh_dir_names_sorted(path, error);
+		if (!names)
 			return FALSE;
-		while ((name = g_dir_read_name(d)))
-			g_ptr_array_add(names, g_strdup(name));
-		g_ptr_array_sort(names, compare_names);
 		for (guint i = 0; i < names->len; i++) {
 			const char *n = g_ptr_array_index(names, i);
 			g_autofree char *child = g_build_filename(path, n, NULL);

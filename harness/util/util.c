@@ -123,3 +123,23 @@ gboolean kdh_copy_tree(const char *src, const char *dest, GError **error)
 	}
 	return TRUE;
 }
+
+gint kdh_strcmp_sort(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+GPtrArray *kdh_dir_names_sorted(const char *dir, GError **error)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, error);
+	GPtrArray *names;
+	const char *name;
+
+	if (!d)
+		return NULL;
+	names = g_ptr_array_new_with_free_func(g_free);
+	while ((name = g_dir_read_name(d)))
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, kdh_strcmp_sort);
+	return names;
+}

@@ -88,6 +88,14 @@ char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc
 /* Removes PATH and everything below it; does not follow symlinks. */
 void kdh_rm_rf(const char *path);
 
+/* The names in folder DIR, sorted bytewise (an order that does not depend
+ * on the file system or the locale: for hashes of a tree); NULL with an
+ * error when DIR cannot be read. */
+GPtrArray *kdh_dir_names_sorted(const char *dir, GError **error);
+
+/* strcmp for g_ptr_array_sort over char*. */
+gint kdh_strcmp_sort(gconstpointer a, gconstpointer b);
+
 /* Copies the file SRC (following symlinks) to DEST, replacing DEST and
  * creating its folder when missing.  MODE: DEST's permissions, or -1 for
  * SRC's. */
