@@ -61,7 +61,6 @@ gboolean kdh_guest_disk_write(const char *disk, GPtrArray *files, gboolean force
                               GError **error)
 {
 	guestfs_h *g = guest_gfs_open(force_tcg, error);
-	g_auto(GStrv) devices = NULL;
 	gboolean ok;
 
 	if (!g)
@@ -69,9 +68,8 @@ gboolean kdh_guest_disk_write(const char *disk, GPtrArray *files, gboolean force
 	ok = guestfs_add_drive_opts(g, disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1) == 0 ||
 	     guest_gfs_error(g, error, "adding the case's disk");
 	ok = ok && (guestfs_launch(g) == 0 || guest_gfs_error(g, error, "launching libguestfs"));
-	ok = ok && (((devices = guestfs_list_devices(g)) && devices[0]) ||
-	            guest_gfs_error(g, error, "listing the disk"));
-	ok = ok && (guestfs_mount(g, devices[0], "/") == 0 ||
+	/* One file system on the whole device, as every kdh disk has it. */
+	ok = ok && (guestfs_mount(g, "/dev/sda", "/") == 0 ||
 	            guest_gfs_error(g, error, "mounting the case's disk"));
 	for (guint i = 0; ok && i < files->len; i++)
 		ok = write_one(g, g_ptr_array_index(files, i), error);
