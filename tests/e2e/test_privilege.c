@@ -91,9 +91,11 @@ static GString *walk_found;
 
 static gboolean is_apt_user(uid_t uid)
 {
-	const struct passwd *pw = getpwnam("_apt");
+	struct passwd pw, *found = NULL;
+	char buf[1024];
 
-	return pw && pw->pw_uid == uid;
+	return getpwnam_r("_apt", &pw, buf, sizeof(buf), &found) == 0 && found &&
+	       found->pw_uid == uid;
 }
 
 static int check_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
