@@ -13,7 +13,7 @@ DUMP_LIBS := -lz -llzo2 -lsnappy -lzstd
 PKGS      := glib-2.0 gio-2.0 gio-unix-2.0 libvirt libvirt-qemu libguestfs json-glib-1.0 libxml-2.0 libarchive libelf
 
 DUMP_SRC    := $(sort $(wildcard harness/dump/*.c))
-HARNESS_SRC := $(sort $(foreach d,util kernel image vm guest scenario verdict run report,$(wildcard harness/$(d)/*.c)))
+HARNESS_SRC := $(sort $(foreach d,util kernel image vm guest scenario verdict run report sizing reproduce,$(wildcard harness/$(d)/*.c)))
 CLI_SRC     := $(sort $(filter-out harness/cli/kdh_dump_main.c,$(wildcard harness/cli/*.c)))
 TEST_SRC    := $(sort $(wildcard tests/unit/test_*.c tests/e2e/test_*.c))
 TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "run/run.h"
+
 #define KDH_EXIT_OK   0 /* everything passed (or was skipped) */
 #define KDH_EXIT_FAIL 1 /* a FAIL: the kernel's or the setup's fault */
 #define KDH_EXIT_USAGE                                                                             \
@@ -18,6 +20,9 @@ int kdh_cmd_list(int argc, char **argv);
 int kdh_cmd_kernel(int argc, char **argv);
 int kdh_cmd_report(int argc, char **argv);
 int kdh_cmd_image(int argc, char **argv);
+int kdh_cmd_sizing(int argc, char **argv);
+int kdh_cmd_matrix(int argc, char **argv);
+int kdh_cmd_reproduce(int argc, char **argv);
 
 /* ---- shared by commands (select.c) ---- */
 
@@ -60,6 +65,78 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhSelectOptions, kdh_select_options_clear)
  * error (another job of the matrix has them): an empty array, and a note
  * on standard error saying so. */
 GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *o, GError **error);
+
+/* ---- a session: what every command that runs cases shares (session.c) ---- */
+
+/* The runner's options (kdh run, sizing, matrix, reproduce), NULL/0 when
+ * not given; checked by kdh_session_new. */
+typedef struct {
+	char *results;    /* --results DIR */
+	char *cache;      /* --cache DIR */
+	char *images;     /* --images DIR */
+	char *accel;      /* --accel auto|kvm|tcg */
+	char *uri;        /* --connect URI */
+	char *keep_dumps; /* --keep-dumps failed|always|never */
+	gint jobs;        /* --jobs N */
+	gboolean keep_disk;
+} KdhRunnerOptions;
+
+/* The GOptionEntry rows of those options writing into O, ending with the
+ * NULL row (free with g_free; the strings with kdh_runner_options_clear). */
+GOptionEntry *kdh_runner_option_entries(KdhRunnerOptions *o);
+void kdh_runner_options_clear(KdhRunnerOptions *o);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhRunnerOptions, kdh_runner_options_clear)
+
+typedef struct KdhSession KdhSession;
+
+/* Checks O and chooses the jobs for guests as large as the largest of
+ * CASES (every case the session may run, or ones as large: sizing's
+ * largest RAM); installs the SIGINT/SIGTERM/SIGHUP handlers; names the run
+ * folder (<results>/<run id>, made by the first kdh_session_prepare).
+ * COMMAND ("kdh sizing") starts every message.  NULL with *STATUS the exit
+ * status, the reason already printed. */
+KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtrArray *cases,
+                            int *status);
+void kdh_session_free(KdhSession *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhSession, kdh_session_free)
+
+/* The run's context (run folder, cache, jobs, ...) and what is prepared. */
+const KdhRunContext *kdh_session_context(const KdhSession *s);
+const KdhPrepared *kdh_session_prepared(const KdhSession *s);
+
+/* The signal that cancelled the session, or 0: a command stops starting
+ * batches once it is set. */
+int kdh_session_cancelled(const KdhSession *s);
+
+/* Makes the run folder and proves it writable; FALSE (said) otherwise. */
+gboolean kdh_session_ensure_dir(KdhSession *s);
+
+/* Resolves the kernels and makes the images of CASES not prepared yet
+ * (each kernel ref and image once per session); the first call also
+ * chooses the accelerator, makes the run folder and starts libvirt's
+ * daemons when they are not running.  An exit status, the reason printed:
+ * KDH_EXIT_USAGE (a kernel ref that does not resolve, --accel kvm where
+ * KVM is broken, a results folder that is not writable) or KDH_EXIT_ERROR. */
+int kdh_session_prepare(KdhSession *s, GPtrArray *cases);
+
+/* kdh_session_prepare, then runs CASES (kdh_run_cases: up to the jobs at
+ * once, each case's folder in the run folder, so names must be unique over
+ * the session).  *BATCH gets their results in the order of CASES (owned by
+ * the session: it keeps every result for kdh_session_finish).  Callable
+ * any number of times; after a cancellation the cases come back NOT-RUN. */
+int kdh_session_run(KdhSession *s, GPtrArray *cases, GPtrArray **batch);
+
+/* Adds R (taken) to the session's results, as if run (a cell --resume
+ * carried over). */
+void kdh_session_add_result(KdhSession *s, KdhResult *r);
+
+/* Every result so far (owned by the session). */
+GPtrArray *kdh_session_results(const KdhSession *s);
+
+/* The summary line, the run-level reports (SELECT: --shard and --filter
+ * for results.json; may be NULL) in the run folder, and the exit status:
+ * kdh_report_exit_status of every result, or 128 + the signal. */
+int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select);
 
 /* `kdh dump` and the whole of build/kdh-dump (dump_cmd.c, which needs only
  * the dump library: no glib).  Unlike the others, ARGV[0] is the dump

@@ -99,6 +99,17 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	add_int_or_null(b, "service_ready", r->readiness.service_ready, -1);
 	kdh_json_add_string(b, "service_status", r->readiness.service_status);
 	json_builder_end_object(b);
+	json_builder_set_member_name(b, "diagnosis");
+	json_builder_begin_object(b);
+	kdh_json_add_string(b, "reason", r->diagnosis);
+	kdh_json_add_string(b, "line", r->diagnosis_line);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "inputs");
+	json_builder_begin_object(b);
+	kdh_json_add_string(b, "kernel", r->inputs.kernel);
+	kdh_json_add_string(b, "image", r->inputs.image);
+	kdh_json_add_string(b, "scenario", r->inputs.scenario);
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "dump");
 	json_builder_begin_object(b);
 	kdh_json_add_string(b, "file", r->dump_file);

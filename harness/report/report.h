@@ -73,6 +73,14 @@ typedef struct {
 	char *service_status; /* its own words (kdump-config status), or NULL */
 } KdhReadiness;
 
+/* What a case ran from, so a later run can tell whether it would run the
+ * same thing again (kdh matrix --resume); NULL: not known. */
+typedef struct {
+	char *kernel;   /* the kernel's cache entry and package version: "<id> <version>" */
+	char *image;    /* what the guest booted: the image's cache files' names */
+	char *scenario; /* the case's scenario: SHA-256 of its file's text, and its name */
+} KdhInputs;
+
 typedef struct {
 	char *case_name;
 	char *scenario_file;
@@ -102,6 +110,12 @@ typedef struct {
 	GPtrArray *warnings;
 	guint warnings_more; /* the warnings past KDH_RESULT_WARNINGS_MAX */
 	KdhReadiness readiness;
+	/* Why no dump, as the console tells it (verdict/'s diagnosis: a
+	 * kdh_reason_name, "capture-kernel-oom"), and the line it rests on;
+	 * NULL when the console shows none of those reasons. */
+	char *diagnosis;
+	char *diagnosis_line;
+	KdhInputs inputs;
 	char *dump_file;  /* the dump verified, as the guest named it ("/var/crash/.../dump.N") */
 	char *dump_local; /* its copy in the results folder (not in verdict.json) */
 	char *dump_format;

@@ -106,6 +106,11 @@ void kdh_result_free(KdhResult *r)
 	g_free(r->readiness.crashkernel);
 	g_free(r->readiness.reserved);
 	g_free(r->readiness.service_status);
+	g_free(r->diagnosis);
+	g_free(r->diagnosis_line);
+	g_free(r->inputs.kernel);
+	g_free(r->inputs.image);
+	g_free(r->inputs.scenario);
 	g_free(r->dump_file);
 	g_free(r->dump_local);
 	g_free(r->dump_format);

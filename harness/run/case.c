@@ -173,6 +173,28 @@ static void step_failed(const KdhRunContext *ctx, KdhResult *r, const GError *er
 
 /* ---- one case ---- */
 
+/* The folder holding PATH, by name: a cache entry, named by its key. */
+static char *cache_entry(const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+
+	return g_path_get_basename(dir);
+}
+
+/* What J's guest boots, by the cache entries it comes from (each named by
+ * its content's hash): the image (initramfs and disk) and the crash
+ * module. */
+static char *inputs_image(const KdhJob *j)
+{
+	g_autofree char *image = NULL, *mod = NULL;
+
+	if (!j->img)
+		return NULL;
+	image = cache_entry(j->img->initrd);
+	mod = j->crash_module ? cache_entry(j->crash_module) : g_strdup("-");
+	return g_strdup_printf("%s %s", image, mod);
+}
+
 KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCase *c)
 {
 	KdhJob *j = g_new0(KdhJob, 1);
@@ -199,7 +221,11 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 	j->r->kernel_ref = g_strdup(c->kernel_ref);
 	j->r->kdh_version = g_strdup(kdh_version());
 	kdh_run_result_ask(j->r, c);
+	j->r->inputs.scenario = g_strdup_printf("%s %s", c->source_hash, c->name);
+	j->r->inputs.image = inputs_image(j);
 	if (j->k) {
+		j->r->inputs.kernel =
+		    g_strdup_printf("%s %s", j->k->id, j->k->version ? j->k->version : "-");
 		j->r->kernel_release = g_strdup(j->k->release);
 		j->r->kernel_package = g_strdup(j->k->package);
 		j->r->kernel_version = g_strdup(j->k->version);

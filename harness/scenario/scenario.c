@@ -99,6 +99,7 @@ void kdh_case_free(KdhCase *c)
 	g_free(c->name);
 	g_free(c->description);
 	g_free(c->source);
+	g_free(c->source_hash);
 	g_free(c->kernel_ref);
 	g_free(c->crashkernel);
 	g_free(c->image);
@@ -192,6 +193,7 @@ gboolean kdh_crashkernel_valid(const char *text)
 /* Where each key was written, for error messages. */
 typedef struct {
 	const char *name; /* the file */
+	char *hash;       /* SHA-256 of its text (KdhCase.source_hash) */
 	GKeyFile *kf;
 	GHashTable *lines;     /* "group/key" -> line (GUINT_TO_POINTER) */
 	GHashTable *overrides; /* "group/key" -> value, from one matrix combination */
@@ -485,6 +487,7 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 	g_autofree char *name = NULL;
 
 	c->source = g_strdup(src->name);
+	c->source_hash = g_strdup(src->hash);
 	c->name_line = source_line(src, "scenario", "name");
 	if (!get_string(src, "scenario", "name", NULL, &name, error))
 		return NULL;
@@ -745,7 +748,8 @@ GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **e
 	g_autoptr(GError) local = NULL;
 	g_auto(GStrv) keys = NULL;
 	g_autofree char *clean = NULL;
-	Source src = {.name = name, .kf = kf, .lines = lines, .overrides = overrides};
+	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+	Source src = {.name = name, .hash = hash, .kf = kf, .lines = lines, .overrides = overrides};
 
 	if (!scenario_check_text(name, text, strlen(text), error))
 		return NULL;

@@ -135,6 +135,7 @@ typedef struct {
 	                    * unique among the cases kdh_scenario_load_all returns */
 	char *description; /* may be NULL */
 	char *source;      /* the file it came from */
+	char *source_hash; /* SHA-256 (hex) of that file's text: what --resume compares */
 	guint name_line;   /* the line of its [scenario] name= */
 
 	char *kernel_ref;  /* "debian:default", "debian:6.1.0-56-amd64", ...; its syntax

@@ -418,6 +418,10 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 			kdh_verdict_warnings(r, log);
 	}
 	found = kdh_verdict_diagnose(log, con, &line);
+	if (found != KDH_REASON_NONE) {
+		r->diagnosis = g_strdup(kdh_reason_name(found));
+		r->diagnosis_line = g_strdup(line);
+	}
 	if (c->outcome == KDH_OUTCOME_NO_DUMP) {
 		kdh_verdict_readiness(r, c, log, con);
 		judge_no_dump(r, c, e, found, line);
