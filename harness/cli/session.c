@@ -134,7 +134,8 @@ static int choose_jobs(const char *command, GPtrArray *cases, guint asked, guint
 		g_printerr("%s: %s:%u: case %s: a guest of %" G_GUINT64_FORMAT
 		           " MiB (with QEMU and the libguestfs appliance) does not fit in this "
 		           "host's %s of memory\n",
-		           command, big->source, big->name_line, big->name, big->memory >> 20, total);
+		           command, big->source, big->name_line, big->name, big->memory >> 20,
+		           total);
 		return KDH_EXIT_USAGE;
 	}
 	*jobs = kdh_jobs_choose(&host, largest, &why);
@@ -174,8 +175,8 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 		return NULL;
 	}
 	/* An empty shard starts nothing: no jobs to choose. */
-	if (cases->len && (*status = choose_jobs(command, cases, (guint)o->jobs, &jobs, &budget)) !=
-	                      KDH_EXIT_OK)
+	if (cases->len &&
+	    (*status = choose_jobs(command, cases, (guint)o->jobs, &jobs, &budget)) != KDH_EXIT_OK)
 		return NULL;
 
 	s = g_new0(KdhSession, 1);
@@ -292,8 +293,8 @@ gboolean kdh_session_ensure_dir(KdhSession *s)
  * host reboots).  "kvm" on a host whose probe found KVM broken is refused
  * at once, with the probe's reason: waiting out a boot timeout would only
  * say less.  Returns an exit status, KDH_EXIT_OK when *ACCEL was set. */
-static int choose_accel(const char *command, const char *opt, const KdhKernel *k,
-                        const char *cache, KdhAccel *accel)
+static int choose_accel(const char *command, const char *opt, const KdhKernel *k, const char *cache,
+                        KdhAccel *accel)
 {
 	g_autofree char *why = NULL;
 

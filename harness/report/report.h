@@ -116,6 +116,10 @@ typedef struct {
 	char *diagnosis;
 	char *diagnosis_line;
 	KdhInputs inputs;
+	/* The case's cell in a kernel x scenario grid (kdh matrix): its row's
+	 * kernel and its column's scenario; NULL outside a matrix. */
+	char *matrix_kernel;
+	char *matrix_scenario;
 	char *dump_file;  /* the dump verified, as the guest named it ("/var/crash/.../dump.N") */
 	char *dump_local; /* its copy in the results folder (not in verdict.json) */
 	char *dump_format;
@@ -128,6 +132,8 @@ typedef struct {
 	guint64 dump_pages_checked; /* decompressed and found sane */
 	char *dump_panic;           /* the panic line found in the dump's own dmesg */
 	char *dump_panic_task;      /* "cpu N pid N comm NAME" */
+	char *dump_dmesg_file;      /* the dump's dmesg as kdh's reader read it, a file
+	                             * of the case's folder (its name), or NULL */
 } KdhResult;
 
 /* A PASS result for CASE_NAME with nothing recorded yet. */
@@ -201,7 +207,8 @@ typedef struct {
 } KdhRunInfo;
 
 /* The run-level report files, in the order kdh_report_write_run writes them
- * (NULL-terminated): results.json, junit.xml, results.tap, summary.md. */
+ * (NULL-terminated): results.json, junit.xml, results.tap, summary.md,
+ * report.html. */
 extern const char *const kdh_report_files[];
 
 /* Writes every run-level report of INFO and RESULTS (KdhResult*, in run

@@ -111,6 +111,9 @@ void kdh_result_free(KdhResult *r)
 	g_free(r->inputs.kernel);
 	g_free(r->inputs.image);
 	g_free(r->inputs.scenario);
+	g_free(r->matrix_kernel);
+	g_free(r->matrix_scenario);
+	g_free(r->dump_dmesg_file);
 	g_free(r->dump_file);
 	g_free(r->dump_local);
 	g_free(r->dump_format);

@@ -16,10 +16,11 @@ static const KdhReportWriter writers[] = {
     {"JUnit XML", "junit.xml", kdh_report_render_junit},
     {"TAP", "results.tap", kdh_report_render_tap},
     {"Markdown", "summary.md", kdh_report_render_markdown},
+    {"HTML", "report.html", kdh_report_render_html},
 };
 
-const char *const kdh_report_files[] = {"results.json", "junit.xml", "results.tap", "summary.md",
-                                        NULL};
+const char *const kdh_report_files[] = {"results.json", "junit.xml",   "results.tap",
+                                        "summary.md",   "report.html", NULL};
 
 gboolean kdh_report_write_all(JsonObject *doc, const char *dir, GError **error)
 {

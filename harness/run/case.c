@@ -12,7 +12,8 @@
 #define VERDICT_FILE "verdict.json"
 #define SERIAL_FILE  "serial.log"
 #define DISK_FILE    "disk.qcow2"
-const char *const kdh_job_reserved_names[] = {VERDICT_FILE, SERIAL_FILE, DISK_FILE, NULL};
+const char *const kdh_job_reserved_names[] = {
+    VERDICT_FILE, SERIAL_FILE, DISK_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
 
 /* The guest's dump folder name is guest-written: shown as text, bounded. */
 #define CRASH_DIR_TEXT_MAX 512
@@ -223,6 +224,8 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 	kdh_run_result_ask(j->r, c);
 	j->r->inputs.scenario = g_strdup_printf("%s %s", c->source_hash, c->name);
 	j->r->inputs.image = inputs_image(j);
+	j->r->matrix_kernel = g_strdup(c->matrix_kernel);
+	j->r->matrix_scenario = g_strdup(c->matrix_scenario);
 	if (j->k) {
 		j->r->inputs.kernel =
 		    g_strdup_printf("%s %s", j->k->id, j->k->version ? j->k->version : "-");
