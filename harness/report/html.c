@@ -82,7 +82,7 @@ static void add_verdict_cell(xmlNodePtr tr, JsonObject *c)
 		return;
 	}
 	reasons = kdh_doc_strings(c, "reasons");
-	if (reasons->len)
+	if (reasons->len && kdh_doc_verdict(c) != KDH_VERDICT_PASS)
 		set_attr(td, "title", g_ptr_array_index(reasons, 0));
 	add_text(td, "div", name, 0);
 	add_links(td, c);
@@ -102,9 +102,15 @@ static void add_fact(xmlNodePtr table, const char *name, const char *value)
 static void add_facts(xmlNodePtr body, JsonObject *doc)
 {
 	static const char *const facts[][2] = {
-	    {"run", "run_id"},           {"kdh", "kdh_version"},  {"host", "host"},
-	    {"acceleration", "accel"},   {"started", "started_at"}, {"ended", "ended_at"},
-	    {"shard", "shard"},          {"filter", "filter"},      {"interrupted by", "interrupted_by"},
+	    {"run", "run_id"},
+	    {"kdh", "kdh_version"},
+	    {"host", "host"},
+	    {"acceleration", "accel"},
+	    {"started", "started_at"},
+	    {"ended", "ended_at"},
+	    {"shard", "shard"},
+	    {"filter", "filter"},
+	    {"interrupted by", "interrupted_by"},
 	};
 	xmlNodePtr table = xmlNewChild(body, NULL, BAD_CAST "table", NULL);
 	double wall = kdh_doc_num(doc, "wall_seconds", -1);
@@ -158,9 +164,9 @@ static void add_grid(xmlNodePtr body, JsonObject *doc)
 		tr = xmlNewChild(table, NULL, BAD_CAST "tr", NULL);
 		th = add_text(tr, "th", g_ptr_array_index(g->rows, row), TEXT_MAX_CHARS);
 		if (release || version) {
-			g_autofree char *what = g_strdup_printf("%s%s%s", release ? release : "",
-			                                        version ? " " : "",
-			                                        version ? version : "");
+			g_autofree char *what =
+			    g_strdup_printf("%s%s%s", release ? release : "", version ? " " : "",
+			                    version ? version : "");
 			xmlNodePtr small = add_text(th, "div", what, TEXT_MAX_CHARS);
 			set_attr(small, "class", "small");
 		}
@@ -172,8 +178,8 @@ static void add_grid(xmlNodePtr body, JsonObject *doc)
 /* A row per case: what ran, its verdict, and why it is not a pass. */
 static void add_cases(xmlNodePtr body, GPtrArray *cases)
 {
-	static const char *const heads[] = {"case", "verdict", "kernel", "crashkernel", "time",
-	                                    "first reason"};
+	static const char *const heads[] = {"case",        "verdict", "kernel",
+	                                    "crashkernel", "time",    "first reason"};
 	xmlNodePtr table, tr;
 
 	add_text(body, "h2", "Cases", 0);

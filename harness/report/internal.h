@@ -9,9 +9,6 @@
 
 #include "report/report.h"
 
-/* R as the verdict.json object (also one of results.json's "cases"). */
-JsonNode *kdh_result_to_json(const KdhResult *r);
-
 /* The results.json document: INFO's members, MERGED_FROM (char*: the run
  * ids a merge came from; NULL: none), the counts per verdict and CASES
  * (JsonNode* case objects; referenced, not taken over). */

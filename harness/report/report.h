@@ -7,6 +7,7 @@
 #define KDH_REPORT_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 typedef enum {
 	KDH_VERDICT_PASS,
@@ -80,6 +81,10 @@ typedef struct {
 	char *image;    /* what the guest booted: the image's cache files' names */
 	char *scenario; /* the case's scenario: SHA-256 of its file's text, and its name */
 } KdhInputs;
+
+/* Frees IN's strings and sets them to NULL. */
+void kdh_inputs_clear(KdhInputs *in);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhInputs, kdh_inputs_clear)
 
 typedef struct {
 	char *case_name;
@@ -170,6 +175,15 @@ void kdh_result_warn(KdhResult *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * PATH, atomically (g_file_set_contents). */
 gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **error);
 
+/* R as its verdict.json object (also one of results.json's "cases"). */
+JsonNode *kdh_result_to_json(const KdhResult *r);
+
+/* The case object of the verdict.json file PATH, read as hostile input as
+ * kdh_report_merge reads a case (capped, nesting bounded, every member
+ * type-checked, a kdh case name); NULL with a KDH_REPORT_ERROR_INPUT error
+ * naming PATH. */
+JsonNode *kdh_report_read_verdict(const char *path, GError **error);
+
 /* kdh's version, `git describe --always --dirty --tags` of the tree it was
  * built from ("unknown" outside a git tree).  Static; never NULL. */
 const char *kdh_version(void);
@@ -218,6 +232,11 @@ extern const char *const kdh_report_files[];
  * with a KDH_REPORT_ERROR_WRITE error naming the file. */
 gboolean kdh_report_write_run(const KdhRunInfo *info, GPtrArray *results, const char *dir,
                               GError **error);
+
+/* As kdh_report_write_run, from case objects (JsonNode*: kdh_result_to_json
+ * or kdh_report_read_verdict), in the order given. */
+gboolean kdh_report_write_cases(const KdhRunInfo *info, GPtrArray *cases, const char *dir,
+                                GError **error);
 
 typedef struct {
 	const char *const *dirs; /* results folders holding results.json; NULL-terminated */

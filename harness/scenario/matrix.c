@@ -28,9 +28,9 @@ static gboolean scan(const char *name, const char *text, GHashTable *lines, GErr
 			g_free(group);
 			group = close ? g_strndup(line + 1, close - line - 1) : NULL;
 			if (!group || close[1] ||
-			    !g_strv_contains((const char *const[]){"matrix", "kernels", "scenarios",
-			                                           NULL},
-			                     group)) {
+			    !g_strv_contains(
+			        (const char *const[]){"matrix", "kernels", "scenarios", NULL},
+			        group)) {
 				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
 				            "%s:%u: unknown group %s (a matrix file has [matrix], "
 				            "[kernels] and [scenarios])",
@@ -88,10 +88,11 @@ static gboolean add_scenario(const char *name, guint line, const char *dir, cons
 	for (guint i = 1; i < cases->len; i++) {
 		const KdhCase *a = g_ptr_array_index(cases, 0), *b = g_ptr_array_index(cases, i);
 		if (!g_str_equal(a->kernel_ref, b->kernel_ref)) {
-			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-			            "%s:%u: [scenarios] files: %s:%u varies the kernel; in a matrix "
-			            "the matrix file's [kernels] decide it",
-			            name, line, path, b->kernel_line);
+			g_set_error(
+			    error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			    "%s:%u: [scenarios] files: %s:%u varies the kernel; in a matrix "
+			    "the matrix file's [kernels] decide it",
+			    name, line, path, b->kernel_line);
 			return FALSE;
 		}
 	}
@@ -147,9 +148,10 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 	}
 	labels = g_key_file_get_keys(kf, "kernels", &n_labels, NULL);
 	if (!n_labels || n_labels > KDH_MATRIX_MAX_KERNELS) {
-		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		            "%s: [kernels] must list 1 to %u kernels, as LABEL=REF lines (it has %zu)",
-		            path, KDH_MATRIX_MAX_KERNELS, n_labels);
+		g_set_error(
+		    error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
+		    "%s: [kernels] must list 1 to %u kernels, as LABEL=REF lines (it has %zu)",
+		    path, KDH_MATRIX_MAX_KERNELS, n_labels);
 		return NULL;
 	}
 	for (char **label = labels; *label; label++) {
@@ -172,9 +174,10 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 	}
 	files = g_key_file_get_string_list(kf, "scenarios", "files", &n_files, NULL);
 	if (!n_files || n_files > KDH_MATRIX_MAX_SCENARIOS) {
-		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		            "%s: [scenarios] files= must list 1 to %u scenario files, separated by ';'",
-		            path, KDH_MATRIX_MAX_SCENARIOS);
+		g_set_error(
+		    error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
+		    "%s: [scenarios] files= must list 1 to %u scenario files, separated by ';'",
+		    path, KDH_MATRIX_MAX_SCENARIOS);
 		return NULL;
 	}
 	dir = g_path_get_dirname(path);
