@@ -27,8 +27,8 @@ static gboolean copy_case_dir(const char *from, const char *to, GError **error)
 
 	if (!dir || g_mkdir_with_parents(to, 0755) != 0) {
 		if (dir)
-			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			            "%s: %s", to, g_strerror(errno));
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s",
+			            to, g_strerror(errno));
 		return FALSE;
 	}
 	while ((name = g_dir_read_name(dir))) {
@@ -49,7 +49,8 @@ static gboolean copy_case_dir(const char *from, const char *to, GError **error)
 			continue;
 		fsrc = g_file_new_for_path(src);
 		fdst = g_file_new_for_path(dst);
-		if (!g_file_copy(fsrc, fdst, G_FILE_COPY_NOFOLLOW_SYMLINKS, NULL, NULL, NULL, error))
+		if (!g_file_copy(fsrc, fdst, G_FILE_COPY_NOFOLLOW_SYMLINKS, NULL, NULL, NULL,
+		                 error))
 			return FALSE;
 	}
 	return TRUE;
@@ -136,8 +137,8 @@ static gboolean resume(KdhSession *s, const char *previous, GPtrArray *cases)
 		g_ptr_array_remove_index(cases, i);
 		carried++;
 	}
-	g_print("kdh: resume: %u cell%s carried over, %u to run\n", carried, carried == 1 ? "" : "s",
-	        cases->len);
+	g_print("kdh: resume: %u cell%s carried over, %u to run\n", carried,
+	        carried == 1 ? "" : "s", cases->len);
 	return TRUE;
 }
 
