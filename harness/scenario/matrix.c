@@ -70,10 +70,10 @@ static guint line_of(GHashTable *lines, const char *group, const char *key)
 	return GPOINTER_TO_UINT(g_hash_table_lookup(lines, id));
 }
 
-/* The cases of FILE (relative to the matrix file's folder DIR), each once
- * per kernel of KERNELS (labels in LABELS), appended to OUT. */
-static gboolean add_scenario(const char *name, guint line, const char *dir, const char *file,
-                             char **labels, GKeyFile *kf, GPtrArray *out, GError **error)
+/* The cases of FILE (relative to the matrix file NAME's folder DIR, named
+ * at LINE), which must all run the same kernel: the matrix decides it. */
+static GPtrArray *load_scenario(const char *name, guint line, const char *dir, const char *file,
+                                GError **error)
 {
 	g_autofree char *path =
 	    g_path_is_absolute(file) ? g_strdup(file) : g_build_filename(dir, file, NULL);
@@ -83,7 +83,7 @@ static gboolean add_scenario(const char *name, guint line, const char *dir, cons
 	if (!cases) {
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
 		            "%s:%u: [scenarios] files: %s", name, line, why->message);
-		return FALSE;
+		return NULL;
 	}
 	for (guint i = 1; i < cases->len; i++) {
 		const KdhCase *a = g_ptr_array_index(cases, 0), *b = g_ptr_array_index(cases, i);
@@ -93,35 +93,34 @@ static gboolean add_scenario(const char *name, guint line, const char *dir, cons
 			    "%s:%u: [scenarios] files: %s:%u varies the kernel; in a matrix "
 			    "the matrix file's [kernels] decide it",
 			    name, line, path, b->kernel_line);
-			return FALSE;
+			return NULL;
 		}
 	}
-	for (char **label = labels; *label; label++) {
-		g_autofree char *ref = g_key_file_get_string(kf, "kernels", *label, NULL);
-		for (guint i = 0; i < cases->len; i++) {
-			const KdhCase *src = g_ptr_array_index(cases, i);
-			g_autofree char *joined = g_strdup_printf("%s+%s", *label, src->name);
-			g_autoptr(GError) bad = NULL;
-			KdhCase *c;
-			char *safe = kdh_safe_name(joined, &bad);
+	return g_steal_pointer(&cases);
+}
 
-			if (!safe) {
-				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-				            "%s: kernel %s, case %s: %s", name, *label, src->name,
-				            bad->message);
-				return FALSE;
-			}
-			/* Each kernel's copy is loaded again: a case owns its strings. */
-			c = kdh_case_copy(src);
-			g_free(c->name);
-			c->name = safe;
-			g_free(c->kernel_ref);
-			c->kernel_ref = g_strdup(ref);
-			c->matrix_kernel = g_strdup(*label);
-			c->matrix_scenario = g_strdup(src->name);
-			g_ptr_array_add(out, c);
-		}
+/* SRC's cell on the kernel LABEL (REF), appended to OUT. */
+static gboolean add_cell(const char *name, const char *label, const char *ref, const KdhCase *src,
+                         GPtrArray *out, GError **error)
+{
+	g_autofree char *joined = g_strdup_printf("%s+%s", label, src->name);
+	g_autoptr(GError) bad = NULL;
+	char *safe = kdh_safe_name(joined, &bad);
+	KdhCase *c;
+
+	if (!safe) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "%s: kernel %s, case %s: %s", name, label, src->name, bad->message);
+		return FALSE;
 	}
+	c = kdh_case_copy(src);
+	g_free(c->name);
+	c->name = safe;
+	g_free(c->kernel_ref);
+	c->kernel_ref = g_strdup(ref);
+	c->matrix_kernel = g_strdup(label);
+	c->matrix_scenario = g_strdup(src->name);
+	g_ptr_array_add(out, c);
 	return TRUE;
 }
 
@@ -132,6 +131,7 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 	g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
+	g_autoptr(GPtrArray) scenarios = NULL;
 	g_autoptr(GError) local = NULL;
 	g_auto(GStrv) labels = NULL, files = NULL;
 	gsize n_labels = 0, n_files = 0;
@@ -181,12 +181,31 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 		return NULL;
 	}
 	dir = g_path_get_dirname(path);
+	scenarios = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
 	for (char **f = files; *f; f++) {
-		if (!add_scenario(path, line_of(lines, "scenarios", "files"), dir, g_strstrip(*f),
-		                  labels, kf, cases, error))
+		GPtrArray *more = load_scenario(path, line_of(lines, "scenarios", "files"), dir,
+		                                g_strstrip(*f), error);
+		if (!more)
 			return NULL;
+		g_ptr_array_add(scenarios, more);
 	}
-	if (!kdh_cases_names_unique(cases, error))
+	/* Kernel by kernel: a row of the grid runs together. */
+	for (char **label = labels; *label; label++) {
+		g_autofree char *ref =
+		    g_strstrip(g_key_file_get_string(kf, "kernels", *label, NULL));
+		for (guint f = 0; f < scenarios->len; f++) {
+			GPtrArray *of = g_ptr_array_index(scenarios, f);
+			for (guint i = 0; i < of->len; i++) {
+				if (!add_cell(path, *label, ref, g_ptr_array_index(of, i), cases,
+				              error))
+					return NULL;
+			}
+		}
+	}
+	if (!kdh_cases_names_unique(cases, &local)) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE, "%s: %s", path,
+		            local->message);
 		return NULL;
+	}
 	return g_steal_pointer(&cases);
 }

@@ -86,8 +86,8 @@ JsonObject *kdh_test_browser_render(const char *report_html, JsonParser *parser)
 		                      "--dump-dom",
 		                      url,
 		                      NULL};
-		ck_assert_msg(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-		                           &out, &err, &status, &error),
+		ck_assert_msg(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+		                           NULL, &out, &err, &status, &error),
 		              "%s", error ? error->message : "");
 	}
 	ck_assert_msg(g_spawn_check_wait_status(status, NULL), "chromium failed: %s", err);

@@ -37,8 +37,9 @@ static GPtrArray *matrix_sample(void)
 	for (guint i = 0; i < rs->len; i++) {
 		KdhResult *r = g_ptr_array_index(rs, i);
 		r->matrix_kernel = g_strdup(i < 3 ? "k-one" : "k-two");
-		r->matrix_scenario =
-		    g_strdup(i % 3 == 2 ? kdh_test_hostile : i % 3 ? "nmi" : "sysrq");
+		r->matrix_scenario = g_strdup(i % 3 == 2 ? kdh_test_hostile
+		                              : i % 3    ? "nmi"
+		                                         : "sysrq");
 		r->dump_dmesg_file = g_strdup("dump-dmesg.txt");
 	}
 	return rs;
@@ -79,8 +80,8 @@ START_TEST(chromium_renders_the_grid_coloured_by_verdict)
 			ck_assert_str_eq(json_object_get_string_member(td, "verdict"), verdict);
 			ck_assert_str_eq(json_object_get_string_member(td, "background"),
 			                 kdh_test_verdict_colour(verdict));
-			ck_assert(g_str_has_prefix(json_object_get_string_member(td, "text"),
-			                           verdict));
+			ck_assert(
+			    g_str_has_prefix(json_object_get_string_member(td, "text"), verdict));
 			ck_assert_uint_eq(json_array_get_length(links), 3);
 			ck_assert_str_eq(json_array_get_string_element(links, 0), href);
 			ck_assert(g_str_has_suffix(json_array_get_string_element(links, 2),
@@ -127,8 +128,8 @@ START_TEST(libxml2_reads_the_grid)
 	g_autoptr(GPtrArray) rs = matrix_sample();
 	g_autofree char *dir = kdh_test_write_set(tmp, "run", NULL, rs);
 	g_autofree char *text = kdh_test_read_file(dir, "report.html");
-	htmlDocPtr doc = htmlReadMemory(text, (int)strlen(text), "report.html", "UTF-8",
-	                                HTML_PARSE_NONET);
+	htmlDocPtr doc =
+	    htmlReadMemory(text, (int)strlen(text), "report.html", "UTF-8", HTML_PARSE_NONET);
 
 	ck_assert_ptr_nonnull(doc);
 	ck_assert(g_str_has_prefix(text, "<!DOCTYPE html>"));
