@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* The most files a carried case folder may hold: kdh writes about ten. */
-#define CARRY_MAX_FILES 256
+#define CARRY_MAX_FILES 256u
 
 /* Copies the regular files of FROM into the new folder TO (links are not
  * followed, folders not entered: kdh writes none in a case folder).  A hard

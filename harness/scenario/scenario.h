@@ -218,8 +218,8 @@ gboolean kdh_cases_names_unique(GPtrArray *cases, GError **error);
 
 /* ---- matrix files (scenario/matrix.c) ---- */
 
-#define KDH_MATRIX_MAX_KERNELS   64
-#define KDH_MATRIX_MAX_SCENARIOS 64
+#define KDH_MATRIX_MAX_KERNELS   64u
+#define KDH_MATRIX_MAX_SCENARIOS 64u
 
 /* Loads the matrix file PATH (text under the scenario files' rules):
  *     [matrix]      name=, description= (optional)

@@ -22,7 +22,8 @@ static void setup(void)
 	ck_assert_ptr_nonnull(tmp);
 	put("a.ini", "[scenario]\nname=sysrq\n[vm]\ncrashkernel=256M\n");
 	put("b.ini", "[scenario]\nname=nmi\n[crash]\ntrigger=nmi\n[matrix]\nmemory=1G;2G\n");
-	put("refs.ini", "[scenario]\nname=refs\n[matrix]\nref=debian:default;debian:6.1.0-54-amd64\n");
+	put("refs.ini",
+	    "[scenario]\nname=refs\n[matrix]\nref=debian:default;debian:6.1.0-54-amd64\n");
 }
 
 static void teardown(void)
@@ -47,8 +48,8 @@ START_TEST(every_case_on_every_kernel)
 	                                  "old=debian:6.1.0-54-amd64  # an older ABI\n"
 	                                  "[scenarios]\nfiles=a.ini; b.ini\n",
 	                                  &error);
-	static const char *const names[] = {"new+sysrq",  "new+nmi-memory1G", "new+nmi-memory2G",
-	                                    "old+sysrq",  "old+nmi-memory1G", "old+nmi-memory2G"};
+	static const char *const names[] = {"new+sysrq", "new+nmi-memory1G", "new+nmi-memory2G",
+	                                    "old+sysrq", "old+nmi-memory1G", "old+nmi-memory2G"};
 
 	ck_assert_msg(cases, "%s", error ? error->message : "");
 	ck_assert_uint_eq(cases->len, G_N_ELEMENTS(names));
@@ -86,12 +87,10 @@ static const struct {
     {"[kernels]\nx y=debian:default\n[scenarios]\nfiles=a.ini\n",
      "m.ini:2: [kernels] x y: a label is letters, digits and ._+- only"},
     {"[kernels]\na=debian:6.1\n[scenarios]\nfiles=a.ini\n", "m.ini:2: [kernels] a: "},
-    {"[kernels]\na=import:/nonexistent/k\n[scenarios]\nfiles=a.ini\n",
-     "m.ini:2: [kernels] a: "},
+    {"[kernels]\na=import:/nonexistent/k\n[scenarios]\nfiles=a.ini\n", "m.ini:2: [kernels] a: "},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini;missing.ini\n",
      "m.ini:4: [scenarios] files: "},
-    {"[kernels]\na=debian:default\n[scenarios]\nfiles=refs.ini\n",
-     "m.ini:4: [scenarios] files: "},
+    {"[kernels]\na=debian:default\n[scenarios]\nfiles=refs.ini\n", "m.ini:4: [scenarios] files: "},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini;a.ini\n",
      "[scenario] name: case 'a+sysrq' is also a case of"},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini\n\x01\n", "m.ini:5: not a text file"},
@@ -139,6 +138,26 @@ START_TEST(too_many_kernels)
 }
 END_TEST
 
+/* Every matrix file shipped in scenarios/matrices/ loads (from the source
+ * tree, as the tests run). */
+START_TEST(shipped_matrices_load)
+{
+	g_autoptr(GDir) dir = g_dir_open("scenarios/matrices", 0, NULL);
+	const char *name;
+	guint n = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while ((name = g_dir_read_name(dir))) {
+		g_autofree char *path = g_build_filename("scenarios/matrices", name, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) cases = kdh_matrix_load(path, &error);
+		ck_assert_msg(cases, "%s", error ? error->message : "");
+		n++;
+	}
+	ck_assert_uint_ge(n, 2);
+}
+END_TEST
+
 Suite *matrix_suite(void);
 Suite *matrix_suite(void)
 {
@@ -150,6 +169,7 @@ Suite *matrix_suite(void)
 	tcase_add_loop_test(tc, errors_name_the_file_and_line, 0, G_N_ELEMENTS(bad));
 	tcase_add_test(tc, a_scenario_varying_the_kernel_is_refused);
 	tcase_add_test(tc, too_many_kernels);
+	tcase_add_test(tc, shipped_matrices_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
