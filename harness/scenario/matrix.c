@@ -75,8 +75,9 @@ static guint line_of(GHashTable *lines, const char *group, const char *key)
 static GPtrArray *load_scenario(const char *name, guint line, const char *dir, const char *file,
                                 GError **error)
 {
-	g_autofree char *path =
-	    g_path_is_absolute(file) ? g_strdup(file) : g_build_filename(dir, file, NULL);
+	/* "../a.ini" from scenarios/matrices/ reads as scenarios/a.ini. */
+	g_autofree char *base = g_canonicalize_filename(dir, NULL);
+	g_autofree char *path = g_canonicalize_filename(file, base);
 	g_autoptr(GError) why = NULL;
 	g_autoptr(GPtrArray) cases = kdh_scenario_load(path, &why);
 

@@ -66,7 +66,8 @@ static void assert_rendered(const char *run)
 		    json_array_get_object_element(json_object_get_array_member(tr, "cells"), 0);
 		JsonArray *links = json_object_get_array_member(td, "links");
 
-		ck_assert(g_str_has_prefix(cells[i][0], json_object_get_string_member(tr, "kernel")));
+		ck_assert(
+		    g_str_has_prefix(cells[i][0], json_object_get_string_member(tr, "kernel")));
 		ck_assert_str_eq(json_object_get_string_member(td, "verdict"), "PASS");
 		ck_assert_str_eq(json_object_get_string_member(td, "background"),
 		                 kdh_test_verdict_colour("PASS"));
@@ -129,8 +130,8 @@ START_TEST(two_kernels_rendered_then_resumed)
 		JsonArray *cases;
 
 		ck_assert(json_parser_load_from_file(p, results_json, NULL));
-		cases = json_object_get_array_member(
-		    json_node_get_object(json_parser_get_root(p)), "cases");
+		cases = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)),
+		                                     "cases");
 		ck_assert_uint_eq(json_array_get_length(cases), 2);
 		/* In the matrix's order; the carried one says where from and kept
 		 * its phases; the changed one ran again, in this run's folder. */
@@ -141,9 +142,10 @@ START_TEST(two_kernels_rendered_then_resumed)
 			ck_assert_str_eq(json_object_get_string_member(c, "verdict"), "PASS");
 			ck_assert_int_eq(json_object_has_member(c, "resumed_from"), i == 0);
 			ck_assert(g_str_has_prefix(dir, rerun));
-			ck_assert_str_ne(json_object_get_string_member(
-			                     json_object_get_object_member(c, "inputs"), "scenario"),
-			                 "0000 changed");
+			ck_assert_str_ne(
+			    json_object_get_string_member(
+			        json_object_get_object_member(c, "inputs"), "scenario"),
+			    "0000 changed");
 		}
 	}
 	assert_rendered(rerun);
