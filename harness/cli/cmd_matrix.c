@@ -156,22 +156,15 @@ int kdh_cmd_matrix(int argc, char **argv)
 	};
 	g_auto(KdhRunnerOptions) runner = {0};
 	g_auto(KdhSelectOptions) select = {0};
-	g_autofree GOptionEntry *runner_entries = kdh_runner_option_entries(&runner);
-	g_autofree GOptionEntry *select_entries = kdh_select_option_entries(&select);
-	g_autoptr(GOptionContext) octx =
-	    g_option_context_new("- run every scenario of a matrix file on each of its kernels");
 	g_autoptr(GPtrArray) cases = NULL, batch = NULL;
 	g_autoptr(KdhSession) session = NULL;
 	g_autoptr(GError) error = NULL;
 	int status;
 
-	g_option_context_add_main_entries(octx, entries, NULL);
-	g_option_context_add_main_entries(octx, runner_entries, NULL);
-	g_option_context_add_main_entries(octx, select_entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
-		g_printerr("kdh matrix: %s\n", error->message);
+	if (!kdh_cli_parse_run("kdh matrix",
+	                       "- run every scenario of a matrix file on each of its kernels",
+	                       entries, &runner, &select, &argc, &argv))
 		return KDH_EXIT_USAGE;
-	}
 	if (previous && !g_file_test(previous, G_FILE_TEST_IS_DIR)) {
 		g_printerr("kdh matrix: --resume %s: not a folder\n", previous);
 		return KDH_EXIT_USAGE;

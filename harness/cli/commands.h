@@ -87,6 +87,14 @@ GOptionEntry *kdh_runner_option_entries(KdhRunnerOptions *o);
 void kdh_runner_options_clear(KdhRunnerOptions *o);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhRunnerOptions, kdh_runner_options_clear)
 
+/* Parses ARGV for COMMAND ("kdh matrix"; SUMMARY follows the usage line
+ * of --help): OWN (the command's own rows, NULL-terminated, may be NULL),
+ * the runner's options into RUNNER, and with SELECT --filter, --shard and
+ * --timeout-scale into it.  FALSE on a usage error, already said. */
+gboolean kdh_cli_parse_run(const char *command, const char *summary, const GOptionEntry *own,
+                           KdhRunnerOptions *runner, KdhSelectOptions *select, int *argc,
+                           char ***argv);
+
 typedef struct KdhSession KdhSession;
 
 /* Checks O and chooses the jobs for guests as large as the largest of

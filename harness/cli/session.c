@@ -77,6 +77,27 @@ GOptionEntry *kdh_runner_option_entries(KdhRunnerOptions *o)
 	return g_memdup2(rows, sizeof(rows));
 }
 
+gboolean kdh_cli_parse_run(const char *command, const char *summary, const GOptionEntry *own,
+                           KdhRunnerOptions *runner, KdhSelectOptions *select, int *argc,
+                           char ***argv)
+{
+	g_autofree GOptionEntry *runner_entries = kdh_runner_option_entries(runner);
+	g_autofree GOptionEntry *select_entries = select ? kdh_select_option_entries(select) : NULL;
+	g_autoptr(GOptionContext) octx = g_option_context_new(summary);
+	g_autoptr(GError) error = NULL;
+
+	if (own)
+		g_option_context_add_main_entries(octx, own, NULL);
+	g_option_context_add_main_entries(octx, runner_entries, NULL);
+	if (select_entries)
+		g_option_context_add_main_entries(octx, select_entries, NULL);
+	if (!g_option_context_parse(octx, argc, argv, &error)) {
+		g_printerr("%s: %s\n", command, error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 void kdh_runner_options_clear(KdhRunnerOptions *o)
 {
 	g_clear_pointer(&o->results, g_free);
