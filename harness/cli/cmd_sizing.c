@@ -175,10 +175,13 @@ static gsize file_size(const char *path)
 }
 
 /* Rounds until every search is over or the run is cancelled; an exit
- * status other than KDH_EXIT_OK when the session could not run. */
+ * status other than KDH_EXIT_OK when the session could not run.  The first
+ * round probes both bounds of every RAM size at once (the low one is
+ * wasted only where even the high one fails); a probe whose answer the
+ * search no longer needs is logged and not recorded. */
 static int search(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
 {
-	for (;;) {
+	for (guint round = 0;; round++) {
 		g_autoptr(GPtrArray) cases =
 		    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
 		g_autoptr(GPtrArray) owners = g_ptr_array_new();
@@ -195,6 +198,12 @@ static int search(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
 			                                  row->search.retrying != 0));
 			g_ptr_array_add(owners, row);
 			g_array_append_val(sizes, size);
+			if (round == 0 && size == row->search.high) {
+				g_ptr_array_add(cases, probe_case(tmpl, row->search.ram,
+				                                  row->search.low, FALSE));
+				g_ptr_array_add(owners, row);
+				g_array_append_val(sizes, row->search.low);
+			}
 		}
 		if (!cases->len || kdh_session_cancelled(session))
 			return KDH_EXIT_OK;
@@ -210,13 +219,22 @@ static int search(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
 
 			if (r->verdict == KDH_VERDICT_NOT_RUN)
 				return KDH_EXIT_OK;
-			g_ptr_array_add(row->probes,
-			                g_strdup_printf("%s %s%s%s (%s, %.0f s)", c->crashkernel,
-			                                out == KDH_PROBE_PASS        ? "works"
-			                                : out == KDH_PROBE_TOO_SMALL ? "too small"
-			                                                             : "failed otherwise",
-			                                why ? ": " : "", why ? why : "",
-			                                kdh_verdict_name(r->verdict), result_seconds(r)));
+			g_ptr_array_add(
+			    row->probes,
+			    g_strdup_printf("%s %s%s%s (%s, %.0f s)", c->crashkernel,
+			                    out == KDH_PROBE_PASS        ? "works"
+			                    : out == KDH_PROBE_TOO_SMALL ? "too small"
+			                                                 : "failed otherwise",
+			                    why ? ": " : "", why ? why : "",
+			                    kdh_verdict_name(r->verdict), result_seconds(r)));
+			if (size != kdh_sizing_search_next(&row->search)) {
+				row->unneeded++;
+				g_ptr_array_add(
+				    row->probes,
+				    g_strdup_printf("%s not needed: the search had ended",
+				                    c->crashkernel));
+				continue;
+			}
 			kdh_sizing_search_record(&row->search, size, out, why, result_seconds(r));
 		}
 	}
@@ -241,7 +259,8 @@ int kdh_cmd_sizing(int argc, char **argv)
 	    {"image", 0, 0, G_OPTION_ARG_STRING, &o.image, "mini (default) or debian", "KIND"},
 	    {"collector", 0, 0, G_OPTION_ARG_STRING, &o.collector,
 	     "the collector (default: the image's)", "NAME"},
-	    {"trigger", 0, 0, G_OPTION_ARG_STRING, &o.trigger, "the crash (default: sysrq)", "NAME"},
+	    {"trigger", 0, 0, G_OPTION_ARG_STRING, &o.trigger, "the crash (default: sysrq)",
+	     "NAME"},
 	    {"step", 0, 0, G_OPTION_ARG_STRING, &o.step, "the bisection's resolution (default: 8M)",
 	     "SIZE"},
 	    {"low", 0, 0, G_OPTION_ARG_STRING, &o.low, "the lower bound (default: 64M)", "SIZE"},
@@ -267,8 +286,7 @@ int kdh_cmd_sizing(int argc, char **argv)
 	int status, finished;
 	guint margin;
 
-	if (!kdh_cli_parse_run("kdh sizing",
-	                       "- the smallest crashkernel= that works, per RAM size",
+	if (!kdh_cli_parse_run("kdh sizing", "- the smallest crashkernel= that works, per RAM size",
 	                       entries, &runner, NULL, &argc, &argv)) {
 		options_clear(&o);
 		return KDH_EXIT_USAGE;
@@ -295,8 +313,8 @@ int kdh_cmd_sizing(int argc, char **argv)
 		KdhSizingRow *row = g_new0(KdhSizingRow, 1);
 		row->probes = g_ptr_array_new_with_free_func(g_free);
 		g_ptr_array_add(rows, row);
-		if (!kdh_sizing_search_init(&row->search, g_array_index(rams, guint64, i), low, high,
-		                            step, &error)) {
+		if (!kdh_sizing_search_init(&row->search, g_array_index(rams, guint64, i), low,
+		                            high, step, &error)) {
 			g_printerr("kdh sizing: %s\n", error->message);
 			return KDH_EXIT_USAGE;
 		}
@@ -309,8 +327,8 @@ int kdh_cmd_sizing(int argc, char **argv)
 		return status;
 	g_print("kdh sizing: %u RAM size%s, bounds %" G_GUINT64_FORMAT "M..%" G_GUINT64_FORMAT
 	        "M in %" G_GUINT64_FORMAT "M steps: at most %u probes each\n",
-	        rows->len, rows->len == 1 ? "" : "s", low / KDH_MIB, high / KDH_MIB,
-	        step / KDH_MIB, kdh_sizing_bisect_bound(low, high, step) + 2);
+	        rows->len, rows->len == 1 ? "" : "s", low / KDH_MIB, high / KDH_MIB, step / KDH_MIB,
+	        kdh_sizing_bisect_bound(low, high, step) + 2);
 	if ((status = search(session, tmpl, rows)) != KDH_EXIT_OK)
 		return status;
 

@@ -30,8 +30,8 @@ gboolean kdh_sizing_search_init(KdhSizingSearch *s, guint64 ram, guint64 low, gu
 	if (step < KDH_MIB || low >= high || low % step || high % step) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		            "the bounds must be --low < --high, both multiples of --step (at least "
-		            "1M): %" G_GUINT64_FORMAT "M, %" G_GUINT64_FORMAT "M, %" G_GUINT64_FORMAT
-		            "M",
+		            "1M): %" G_GUINT64_FORMAT "M, %" G_GUINT64_FORMAT
+		            "M, %" G_GUINT64_FORMAT "M",
 		            low / KDH_MIB, high / KDH_MIB, step / KDH_MIB);
 		return FALSE;
 	}
@@ -93,10 +93,11 @@ void kdh_sizing_search_record(KdhSizingSearch *s, guint64 size, KdhProbeOutcome 
 	if (outcome == KDH_PROBE_OTHER) {
 		if (s->retrying) {
 			s->state = KDH_SEARCH_BLOCKED;
-			s->blocked_why = g_strdup_printf(
-			    "crashkernel=%" G_GUINT64_FORMAT "M failed twice for another reason than "
-			    "memory: %s",
-			    size / KDH_MIB, diagnosis ? diagnosis : "no reason given");
+			s->blocked_why = g_strdup_printf("crashkernel=%" G_GUINT64_FORMAT
+			                                 "M failed twice for another reason than "
+			                                 "memory: %s",
+			                                 size / KDH_MIB,
+			                                 diagnosis ? diagnosis : "no reason given");
 			return;
 		}
 		s->retrying = size;

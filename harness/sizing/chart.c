@@ -160,7 +160,8 @@ gboolean kdh_sizing_chart(const KdhSizingReport *report, const char *path, GErro
 	cairo_set_source_rgb(p.cr, 0.1, 0.3, 0.8);
 	cairo_set_line_width(p.cr, 2.5);
 	for (guint i = 0; i < report->rows->len; i++) {
-		const KdhSizingSearch *s = &((KdhSizingRow *)g_ptr_array_index(report->rows, i))->search;
+		const KdhSizingSearch *s =
+		    &((KdhSizingRow *)g_ptr_array_index(report->rows, i))->search;
 		double x, y;
 		if (s->state != KDH_SEARCH_ANSWERED && s->state != KDH_SEARCH_LOW_PASSES)
 			continue;
@@ -174,7 +175,8 @@ gboolean kdh_sizing_chart(const KdhSizingReport *report, const char *path, GErro
 	}
 	cairo_stroke(p.cr);
 	for (guint i = 0; i < report->rows->len; i++) {
-		const KdhSizingSearch *s = &((KdhSizingRow *)g_ptr_array_index(report->rows, i))->search;
+		const KdhSizingSearch *s =
+		    &((KdhSizingRow *)g_ptr_array_index(report->rows, i))->search;
 		if (s->state != KDH_SEARCH_ANSWERED && s->state != KDH_SEARCH_LOW_PASSES)
 			continue;
 		cairo_arc(p.cr, px(&p, (double)s->ram / KDH_MIB), py(&p, (double)s->pass / KDH_MIB),

@@ -29,8 +29,9 @@ gboolean kdh_crashkernel_eval(const char *expr, guint64 ram, guint64 *size)
 		if (!colon[0] || !colon[1] || !strchr(colon[0], '-'))
 			return FALSE;
 		dash = g_strsplit(colon[0], "-", 2);
-		if (!kdh_parse_size(dash[0], &start) || (*dash[1] && !kdh_parse_size(dash[1], &end)) ||
-		    end <= start || !kdh_parse_size(colon[1], &value))
+		if (!kdh_parse_size(dash[0], &start) ||
+		    (*dash[1] && !kdh_parse_size(dash[1], &end)) || end <= start ||
+		    !kdh_parse_size(colon[1], &value))
 			return FALSE;
 		if (rounded >= start && rounded < end) {
 			*size = value;

@@ -61,8 +61,7 @@ static char *judge(guint64 reserves, guint64 need)
  * judgement, with ESTIMATE (0 when DEFAULT is given) or DEFAULT's
  * expression. */
 static void append_comparison(GString *out, const KdhSizingReport *report, const char *name,
-                              const char *expr, const KdhSizingEstimator *est,
-                              gboolean markdown)
+                              const char *expr, const KdhSizingEstimator *est, gboolean markdown)
 {
 	g_string_append_printf(out, markdown ? "| %s |" : "  %-38s", name);
 	for (guint i = 0; i < report->rows->len; i++) {
@@ -102,11 +101,12 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 	                       markdown ? "" : "kdh sizing: ", report->kernel, report->image,
 	                       report->collector, report->trigger, low, high, step,
 	                       markdown ? "." : "");
-	g_string_append(out, markdown ? "| RAM | smallest working | first failing | diagnosis | "
-	                                "probes | time | outcome |\n| --- | --- | --- | --- | ---: | "
-	                                "---: | --- |\n"
-	                              : "  RAM     smallest  failing   diagnosis            probes  "
-	                                "time     outcome\n");
+	g_string_append(out, markdown
+	                         ? "| RAM | smallest working | first failing | diagnosis | "
+	                           "probes | time | outcome |\n| --- | --- | --- | --- | ---: | "
+	                           "---: | --- |\n"
+	                         : "  RAM     smallest  failing   diagnosis            probes  "
+	                           "time     outcome\n");
 	for (guint i = 0; i < report->rows->len; i++) {
 		const KdhSizingSearch *s = &row_at(report, i)->search;
 		g_autofree char *ram = size_text(s->ram), *works = size_text(answer(s));
@@ -114,8 +114,8 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 		g_autofree char *outcome =
 		    s->state == KDH_SEARCH_BLOCKED ? g_strdup_printf("blocked: %s", s->blocked_why)
 		    : s->state == KDH_SEARCH_LOW_PASSES
-		        ? g_strdup_printf("works at --low %s already: the answer is %s or less", low,
-		                          low)
+		        ? g_strdup_printf("works at --low %s already: the answer is %s or less",
+		                          low, low)
 		    : s->state == KDH_SEARCH_NONE_WORKS
 		        ? g_strdup_printf("no working size up to --high %s", high)
 		        : g_strdup(kdh_search_state_name(s->state));
@@ -124,11 +124,13 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 		g_string_append_printf(out,
 		                       markdown ? "| %s | %s | %s | %s | %u | %.0f s | %s |\n"
 		                                : "  %-7s %-9s %-9s %-20s %-7u %-6.0f s %s\n",
-		                       ram, works, fails, diag, s->probes, s->seconds, outcome);
+		                       ram, works, fails, diag,
+		                       s->probes + row_at(report, i)->unneeded, s->seconds,
+		                       outcome);
 	}
-	g_string_append_printf(out, "\n%s%s%s\n", markdown ? "Suggested: `crashkernel=" : "suggested crashkernel=",
-	                       suggestion ? suggestion : "(no RAM size answered)",
-	                       markdown ? "`" : "");
+	g_string_append_printf(
+	    out, "\n%s%s%s\n", markdown ? "Suggested: `crashkernel=" : "suggested crashkernel=",
+	    suggestion ? suggestion : "(no RAM size answered)", markdown ? "`" : "");
 	g_string_append_printf(out,
 	                       "  (each range reserves what its upper RAM size needed, +%u%%, "
 	                       "rounded up to %s; the kernel rounds a machine's RAM up to 128M "
@@ -149,7 +151,8 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 		g_string_append(out, "defaults and estimators against the measurement:\n");
 	}
 	for (gsize i = 0; i < n_defaults; i++) {
-		g_autofree char *name = g_strdup_printf("%s %s", defaults[i].name, defaults[i].expr);
+		g_autofree char *name =
+		    g_strdup_printf("%s %s", defaults[i].name, defaults[i].expr);
 		append_comparison(out, report, name, defaults[i].expr, NULL, markdown);
 	}
 	for (gsize i = 0; i < n_estimators; i++) {
@@ -192,10 +195,11 @@ static void add_judged(JsonBuilder *b, const KdhSizingReport *report, const char
 		json_builder_begin_object(b);
 		add_int(b, "ram", (gint64)s->ram);
 		add_int(b, "reserves", (gint64)reserves);
-		add_str(b, "verdict", !need             ? "not measured"
-		                      : !reserves        ? "none"
-		                      : reserves >= need ? "enough"
-		                                         : "too small");
+		add_str(b, "verdict",
+		        !need              ? "not measured"
+		        : !reserves        ? "none"
+		        : reserves >= need ? "enough"
+		                           : "too small");
 		add_int(b, "wasted", need && reserves > need ? (gint64)(reserves - need) : 0);
 		json_builder_end_object(b);
 	}
@@ -233,7 +237,8 @@ static JsonNode *report_json(const KdhSizingReport *report)
 		add_int(b, "smallest_working", (gint64)answer(s));
 		add_int(b, "first_failing", (gint64)s->fail);
 		add_str(b, "diagnosis", s->fail_diagnosis);
-		add_int(b, "probes", s->probes);
+		add_int(b, "probes", s->probes + row->unneeded);
+		add_int(b, "unneeded", row->unneeded);
 		add_int(b, "retries", s->retries);
 		add_int(b, "bisect_bound",
 		        kdh_sizing_bisect_bound(report->low, report->high, report->step) + 2);
@@ -301,9 +306,9 @@ static gboolean write_junit(const KdhSizingReport *report, const char *path, GEr
 		g_autofree char *name = g_strdup_printf("ram-%s", ram);
 		g_autofree char *time = g_strdup_printf("%.1f", s->seconds);
 		g_autofree char *works = size_text(answer(s));
-		g_autofree char *out = g_strdup_printf(
-		    "smallest working crashkernel=%s (%s), %u probes", works,
-		    kdh_search_state_name(s->state), s->probes);
+		g_autofree char *out =
+		    g_strdup_printf("smallest working crashkernel=%s (%s), %u probes", works,
+		                    kdh_search_state_name(s->state), s->probes);
 		xmlNodePtr tc = xmlNewChild(suite, NULL, BAD_CAST "testcase", NULL);
 
 		xmlNewProp(tc, BAD_CAST "classname", BAD_CAST "sizing");
@@ -311,7 +316,8 @@ static gboolean write_junit(const KdhSizingReport *report, const char *path, GEr
 		xmlNewProp(tc, BAD_CAST "time", BAD_CAST time);
 		if (s->state == KDH_SEARCH_NONE_WORKS) {
 			xmlNodePtr f = xmlNewTextChild(tc, NULL, BAD_CAST "failure", BAD_CAST out);
-			xmlNewProp(f, BAD_CAST "message", BAD_CAST "no working crashkernel= up to --high");
+			xmlNewProp(f, BAD_CAST "message",
+			           BAD_CAST "no working crashkernel= up to --high");
 			failures++;
 		} else if (s->state == KDH_SEARCH_BLOCKED) {
 			xmlNodePtr e = xmlNewTextChild(tc, NULL, BAD_CAST "error", BAD_CAST out);
@@ -328,8 +334,8 @@ static gboolean write_junit(const KdhSizingReport *report, const char *path, GEr
 	saved = xmlSaveFormatFileEnc(path, doc, "UTF-8", 1);
 	xmlFreeDoc(doc);
 	if (saved < 0) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: libxml2 could not write it",
-		            path);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+		            "%s: libxml2 could not write it", path);
 		return FALSE;
 	}
 	return TRUE;

@@ -39,14 +39,14 @@ const char *kdh_search_state_name(KdhSearchState s);
 typedef struct {
 	guint64 ram, low, high, step; /* bytes; low < high, both multiples of step */
 	KdhSearchState state;
-	guint64 pass;           /* the smallest size seen passing (0: none) */
-	guint64 fail;           /* the largest size seen too small (0: none) */
-	char *fail_diagnosis;   /* FAIL's diagnosis */
-	guint probes;           /* probes recorded, retries included */
-	guint retries;          /* of those, retries of a probe that failed otherwise */
-	guint64 retrying;       /* the size being retried (0: none) */
-	char *blocked_why;      /* with KDH_SEARCH_BLOCKED */
-	double seconds;         /* the probes' own time, summed */
+	guint64 pass;         /* the smallest size seen passing (0: none) */
+	guint64 fail;         /* the largest size seen too small (0: none) */
+	char *fail_diagnosis; /* FAIL's diagnosis */
+	guint probes;         /* probes recorded, retries included */
+	guint retries;        /* of those, retries of a probe that failed otherwise */
+	guint64 retrying;     /* the size being retried (0: none) */
+	char *blocked_why;    /* with KDH_SEARCH_BLOCKED */
+	double seconds;       /* the probes' own time, summed */
 } KdhSizingSearch;
 
 /* A search for RAM between LOW and HIGH in STEPs; FALSE with an error when
@@ -126,12 +126,14 @@ const KdhSizingEstimator *kdh_sizing_estimators(gsize *n);
 /* One RAM size's outcome with everything the report says of it. */
 typedef struct {
 	KdhSizingSearch search;
-	GPtrArray *probes; /* char*: "104M PASS", "96M too small: capture-kernel-oom" */
+	GPtrArray *probes; /* char*: "104M works (PASS, 52 s)", "96M too small: ..." */
+	guint unneeded;    /* probes run whose answer the search no longer needed (the
+	                    * low bound probed beside a high one that failed) */
 } KdhSizingRow;
 
 typedef struct {
-	const char *kernel;   /* the ref and release probed */
-	const char *image;    /* mini | debian */
+	const char *kernel; /* the ref and release probed */
+	const char *image;  /* mini | debian */
 	const char *collector;
 	const char *trigger;
 	guint64 low, high, step;
