@@ -57,13 +57,17 @@ static char *judge(guint64 reserves, guint64 need)
 	return g_strdup_printf("too small (-%" G_GUINT64_FORMAT "M)", (need - reserves) / KDH_MIB);
 }
 
-/* A row of the comparison: NAME, and per RAM what it reserves and its
- * judgement, with ESTIMATE (0 when DEFAULT is given) or DEFAULT's
- * expression. */
+/* A row of the comparison: NAME (then, on a line of its own in text,
+ * DETAIL: the expression or formula), and per RAM what it reserves and its
+ * judgement, with EST (an estimator) or EXPR (a default's crashkernel=). */
 static void append_comparison(GString *out, const KdhSizingReport *report, const char *name,
-                              const char *expr, const KdhSizingEstimator *est, gboolean markdown)
+                              const char *detail, const char *expr, const KdhSizingEstimator *est,
+                              gboolean markdown)
 {
-	g_string_append_printf(out, markdown ? "| %s |" : "  %-38s", name);
+	if (markdown)
+		g_string_append_printf(out, "| %s `%s` |", name, detail);
+	else
+		g_string_append_printf(out, "  %-40s", name);
 	for (guint i = 0; i < report->rows->len; i++) {
 		const KdhSizingSearch *s = &row_at(report, i)->search;
 		guint64 reserves = 0;
@@ -78,9 +82,12 @@ static void append_comparison(GString *out, const KdhSizingReport *report, const
 		shown = size_text(reserves);
 		verdict = judge(reserves, answer(s));
 		cell = g_strdup_printf("%s %s", reserves ? shown : "-", verdict);
-		g_string_append_printf(out, markdown ? " %s |" : " %-26s", cell);
+		g_string_append_printf(out, markdown ? " %s |" : " %-24s", cell);
 	}
-	g_string_append_c(out, '\n');
+	if (markdown)
+		g_string_append_c(out, '\n');
+	else
+		g_string_append_printf(out, "\n      %s\n", detail);
 }
 
 char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
@@ -106,7 +113,7 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 	                           "probes | time | outcome |\n| --- | --- | --- | --- | ---: | "
 	                           "---: | --- |\n"
 	                         : "  RAM     smallest  failing   diagnosis            probes  "
-	                           "time     outcome\n");
+	                           "   time  outcome\n");
 	for (guint i = 0; i < report->rows->len; i++) {
 		const KdhSizingSearch *s = &row_at(report, i)->search;
 		g_autofree char *ram = size_text(s->ram), *works = size_text(answer(s));
@@ -123,7 +130,7 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 
 		g_string_append_printf(out,
 		                       markdown ? "| %s | %s | %s | %s | %u | %.0f s | %s |\n"
-		                                : "  %-7s %-9s %-9s %-20s %-7u %-6.0f s %s\n",
+		                                : "  %-7s %-9s %-9s %-20s %-7u %5.0f s  %s\n",
 		                       ram, works, fails, diag,
 		                       s->probes + row_at(report, i)->unneeded, s->seconds,
 		                       outcome);
@@ -148,18 +155,20 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 			g_string_append(out, " --- |");
 		g_string_append_c(out, '\n');
 	} else {
-		g_string_append(out, "defaults and estimators against the measurement:\n");
+		g_string_append_printf(
+		    out, "what others reserve, against the measurement:\n  %-40s", "at guest RAM");
+		for (guint i = 0; i < report->rows->len; i++) {
+			g_autofree char *ram = size_text(row_at(report, i)->search.ram);
+			g_string_append_printf(out, " %-24s", ram);
+		}
+		g_string_append_c(out, '\n');
 	}
-	for (gsize i = 0; i < n_defaults; i++) {
-		g_autofree char *name =
-		    g_strdup_printf("%s %s", defaults[i].name, defaults[i].expr);
-		append_comparison(out, report, name, defaults[i].expr, NULL, markdown);
-	}
-	for (gsize i = 0; i < n_estimators; i++) {
-		g_autofree char *name =
-		    g_strdup_printf("%s (%s)", estimators[i].name, estimators[i].how);
-		append_comparison(out, report, name, NULL, &estimators[i], markdown);
-	}
+	for (gsize i = 0; i < n_defaults; i++)
+		append_comparison(out, report, defaults[i].name, defaults[i].expr, defaults[i].expr,
+		                  NULL, markdown);
+	for (gsize i = 0; i < n_estimators; i++)
+		append_comparison(out, report, estimators[i].name, estimators[i].how, NULL,
+		                  &estimators[i], markdown);
 	return g_string_free(out, FALSE);
 }
 
