@@ -57,14 +57,16 @@ static void axes(const Plot *p)
 	cairo_line_to(cr, W - RIGHT, H - BOTTOM);
 	cairo_stroke(cr);
 	cairo_set_font_size(cr, 11);
-	for (double x = 0; x <= p->xmax + 0.5; x += tx) {
+	for (guint i = 0; i * tx <= p->xmax + 0.5; i++) {
+		double x = i * tx;
 		g_autofree char *label = g_strdup_printf("%.0f", x);
 		cairo_move_to(cr, px(p, x), H - BOTTOM);
 		cairo_line_to(cr, px(p, x), H - BOTTOM + 4);
 		cairo_stroke(cr);
 		text_at(cr, px(p, x), H - BOTTOM + 17, label, 0.5);
 	}
-	for (double y = 0; y <= p->ymax + 0.5; y += ty) {
+	for (guint i = 0; i * ty <= p->ymax + 0.5; i++) {
+		double y = i * ty;
 		g_autofree char *label = g_strdup_printf("%.0f", y);
 		cairo_move_to(cr, LEFT - 4, py(p, y));
 		cairo_line_to(cr, LEFT, py(p, y));
@@ -108,7 +110,8 @@ static void steps(const Plot *p, const char *expr)
 	cairo_t *cr = p->cr;
 	double prev = -1;
 
-	for (double mib = 0; mib <= p->xmax; mib += 16) {
+	for (guint i = 0; i * 16.0 <= p->xmax; i++) {
+		double mib = i * 16.0;
 		guint64 size = 0;
 		double y;
 		if (!kdh_crashkernel_eval(expr, (guint64)mib * KDH_MIB, &size))
