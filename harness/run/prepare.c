@@ -326,7 +326,8 @@ gboolean kdh_run_prepare_guests(const KdhRunContext *ctx, KdhPrepared *p, GPtrAr
 		shared_disk = shared_disk || !img->disk;
 		g_hash_table_insert(p->images, g_steal_pointer(&key), img);
 	}
-	if (!shared_disk)
+	/* Made once: a session prepares every batch of its cases here. */
+	if (!shared_disk || p->base)
 		return TRUE;
 	start = ctx->ops->now();
 	if (!(p->base = ctx->ops->base(ctx, error)))
