@@ -108,7 +108,8 @@ START_TEST(two_ram_sizes_searched)
 		gint64 works = json_object_get_int_member(row, "smallest_working");
 
 		ck_assert_str_eq(json_object_get_string_member(row, "state"), "answered");
-		ck_assert_int_eq(json_object_get_int_member(row, "first_failing"), works - 8 * (gint64)M);
+		ck_assert_int_eq(json_object_get_int_member(row, "first_failing"),
+		                 works - 8 * (gint64)M);
 		/* Measured here: 100M..160M wrote a dump on a 1 GiB mini guest. */
 		ck_assert_int_ge(works, 72 * (gint64)M);
 		ck_assert_int_le(works, 200 * (gint64)M);

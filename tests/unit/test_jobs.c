@@ -250,6 +250,65 @@ START_TEST(interrupted_parallel_run)
 }
 END_TEST
 
+/* A session prepares each batch of cases as it comes (kdh sizing's rounds,
+ * matrix --resume): what is already made is not made again. */
+static guint base_calls;
+
+static char *counting_base(const KdhRunContext *ctx, GError **error)
+{
+	base_calls++;
+	return kdh_fake_base(ctx, error);
+}
+
+START_TEST(batches_prepared_once)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhPrepared) p = kdh_prepared_new();
+	g_autofree char *run_dir = g_build_filename(tmp, "run", NULL);
+	g_autofree char *vm_dir = g_build_filename(tmp, "vm", NULL);
+	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("s.ini", SUITE, &error);
+	g_autoptr(GPtrArray) first = g_ptr_array_new(), second = g_ptr_array_new();
+	g_autoptr(GPtrArray) results = NULL;
+	KdhRunOps ops = kdh_fake_ops_dump;
+	KdhRunContext ctx = {
+	    .cache_dir = tmp,
+	    .images_dir = tmp,
+	    .run_dir = run_dir,
+	    .vm_dir = vm_dir,
+	    .backend = &kdh_fake_vm,
+	    .ops = &ops,
+	    .accel = KDH_ACCEL_TCG,
+	    .jobs = 2,
+	    .cancelled = &cancel_flag,
+	};
+
+	ops.base = counting_base;
+	base_calls = 0;
+	ck_assert_int_eq(g_mkdir_with_parents(vm_dir, 0755), 0);
+	for (guint i = 0; i < cases->len; i++)
+		g_ptr_array_add(i < 2 ? first : second, g_ptr_array_index(cases, i));
+	ck_assert(kdh_run_prepare_kernels(&ctx, p, first, &error));
+	ck_assert(kdh_run_prepare_guests(&ctx, p, first, &error));
+	ck_assert(kdh_run_prepare_kernels(&ctx, p, second, &error));
+	ck_assert(kdh_run_prepare_guests(&ctx, p, second, &error));
+	ck_assert_uint_eq(base_calls, 1);
+	kdh_fake_vm_script(cycle, G_N_ELEMENTS(cycle));
+	results = kdh_run_cases(&ctx, p, second);
+	ck_assert_uint_eq(results->len, 3);
+	for (guint i = 0; i < results->len; i++) {
+		const KdhResult *r = g_ptr_array_index(results, i);
+		const KdhCase *c = g_ptr_array_index(second, i);
+		g_autofree char *scenario = g_strdup_printf("%s %s", c->source_hash, c->name);
+
+		ck_assert_str_eq(kdh_verdict_name(r->verdict), "PASS");
+		/* What --resume compares is recorded. */
+		ck_assert_str_eq(r->inputs.scenario, scenario);
+		ck_assert_ptr_nonnull(r->inputs.kernel);
+		ck_assert_ptr_nonnull(r->inputs.image);
+	}
+}
+END_TEST
+
 Suite *jobs_suite(void);
 Suite *jobs_suite(void)
 {
@@ -264,6 +323,7 @@ Suite *jobs_suite(void)
 	tcase_add_test(tc, memory_budget_holds_back_vms);
 	tcase_add_test(tc, guest_larger_than_budget_is_error);
 	tcase_add_test(tc, interrupted_parallel_run);
+	tcase_add_test(tc, batches_prepared_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
