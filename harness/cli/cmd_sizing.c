@@ -159,15 +159,14 @@ static double result_seconds(const KdhResult *r)
 /* The outcome of probe R for the search, and what to say of it. */
 static KdhProbeOutcome outcome_of(const KdhResult *r, const char **why)
 {
+	KdhProbeOutcome out =
+	    kdh_sizing_probe_outcome(r->verdict == KDH_VERDICT_PASS, r->diagnosis);
+
 	*why = r->diagnosis;
-	if (r->verdict == KDH_VERDICT_PASS)
-		return KDH_PROBE_PASS;
-	if (kdh_sizing_memory_diagnosis(r->diagnosis))
-		return KDH_PROBE_TOO_SMALL;
-	if (!*why)
+	if (out == KDH_PROBE_OTHER && !*why)
 		*why = r->reasons->len ? g_ptr_array_index(r->reasons, 0)
 		                       : kdh_verdict_name(r->verdict);
-	return KDH_PROBE_OTHER;
+	return out;
 }
 
 static gsize file_size(const char *path)
@@ -227,6 +226,7 @@ static int search(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
 			    g_strdup_printf("%s %s%s%s (%s, %.0f s)", c->crashkernel,
 			                    out == KDH_PROBE_PASS        ? "works"
 			                    : out == KDH_PROBE_TOO_SMALL ? "too small"
+			                    : out == KDH_PROBE_TOO_LARGE ? "cannot be reserved"
 			                                                 : "failed otherwise",
 			                    why ? ": " : "", why ? why : "",
 			                    kdh_verdict_name(r->verdict), result_seconds(r)));

@@ -15,12 +15,17 @@ const char *kdh_search_state_name(KdhSearchState s)
 	return names[s];
 }
 
-gboolean kdh_sizing_memory_diagnosis(const char *diagnosis)
+KdhProbeOutcome kdh_sizing_probe_outcome(gboolean passed, const char *diagnosis)
 {
-	static const char *const memory[] = {"kexec-load-failed", "capture-kernel-oom",
-	                                     "reservation-failed", NULL};
+	static const char *const too_small[] = {"kexec-load-failed", "capture-kernel-oom", NULL};
 
-	return diagnosis && g_strv_contains(memory, diagnosis);
+	if (passed)
+		return KDH_PROBE_PASS;
+	if (g_strcmp0(diagnosis, "reservation-failed") == 0)
+		return KDH_PROBE_TOO_LARGE;
+	if (diagnosis && g_strv_contains(too_small, diagnosis))
+		return KDH_PROBE_TOO_SMALL;
+	return KDH_PROBE_OTHER;
 }
 
 gboolean kdh_sizing_search_init(KdhSizingSearch *s, guint64 ram, guint64 low, guint64 high,
@@ -46,7 +51,7 @@ gboolean kdh_sizing_search_init(KdhSizingSearch *s, guint64 ram, guint64 low, gu
 void kdh_sizing_search_clear(KdhSizingSearch *s)
 {
 	g_clear_pointer(&s->fail_diagnosis, g_free);
-	g_clear_pointer(&s->blocked_why, g_free);
+	g_clear_pointer(&s->why, g_free);
 }
 
 guint kdh_sizing_bisect_bound(guint64 low, guint64 high, guint64 step)
@@ -59,29 +64,41 @@ guint kdh_sizing_bisect_bound(guint64 low, guint64 high, guint64 step)
 	return bound;
 }
 
+/* The middle of BELOW..ABOVE on the step grid, rounded down. */
+static guint64 middle(const KdhSizingSearch *s, guint64 below, guint64 above)
+{
+	return below + ((above - below) / s->step / 2) * s->step;
+}
+
 guint64 kdh_sizing_search_next(const KdhSizingSearch *s)
 {
-	guint64 below, above;
-
 	if (s->state != KDH_SEARCH_RUNNING)
 		return 0;
 	if (s->retrying)
 		return s->retrying;
-	if (!s->pass)
+	if (!s->high_done)
 		return s->high;
-	if (!s->fail)
+	if (!s->low_done)
 		return s->low;
-	/* FAIL < PASS, both multiples of STEP apart: the middle, rounded down. */
-	below = s->fail;
-	above = s->pass;
-	return below + ((above - below) / s->step / 2) * s->step;
+	/* Between the largest too small and the smallest that worked, or,
+	 * while nothing worked, the smallest the kernel could not reserve. */
+	return middle(s, s->fail, s->pass ? s->pass : s->too_large);
 }
 
 /* Ends the search when what is known decides it. */
 static void settle(KdhSizingSearch *s)
 {
-	if (s->pass && s->fail && s->pass - s->fail <= s->step)
+	if (s->state != KDH_SEARCH_RUNNING || !s->high_done || !s->low_done)
+		return;
+	if (s->pass && s->fail && s->pass - s->fail <= s->step) {
 		s->state = KDH_SEARCH_ANSWERED;
+	} else if (!s->pass && s->too_large && s->too_large - s->fail <= s->step) {
+		s->state = KDH_SEARCH_NONE_WORKS;
+		s->why =
+		    g_strdup_printf("%" G_GUINT64_FORMAT "M is too small and %" G_GUINT64_FORMAT
+		                    "M more than the kernel can reserve on this RAM",
+		                    s->fail / KDH_MIB, s->too_large / KDH_MIB);
+	}
 }
 
 void kdh_sizing_search_record(KdhSizingSearch *s, guint64 size, KdhProbeOutcome outcome,
@@ -93,11 +110,10 @@ void kdh_sizing_search_record(KdhSizingSearch *s, guint64 size, KdhProbeOutcome 
 	if (outcome == KDH_PROBE_OTHER) {
 		if (s->retrying) {
 			s->state = KDH_SEARCH_BLOCKED;
-			s->blocked_why = g_strdup_printf("crashkernel=%" G_GUINT64_FORMAT
-			                                 "M failed twice for another reason than "
-			                                 "memory: %s",
-			                                 size / KDH_MIB,
-			                                 diagnosis ? diagnosis : "no reason given");
+			s->why = g_strdup_printf(
+			    "crashkernel=%" G_GUINT64_FORMAT
+			    "M failed twice for another reason than memory: %s",
+			    size / KDH_MIB, diagnosis ? diagnosis : "no reason given");
 			return;
 		}
 		s->retrying = size;
@@ -105,16 +121,37 @@ void kdh_sizing_search_record(KdhSizingSearch *s, guint64 size, KdhProbeOutcome 
 		return;
 	}
 	s->retrying = 0;
-	if (outcome == KDH_PROBE_PASS) {
+	s->high_done = s->high_done || size == s->high;
+	s->low_done = s->low_done || size == s->low;
+	switch (outcome) {
+	case KDH_PROBE_PASS:
 		s->pass = size;
 		if (size == s->low)
 			s->state = KDH_SEARCH_LOW_PASSES;
-	} else {
+		break;
+	case KDH_PROBE_TOO_SMALL:
 		s->fail = size;
 		g_free(s->fail_diagnosis);
 		s->fail_diagnosis = g_strdup(diagnosis);
-		if (size == s->high)
+		if (size == s->high) {
 			s->state = KDH_SEARCH_NONE_WORKS;
+			s->why =
+			    g_strdup_printf("no working size up to --high %" G_GUINT64_FORMAT "M",
+			                    s->high / KDH_MIB);
+		}
+		break;
+	case KDH_PROBE_TOO_LARGE:
+		s->too_large = size;
+		if (size == s->low) {
+			s->state = KDH_SEARCH_NONE_WORKS;
+			s->why =
+			    g_strdup_printf("even --low %" G_GUINT64_FORMAT
+			                    "M is more than the kernel can reserve on this RAM",
+			                    s->low / KDH_MIB);
+		}
+		break;
+	case KDH_PROBE_OTHER:
+		break;
 	}
 	settle(s);
 }

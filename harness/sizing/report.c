@@ -119,13 +119,12 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 		g_autofree char *ram = size_text(s->ram), *works = size_text(answer(s));
 		g_autofree char *fails = size_text(s->fail);
 		g_autofree char *outcome =
-		    s->state == KDH_SEARCH_BLOCKED ? g_strdup_printf("blocked: %s", s->blocked_why)
+		    s->state == KDH_SEARCH_BLOCKED ? g_strdup_printf("blocked: %s", s->why)
 		    : s->state == KDH_SEARCH_LOW_PASSES
 		        ? g_strdup_printf("works at --low %s already: the answer is %s or less",
 		                          low, low)
-		    : s->state == KDH_SEARCH_NONE_WORKS
-		        ? g_strdup_printf("no working size up to --high %s", high)
-		        : g_strdup(kdh_search_state_name(s->state));
+		    : s->state == KDH_SEARCH_NONE_WORKS ? g_strdup(s->why)
+		                                        : g_strdup(kdh_search_state_name(s->state));
 		const char *diag = s->fail_diagnosis ? s->fail_diagnosis : "-";
 
 		g_string_append_printf(out,
@@ -253,7 +252,7 @@ static JsonNode *report_json(const KdhSizingReport *report)
 		        kdh_sizing_bisect_bound(report->low, report->high, report->step) + 2);
 		json_builder_set_member_name(b, "seconds");
 		json_builder_add_double_value(b, s->seconds);
-		add_str(b, "blocked", s->blocked_why);
+		add_str(b, "blocked", s->why);
 		json_builder_set_member_name(b, "probe_log");
 		json_builder_begin_array(b);
 		for (guint p = 0; p < row->probes->len; p++)
@@ -325,12 +324,11 @@ static gboolean write_junit(const KdhSizingReport *report, const char *path, GEr
 		xmlNewProp(tc, BAD_CAST "time", BAD_CAST time);
 		if (s->state == KDH_SEARCH_NONE_WORKS) {
 			xmlNodePtr f = xmlNewTextChild(tc, NULL, BAD_CAST "failure", BAD_CAST out);
-			xmlNewProp(f, BAD_CAST "message",
-			           BAD_CAST "no working crashkernel= up to --high");
+			xmlNewProp(f, BAD_CAST "message", BAD_CAST s->why);
 			failures++;
 		} else if (s->state == KDH_SEARCH_BLOCKED) {
 			xmlNodePtr e = xmlNewTextChild(tc, NULL, BAD_CAST "error", BAD_CAST out);
-			xmlNewProp(e, BAD_CAST "message", BAD_CAST s->blocked_why);
+			xmlNewProp(e, BAD_CAST "message", BAD_CAST s->why);
 			errors++;
 		}
 		xmlNewTextChild(tc, NULL, BAD_CAST "system-out", BAD_CAST out);

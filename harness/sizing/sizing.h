@@ -17,19 +17,23 @@
 /* What one probe (a full cycle at one crashkernel= size) said. */
 typedef enum {
 	KDH_PROBE_PASS,      /* a dump was captured and verified */
-	KDH_PROBE_TOO_SMALL, /* no dump, for memory: kexec-load-failed, capture-kernel-oom,
-	                      * reservation-failed */
-	KDH_PROBE_OTHER,     /* anything else: never counted as too small */
+	KDH_PROBE_TOO_SMALL, /* no dump for want of memory: kexec-load-failed (the capture
+	                      * kernel and initramfs do not fit), capture-kernel-oom */
+	KDH_PROBE_TOO_LARGE, /* reservation-failed: more than the kernel can reserve on
+	                      * this RAM (a 512M guest cannot give 512M) */
+	KDH_PROBE_OTHER,     /* anything else: never counted as either */
 } KdhProbeOutcome;
 
-/* The diagnoses (KdhResult.diagnosis) that mean "too small". */
-gboolean kdh_sizing_memory_diagnosis(const char *diagnosis);
+/* The outcome of a probe that PASSED or not, with the console's DIAGNOSIS
+ * (KdhResult.diagnosis, may be NULL). */
+KdhProbeOutcome kdh_sizing_probe_outcome(gboolean passed, const char *diagnosis);
 
 typedef enum {
 	KDH_SEARCH_RUNNING,
 	KDH_SEARCH_ANSWERED,   /* answer passes, answer - step fails: both seen */
 	KDH_SEARCH_LOW_PASSES, /* even LOW passes: the answer is LOW or less */
-	KDH_SEARCH_NONE_WORKS, /* HIGH fails for memory: no working size up to HIGH */
+	KDH_SEARCH_NONE_WORKS, /* HIGH is too small, or nothing between what is too small and
+	                        * what the kernel cannot reserve works: WHY says which */
 	KDH_SEARCH_BLOCKED,    /* a probe failed for another reason twice */
 } KdhSearchState;
 
@@ -39,14 +43,16 @@ const char *kdh_search_state_name(KdhSearchState s);
 typedef struct {
 	guint64 ram, low, high, step; /* bytes; low < high, both multiples of step */
 	KdhSearchState state;
-	guint64 pass;         /* the smallest size seen passing (0: none) */
-	guint64 fail;         /* the largest size seen too small (0: none) */
-	char *fail_diagnosis; /* FAIL's diagnosis */
-	guint probes;         /* probes recorded, retries included */
-	guint retries;        /* of those, retries of a probe that failed otherwise */
-	guint64 retrying;     /* the size being retried (0: none) */
-	char *blocked_why;    /* with KDH_SEARCH_BLOCKED */
-	double seconds;       /* the probes' own time, summed */
+	guint64 pass;                 /* the smallest size seen passing (0: none) */
+	guint64 fail;                 /* the largest size seen too small (0: none) */
+	char *fail_diagnosis;         /* FAIL's diagnosis */
+	guint64 too_large;            /* the smallest size the kernel could not reserve (0: none) */
+	gboolean high_done, low_done; /* the bounds' answers are in */
+	guint probes;                 /* probes recorded, retries included */
+	guint retries;                /* of those, retries of a probe that failed otherwise */
+	guint64 retrying;             /* the size being retried (0: none) */
+	char *why;                    /* with KDH_SEARCH_BLOCKED and _NONE_WORKS: why */
+	double seconds;               /* the probes' own time, summed */
 } KdhSizingSearch;
 
 /* A search for RAM between LOW and HIGH in STEPs; FALSE with an error when
@@ -56,8 +62,11 @@ gboolean kdh_sizing_search_init(KdhSizingSearch *s, guint64 ram, guint64 low, gu
 void kdh_sizing_search_clear(KdhSizingSearch *s);
 
 /* The crashkernel= size to probe next, or 0 once the search is over: HIGH
- * first, then LOW, then the middle of what is left (a multiple of STEP),
- * a size again after it failed otherwise once. */
+ * first, then LOW, then the middle of what is left (a multiple of STEP):
+ * between the largest size too small and the smallest that worked, or,
+ * while none worked because HIGH could not be reserved, the smallest size
+ * the kernel could not reserve; a size again after it failed otherwise
+ * once. */
 guint64 kdh_sizing_search_next(const KdhSizingSearch *s);
 
 /* Records that SIZE (the one kdh_sizing_search_next gave) came out as

@@ -125,8 +125,8 @@ START_TEST(noise_is_retried_never_taken_for_too_small)
 	ck_assert(kdh_sizing_search_init(&s, 1024 * M, 64 * M, 512 * M, 8 * M, NULL));
 	play(&s, &twice, seen);
 	ck_assert_int_eq(s.state, KDH_SEARCH_BLOCKED);
-	ck_assert_ptr_nonnull(strstr(s.blocked_why, "crashkernel=288M failed twice"));
-	ck_assert_ptr_nonnull(strstr(s.blocked_why, "capture-timeout"));
+	ck_assert_ptr_nonnull(strstr(s.why, "crashkernel=288M failed twice"));
+	ck_assert_ptr_nonnull(strstr(s.why, "capture-timeout"));
 	/* Never recorded as too small. */
 	ck_assert_uint_ne(s.fail, 288 * M);
 	kdh_sizing_search_clear(&s);
@@ -146,14 +146,64 @@ START_TEST(bad_bounds_refused)
 }
 END_TEST
 
-START_TEST(memory_diagnoses)
+START_TEST(probe_outcomes)
 {
-	ck_assert(kdh_sizing_memory_diagnosis("capture-kernel-oom"));
-	ck_assert(kdh_sizing_memory_diagnosis("kexec-load-failed"));
-	ck_assert(kdh_sizing_memory_diagnosis("reservation-failed"));
-	ck_assert(!kdh_sizing_memory_diagnosis("capture-kernel-panic"));
-	ck_assert(!kdh_sizing_memory_diagnosis("capture-timeout"));
-	ck_assert(!kdh_sizing_memory_diagnosis(NULL));
+	ck_assert_int_eq(kdh_sizing_probe_outcome(TRUE, NULL), KDH_PROBE_PASS);
+	ck_assert_int_eq(kdh_sizing_probe_outcome(FALSE, "capture-kernel-oom"),
+	                 KDH_PROBE_TOO_SMALL);
+	ck_assert_int_eq(kdh_sizing_probe_outcome(FALSE, "kexec-load-failed"), KDH_PROBE_TOO_SMALL);
+	ck_assert_int_eq(kdh_sizing_probe_outcome(FALSE, "reservation-failed"),
+	                 KDH_PROBE_TOO_LARGE);
+	ck_assert_int_eq(kdh_sizing_probe_outcome(FALSE, "capture-kernel-panic"), KDH_PROBE_OTHER);
+	ck_assert_int_eq(kdh_sizing_probe_outcome(FALSE, "capture-timeout"), KDH_PROBE_OTHER);
+	ck_assert_int_eq(kdh_sizing_probe_outcome(FALSE, NULL), KDH_PROBE_OTHER);
+}
+END_TEST
+
+/* A small guest cannot give --high: sizes from CEILING up cannot be
+ * reserved (reservation-failed), and the search looks below them. */
+static KdhProbeOutcome capped_probe(guint64 size, guint64 threshold, guint64 ceiling)
+{
+	return size >= ceiling     ? KDH_PROBE_TOO_LARGE
+	       : size >= threshold ? KDH_PROBE_PASS
+	                           : KDH_PROBE_TOO_SMALL;
+}
+
+START_TEST(too_large_is_searched_below)
+{
+	static const struct {
+		guint64 threshold, ceiling;
+		KdhSearchState state;
+		guint64 pass;
+	} plays[] = {
+	    {100 * M, 448 * M, KDH_SEARCH_ANSWERED, 104 * M},
+	    {100 * M, 120 * M, KDH_SEARCH_ANSWERED, 104 * M},
+	    /* Needs 300M, cannot reserve more than 296M: nothing works. */
+	    {300 * M, 297 * M, KDH_SEARCH_NONE_WORKS, 0},
+	    /* Even 64M cannot be reserved. */
+	    {100 * M, 64 * M, KDH_SEARCH_NONE_WORKS, 0},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(plays); i++) {
+		KdhSizingSearch s;
+		guint64 size;
+
+		ck_assert(kdh_sizing_search_init(&s, 512 * M, 64 * M, 512 * M, 8 * M, NULL));
+		while ((size = kdh_sizing_search_next(&s))) {
+			kdh_sizing_search_record(
+			    &s, size, capped_probe(size, plays[i].threshold, plays[i].ceiling),
+			    "reservation-failed", 30);
+			ck_assert_uint_le(s.probes, 16);
+		}
+		ck_assert_int_eq(s.state, plays[i].state);
+		ck_assert_uint_eq(s.pass, plays[i].pass);
+		if (plays[i].state == KDH_SEARCH_ANSWERED)
+			ck_assert_uint_le(s.probes,
+			                  kdh_sizing_bisect_bound(64 * M, 512 * M, 8 * M) + 3);
+		else
+			ck_assert_ptr_nonnull(s.why);
+		kdh_sizing_search_clear(&s);
+	}
 }
 END_TEST
 
@@ -378,7 +428,8 @@ Suite *sizing_suite(void)
 	tcase_add_test(tc, the_bounds_decide_alone);
 	tcase_add_test(tc, noise_is_retried_never_taken_for_too_small);
 	tcase_add_test(tc, bad_bounds_refused);
-	tcase_add_test(tc, memory_diagnoses);
+	tcase_add_test(tc, probe_outcomes);
+	tcase_add_test(tc, too_large_is_searched_below);
 	tcase_add_test(tc, crashkernel_eval_rounds_ram_to_128M);
 	tcase_add_test(tc, suggestion_covers_every_ram_in_its_ranges);
 	tcase_add_test(tc, defaults_and_estimators);
