@@ -18,8 +18,9 @@ static const char *or_unknown(const char *s)
 
 static void print_field(FILE *out, const KdhField *f)
 {
-	fprintf(out, "field %s%s: %u lines%s\n", f->source, f->vmcore ? " (vmcore's kernel log)" : "",
-	        f->lines, f->truncated ? " (truncated)" : "");
+	fprintf(out, "field %s%s: %u lines%s\n", f->source,
+	        f->vmcore ? " (vmcore's kernel log)" : "", f->lines,
+	        f->truncated ? " (truncated)" : "");
 	fprintf(out, "  kernel     %s%s%s%s\n", or_unknown(f->release),
 	        f->debian_version ? " (Debian " : "", f->debian_version ? f->debian_version : "",
 	        f->debian_version ? ")" : "");
@@ -32,7 +33,8 @@ static void print_field(FILE *out, const KdhField *f)
 	        f->cpus_from ? f->cpus_from : "", f->cpus_from ? ")" : "");
 	fprintf(out, "  cmdline    %s\n", or_unknown(f->cmdline));
 	fprintf(out, "  crashkernel %s\n", f->crashkernel ? f->crashkernel : "none");
-	fprintf(out, "  class      %s (line %u: %s)\n", f->klass->name, f->crash_line, f->crash_text);
+	fprintf(out, "  class      %s (line %u: %s)\n", f->klass->name, f->crash_line,
+	        f->crash_text);
 	fprintf(out, "  reason     %s\n", or_unknown(f->reason));
 	if (f->cpu >= 0)
 		fprintf(out, "  context    CPU %d PID %d Comm %s\n", f->cpu, f->pid, f->comm);
@@ -216,10 +218,11 @@ static char *summary(const Outcome *o)
 	                       o->repro->cpu);
 	g_string_append_printf(s, "same comm:           %s (%s / %s)\n", yes(m->comm),
 	                       or_unknown(o->field->comm), or_unknown(o->repro->comm));
-	g_string_append_printf(s,
-	                       "top frames:          %u of the field's %u in the reproduction's top "
-	                       "%u, %u in the same order from the top\n",
-	                       m->frames_common, m->frames_field, KDH_FIELD_FRAMES, m->frames_in_order);
+	g_string_append_printf(
+	    s,
+	    "top frames:          %u of the field's %u in the reproduction's top "
+	    "%u, %u in the same order from the top\n",
+	    m->frames_common, m->frames_field, KDH_FIELD_FRAMES, m->frames_in_order);
 	g_string_append(s, "  (kdh's trigger reaches panic through its own code: frames below the "
 	                   "panic are expected to differ from a field crash's)\n");
 	return g_string_free(s, FALSE);
@@ -238,7 +241,8 @@ static gboolean write_md(const Outcome *o, const char *text, const char *path, G
 	if (o->notes->len) {
 		g_string_append(s, "\nAssumptions:\n\n");
 		for (guint i = 0; i < o->notes->len; i++)
-			g_string_append_printf(s, "- %s\n", (const char *)g_ptr_array_index(o->notes, i));
+			g_string_append_printf(s, "- %s\n",
+			                       (const char *)g_ptr_array_index(o->notes, i));
 	}
 	ok = g_file_set_contents(path, s->str, (gssize)s->len, error);
 	g_string_free(s, TRUE);
@@ -264,7 +268,8 @@ int kdh_cmd_reproduce(int argc, char **argv)
 	g_autofree GOptionEntry *runner_entries = kdh_runner_option_entries(&runner);
 	g_autoptr(GOptionContext) octx =
 	    g_option_context_new("FIELD - reproduce a field crash (console log, dmesg or vmcore)");
-	g_autoptr(GPtrArray) cases = NULL, batch = NULL, notes = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) cases = NULL, batch = NULL,
+	                     notes = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(KdhSession) session = NULL;
 	g_autoptr(KdhField) field = NULL, repro = NULL;
 	g_autoptr(GError) error = NULL;

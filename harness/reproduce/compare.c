@@ -11,7 +11,8 @@ static gboolean same(const char *a, const char *b)
 
 void kdh_reproduce_compare(const KdhField *f, const KdhField *r, KdhReproduceMatch *m)
 {
-	guint nf = MIN(f->frames->len, KDH_FIELD_FRAMES), nr = MIN(r->frames->len, KDH_FIELD_FRAMES);
+	guint nf = MIN(f->frames->len, KDH_FIELD_FRAMES),
+	      nr = MIN(r->frames->len, KDH_FIELD_FRAMES);
 	gboolean in_order = TRUE;
 
 	*m = (KdhReproduceMatch){0};

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-G_DEFINE_QUARK(kdh-reproduce-error-quark, kdh_reproduce_error)
+G_DEFINE_QUARK(kdh - reproduce - error - quark, kdh_reproduce_error)
 
 #define PANIC_MARK "Kernel panic - not syncing: "
 /* How far before a generic panic ("Fatal exception") the oops that caused
@@ -85,7 +85,8 @@ static void split_lines(Parse *p, char *text)
 			/* \r inside a line (a progress bar, a console that moved the
 			 * cursor) hides nothing a kernel line needs: spaces. */
 			g_strdelimit(raw, "\r\t", ' ');
-			if (g_regex_match(prefix, raw, 0, &m) && g_match_info_fetch_pos(m, 0, &start, &stop))
+			if (g_regex_match(prefix, raw, 0, &m) &&
+			    g_match_info_fetch_pos(m, 0, &start, &stop))
 				g_ptr_array_add(p->lines, g_strdup(raw + stop));
 			else
 				g_ptr_array_add(p->lines, g_strdup(raw));
@@ -149,7 +150,8 @@ static gboolean find_crash(Parse *p, guint *crash)
 			if (strstr(L(p, i), "---[ end ") || g_str_has_prefix(L(p, i), "KDH: ") ||
 			    strstr(L(p, i), "Linux version "))
 				break;
-			if (k && (k == f->klass || (generic(f->klass) && k - table < f->klass - table))) {
+			if (k && (k == f->klass ||
+			          (generic(f->klass) && k - table < f->klass - table))) {
 				f->klass = k;
 				*crash = i;
 			}
@@ -178,7 +180,8 @@ static gboolean find_crash(Parse *p, guint *crash)
  * last one before it; then the frames of the call trace after it. */
 static void find_context(Parse *p, guint crash, guint boot)
 {
-	g_autoptr(GRegex) ctx = rx("CPU: (\\d{1,5}) (?:UID: \\d+ )?PID: (\\d{1,10}) Comm: (\\S{1,64})");
+	g_autoptr(GRegex) ctx =
+	    rx("CPU: (\\d{1,5}) (?:UID: \\d+ )?PID: (\\d{1,10}) Comm: (\\S{1,64})");
 	g_autoptr(GRegex) frame =
 	    rx("^\\s*(\\? )?([A-Za-z_][A-Za-z0-9_.]{0,127})\\+0x[0-9a-f]{1,16}/0x[0-9a-f]{1,16}"
 	       "(?: \\[[^\\]]{1,64}\\])?\\s*$");
@@ -217,7 +220,10 @@ static void find_context(Parse *p, guint crash, guint boot)
 		}
 		if (!strstr(L(p, i), "Call Trace:"))
 			continue;
-		for (guint j = i + 1; j < n && f->frames->len < KDH_FIELD_FRAMES; j++) {
+		/* The trace ends at a register dump (the interrupted context's),
+		 * an end marker, or two lines that are not frames (a line of other
+		 * output interleaved on a console is passed over). */
+		for (guint j = i + 1, other = 0; j < n && f->frames->len < KDH_FIELD_FRAMES; j++) {
 			g_autoptr(GMatchInfo) fm = NULL;
 			const char *s = L(p, j);
 
@@ -225,8 +231,15 @@ static void find_context(Parse *p, guint crash, guint boot)
 				s++;
 			if (s[0] == '<' && strchr(s, '>') && strlen(s) < 12)
 				continue; /* <TASK>, </IRQ>, <NMI>: where the stack switched */
-			if (!g_regex_match(frame, L(p, j), 0, &fm))
+			if (g_str_has_prefix(s, "RIP: ") || strstr(s, "---[ end ") ||
+			    g_str_has_prefix(s, "Kernel Offset:"))
 				break;
+			if (!g_regex_match(frame, L(p, j), 0, &fm)) {
+				if (++other == 2)
+					break;
+				continue;
+			}
+			other = 0;
 			if (g_match_info_get_match_count(fm) > 1) {
 				g_autofree char *q = g_match_info_fetch(fm, 1);
 
@@ -296,11 +309,13 @@ static void find_facts(Parse *p, guint boot, guint crash)
 				mem_total = 0;
 			}
 		} else if (g_regex_match(e820, s, 0, &m)) {
-			g_autofree char *a = g_match_info_fetch(m, 1), *b = g_match_info_fetch(m, 2);
+			g_autofree char *a = g_match_info_fetch(m, 1),
+			                *b = g_match_info_fetch(m, 2);
 			guint64 lo, hi;
 
-			if (number(a, 16, 0, G_MAXUINT64, &lo) && number(b, 16, 0, G_MAXUINT64, &hi) &&
-			    hi >= lo && hi - lo < G_MAXUINT64 - e820_sum)
+			if (number(a, 16, 0, G_MAXUINT64, &lo) &&
+			    number(b, 16, 0, G_MAXUINT64, &hi) && hi >= lo &&
+			    hi - lo < G_MAXUINT64 - e820_sum)
 				e820_sum += hi - lo + 1;
 			else if (!e820_bad) {
 				e820_bad = TRUE;
@@ -361,8 +376,8 @@ KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError 
 	if (len > KDH_FIELD_MAX_BYTES) {
 		len = KDH_FIELD_MAX_BYTES;
 		f->truncated = TRUE;
-		note(&p, 0, "larger than %u MiB: only its first %u MiB read", KDH_FIELD_MAX_BYTES >> 20,
-		     KDH_FIELD_MAX_BYTES >> 20);
+		note(&p, 0, "larger than %u MiB: only its first %u MiB read",
+		     KDH_FIELD_MAX_BYTES >> 20, KDH_FIELD_MAX_BYTES >> 20);
 	}
 	/* NUL bytes (a console's line noise, a binary file) would end the
 	 * text early: they become '?' before the UTF-8 repair. */
@@ -374,11 +389,12 @@ KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError 
 	split_lines(&p, text);
 	f->lines = lines->len;
 	if (!find_crash(&p, &crash)) {
-		g_set_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
-		            "%s: no kernel crash in its %u line%s: no \"%s\" line, no oops, lockup, "
-		            "BUG or other crash line kdh knows (kdh reproduce needs the console log or "
-		            "dmesg of the crash)",
-		            name, lines->len, lines->len == 1 ? "" : "s", "Kernel panic - not syncing:");
+		g_set_error(
+		    error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
+		    "%s: no kernel crash in its %u line%s: no \"%s\" line, no oops, lockup, "
+		    "BUG or other crash line kdh knows (kdh reproduce needs the console log or "
+		    "dmesg of the crash)",
+		    name, lines->len, lines->len == 1 ? "" : "s", "Kernel panic - not syncing:");
 		return NULL;
 	}
 	f->crash_line = crash + 1;
@@ -431,8 +447,8 @@ KdhField *kdh_field_load(const char *path, GError **error)
 	KdhField *f = NULL;
 
 	if (!d) {
-		g_set_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT, "%s: out of memory",
-		            path);
+		g_set_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
+		            "%s: out of memory", path);
 		return NULL;
 	}
 	st = dump_open(d, path);
@@ -442,7 +458,8 @@ KdhField *kdh_field_load(const char *path, GError **error)
 
 		if ((st = dump_dmesg(d, &text, &len)) != DUMP_OK) {
 			g_set_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
-			            "%s: a dump, but its kernel log cannot be read: %s", path, dump_error(d));
+			            "%s: a dump, but its kernel log cannot be read: %s", path,
+			            dump_error(d));
 		} else if ((f = kdh_field_parse(path, text, len, error))) {
 			const char *rel = dump_vmcoreinfo(d, "OSRELEASE");
 
@@ -450,10 +467,11 @@ KdhField *kdh_field_load(const char *path, GError **error)
 			if (!f->release && rel && *rel && strlen(rel) < 65 &&
 			    g_utf8_validate(rel, -1, NULL)) {
 				f->release = g_strdup(rel);
-				g_ptr_array_add(f->notes,
-				                g_strdup_printf("%s: the release is VMCOREINFO's (the log "
-				                                "lost its \"Linux version\" line)",
-				                                path));
+				g_ptr_array_add(
+				    f->notes,
+				    g_strdup_printf("%s: the release is VMCOREINFO's (the log "
+				                    "lost its \"Linux version\" line)",
+				                    path));
 			}
 		}
 		free(text);

@@ -98,7 +98,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhField, kdh_field_free)
 /* Guest bounds: the field's RAM and CPUs are clamped to these (noted). */
 #define KDH_REPRODUCE_MIN_MEMORY (512ULL << 20)
 #define KDH_REPRODUCE_MAX_MEMORY (16ULL << 30)
-#define KDH_REPRODUCE_MAX_CPUS 4
+#define KDH_REPRODUCE_MAX_CPUS   4
 
 typedef struct {
 	const char *kernel; /* --kernel REF, or NULL: the field's Debian kernel */

@@ -61,10 +61,11 @@ char *kdh_reproduce_scenario(const KdhField *f, const KdhReproduceOptions *o, GP
 	if (o->kernel)
 		ref = g_strdup(o->kernel);
 	else if (!(ref = kdh_reproduce_debian_ref(f->release, f->build))) {
-		g_set_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_KERNEL,
-		            "%s: kernel %s is not a Debian kernel kdh can fetch by its ABI: give the "
-		            "kernel with --kernel import:PATH (or any kernel ref)",
-		            f->source, f->release ? f->release : "(no \"Linux version\" line)");
+		g_set_error(
+		    error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_KERNEL,
+		    "%s: kernel %s is not a Debian kernel kdh can fetch by its ABI: give the "
+		    "kernel with --kernel import:PATH (or any kernel ref)",
+		    f->source, f->release ? f->release : "(no \"Linux version\" line)");
 		return NULL;
 	}
 	if (!f->klass || !f->klass->trigger || !(trig = kdh_trigger_find(f->klass->trigger))) {
@@ -79,7 +80,10 @@ char *kdh_reproduce_scenario(const KdhField *f, const KdhReproduceOptions *o, GP
 	} else {
 		memory = kdh_reproduce_guest_memory(f->ram_bytes);
 		if (f->ram_bytes > KDH_REPRODUCE_MAX_MEMORY)
-			add_note(notes, "the field had %" G_GUINT64_FORMAT " MiB of RAM: the guest gets %" G_GUINT64_FORMAT " MiB, kdh's largest",
+			add_note(notes,
+			         "the field had %" G_GUINT64_FORMAT
+			         " MiB of RAM: the guest gets %" G_GUINT64_FORMAT
+			         " MiB, kdh's largest",
 			         f->ram_bytes >> 20, memory >> 20);
 	}
 	cpus = f->cpus ? MIN(f->cpus, KDH_REPRODUCE_MAX_CPUS) : 1;
@@ -90,10 +94,11 @@ char *kdh_reproduce_scenario(const KdhField *f, const KdhReproduceOptions *o, GP
 	ck = f->crashkernel;
 	if (!ck || !kdh_crashkernel_valid(ck)) {
 		if (ck)
-			add_note(notes, "the field's crashkernel=%s is not one kdh can pass on: %s", ck,
-			         KDH_REPRODUCE_DEFAULT_CRASHKERNEL);
+			add_note(notes, "the field's crashkernel=%s is not one kdh can pass on: %s",
+			         ck, KDH_REPRODUCE_DEFAULT_CRASHKERNEL);
 		else
-			add_note(notes, "the field's command line has no crashkernel= (kdump was not "
+			add_note(notes,
+			         "the field's command line has no crashkernel= (kdump was not "
 			         "armed there): kdh uses crashkernel=%s",
 			         KDH_REPRODUCE_DEFAULT_CRASHKERNEL);
 		ck = KDH_REPRODUCE_DEFAULT_CRASHKERNEL;
