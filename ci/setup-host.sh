@@ -37,6 +37,8 @@ packages=(
 	# read by the ci suite through libyaml (as the report suite reads
 	# results.tap's YAML diagnostics)
 	yamllint libyaml-dev
+	# report.html is checked as a browser renders it: headless Chromium
+	chromium
 )
 
 # The end-to-end test of running kdh as an ordinary user

@@ -250,12 +250,14 @@ static void print_json(GPtrArray *cases)
 int kdh_cmd_list(int argc, char **argv)
 {
 	KdhSelectOptions select = {0};
-	gboolean json = FALSE, triggers = FALSE;
+	gboolean json = FALSE, triggers = FALSE, matrix = FALSE;
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "a JSON array of objects, every field", NULL},
 	    {"triggers", 0, 0, G_OPTION_ARG_NONE, &triggers,
 	     "the trigger table instead of cases (no SCENARIO)", NULL},
+	    {"matrix", 0, 0, G_OPTION_ARG_NONE, &matrix,
+	     "SCENARIO is one matrix file (kdh matrix): list its cells", NULL},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "SCENARIO..."},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
@@ -278,7 +280,8 @@ int kdh_cmd_list(int argc, char **argv)
 		return KDH_EXIT_OK;
 	}
 	if (!error)
-		cases = kdh_cli_load_cases((const char *const *)files, &select, &error);
+		cases = (matrix ? kdh_cli_load_matrix
+		                : kdh_cli_load_cases)((const char *const *)files, &select, &error);
 	kdh_select_options_clear(&select);
 	if (!cases) {
 		g_printerr("kdh list: %s\n", error->message);

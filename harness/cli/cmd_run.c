@@ -15,21 +15,14 @@ int kdh_cmd_run(int argc, char **argv)
 	};
 	g_auto(KdhRunnerOptions) runner = {0};
 	g_auto(KdhSelectOptions) select = {0};
-	g_autofree GOptionEntry *runner_entries = kdh_runner_option_entries(&runner);
-	g_autofree GOptionEntry *select_entries = kdh_select_option_entries(&select);
-	g_autoptr(GOptionContext) octx = g_option_context_new("- run kdump scenarios");
 	g_autoptr(GPtrArray) cases = NULL, batch = NULL;
 	g_autoptr(KdhSession) session = NULL;
 	g_autoptr(GError) error = NULL;
 	int status;
 
-	g_option_context_add_main_entries(octx, entries, NULL);
-	g_option_context_add_main_entries(octx, runner_entries, NULL);
-	g_option_context_add_main_entries(octx, select_entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
-		g_printerr("kdh run: %s\n", error->message);
+	if (!kdh_cli_parse_run("kdh run", "- run kdump scenarios", entries, &runner, &select, &argc,
+	                       &argv))
 		return KDH_EXIT_USAGE;
-	}
 	/* Every scenario is checked before anything starts. */
 	cases = kdh_cli_load_cases((const char *const *)files, &select, &error);
 	if (!cases) {

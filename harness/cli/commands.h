@@ -87,6 +87,14 @@ GOptionEntry *kdh_runner_option_entries(KdhRunnerOptions *o);
 void kdh_runner_options_clear(KdhRunnerOptions *o);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhRunnerOptions, kdh_runner_options_clear)
 
+/* Parses ARGV for COMMAND ("kdh matrix"; SUMMARY follows the usage line
+ * of --help): OWN (the command's own rows, NULL-terminated, may be NULL),
+ * the runner's options into RUNNER, and with SELECT --filter, --shard and
+ * --timeout-scale into it.  FALSE on a usage error, already said. */
+gboolean kdh_cli_parse_run(const char *command, const char *summary, const GOptionEntry *own,
+                           KdhRunnerOptions *runner, KdhSelectOptions *select, int *argc,
+                           char ***argv);
+
 typedef struct KdhSession KdhSession;
 
 /* Checks O and chooses the jobs for guests as large as the largest of
@@ -126,9 +134,14 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases);
  * any number of times; after a cancellation the cases come back NOT-RUN. */
 int kdh_session_run(KdhSession *s, GPtrArray *cases, GPtrArray **batch);
 
-/* Adds R (taken) to the session's results, as if run (a cell --resume
- * carried over). */
-void kdh_session_add_result(KdhSession *s, KdhResult *r);
+/* Adds the case object NODE (taken; kdh_report_read_verdict) of a case an
+ * earlier run already ran to the session's reports and counts, with its
+ * VERDICT (kdh matrix --resume). */
+void kdh_session_add_carried(KdhSession *s, JsonNode *node, KdhVerdict verdict);
+
+/* The reports list the cases in the order of CASES (KdhCase*), whether run
+ * or carried; without it, carried cases come first, then the run's. */
+void kdh_session_set_order(KdhSession *s, GPtrArray *cases);
 
 /* Every result so far (owned by the session). */
 GPtrArray *kdh_session_results(const KdhSession *s);
@@ -137,6 +150,10 @@ GPtrArray *kdh_session_results(const KdhSession *s);
  * for results.json; may be NULL) in the run folder, and the exit status:
  * kdh_report_exit_status of every result, or 128 + the signal. */
 int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select);
+
+/* As kdh_cli_load_cases for FILES holding exactly one matrix file
+ * (kdh_matrix_load: its cells' cases). */
+GPtrArray *kdh_cli_load_matrix(const char *const *files, const KdhSelectOptions *o, GError **error);
 
 /* `kdh dump` and the whole of build/kdh-dump (dump_cmd.c, which needs only
  * the dump library: no glib).  Unlike the others, ARGV[0] is the dump

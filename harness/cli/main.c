@@ -21,6 +21,8 @@ static int cmd_help(int argc, char **argv);
 static const KdhCommand commands[] = {
     {"run", kdh_cmd_run, "[OPTION...] SCENARIO...",
      "run scenario files: boot, crash, capture, verify"},
+    {"matrix", kdh_cmd_matrix, "[OPTION...] [--resume DIR] MATRIX-FILE",
+     "every scenario of a matrix file on each of its kernels: a kernel x scenario report"},
     {"list", kdh_cmd_list,
      "[--filter GLOB] [--shard I/N] [--timeout-scale X] [--json] SCENARIO... | --triggers [--json]",
      "the cases scenario files expand to, without starting anything"},

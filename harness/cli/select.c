@@ -28,7 +28,22 @@ void kdh_select_options_clear(KdhSelectOptions *o)
 	g_clear_pointer(&o->timeout_scale, g_free);
 }
 
-GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *o, GError **error)
+/* The cases of FILES (NULL-terminated, at least one): scenario files, or
+ * with MATRIX one matrix file. */
+static GPtrArray *load(const char *const *files, gboolean matrix, GError **error)
+{
+	if (!matrix)
+		return kdh_scenario_load_all(files, error);
+	if (files[1]) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "name one matrix file, not %u files", g_strv_length((char **)files));
+		return NULL;
+	}
+	return kdh_matrix_load(files[0], error);
+}
+
+static GPtrArray *load_selected(const char *const *files, gboolean matrix,
+                                const KdhSelectOptions *o, GError **error)
 {
 	g_autoptr(GPtrArray) cases = NULL;
 	guint index = 0, count = 0, loaded;
@@ -46,10 +61,10 @@ GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *
 	}
 	if (!files || !files[0]) {
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		            "name at least one scenario file");
+		            matrix ? "name a matrix file" : "name at least one scenario file");
 		return NULL;
 	}
-	cases = kdh_scenario_load_all(files, error);
+	cases = load(files, matrix, error);
 	if (!cases)
 		return NULL;
 	loaded = cases->len;
@@ -72,6 +87,16 @@ GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *
 			kdh_case_scale_timeouts(g_ptr_array_index(cases, i), scale);
 	}
 	return g_steal_pointer(&cases);
+}
+
+GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *o, GError **error)
+{
+	return load_selected(files, FALSE, o, error);
+}
+
+GPtrArray *kdh_cli_load_matrix(const char *const *files, const KdhSelectOptions *o, GError **error)
+{
+	return load_selected(files, TRUE, o, error);
 }
 
 gboolean kdh_cli_parse(const char *command, const char *sub, const char *args, const char *summary,

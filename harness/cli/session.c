@@ -42,6 +42,9 @@ struct KdhSession {
 	gboolean kernels_seen; /* the accelerator chosen, the folder proven writable */
 	gboolean libvirt_ready;
 	GPtrArray *results; /* KdhResult*, every batch's, in order */
+	GPtrArray *carried; /* JsonNode*: cases carried over from an earlier run */
+	KdhVerdictCounts carried_counts;
+	GHashTable *order; /* case name -> its place + 1 in the reports; NULL: run order */
 	char *started_at;
 	gint64 start;
 };
@@ -72,6 +75,27 @@ GOptionEntry *kdh_runner_option_entries(KdhRunnerOptions *o)
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	return g_memdup2(rows, sizeof(rows));
+}
+
+gboolean kdh_cli_parse_run(const char *command, const char *summary, const GOptionEntry *own,
+                           KdhRunnerOptions *runner, KdhSelectOptions *select, int *argc,
+                           char ***argv)
+{
+	g_autofree GOptionEntry *runner_entries = kdh_runner_option_entries(runner);
+	g_autofree GOptionEntry *select_entries = select ? kdh_select_option_entries(select) : NULL;
+	g_autoptr(GOptionContext) octx = g_option_context_new(summary);
+	g_autoptr(GError) error = NULL;
+
+	if (own)
+		g_option_context_add_main_entries(octx, own, NULL);
+	g_option_context_add_main_entries(octx, runner_entries, NULL);
+	if (select_entries)
+		g_option_context_add_main_entries(octx, select_entries, NULL);
+	if (!g_option_context_parse(octx, argc, argv, &error)) {
+		g_printerr("%s: %s\n", command, error->message);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 void kdh_runner_options_clear(KdhRunnerOptions *o)
@@ -134,7 +158,8 @@ static int choose_jobs(const char *command, GPtrArray *cases, guint asked, guint
 		g_printerr("%s: %s:%u: case %s: a guest of %" G_GUINT64_FORMAT
 		           " MiB (with QEMU and the libguestfs appliance) does not fit in this "
 		           "host's %s of memory\n",
-		           command, big->source, big->name_line, big->name, big->memory >> 20, total);
+		           command, big->source, big->name_line, big->name, big->memory >> 20,
+		           total);
 		return KDH_EXIT_USAGE;
 	}
 	*jobs = kdh_jobs_choose(&host, largest, &why);
@@ -174,8 +199,8 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 		return NULL;
 	}
 	/* An empty shard starts nothing: no jobs to choose. */
-	if (cases->len && (*status = choose_jobs(command, cases, (guint)o->jobs, &jobs, &budget)) !=
-	                      KDH_EXIT_OK)
+	if (cases->len &&
+	    (*status = choose_jobs(command, cases, (guint)o->jobs, &jobs, &budget)) != KDH_EXIT_OK)
 		return NULL;
 
 	s = g_new0(KdhSession, 1);
@@ -196,6 +221,7 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 	s->run_dir = g_build_filename(abs, s->run_id, NULL);
 	s->prepared = kdh_prepared_new();
 	s->results = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
+	s->carried = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	s->started_at = kdh_timestamp_now();
 	s->start = g_get_monotonic_time();
 
@@ -229,6 +255,10 @@ void kdh_session_free(KdhSession *s)
 	kdh_vm_run_dir_free(s->vm_dir);
 	if (s->results)
 		g_ptr_array_unref(s->results);
+	if (s->carried)
+		g_ptr_array_unref(s->carried);
+	if (s->order)
+		g_hash_table_unref(s->order);
 	g_free(s->command);
 	g_free(s->accel_opt);
 	g_free(s->cache);
@@ -292,8 +322,8 @@ gboolean kdh_session_ensure_dir(KdhSession *s)
  * host reboots).  "kvm" on a host whose probe found KVM broken is refused
  * at once, with the probe's reason: waiting out a boot timeout would only
  * say less.  Returns an exit status, KDH_EXIT_OK when *ACCEL was set. */
-static int choose_accel(const char *command, const char *opt, const KdhKernel *k,
-                        const char *cache, KdhAccel *accel)
+static int choose_accel(const char *command, const char *opt, const KdhKernel *k, const char *cache,
+                        KdhAccel *accel)
 {
 	g_autofree char *why = NULL;
 
@@ -379,9 +409,53 @@ int kdh_session_run(KdhSession *s, GPtrArray *cases, GPtrArray **batch)
 	return KDH_EXIT_OK;
 }
 
-void kdh_session_add_result(KdhSession *s, KdhResult *r)
+void kdh_session_add_carried(KdhSession *s, JsonNode *node, KdhVerdict verdict)
 {
-	g_ptr_array_add(s->results, r);
+	g_ptr_array_add(s->carried, node);
+	s->carried_counts.n[verdict]++;
+}
+
+void kdh_session_set_order(KdhSession *s, GPtrArray *cases)
+{
+	if (s->order)
+		g_hash_table_unref(s->order);
+	s->order = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		g_hash_table_insert(s->order, g_strdup(c->name), GUINT_TO_POINTER(i + 1));
+	}
+}
+
+/* The place of case object A's name in the session's order (unknown last). */
+static guint place(GHashTable *order, JsonNode *node)
+{
+	JsonObject *o = json_node_get_object(node);
+	const char *name = json_object_get_string_member_with_default(o, "case", "");
+	guint at = GPOINTER_TO_UINT(g_hash_table_lookup(order, name));
+
+	return at ? at : G_MAXUINT;
+}
+
+static gint by_place(gconstpointer a, gconstpointer b, gpointer order)
+{
+	guint pa = place(order, *(JsonNode *const *)a), pb = place(order, *(JsonNode *const *)b);
+
+	return pa < pb ? -1 : pa > pb;
+}
+
+/* Every case of the session as report objects: carried and run ones, in
+ * the order set (kdh_session_set_order), else carried first. */
+static GPtrArray *case_nodes(const KdhSession *s)
+{
+	GPtrArray *nodes = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+
+	for (guint i = 0; i < s->carried->len; i++)
+		g_ptr_array_add(nodes, json_node_ref(g_ptr_array_index(s->carried, i)));
+	for (guint i = 0; i < s->results->len; i++)
+		g_ptr_array_add(nodes, kdh_result_to_json(g_ptr_array_index(s->results, i)));
+	if (s->order)
+		g_ptr_array_sort_with_data(nodes, by_place, s->order);
+	return nodes;
 }
 
 GPtrArray *kdh_session_results(const KdhSession *s)
@@ -389,11 +463,15 @@ GPtrArray *kdh_session_results(const KdhSession *s)
 	return s->results;
 }
 
-/* The run's last lines: counts per verdict, wall time, cases per hour. */
-static void summarise(const KdhVerdictCounts *counts, guint cases, double wall)
+/* The run's last line: counts per verdict (CARRIED of the CASES carried
+ * over from an earlier run), wall time, cases run per hour. */
+static void summarise(const KdhVerdictCounts *counts, guint cases, guint carried, double wall)
 {
-	g_print("kdh: %u case%s in %.0f s (%.0f cases/h):", cases, cases == 1 ? "" : "s", wall,
-	        wall > 0 ? cases * 3600.0 / wall : 0);
+	g_print("kdh: %u case%s in %.0f s (%.0f cases/h", cases, cases == 1 ? "" : "s", wall,
+	        wall > 0 ? (cases - carried) * 3600.0 / wall : 0);
+	if (carried)
+		g_print("; %u carried over", carried);
+	g_print("):");
 	for (guint v = 0; v < KDH_VERDICT_COUNT; v++) {
 		if (counts->n[v] || v <= KDH_VERDICT_TIMEOUT)
 			g_print("%s %u %s", v ? "," : "", counts->n[v], kdh_verdict_name(v));
@@ -408,7 +486,8 @@ int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select)
 	g_autofree char *signal_name =
 	    cancelled ? g_strdup_printf("SIG%s", sigabbrev_np(cancelled)) : NULL;
 	double wall = (g_get_monotonic_time() - s->start) / 1e6;
-	KdhVerdictCounts counts = {0};
+	KdhVerdictCounts counts = s->carried_counts;
+	g_autoptr(GPtrArray) nodes = case_nodes(s);
 	KdhRunInfo info = {
 	    .run_id = s->run_id,
 	    .kdh_version = kdh_version(),
@@ -425,14 +504,14 @@ int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select)
 
 	for (guint i = 0; i < s->results->len; i++)
 		counts.n[((const KdhResult *)g_ptr_array_index(s->results, i))->verdict]++;
-	summarise(&counts, s->results->len, wall);
+	summarise(&counts, nodes->len, s->carried->len, wall);
 	/* Reports even for an empty shard: the merge wants every shard's. */
 	if (!results_writable(s->run_dir, &error)) {
 		g_printerr("%s: %s\n", s->command, error->message);
 		return cancelled ? 128 + cancelled : KDH_EXIT_USAGE;
 	}
 	g_print("kdh: results in %s\n", s->run_dir);
-	if (!kdh_report_write_run(&info, s->results, s->run_dir, &error)) {
+	if (!kdh_report_write_cases(&info, nodes, s->run_dir, &error)) {
 		g_printerr("%s: %s\n", s->command, error->message);
 		return cancelled ? 128 + cancelled : KDH_EXIT_ERROR;
 	}

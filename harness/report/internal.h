@@ -9,9 +9,6 @@
 
 #include "report/report.h"
 
-/* R as the verdict.json object (also one of results.json's "cases"). */
-JsonNode *kdh_result_to_json(const KdhResult *r);
-
 /* The results.json document: INFO's members, MERGED_FROM (char*: the run
  * ids a merge came from; NULL: none), the counts per verdict and CASES
  * (JsonNode* case objects; referenced, not taken over). */
@@ -43,6 +40,27 @@ GPtrArray *kdh_doc_cases(JsonObject *doc);
 /* The case's verdict; ERROR when unreadable. */
 KdhVerdict kdh_doc_verdict(JsonObject *c);
 
+/* ---- the kernel x scenario grid (grid.c) ---- */
+
+/* The cases of a document that name a matrix cell (matrix.kernel and
+ * matrix.scenario), by row and column. */
+typedef struct {
+	GPtrArray *rows;    /* char*: kernel labels, in first-seen order */
+	GPtrArray *columns; /* char*: scenario case names, likewise */
+	GHashTable *cells;  /* "row/column" -> JsonObject* case (DOC's) */
+} KdhGrid;
+
+/* The grid of DOC's cases (empty: no case names a cell). */
+KdhGrid *kdh_grid_new(JsonObject *doc);
+void kdh_grid_free(KdhGrid *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhGrid, kdh_grid_free)
+
+/* The case of a cell, or NULL (the cell did not run). */
+JsonObject *kdh_grid_cell(const KdhGrid *g, guint row, guint column);
+
+/* Any case of ROW (its kernel's release and package), or NULL. */
+JsonObject *kdh_grid_row_case(const KdhGrid *g, guint row);
+
 /* ---- the writers: each renders DOC as its file's text, or NULL with an
  * error ---- */
 typedef char *(*KdhReportRender)(JsonObject *doc, GError **error);
@@ -50,6 +68,7 @@ char *kdh_report_render_json(JsonObject *doc, GError **error);
 char *kdh_report_render_junit(JsonObject *doc, GError **error);
 char *kdh_report_render_tap(JsonObject *doc, GError **error);
 char *kdh_report_render_markdown(JsonObject *doc, GError **error);
+char *kdh_report_render_html(JsonObject *doc, GError **error);
 
 /* ---- text for a report format ----
  * S made valid UTF-8 (invalid bytes become U+FFFD), each character for

@@ -110,6 +110,11 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	kdh_json_add_string(b, "image", r->inputs.image);
 	kdh_json_add_string(b, "scenario", r->inputs.scenario);
 	json_builder_end_object(b);
+	json_builder_set_member_name(b, "matrix");
+	json_builder_begin_object(b);
+	kdh_json_add_string(b, "kernel", r->matrix_kernel);
+	kdh_json_add_string(b, "scenario", r->matrix_scenario);
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "dump");
 	json_builder_begin_object(b);
 	kdh_json_add_string(b, "file", r->dump_file);
@@ -123,6 +128,7 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	kdh_json_add_int(b, "pages_checked", r->dump_pages_checked);
 	kdh_json_add_string(b, "panic", r->dump_panic);
 	kdh_json_add_string(b, "panic_task", r->dump_panic_task);
+	kdh_json_add_string(b, "dmesg_file", r->dump_dmesg_file);
 	json_builder_end_object(b);
 	kdh_json_add_string(b, "results_dir", r->results_dir);
 	add_strings(b, "files", r->files);

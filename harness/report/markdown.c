@@ -101,6 +101,43 @@ static void append_row(GString *out, JsonObject *c)
 	                       kdh_verdict_name(v), bold, kern, ck, time, reason);
 }
 
+/* The kernel x scenario table of a matrix, before the row per case. */
+static void append_grid(GString *out, JsonObject *doc)
+{
+	g_autoptr(KdhGrid) g = kdh_grid_new(doc);
+
+	if (!g->rows->len)
+		return;
+	g_string_append(out, "## Kernels × scenarios\n\n| Kernel |");
+	for (guint col = 0; col < g->columns->len; col++) {
+		g_autofree char *head = md_text(g_ptr_array_index(g->columns, col), CELL_MAX_CHARS);
+		g_string_append_printf(out, " %s |", head);
+	}
+	g_string_append(out, "\n| --- |");
+	for (guint col = 0; col < g->columns->len; col++)
+		g_string_append(out, " --- |");
+	g_string_append_c(out, '\n');
+	for (guint row = 0; row < g->rows->len; row++) {
+		JsonObject *any = kdh_grid_row_case(g, row);
+		const char *release = any ? kdh_doc_str(any, "kernel.release") : NULL;
+		g_autofree char *label = md_text(g_ptr_array_index(g->rows, row), CELL_MAX_CHARS);
+		g_autofree char *rel = release ? md_text(release, CELL_MAX_CHARS) : NULL;
+
+		g_string_append_printf(out, "| %s%s%s%s |", label, rel ? " (" : "", rel ? rel : "",
+		                       rel ? ")" : "");
+		for (guint col = 0; col < g->columns->len; col++) {
+			JsonObject *c = kdh_grid_cell(g, row, col);
+			KdhVerdict v = c ? kdh_doc_verdict(c) : KDH_VERDICT_PASS;
+			const char *bold =
+			    !c || v == KDH_VERDICT_PASS || v == KDH_VERDICT_SKIP ? "" : "**";
+			g_string_append_printf(out, " %s%s%s |", bold,
+			                       c ? kdh_verdict_name(v) : "not run", bold);
+		}
+		g_string_append_c(out, '\n');
+	}
+	g_string_append(out, "\n## Cases\n\n");
+}
+
 /* The collectors' and capture kernels' warnings, after the table: a
  * passing case can have them, and they are what a console hides. */
 static void append_warnings(GString *out, GPtrArray *cases)
@@ -130,6 +167,7 @@ char *kdh_report_render_markdown(JsonObject *doc, GError **error)
 
 	(void)error;
 	append_header(out, doc);
+	append_grid(out, doc);
 	g_string_append(out, "| Case | Verdict | Kernel | crashkernel | Time | First reason |\n"
 	                     "| --- | --- | --- | --- | ---: | --- |\n");
 	for (guint i = 0; i < cases->len; i++)

@@ -97,6 +97,10 @@ static const Member case_members[] = {
     {"inputs.kernel", M_STRING_OR_NULL_OR_MISSING},
     {"inputs.image", M_STRING_OR_NULL_OR_MISSING},
     {"inputs.scenario", M_STRING_OR_NULL_OR_MISSING},
+    {"resumed_from", M_STRING_OR_NULL_OR_MISSING},
+    {"matrix", M_OBJECT_OR_MISSING},
+    {"matrix.kernel", M_STRING_OR_NULL_OR_MISSING},
+    {"matrix.scenario", M_STRING_OR_NULL_OR_MISSING},
     {"dump", M_OBJECT},
     {"dump.file", M_STRING_OR_NULL_OR_MISSING},
     {"dump.format", M_STRING_OR_NULL},
@@ -109,6 +113,7 @@ static const Member case_members[] = {
     {"dump.pages_checked", M_INT},
     {"dump.panic", M_STRING_OR_NULL},
     {"dump.panic_task", M_STRING_OR_NULL},
+    {"dump.dmesg_file", M_STRING_OR_NULL_OR_MISSING},
     {"results_dir", M_STRING_OR_NULL},
     {"files", M_STRINGS},
     {"serial_tail", M_STRINGS},
@@ -450,6 +455,33 @@ static Input *input_load(const char *dir, GError **error)
 fail:
 	input_free(in);
 	return NULL;
+}
+
+JsonNode *kdh_report_read_verdict(const char *path, GError **error)
+{
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	JsonNode *root;
+
+	if (!(text = read_capped(path, &len, error)))
+		return NULL;
+	if (nesting(text, len) > MAX_DEPTH) {
+		g_set_error(error, KDH_REPORT_ERROR, KDH_REPORT_ERROR_INPUT,
+		            "%s: nested deeper than %u levels", path, MAX_DEPTH);
+		return NULL;
+	}
+	parser = json_parser_new_immutable();
+	if (!json_parser_load_from_data(parser, text, (gssize)len, &local)) {
+		g_set_error(error, KDH_REPORT_ERROR, KDH_REPORT_ERROR_INPUT, "%s: %s", path,
+		            local->message);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	if (!root || !check_case(path, 0, root, error))
+		return NULL;
+	return json_node_copy(root);
 }
 
 /* A merged case: its object and where it came from. */

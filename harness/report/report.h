@@ -7,6 +7,7 @@
 #define KDH_REPORT_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 typedef enum {
 	KDH_VERDICT_PASS,
@@ -81,6 +82,10 @@ typedef struct {
 	char *scenario; /* the case's scenario: SHA-256 of its file's text, and its name */
 } KdhInputs;
 
+/* Frees IN's strings and sets them to NULL. */
+void kdh_inputs_clear(KdhInputs *in);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhInputs, kdh_inputs_clear)
+
 typedef struct {
 	char *case_name;
 	char *scenario_file;
@@ -116,6 +121,10 @@ typedef struct {
 	char *diagnosis;
 	char *diagnosis_line;
 	KdhInputs inputs;
+	/* The case's cell in a kernel x scenario grid (kdh matrix): its row's
+	 * kernel and its column's scenario; NULL outside a matrix. */
+	char *matrix_kernel;
+	char *matrix_scenario;
 	char *dump_file;  /* the dump verified, as the guest named it ("/var/crash/.../dump.N") */
 	char *dump_local; /* its copy in the results folder (not in verdict.json) */
 	char *dump_format;
@@ -128,6 +137,8 @@ typedef struct {
 	guint64 dump_pages_checked; /* decompressed and found sane */
 	char *dump_panic;           /* the panic line found in the dump's own dmesg */
 	char *dump_panic_task;      /* "cpu N pid N comm NAME" */
+	char *dump_dmesg_file;      /* the dump's dmesg as kdh's reader read it, a file
+	                             * of the case's folder (its name), or NULL */
 } KdhResult;
 
 /* A PASS result for CASE_NAME with nothing recorded yet. */
@@ -163,6 +174,15 @@ void kdh_result_warn(KdhResult *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Writes R as JSON (verdict.json; the same object results.json lists) to
  * PATH, atomically (g_file_set_contents). */
 gboolean kdh_report_write_json(const KdhResult *r, const char *path, GError **error);
+
+/* R as its verdict.json object (also one of results.json's "cases"). */
+JsonNode *kdh_result_to_json(const KdhResult *r);
+
+/* The case object of the verdict.json file PATH, read as hostile input as
+ * kdh_report_merge reads a case (capped, nesting bounded, every member
+ * type-checked, a kdh case name); NULL with a KDH_REPORT_ERROR_INPUT error
+ * naming PATH. */
+JsonNode *kdh_report_read_verdict(const char *path, GError **error);
 
 /* kdh's version, `git describe --always --dirty --tags` of the tree it was
  * built from ("unknown" outside a git tree).  Static; never NULL. */
@@ -201,7 +221,8 @@ typedef struct {
 } KdhRunInfo;
 
 /* The run-level report files, in the order kdh_report_write_run writes them
- * (NULL-terminated): results.json, junit.xml, results.tap, summary.md. */
+ * (NULL-terminated): results.json, junit.xml, results.tap, summary.md,
+ * report.html. */
 extern const char *const kdh_report_files[];
 
 /* Writes every run-level report of INFO and RESULTS (KdhResult*, in run
@@ -211,6 +232,11 @@ extern const char *const kdh_report_files[];
  * with a KDH_REPORT_ERROR_WRITE error naming the file. */
 gboolean kdh_report_write_run(const KdhRunInfo *info, GPtrArray *results, const char *dir,
                               GError **error);
+
+/* As kdh_report_write_run, from case objects (JsonNode*: kdh_result_to_json
+ * or kdh_report_read_verdict), in the order given. */
+gboolean kdh_report_write_cases(const KdhRunInfo *info, GPtrArray *cases, const char *dir,
+                                GError **error);
 
 typedef struct {
 	const char *const *dirs; /* results folders holding results.json; NULL-terminated */

@@ -108,9 +108,10 @@ void kdh_result_free(KdhResult *r)
 	g_free(r->readiness.service_status);
 	g_free(r->diagnosis);
 	g_free(r->diagnosis_line);
-	g_free(r->inputs.kernel);
-	g_free(r->inputs.image);
-	g_free(r->inputs.scenario);
+	kdh_inputs_clear(&r->inputs);
+	g_free(r->matrix_kernel);
+	g_free(r->matrix_scenario);
+	g_free(r->dump_dmesg_file);
 	g_free(r->dump_file);
 	g_free(r->dump_local);
 	g_free(r->dump_format);
@@ -176,4 +177,11 @@ void kdh_result_warn(KdhResult *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	g_ptr_array_add(r->warnings, g_strdup_vprintf(fmt, ap));
 	va_end(ap);
+}
+
+void kdh_inputs_clear(KdhInputs *in)
+{
+	g_clear_pointer(&in->kernel, g_free);
+	g_clear_pointer(&in->image, g_free);
+	g_clear_pointer(&in->scenario, g_free);
 }

@@ -16,10 +16,11 @@ static const KdhReportWriter writers[] = {
     {"JUnit XML", "junit.xml", kdh_report_render_junit},
     {"TAP", "results.tap", kdh_report_render_tap},
     {"Markdown", "summary.md", kdh_report_render_markdown},
+    {"HTML", "report.html", kdh_report_render_html},
 };
 
-const char *const kdh_report_files[] = {"results.json", "junit.xml", "results.tap", "summary.md",
-                                        NULL};
+const char *const kdh_report_files[] = {"results.json", "junit.xml",   "results.tap",
+                                        "summary.md",   "report.html", NULL};
 
 gboolean kdh_report_write_all(JsonObject *doc, const char *dir, GError **error)
 {
@@ -40,15 +41,21 @@ gboolean kdh_report_write_all(JsonObject *doc, const char *dir, GError **error)
 	return TRUE;
 }
 
+gboolean kdh_report_write_cases(const KdhRunInfo *info, GPtrArray *cases, const char *dir,
+                                GError **error)
+{
+	g_autoptr(JsonNode) doc = kdh_report_doc_new(info, NULL, cases);
+
+	return kdh_report_write_all(json_node_get_object(doc), dir, error);
+}
+
 gboolean kdh_report_write_run(const KdhRunInfo *info, GPtrArray *results, const char *dir,
                               GError **error)
 {
 	g_autoptr(GPtrArray) cases =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-	g_autoptr(JsonNode) doc = NULL;
 
 	for (guint i = 0; i < results->len; i++)
 		g_ptr_array_add(cases, kdh_result_to_json(g_ptr_array_index(results, i)));
-	doc = kdh_report_doc_new(info, NULL, cases);
-	return kdh_report_write_all(json_node_get_object(doc), dir, error);
+	return kdh_report_write_cases(info, cases, dir, error);
 }

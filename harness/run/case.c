@@ -12,7 +12,8 @@
 #define VERDICT_FILE "verdict.json"
 #define SERIAL_FILE  "serial.log"
 #define DISK_FILE    "disk.qcow2"
-const char *const kdh_job_reserved_names[] = {VERDICT_FILE, SERIAL_FILE, DISK_FILE, NULL};
+const char *const kdh_job_reserved_names[] = {
+    VERDICT_FILE, SERIAL_FILE, DISK_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
 
 /* The guest's dump folder name is guest-written: shown as text, bounded. */
 #define CRASH_DIR_TEXT_MAX 512
@@ -181,18 +182,19 @@ static char *cache_entry(const char *path)
 	return g_path_get_basename(dir);
 }
 
-/* What J's guest boots, by the cache entries it comes from (each named by
- * its content's hash): the image (initramfs and disk) and the crash
- * module. */
-static char *inputs_image(const KdhJob *j)
+void kdh_run_case_inputs(const KdhPrepared *p, const KdhCase *c, KdhInputs *out)
 {
-	g_autofree char *image = NULL, *mod = NULL;
+	const KdhKernel *k = kdh_prepared_kernel(p, c);
+	const KdhBootImage *img = kdh_prepared_image(p, c);
+	const char *mod = kdh_prepared_crashmod(p, c);
 
-	if (!j->img)
-		return NULL;
-	image = cache_entry(j->img->initrd);
-	mod = j->crash_module ? cache_entry(j->crash_module) : g_strdup("-");
-	return g_strdup_printf("%s %s", image, mod);
+	out->scenario = g_strdup_printf("%s %s", c->source_hash, c->name);
+	out->kernel = k ? g_strdup_printf("%s %s", k->id, k->version ? k->version : "-") : NULL;
+	if (img) {
+		g_autofree char *image = cache_entry(img->initrd);
+		g_autofree char *module = mod ? cache_entry(mod) : g_strdup("-");
+		out->image = g_strdup_printf("%s %s", image, module);
+	}
 }
 
 KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCase *c)
@@ -221,11 +223,11 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 	j->r->kernel_ref = g_strdup(c->kernel_ref);
 	j->r->kdh_version = g_strdup(kdh_version());
 	kdh_run_result_ask(j->r, c);
-	j->r->inputs.scenario = g_strdup_printf("%s %s", c->source_hash, c->name);
-	j->r->inputs.image = inputs_image(j);
+	if (p)
+		kdh_run_case_inputs(p, c, &j->r->inputs);
+	j->r->matrix_kernel = g_strdup(c->matrix_kernel);
+	j->r->matrix_scenario = g_strdup(c->matrix_scenario);
 	if (j->k) {
-		j->r->inputs.kernel =
-		    g_strdup_printf("%s %s", j->k->id, j->k->version ? j->k->version : "-");
 		j->r->kernel_release = g_strdup(j->k->release);
 		j->r->kernel_package = g_strdup(j->k->package);
 		j->r->kernel_version = g_strdup(j->k->version);

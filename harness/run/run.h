@@ -239,6 +239,12 @@ const char *kdh_prepared_blocked(const KdhPrepared *p, const KdhCase *c, KdhVerd
  * are NOT-RUN. */
 GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases);
 
+/* What C runs from once prepared in P (KdhResult.inputs; OUT's strings
+ * are the caller's): its kernel's cache entry and package version, its
+ * image's and crash module's cache entries, its scenario file's hash and
+ * its name.  Two runs of equal inputs run the same thing. */
+void kdh_run_case_inputs(const KdhPrepared *p, const KdhCase *c, KdhInputs *out);
+
 /* Prepares and runs the single case C (tests, one-off callers): a step that
  * fails makes the case an ERROR. */
 KdhResult *kdh_run_case(const KdhRunContext *ctx, const KdhCase *c);

@@ -100,6 +100,8 @@ void kdh_case_free(KdhCase *c)
 	g_free(c->description);
 	g_free(c->source);
 	g_free(c->source_hash);
+	g_free(c->matrix_kernel);
+	g_free(c->matrix_scenario);
 	g_free(c->kernel_ref);
 	g_free(c->crashkernel);
 	g_free(c->image);
@@ -108,6 +110,26 @@ void kdh_case_free(KdhCase *c)
 	g_free(c->expect_panic);
 	g_free(c->expect_function);
 	g_free(c);
+}
+
+KdhCase *kdh_case_copy(const KdhCase *c)
+{
+	KdhCase *copy = g_memdup2(c, sizeof(*c));
+
+	copy->name = g_strdup(c->name);
+	copy->description = g_strdup(c->description);
+	copy->source = g_strdup(c->source);
+	copy->source_hash = g_strdup(c->source_hash);
+	copy->kernel_ref = g_strdup(c->kernel_ref);
+	copy->crashkernel = g_strdup(c->crashkernel);
+	copy->image = g_strdup(c->image);
+	copy->collector = g_strdup(c->collector);
+	copy->compression = g_strdup(c->compression);
+	copy->expect_panic = g_strdup(c->expect_panic);
+	copy->expect_function = g_strdup(c->expect_function);
+	copy->matrix_kernel = g_strdup(c->matrix_kernel);
+	copy->matrix_scenario = g_strdup(c->matrix_scenario);
+	return copy;
 }
 
 gboolean kdh_parse_size(const char *text, guint64 *bytes)
@@ -717,7 +739,7 @@ static gboolean values_readable(const Source *src, GError **error)
 
 /* FALSE with an error naming both places when two of CASES have the same
  * name: they would share a results folder. */
-static gboolean names_unique(GPtrArray *cases, GError **error)
+gboolean kdh_cases_names_unique(GPtrArray *cases, GError **error)
 {
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 
@@ -776,7 +798,7 @@ GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **e
 		if (!matrix_values_distinct(&src, *k, error))
 			return NULL;
 	}
-	if (!expand(&src, keys, 0, suffix, cases, error) || !names_unique(cases, error))
+	if (!expand(&src, keys, 0, suffix, cases, error) || !kdh_cases_names_unique(cases, error))
 		return NULL;
 	return g_steal_pointer(&cases);
 }
@@ -799,5 +821,5 @@ GPtrArray *kdh_scenario_load_all(const char *const *paths, GError **error)
 		for (guint i = 0; i < more->len; i++)
 			g_ptr_array_add(cases, g_steal_pointer(&more->pdata[i]));
 	}
-	return names_unique(cases, error) ? g_steal_pointer(&cases) : NULL;
+	return kdh_cases_names_unique(cases, error) ? g_steal_pointer(&cases) : NULL;
 }

@@ -167,6 +167,11 @@ typedef struct {
 	KdhNoDumpReason expect_reason; /* with outcome=no-dump: [expect] reason= (required) */
 	KdhVerifyCrash verify_crash;
 
+	/* Its cell in a kdh matrix (kdh_matrix_cases): the row's kernel and the
+	 * column's scenario, as the reports label them; NULL outside one. */
+	char *matrix_kernel;
+	char *matrix_scenario;
+
 	/* phase timeouts, seconds, 1..KDH_TIMEOUT_MAX */
 	guint timeout_boot;
 	guint timeout_crash;
@@ -203,6 +208,31 @@ GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **e
  * file, or when two cases of different files have the same name (they
  * would share a results folder). */
 GPtrArray *kdh_scenario_load_all(const char *const *paths, GError **error);
+
+/* A deep copy of C (every string its own). */
+KdhCase *kdh_case_copy(const KdhCase *c);
+
+/* FALSE with an error naming both files and lines when two cases of CASES
+ * (KdhCase*) have the same name: they would share a results folder. */
+gboolean kdh_cases_names_unique(GPtrArray *cases, GError **error);
+
+/* ---- matrix files (scenario/matrix.c) ---- */
+
+#define KDH_MATRIX_MAX_KERNELS   64u
+#define KDH_MATRIX_MAX_SCENARIOS 64u
+
+/* Loads the matrix file PATH (text under the scenario files' rules):
+ *     [matrix]      name=, description= (optional)
+ *     [kernels]     LABEL=REF, one line per kernel, rows in this order
+ *     [scenarios]   files=a.ini;b.ini   (relative to PATH's folder)
+ * and returns every case of every scenario file once per kernel (KdhCase*,
+ * kernel by kernel): named "<label>+<case>", its kernel_ref the row's, its
+ * matrix_kernel the label and matrix_scenario the case's own name.  NULL
+ * with an error naming PATH and the line: an unknown group or key, a key
+ * given twice, a label that is not a safe name, a ref the resolver would
+ * refuse by its syntax, a scenario file that does not load (its own error
+ * included) or whose cases differ in kernel, two cells of one name. */
+GPtrArray *kdh_matrix_load(const char *path, GError **error);
 
 /* Parses a size "512", "64K", "256M", "1G", "2T" (binary units) into bytes.
  * FALSE for anything else, including overflow. */

@@ -295,6 +295,21 @@ const char *kdh_verdict_find_dump(GPtrArray *files, char **why)
 	return best;
 }
 
+/* The dump's dmesg (LEN bytes, guest text) into the case's folder, for
+ * people and the reports' links; a failure is a warning, not a verdict. */
+static void save_dmesg(KdhResult *r, const char *case_dir, const char *dmesg, size_t len)
+{
+	g_autofree char *path = g_build_filename(case_dir, KDH_VERDICT_DMESG_FILE, NULL);
+	g_autofree char *text = g_utf8_make_valid(dmesg, (gssize)len);
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents(path, text, -1, &error)) {
+		kdh_result_warn(r, "the dump's dmesg was not saved: %s", error->message);
+		return;
+	}
+	r->dump_dmesg_file = g_strdup(KDH_VERDICT_DMESG_FILE);
+}
+
 static void verify_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e, const char *vmcore)
 {
 	const char *release = e->release;
@@ -327,7 +342,13 @@ static void verify_dump(KdhResult *r, const KdhCase *c, const KdhEvidence *e, co
 	if (dump_dmesg(d, &dmesg, &len) != DUMP_OK) {
 		kdh_result_fail(r, KDH_VERDICT_FAIL, "reading dmesg from the dump: %s",
 		                dump_error(d));
-	} else if (c->expect_panic) {
+		free(dmesg);
+		dump_free(d);
+		return;
+	}
+	if (e->case_dir)
+		save_dmesg(r, e->case_dir, dmesg, len);
+	if (c->expect_panic) {
 		r->dump_panic = line_with(dmesg, len, c->expect_panic);
 		if (!r->dump_panic)
 			kdh_result_fail(r, KDH_VERDICT_FAIL,
@@ -458,7 +479,7 @@ void kdh_verdict_judge(KdhResult *r, const KdhCase *c, const KdhEvidence *e)
 	/* The second opinion, on a dump kdh's reader accepted: crash(8) must
 	 * open it too, and see the same panic. */
 	if (vmcore && e->vmlinux && e->case_dir && r->verdict == KDH_VERDICT_PASS) {
-		g_autofree char *out = g_build_filename(e->case_dir, "crash.txt", NULL);
+		g_autofree char *out = g_build_filename(e->case_dir, KDH_VERDICT_CRASH_FILE, NULL);
 		KdhCrashOptions opts = {.module_name = e->crash_module ? "kdh_crash" : NULL,
 		                        .module_object = e->crash_module};
 		kdh_verdict_crash_full(r, c, e->vmlinux, vmcore, out, &opts);

@@ -60,6 +60,11 @@ typedef struct {
 /* ---- the console log (verdict/serial.c) ---- */
 
 /* The most of a serial log read: its first and last halves when larger. */
+/* The files the verdict writes into a case's folder: crash(8)'s output, and
+ * the dump's dmesg as kdh's reader reads it (valid UTF-8). */
+#define KDH_VERDICT_CRASH_FILE "crash.txt"
+#define KDH_VERDICT_DMESG_FILE "dump-dmesg.txt"
+
 #define KDH_SERIAL_LOG_READ_MAX ((gsize)16 << 20)
 /* The longest line kept, in bytes (longer ones end in "…"). */
 #define KDH_SERIAL_LOG_LINE_MAX 1024

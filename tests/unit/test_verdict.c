@@ -468,6 +468,9 @@ START_TEST(no_dump_passes_on_its_reason)
 	    &j, "PASS", NULL,
 	    "no dump, as expected: capture-kernel-oom: [    3.844862] Kernel panic - not "
 	    "syncing: System is deadlocked on memory");
+	/* The diagnosis is also a field of its own (kdh sizing reads it). */
+	ck_assert_str_eq(j.r->diagnosis, "capture-kernel-oom");
+	ck_assert_ptr_nonnull(strstr(j.r->diagnosis_line, "System is deadlocked on memory"));
 	judged_clear(&j);
 }
 END_TEST
@@ -483,12 +486,15 @@ START_TEST(no_dump_fails_on_another_reason)
 	assert_verdict(
 	    &j, "FAIL",
 	    "expected capture-kernel-oom, diagnosed kexec-load-failed: KDH: error step=arm", NULL);
+	ck_assert_str_eq(j.r->diagnosis, "kexec-load-failed");
 	judged_clear(&j);
 	judged_init(&j, NO_DUMP_OOM, NULL);
 	j.e.serial_log = SERIAL_DIR "dump-with-warnings-6.1-160M.log";
 	kdh_verdict_judge(j.r, j.c, &j.e);
 	assert_verdict(&j, "FAIL",
 	               "expected capture-kernel-oom, no diagnosis: the console says nothing", NULL);
+	ck_assert_ptr_null(j.r->diagnosis);
+	ck_assert_ptr_null(j.r->diagnosis_line);
 	judged_clear(&j);
 }
 END_TEST
