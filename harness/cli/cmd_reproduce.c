@@ -265,9 +265,6 @@ int kdh_cmd_reproduce(int argc, char **argv)
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_auto(KdhRunnerOptions) runner = {0};
-	g_autofree GOptionEntry *runner_entries = kdh_runner_option_entries(&runner);
-	g_autoptr(GOptionContext) octx =
-	    g_option_context_new("FIELD - reproduce a field crash (console log, dmesg or vmcore)");
 	g_autoptr(GPtrArray) cases = NULL, batch = NULL,
 	                     notes = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(KdhSession) session = NULL;
@@ -280,12 +277,10 @@ int kdh_cmd_reproduce(int argc, char **argv)
 	Outcome o;
 	int status, finish;
 
-	g_option_context_add_main_entries(octx, entries, NULL);
-	g_option_context_add_main_entries(octx, runner_entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
-		g_printerr("kdh reproduce: %s\n", error->message);
+	if (!kdh_cli_parse_run("kdh reproduce",
+	                       "- reproduce a field crash (console log, dmesg or vmcore)", entries,
+	                       &runner, NULL, &argc, &argv))
 		return KDH_EXIT_USAGE;
-	}
 	if (!files || !files[0] || files[1]) {
 		g_printerr("kdh reproduce: one FIELD (a console log, dmesg or vmcore) is needed\n");
 		return KDH_EXIT_USAGE;
