@@ -11,6 +11,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A member of the object being built by B: a string or null, a boolean. */
+#define STR(k, v)                                                                                  \
+	do {                                                                                       \
+		json_builder_set_member_name(b, k);                                                \
+		if (v)                                                                             \
+			json_builder_add_string_value(b, v);                                       \
+		else                                                                               \
+			json_builder_add_null_value(b);                                            \
+	} while (0)
+#define BOOL(k, v)                                                                                 \
+	json_builder_set_member_name(b, k);                                                        \
+	json_builder_add_boolean_value(b, v)
+
 static const char *or_unknown(const char *s)
 {
 	return s ? s : "unknown";
@@ -86,14 +99,6 @@ static void add_field_json(JsonBuilder *b, const char *member, const KdhField *f
 		return;
 	}
 	json_builder_begin_object(b);
-#define STR(k, v)                                                                                  \
-	do {                                                                                       \
-		json_builder_set_member_name(b, k);                                                \
-		if (v)                                                                             \
-			json_builder_add_string_value(b, v);                                       \
-		else                                                                               \
-			json_builder_add_null_value(b);                                            \
-	} while (0)
 	STR("source", f->source);
 	json_builder_set_member_name(b, "vmcore");
 	json_builder_add_boolean_value(b, f->vmcore);
@@ -156,9 +161,6 @@ static gboolean write_json(const Outcome *o, const char *path, GError **error)
 	json_builder_set_member_name(b, "match");
 	if (o->repro) {
 		json_builder_begin_object(b);
-#define BOOL(k, v)                                                                                 \
-	json_builder_set_member_name(b, k);                                                        \
-	json_builder_add_boolean_value(b, v)
 		BOOL("release", m->release);
 		BOOL("class", m->klass);
 		BOOL("reason", m->reason);
@@ -290,6 +292,7 @@ int kdh_cmd_reproduce(int argc, char **argv)
 		return KDH_EXIT_USAGE;
 	}
 	print_field(stdout, field);
+	fflush(stdout); /* before any error below, in order */
 	ro.kernel = kernel;
 	ro.image = image;
 	ro.name = name ? name : "reproduce";

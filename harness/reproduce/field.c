@@ -103,6 +103,14 @@ static const char *L(const Parse *p, guint i)
 	return g_ptr_array_index(p->lines, i);
 }
 
+/* g_regex_match into *M, freeing what *M held (it is set even when
+ * nothing matches, so a chain of tries would leak every earlier one). */
+static gboolean match(GRegex *r, const char *s, GMatchInfo **m)
+{
+	g_clear_pointer(m, g_match_info_free);
+	return g_regex_match(r, s, 0, m);
+}
+
 /* A strictly parsed decimal or hex number within [MIN, MAX]. */
 static gboolean number(const char *text, guint base, guint64 min, guint64 max, guint64 *out)
 {
@@ -131,10 +139,8 @@ static gboolean find_crash(Parse *p, guint *crash)
 	}
 	if (panic < n) {
 		const char *r = strstr(L(p, panic), PANIC_MARK) + strlen(PANIC_MARK);
-		gsize nclass;
+		gsize nclass; /* the table's order is what counts here */
 		const KdhPanicClass *table = kdh_panic_classes(&nclass);
-
-		(void)nclass;
 
 		f->reason = g_strstrip(g_strdup(r));
 		f->klass = kdh_panic_class_of_line(L(p, panic));
@@ -291,7 +297,7 @@ static void find_facts(Parse *p, guint boot, guint crash)
 		g_autoptr(GMatchInfo) m = NULL;
 		const char *c;
 
-		if (g_regex_match(version, s, 0, &m)) {
+		if (match(version, s, &m)) {
 			g_autoptr(GMatchInfo) d = NULL;
 
 			g_free(f->release);
@@ -301,14 +307,14 @@ static void find_facts(Parse *p, guint boot, guint crash)
 			f->build = g_match_info_fetch(m, 2);
 			if (g_regex_match(debian, f->build, 0, &d))
 				f->debian_version = g_match_info_fetch(d, 1);
-		} else if (g_regex_match(memory, s, 0, &m)) {
+		} else if (match(memory, s, &m)) {
 			g_autofree char *k = g_match_info_fetch(m, 2);
 
 			if (!number(k, 10, 1, G_GUINT64_CONSTANT(1) << 40, &mem_total)) {
 				note(p, i + 1, "Memory: size %s out of range, ignored", k);
 				mem_total = 0;
 			}
-		} else if (g_regex_match(e820, s, 0, &m)) {
+		} else if (match(e820, s, &m)) {
 			g_autofree char *a = g_match_info_fetch(m, 1),
 			                *b = g_match_info_fetch(m, 2);
 			guint64 lo, hi;
@@ -321,12 +327,12 @@ static void find_facts(Parse *p, guint boot, guint crash)
 				e820_bad = TRUE;
 				note(p, i + 1, "e820 range %s-%s not a range, ignored", a, b);
 			}
-		} else if (g_regex_match(brought, s, 0, &m)) {
+		} else if (match(brought, s, &m)) {
 			g_autofree char *v = g_match_info_fetch(m, 1);
 
 			if (!number(v, 10, 1, 65536, &up))
 				up = 0;
-		} else if (g_regex_match(allowing, s, 0, &m)) {
+		} else if (match(allowing, s, &m)) {
 			g_autofree char *v = g_match_info_fetch(m, 1);
 
 			if (!number(v, 10, 1, 65536, &allowed))
