@@ -224,7 +224,7 @@ static char *summary(const Outcome *o)
 	    s,
 	    "top frames:          %u of the field's %u in the reproduction's top "
 	    "%u, %u in the same order from the top\n",
-	    m->frames_common, m->frames_field, KDH_FIELD_FRAMES, m->frames_in_order);
+	    m->frames_common, m->frames_field, (guint)KDH_FIELD_FRAMES, m->frames_in_order);
 	g_string_append(s, "  (kdh's trigger reaches panic through its own code: frames below the "
 	                   "panic are expected to differ from a field crash's)\n");
 	return g_string_free(s, FALSE);
@@ -319,7 +319,8 @@ int kdh_cmd_reproduce(int argc, char **argv)
 	if (!kdh_session_ensure_dir(session))
 		return KDH_EXIT_ERROR;
 	path = g_build_filename(kdh_session_context(session)->run_dir, "reproduce.ini", NULL);
-	g_clear_pointer(&cases, g_ptr_array_unref);
+	g_ptr_array_unref(cases);
+	cases = NULL;
 	if (!g_file_set_contents(path, ini, -1, &error) ||
 	    !(cases = kdh_scenario_load(path, &error))) {
 		g_printerr("kdh reproduce: %s\n", error->message);

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-G_DEFINE_QUARK(kdh - reproduce - error - quark, kdh_reproduce_error)
+GQuark kdh_reproduce_error_quark(void)
+{
+	return g_quark_from_static_string("kdh-reproduce-error-quark");
+}
 
 #define PANIC_MARK "Kernel panic - not syncing: "
 /* How far before a generic panic ("Fatal exception") the oops that caused
@@ -107,7 +110,9 @@ static const char *L(const Parse *p, guint i)
  * nothing matches, so a chain of tries would leak every earlier one). */
 static gboolean match(GRegex *r, const char *s, GMatchInfo **m)
 {
-	g_clear_pointer(m, g_match_info_free);
+	if (*m)
+		g_match_info_free(*m);
+	*m = NULL;
 	return g_regex_match(r, s, 0, m);
 }
 
@@ -462,7 +467,7 @@ KdhField *kdh_field_load(const char *path, GError **error)
 		char *text = NULL;
 		size_t len = 0;
 
-		if ((st = dump_dmesg(d, &text, &len)) != DUMP_OK) {
+		if (dump_dmesg(d, &text, &len) != DUMP_OK) {
 			g_set_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
 			            "%s: a dump, but its kernel log cannot be read: %s", path,
 			            dump_error(d));

@@ -12,15 +12,12 @@ char *kdh_reproduce_debian_ref(const char *release, const char *build)
 	/* Debian's ABI names: <upstream>-<abi>-<flavour>, e.g. 6.1.0-56-amd64,
 	 * 6.1.0-56-cloud-amd64, 6.1.0-56-rt-amd64; built by Debian (the
 	 * version string's "Debian <package version>"). */
-	static GRegex *abi;
+	g_autoptr(GRegex) abi = NULL;
 
 	if (!release || !build)
 		return NULL;
-	if (g_once_init_enter(&abi)) {
-		GRegex *r = g_regex_new("^\\d+\\.\\d+\\.\\d+-\\d+(-[a-z0-9]+){1,2}$", 0, 0, NULL);
-
-		g_once_init_leave(&abi, r);
-	}
+	abi = g_regex_new("^\\d+\\.\\d+\\.\\d+-\\d+(-[a-z0-9]+){1,2}$", 0, 0, NULL);
+	g_assert(abi); /* a constant pattern */
 	if (!g_regex_match(abi, release, 0, NULL) || !strstr(build, "Debian "))
 		return NULL;
 	return g_strconcat("debian:", release, NULL);
