@@ -103,7 +103,7 @@ START_TEST(every_workflow_and_a_capture_oom)
 	    {"distro-arch-wiki", "PASS", "sysrq triggered crash", "/var/crash/crashdump-*",
 	     "kdump-compressed"},
 	    {"distro-manual", "PASS", "sysrq triggered crash", "/var/crash/*/vmcore", "ELF"},
-	    {"distro-triggers-triggernmi", "PASS", "unknown_nmi_error", "/var/crash/*/dump.*",
+	    {"distro-triggers-triggernmi", "PASS", "exc_nmi", "/var/crash/*/dump.*",
 	     "kdump-compressed"},
 	    {"distro-triggers-triggermodule_bug", "PASS", "kernel BUG at", "/var/crash/*/dump.*",
 	     "kdump-compressed"},
