@@ -155,6 +155,45 @@ START_TEST(nmi_dmesg)
 }
 END_TEST
 
+/* A vmcore as FIELD: kdh's reader's kernel log, parsed as its text is. */
+START_TEST(vmcore_field)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhField) dump =
+	    kdh_field_load("tests/fixtures/dump/debian12-6.1-sysrq.kdump", &error);
+	g_autoptr(KdhField) text = NULL;
+	g_autofree char *dir = g_dir_make_tmp("kdh-reproduce-XXXXXX", NULL);
+	g_autofree char *cut = g_build_filename(dir, "cut.kdump", NULL);
+	g_autofree char *bytes = NULL;
+	gsize len;
+	KdhReproduceMatch m;
+
+	ck_assert_msg(dump, "%s", error ? error->message : "");
+	text = kdh_field_load("tests/fixtures/dump/debian12-6.1-sysrq.dmesg", &error);
+	ck_assert_msg(text, "%s", error ? error->message : "");
+	ck_assert(dump->vmcore);
+	ck_assert(!text->vmcore);
+	ck_assert_str_eq(dump->klass->name, "sysrq");
+	ck_assert_str_eq(dump->reason, "sysrq triggered crash");
+	ck_assert_str_eq(dump->comm, "init");
+	ck_assert_ptr_nonnull(dump->release);
+	kdh_reproduce_compare(text, dump, &m);
+	ck_assert(m.release && m.klass && m.reason && m.cpu && m.comm);
+	ck_assert_uint_eq(m.frames_in_order, text->frames->len);
+	ck_assert_uint_gt(text->frames->len, 2);
+	/* a dump cut short: an error naming it, never a crash */
+	ck_assert(g_file_get_contents("tests/fixtures/dump/debian12-6.1-sysrq.kdump", &bytes, &len,
+	                              NULL));
+	ck_assert(g_file_set_contents(cut, bytes, 8192, NULL));
+	g_clear_error(&error);
+	ck_assert_ptr_null(kdh_field_load(cut, &error));
+	ck_assert_ptr_nonnull(error);
+	ck_assert_ptr_nonnull(strstr(error->message, cut));
+	g_unlink(cut);
+	g_rmdir(dir);
+}
+END_TEST
+
 /* The sysrq log as other collectors hand it over: CRLF, syslog levels,
  * journal prefixes, no timestamps, junk between lines. */
 START_TEST(prefixes_and_crlf)
@@ -533,6 +572,7 @@ Suite *reproduce_suite(void)
 	tcase_add_test(tc, softlockup_log);
 	tcase_add_test(tc, oom_log);
 	tcase_add_test(tc, nmi_dmesg);
+	tcase_add_test(tc, vmcore_field);
 	tcase_add_test(tc, prefixes_and_crlf);
 	tcase_add_test(tc, every_class_recognised);
 	tcase_add_test(tc, generic_panic_takes_the_oops_class);
