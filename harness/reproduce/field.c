@@ -67,7 +67,15 @@ static void split_lines(Parse *p, char *text)
 	char *line = text;
 
 	while (line && *line) {
-		char *nl = strchr(line, '\n');
+		char *nl;
+
+		if (p->lines->len == KDH_FIELD_MAX_LINES) {
+			p->f->truncated = TRUE;
+			note(p, KDH_FIELD_MAX_LINES, "more than %u lines: the rest ignored",
+			     KDH_FIELD_MAX_LINES);
+			break;
+		}
+		nl = strchr(line, '\n');
 		char *end = nl ? nl : line + strlen(line);
 		g_autoptr(GMatchInfo) m = NULL;
 		int start = 0, stop = 0;

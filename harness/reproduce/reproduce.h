@@ -20,6 +20,9 @@ typedef enum {
 #define KDH_FIELD_MAX_BYTES (8u << 20)
 /* A console line longer than this is cut (a line of junk, not a kernel line). */
 #define KDH_FIELD_MAX_LINE 4096
+/* The most lines kept (8 MiB of empty lines would otherwise be millions of
+ * allocations); past it the rest is ignored, as past the byte bound. */
+#define KDH_FIELD_MAX_LINES 200000
 /* The top frames kept and compared. */
 #define KDH_FIELD_FRAMES 8
 
@@ -50,7 +53,7 @@ const KdhPanicClass *kdh_panic_class_of_line(const char *line);
 typedef struct {
 	char *source;       /* the file, as given */
 	gboolean vmcore;    /* read from a dump's kernel log */
-	gboolean truncated; /* more than KDH_FIELD_MAX_BYTES: the rest ignored */
+	gboolean truncated; /* past KDH_FIELD_MAX_BYTES or _MAX_LINES: the rest ignored */
 	guint lines;        /* console lines read */
 	GPtrArray *notes;   /* char*: what the parse assumed or cut, for the report */
 

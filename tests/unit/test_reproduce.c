@@ -392,6 +392,19 @@ START_TEST(huge_lines_and_files)
 	memcpy(text + KDH_FIELD_MAX_BYTES + 100, tail, strlen(tail));
 	ck_assert_ptr_null(kdh_field_parse("huge", text, big, &error));
 	ck_assert_error(error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT);
+	g_clear_error(&error);
+	/* millions of empty lines: the line bound, then the panic is not read */
+	memset(text, '\n', big);
+	memcpy(text + KDH_FIELD_MAX_LINES + 10, tail, strlen(tail));
+	ck_assert_ptr_null(kdh_field_parse("empty", text, big, &error));
+	ck_assert_ptr_nonnull(strstr(error->message, "200000 lines"));
+	g_clear_error(&error);
+	memset(text, '\n', big);
+	memcpy(text + KDH_FIELD_MAX_LINES - 10, tail, strlen(tail));
+	f = kdh_field_parse("empty", text, big, &error);
+	ck_assert_msg(f, "%s", error ? error->message : "");
+	ck_assert(f->truncated);
+	ck_assert_uint_eq(f->lines, KDH_FIELD_MAX_LINES);
 }
 END_TEST
 
