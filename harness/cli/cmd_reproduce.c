@@ -46,8 +46,8 @@ static void print_field(FILE *out, const KdhField *f)
 	        f->cpus_from ? f->cpus_from : "", f->cpus_from ? ")" : "");
 	fprintf(out, "  cmdline    %s\n", or_unknown(f->cmdline));
 	fprintf(out, "  crashkernel %s\n", f->crashkernel ? f->crashkernel : "none");
-	fprintf(out, "  class      %s (line %u: %s)\n", f->klass->name, f->crash_line,
-	        f->crash_text);
+	fprintf(out, "  class      %s: %s (line %u: %s)\n", f->klass->name, f->klass->what,
+	        f->crash_line, f->crash_text);
 	fprintf(out, "  reason     %s\n", or_unknown(f->reason));
 	if (f->cpu >= 0)
 		fprintf(out, "  context    CPU %d PID %d Comm %s\n", f->cpu, f->pid, f->comm);
@@ -230,8 +230,10 @@ static char *summary(const Outcome *o)
 	return g_string_free(s, FALSE);
 }
 
-static gboolean write_md(const Outcome *o, const char *text, const char *path, GError **error)
+static gboolean write_md(const Outcome *o, const char *summary_text, const char *path,
+                         GError **error)
 {
+	g_autofree char *text = g_strdelimit(g_strdup(summary_text), "`", '\'');
 	GString *s = g_string_new("# kdh reproduce\n\n");
 	gboolean ok;
 
@@ -240,6 +242,22 @@ static gboolean write_md(const Outcome *o, const char *text, const char *path, G
 	g_string_append(s, "```\n");
 	g_string_append(s, text);
 	g_string_append(s, "```\n");
+	for (guint i = 0; i < 2; i++) {
+		const KdhField *f = i ? o->repro : o->field;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem;
+
+		if (!f || !(mem = open_memstream(&buf, &len)))
+			continue;
+		print_field(mem, f);
+		fclose(mem);
+		/* field text inside a code block: no backquote may end it */
+		g_strdelimit(buf, "`", '\'');
+		g_string_append_printf(s, "\n%s:\n\n```\n%s```\n",
+		                       i ? "The reproduced crash" : "The field crash", buf);
+		free(buf);
+	}
 	if (o->notes->len) {
 		g_string_append(s, "\nAssumptions:\n\n");
 		for (guint i = 0; i < o->notes->len; i++)

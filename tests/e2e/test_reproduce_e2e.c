@@ -36,7 +36,13 @@ START_TEST(sysrq_field_reproduced)
 	run = kdh_test_run_folder(res);
 	json = g_build_filename(run, "reproduce.json", NULL);
 	md = g_build_filename(run, "reproduce.md", NULL);
-	ck_assert(g_file_test(md, G_FILE_TEST_IS_REGULAR));
+	{
+		g_autofree char *md_text = NULL;
+
+		ck_assert(g_file_get_contents(md, &md_text, NULL, NULL));
+		ck_assert_ptr_nonnull(strstr(md_text, "same panic class:    yes"));
+		ck_assert_ptr_nonnull(strstr(md_text, "The reproduced crash:"));
+	}
 	ck_assert_msg(json_parser_load_from_file(parser, json, &error), "%s",
 	              error ? error->message : "");
 	o = json_node_get_object(json_parser_get_root(parser));
