@@ -39,6 +39,8 @@ packages=(
 	yamllint libyaml-dev
 	# report.html is checked as a browser renders it: headless Chromium
 	chromium
+	# kdh sizing draws sizing.svg with cairo
+	libcairo2-dev
 )
 
 # The end-to-end test of running kdh as an ordinary user

@@ -23,6 +23,8 @@ static const KdhCommand commands[] = {
      "run scenario files: boot, crash, capture, verify"},
     {"matrix", kdh_cmd_matrix, "[OPTION...] [--resume DIR] MATRIX-FILE",
      "every scenario of a matrix file on each of its kernels: a kernel x scenario report"},
+    {"sizing", kdh_cmd_sizing, "--memory LIST [OPTION...] [SCENARIO]",
+     "the smallest crashkernel= that really works, per RAM size, against the defaults"},
     {"list", kdh_cmd_list,
      "[--filter GLOB] [--shard I/N] [--timeout-scale X] [--json] SCENARIO... | --triggers [--json]",
      "the cases scenario files expand to, without starting anything"},

@@ -89,7 +89,7 @@ START_TEST(two_kernels_rendered_then_resumed)
 	g_autofree char *rerun = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autofree char *doctored = NULL, *verdict = NULL;
+	g_autofree char *verdict = NULL;
 	JsonObject *v;
 
 	matrix(first);

@@ -58,13 +58,13 @@ JsonObject *kdh_test_browser_render(const char *report_html, JsonParser *parser)
 	g_autofree char *dir = g_dir_make_tmp("kdh-browser-XXXXXX", NULL);
 	g_autofree char *probe = NULL, *page = NULL, *url = NULL, *report_url = NULL;
 	g_autofree char *out = NULL, *err = NULL, *json = NULL, *profile = NULL;
+	g_autofree char *chromium = g_find_program_in_path("chromium");
 	g_autoptr(GError) error = NULL;
 	htmlDocPtr doc;
 	int status = -1;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_msg(g_find_program_in_path("chromium"),
-	              "chromium is not installed (ci/setup-host.sh installs it)");
+	ck_assert_msg(chromium, "chromium is not installed (ci/setup-host.sh installs it)");
 	report_url = g_filename_to_uri(report_html, NULL, &error);
 	ck_assert_msg(report_url, "%s", error ? error->message : "");
 	page = g_strconcat(probe_head, report_url, probe_tail, NULL);

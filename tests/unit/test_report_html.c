@@ -159,7 +159,8 @@ START_TEST(summary_md_has_the_grid)
 		if (g_str_has_prefix(*l, "| k-one") || g_str_has_prefix(*l, "| k-two")) {
 			grid++;
 			/* One cell per scenario: three, whatever the hostile header. */
-			ck_assert_uint_eq(g_strv_length(g_strsplit(*l, " |", -1)) - 1, 4);
+			g_auto(GStrv) cells = g_strsplit(*l, " |", -1);
+			ck_assert_uint_eq(g_strv_length(cells) - 1, 4);
 		}
 	}
 	ck_assert_uint_eq(grid, 2);
