@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "reproduce/reproduce.h"
 #include "scenario/scenario.h"
+#include "sizing/sizing.h"
 #include "util/util.h"
 
 #include <json-glib/json-glib.h>
@@ -139,6 +140,8 @@ typedef struct {
 	const KdhReproduceMatch *match;
 	GPtrArray *notes;
 	const char *scenario;
+	const char *size;  /* --size's answer, or NULL */
+	GPtrArray *probes; /* char*: --size's probes */
 } Outcome;
 
 static gboolean write_json(const Outcome *o, const char *path, GError **error)
@@ -179,6 +182,12 @@ static gboolean write_json(const Outcome *o, const char *path, GError **error)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < o->notes->len; i++)
 		json_builder_add_string_value(b, g_ptr_array_index(o->notes, i));
+	json_builder_end_array(b);
+	STR("size", o->size);
+	json_builder_set_member_name(b, "size_probes");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < o->probes->len; i++)
+		json_builder_add_string_value(b, g_ptr_array_index(o->probes, i));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
@@ -227,6 +236,12 @@ static char *summary(const Outcome *o)
 	    m->frames_common, m->frames_field, (guint)KDH_FIELD_FRAMES, m->frames_in_order);
 	g_string_append(s, "  (kdh's trigger reaches panic through its own code: frames below the "
 	                   "panic are expected to differ from a field crash's)\n");
+	if (o->size) {
+		g_string_append_printf(s, "--size: %s\n", o->size);
+		for (guint i = 0; i < o->probes->len; i++)
+			g_string_append_printf(s, "  %s\n",
+			                       (const char *)g_ptr_array_index(o->probes, i));
+	}
 	return g_string_free(s, FALSE);
 }
 
@@ -269,16 +284,99 @@ static gboolean write_md(const Outcome *o, const char *summary_text, const char 
 	return ok;
 }
 
+/* --size: the bisection of kdh sizing (sizing/) over crashkernel= for the
+ * reproduction's own case (same kernel, RAM, CPUs, trigger), one probe per
+ * round.  Fills SEARCH and PROBES (char*: what each probe said); an exit
+ * status other than KDH_EXIT_OK when the session could not run. */
+static int size_search(KdhSession *session, const KdhCase *tmpl, KdhSizingSearch *search,
+                       GPtrArray *probes)
+{
+	guint64 size;
+
+	while ((size = kdh_sizing_search_next(search)) && !kdh_session_cancelled(session)) {
+		g_autoptr(GPtrArray) cases =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
+		g_autoptr(GPtrArray) batch = NULL;
+		KdhCase *c = kdh_case_copy(tmpl);
+		const KdhResult *r;
+		KdhProbeOutcome out = KDH_PROBE_OTHER;
+		const char *why;
+		double seconds = 0;
+		int status;
+
+		g_free(c->crashkernel);
+		c->crashkernel = g_strdup_printf("%" G_GUINT64_FORMAT "M", size / KDH_MIB);
+		g_free(c->name);
+		c->name = g_strdup_printf("%s-size-%s%s", tmpl->name, c->crashkernel,
+		                          search->retrying ? "-retry" : "");
+		g_ptr_array_add(cases, c);
+		if ((status = kdh_session_run(session, cases, &batch)) != KDH_EXIT_OK)
+			return status;
+		r = g_ptr_array_index(batch, 0);
+		if (r->verdict == KDH_VERDICT_NOT_RUN)
+			break;
+		why = r->diagnosis;
+		if (r->verdict == KDH_VERDICT_PASS)
+			out = KDH_PROBE_PASS;
+		else if (kdh_sizing_memory_diagnosis(r->diagnosis))
+			out = KDH_PROBE_TOO_SMALL;
+		else if (!why)
+			why = r->reasons->len ? g_ptr_array_index(r->reasons, 0)
+			                      : kdh_verdict_name(r->verdict);
+		for (guint i = 0; i < r->phases->len; i++)
+			seconds += ((const KdhPhase *)g_ptr_array_index(r->phases, i))->seconds;
+		g_ptr_array_add(probes,
+		                g_strdup_printf("crashkernel=%s %s%s%s", c->crashkernel,
+		                                out == KDH_PROBE_PASS        ? "works"
+		                                : out == KDH_PROBE_TOO_SMALL ? "too small"
+		                                                             : "failed otherwise",
+		                                why ? ": " : "", why ? why : ""));
+		kdh_sizing_search_record(search, size, out, why, seconds);
+	}
+	return KDH_EXIT_OK;
+}
+
+/* The --size answer, one line. */
+static char *size_line(const KdhSizingSearch *s)
+{
+	switch (s->state) {
+	case KDH_SEARCH_ANSWERED:
+		return g_strdup_printf("smallest crashkernel= that works: %" G_GUINT64_FORMAT
+		                       "M (%" G_GUINT64_FORMAT "M is too small: %s)",
+		                       s->pass / KDH_MIB, s->fail / KDH_MIB,
+		                       s->fail_diagnosis ? s->fail_diagnosis : "no dump");
+	case KDH_SEARCH_LOW_PASSES:
+		return g_strdup_printf("smallest crashkernel= that works: %" G_GUINT64_FORMAT
+		                       "M or less (the search's lower bound works)",
+		                       s->low / KDH_MIB);
+	case KDH_SEARCH_NONE_WORKS:
+		return g_strdup_printf("no crashkernel= up to %" G_GUINT64_FORMAT "M works",
+		                       s->high / KDH_MIB);
+	default:
+		return g_strdup_printf("the crashkernel= search did not finish (%s%s%s)",
+		                       kdh_search_state_name(s->state), s->blocked_why ? ": " : "",
+		                       s->blocked_why ? s->blocked_why : "");
+	}
+}
+
 int kdh_cmd_reproduce(int argc, char **argv)
 {
 	g_auto(GStrv) files = NULL;
-	g_autofree char *kernel = NULL, *image = NULL, *out = NULL, *name = NULL;
+	g_autofree char *kernel = NULL, *image = NULL, *out = NULL, *name = NULL, *sized = NULL;
+	gboolean size = FALSE;
+	KdhSizingSearch search = {0};
+	g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func(g_free);
 	GOptionEntry entries[] = {
 	    {"kernel", 0, 0, G_OPTION_ARG_STRING, &kernel,
 	     "the kernel to run (required unless the field's is a Debian kernel)", "REF"},
 	    {"image", 0, 0, G_OPTION_ARG_STRING, &image, "the guest image: mini (default) | debian",
 	     "KIND"},
 	    {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "also write the scenario to FILE", "FILE"},
+	    {"size", 0, 0, G_OPTION_ARG_NONE, &size,
+	     "also find the smallest crashkernel= that works for the field's machine (64M..512M, "
+	     "8M "
+	     "steps: kdh sizing's bisection)",
+	     NULL},
 	    {"name", 0, 0, G_OPTION_ARG_STRING, &name, "the scenario's name (default: reproduce)",
 	     "NAME"},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FIELD"},
@@ -350,7 +448,21 @@ int kdh_cmd_reproduce(int argc, char **argv)
 	r = g_ptr_array_index(batch, 0);
 	if ((repro = reproduced(r)))
 		kdh_reproduce_compare(field, repro, &match);
-	o = (Outcome){field, repro, r, &match, notes, path};
+	if (size) {
+		const KdhCase *tmpl = g_ptr_array_index(cases, 0);
+
+		if (!kdh_sizing_search_init(&search, tmpl->memory, 64 * KDH_MIB, 512 * KDH_MIB,
+		                            8 * KDH_MIB, &error)) {
+			g_printerr("kdh reproduce: --size: %s\n", error->message);
+			return KDH_EXIT_ERROR;
+		}
+		status = size_search(session, tmpl, &search, probes);
+		sized = size_line(&search);
+		kdh_sizing_search_clear(&search);
+		if (status != KDH_EXIT_OK)
+			return status;
+	}
+	o = (Outcome){field, repro, r, &match, notes, path, sized, probes};
 	text = summary(&o);
 	fputs(text, stdout);
 	json = g_build_filename(kdh_session_context(session)->run_dir, "reproduce.json", NULL);
@@ -360,6 +472,16 @@ int kdh_cmd_reproduce(int argc, char **argv)
 		return KDH_EXIT_ERROR;
 	}
 	finish = kdh_session_finish(session, NULL);
+	if (finish >= 128)
+		return finish; /* interrupted */
+	/* The reproduction's own verdict: --size's too-small probes are
+	 * answers, not failures. */
+	{
+		KdhVerdictCounts counts = {{0}};
+
+		counts.n[r->verdict]++;
+		finish = kdh_report_exit_status(&counts);
+	}
 	/* The reproduction's promise: a crash of the same kernel and class. */
 	if (finish == KDH_EXIT_OK && (!repro || !match.klass || !match.release))
 		return KDH_EXIT_FAIL;
