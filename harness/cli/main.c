@@ -34,7 +34,7 @@ static const KdhCommand commands[] = {
      "kernels: Debian's, imported, built from source; the cache"},
     {"image", kdh_cmd_image, "build debian [--kernel REF] | list",
      "guest images: the Debian 12 disk image for a kernel; the cache"},
-    {"reproduce", kdh_cmd_reproduce, "[--kernel REF] [--image KIND] [--out FILE] [OPTION...] FIELD",
+    {"reproduce", kdh_cmd_reproduce, "[--kernel REF] [--image KIND] [--out FILE] [--size] [OPTION...] FIELD",
      "reproduce a field crash (console log, dmesg or vmcore) and compare"},
     {"report", kdh_cmd_report, "merge DIR... --out DIR [--latest]",
      "merge results folders (CI shards, runs) into one set of reports"},
