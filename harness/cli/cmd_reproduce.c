@@ -284,58 +284,6 @@ static gboolean write_md(const Outcome *o, const char *summary_text, const char 
 	return ok;
 }
 
-/* --size: the bisection of kdh sizing (sizing/) over crashkernel= for the
- * reproduction's own case (same kernel, RAM, CPUs, trigger), one probe per
- * round.  Fills SEARCH and PROBES (char*: what each probe said); an exit
- * status other than KDH_EXIT_OK when the session could not run. */
-static int size_search(KdhSession *session, const KdhCase *tmpl, KdhSizingSearch *search,
-                       GPtrArray *probes)
-{
-	guint64 size;
-
-	while ((size = kdh_sizing_search_next(search)) && !kdh_session_cancelled(session)) {
-		g_autoptr(GPtrArray) cases =
-		    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
-		g_autoptr(GPtrArray) batch = NULL;
-		KdhCase *c = kdh_case_copy(tmpl);
-		const KdhResult *r;
-		KdhProbeOutcome out = KDH_PROBE_OTHER;
-		const char *why;
-		double seconds = 0;
-		int status;
-
-		g_free(c->crashkernel);
-		c->crashkernel = g_strdup_printf("%" G_GUINT64_FORMAT "M", size / KDH_MIB);
-		g_free(c->name);
-		c->name = g_strdup_printf("%s-size-%s%s", tmpl->name, c->crashkernel,
-		                          search->retrying ? "-retry" : "");
-		g_ptr_array_add(cases, c);
-		if ((status = kdh_session_run(session, cases, &batch)) != KDH_EXIT_OK)
-			return status;
-		r = g_ptr_array_index(batch, 0);
-		if (r->verdict == KDH_VERDICT_NOT_RUN)
-			break;
-		why = r->diagnosis;
-		if (r->verdict == KDH_VERDICT_PASS)
-			out = KDH_PROBE_PASS;
-		else if (kdh_sizing_memory_diagnosis(r->diagnosis))
-			out = KDH_PROBE_TOO_SMALL;
-		else if (!why)
-			why = r->reasons->len ? g_ptr_array_index(r->reasons, 0)
-			                      : kdh_verdict_name(r->verdict);
-		for (guint i = 0; i < r->phases->len; i++)
-			seconds += ((const KdhPhase *)g_ptr_array_index(r->phases, i))->seconds;
-		g_ptr_array_add(probes,
-		                g_strdup_printf("crashkernel=%s %s%s%s", c->crashkernel,
-		                                out == KDH_PROBE_PASS        ? "works"
-		                                : out == KDH_PROBE_TOO_SMALL ? "too small"
-		                                                             : "failed otherwise",
-		                                why ? ": " : "", why ? why : ""));
-		kdh_sizing_search_record(search, size, out, why, seconds);
-	}
-	return KDH_EXIT_OK;
-}
-
 /* The --size answer, one line. */
 static char *size_line(const KdhSizingSearch *s)
 {
@@ -350,12 +298,11 @@ static char *size_line(const KdhSizingSearch *s)
 		                       "M or less (the search's lower bound works)",
 		                       s->low / KDH_MIB);
 	case KDH_SEARCH_NONE_WORKS:
-		return g_strdup_printf("no crashkernel= up to %" G_GUINT64_FORMAT "M works",
-		                       s->high / KDH_MIB);
+		return g_strdup_printf("no crashkernel= works: %s", s->why);
 	default:
 		return g_strdup_printf("the crashkernel= search did not finish (%s%s%s)",
-		                       kdh_search_state_name(s->state), s->blocked_why ? ": " : "",
-		                       s->blocked_why ? s->blocked_why : "");
+		                       kdh_search_state_name(s->state), s->why ? ": " : "",
+		                       s->why ? s->why : "");
 	}
 }
 
@@ -364,7 +311,8 @@ int kdh_cmd_reproduce(int argc, char **argv)
 	g_auto(GStrv) files = NULL;
 	g_autofree char *kernel = NULL, *image = NULL, *out = NULL, *name = NULL, *sized = NULL;
 	gboolean size = FALSE;
-	KdhSizingSearch search = {0};
+	g_autoptr(GPtrArray) rows =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_sizing_row_free);
 	g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func(g_free);
 	GOptionEntry entries[] = {
 	    {"kernel", 0, 0, G_OPTION_ARG_STRING, &kernel,
@@ -450,15 +398,17 @@ int kdh_cmd_reproduce(int argc, char **argv)
 		kdh_reproduce_compare(field, repro, &match);
 	if (size) {
 		const KdhCase *tmpl = g_ptr_array_index(cases, 0);
+		KdhSizingRow *row = kdh_sizing_row_new(tmpl->memory, 64 * KDH_MIB, 512 * KDH_MIB,
+		                                       8 * KDH_MIB, &error);
 
-		if (!kdh_sizing_search_init(&search, tmpl->memory, 64 * KDH_MIB, 512 * KDH_MIB,
-		                            8 * KDH_MIB, &error)) {
+		if (!row) {
 			g_printerr("kdh reproduce: --size: %s\n", error->message);
 			return KDH_EXIT_ERROR;
 		}
-		status = size_search(session, tmpl, &search, probes);
-		sized = size_line(&search);
-		kdh_sizing_search_clear(&search);
+		g_ptr_array_add(rows, row);
+		status = kdh_cli_sizing_rounds(session, tmpl, rows);
+		sized = size_line(&row->search);
+		g_ptr_array_extend(probes, row->probes, (GCopyFunc)(void *)g_strdup, NULL);
 		if (status != KDH_EXIT_OK)
 			return status;
 	}

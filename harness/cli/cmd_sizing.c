@@ -181,7 +181,7 @@ static gsize file_size(const char *path)
  * round probes both bounds of every RAM size at once (the low one is
  * wasted only where even the high one fails); a probe whose answer the
  * search no longer needs is logged and not recorded. */
-static int search(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
+int kdh_cli_sizing_rounds(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
 {
 	for (guint round = 0;; round++) {
 		g_autoptr(GPtrArray) cases =
@@ -243,13 +243,6 @@ static int search(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows)
 	}
 }
 
-static void row_free(KdhSizingRow *row)
-{
-	kdh_sizing_search_clear(&row->search);
-	g_ptr_array_unref(row->probes);
-	g_free(row);
-}
-
 int kdh_cmd_sizing(int argc, char **argv)
 {
 	g_auto(GStrv) files = NULL;
@@ -276,7 +269,8 @@ int kdh_cmd_sizing(int argc, char **argv)
 	g_auto(KdhRunnerOptions) runner = {0};
 	g_autoptr(GArray) rams = NULL;
 	g_autoptr(KdhCase) tmpl = NULL;
-	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)row_free);
+	g_autoptr(GPtrArray) rows =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kdh_sizing_row_free);
 	g_autoptr(GPtrArray) sized = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_case_free);
 	g_autoptr(KdhSession) session = NULL;
 	g_autoptr(GError) error = NULL;
@@ -313,14 +307,13 @@ int kdh_cmd_sizing(int argc, char **argv)
 	if (status != KDH_EXIT_OK)
 		return status;
 	for (guint i = 0; i < rams->len; i++) {
-		KdhSizingRow *row = g_new0(KdhSizingRow, 1);
-		row->probes = g_ptr_array_new_with_free_func(g_free);
-		g_ptr_array_add(rows, row);
-		if (!kdh_sizing_search_init(&row->search, g_array_index(rams, guint64, i), low,
-		                            high, step, &error)) {
+		KdhSizingRow *row =
+		    kdh_sizing_row_new(g_array_index(rams, guint64, i), low, high, step, &error);
+		if (!row) {
 			g_printerr("kdh sizing: %s\n", error->message);
 			return KDH_EXIT_USAGE;
 		}
+		g_ptr_array_add(rows, row);
 		g_ptr_array_add(sized, probe_case(tmpl, row->search.ram, high, FALSE));
 	}
 	if (!(session = kdh_session_new("kdh sizing", &runner, sized, &status)))
@@ -332,7 +325,7 @@ int kdh_cmd_sizing(int argc, char **argv)
 	        "M in %" G_GUINT64_FORMAT "M steps: at most %u probes each\n",
 	        rows->len, rows->len == 1 ? "" : "s", low / KDH_MIB, high / KDH_MIB, step / KDH_MIB,
 	        kdh_sizing_bisect_bound(low, high, step) + 2);
-	if ((status = search(session, tmpl, rows)) != KDH_EXIT_OK)
+	if ((status = kdh_cli_sizing_rounds(session, tmpl, rows)) != KDH_EXIT_OK)
 		return status;
 
 	k = kdh_prepared_kernel(kdh_session_prepared(session), g_ptr_array_index(sized, 0));

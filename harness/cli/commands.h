@@ -151,6 +151,15 @@ GPtrArray *kdh_session_results(const KdhSession *s);
  * kdh_report_exit_status of every result, or 128 + the signal. */
 int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select);
 
+/* kdh sizing's rounds (cmd_sizing.c; also kdh reproduce --size): until
+ * every search of ROWS (KdhSizingRow*, sizing/sizing.h) is over or the
+ * session is cancelled, one batch per round of a probe per RAM size still
+ * searching, each a copy of TMPL with that RAM and crashkernel=, named
+ * "<TMPL's name>-ram<RAM>-ck<SIZE>" ("-retry"); the first round also
+ * probes every LOW beside its HIGH.  Each probe is logged in its row.  An
+ * exit status other than KDH_EXIT_OK when the session could not run. */
+int kdh_cli_sizing_rounds(KdhSession *session, const KdhCase *tmpl, GPtrArray *rows);
+
 /* As kdh_cli_load_cases for FILES holding exactly one matrix file
  * (kdh_matrix_load: its cells' cases). */
 GPtrArray *kdh_cli_load_matrix(const char *const *files, const KdhSelectOptions *o, GError **error);

@@ -155,3 +155,25 @@ void kdh_sizing_search_record(KdhSizingSearch *s, guint64 size, KdhProbeOutcome 
 	}
 	settle(s);
 }
+
+KdhSizingRow *kdh_sizing_row_new(guint64 ram, guint64 low, guint64 high, guint64 step,
+                                 GError **error)
+{
+	KdhSizingRow *row = g_new0(KdhSizingRow, 1);
+
+	if (!kdh_sizing_search_init(&row->search, ram, low, high, step, error)) {
+		g_free(row);
+		return NULL;
+	}
+	row->probes = g_ptr_array_new_with_free_func(g_free);
+	return row;
+}
+
+void kdh_sizing_row_free(KdhSizingRow *row)
+{
+	if (!row)
+		return;
+	kdh_sizing_search_clear(&row->search);
+	g_ptr_array_unref(row->probes);
+	g_free(row);
+}

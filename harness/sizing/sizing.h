@@ -140,6 +140,12 @@ typedef struct {
 	                    * low bound probed beside a high one that failed) */
 } KdhSizingRow;
 
+/* A row searching RAM between LOW and HIGH in STEPs (kdh_sizing_search_init);
+ * NULL with its error. */
+KdhSizingRow *kdh_sizing_row_new(guint64 ram, guint64 low, guint64 high, guint64 step,
+                                 GError **error);
+void kdh_sizing_row_free(KdhSizingRow *row);
+
 typedef struct {
 	const char *kernel; /* the ref and release probed */
 	const char *image;  /* mini | debian */
