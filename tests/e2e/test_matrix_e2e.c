@@ -1,8 +1,9 @@
 /* kdh matrix end to end: two real Debian kernels x the sysrq smoke case
  * (libvirt, capture kernel, retrieval, kdh's reader), the report.html read
  * in headless Chromium (every cell's colour and links, every link a file of
- * the run), then --resume: a cell whose inputs still match is carried over
- * without a VM, one whose scenario changed runs again. */
+ * the run), then --resume: cells whose inputs still match are carried over
+ * without a VM (make check); one whose scenario changed runs again
+ * (check-full). */
 #include <check.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -81,37 +82,86 @@ static void assert_rendered(const char *run)
 	}
 }
 
-START_TEST(two_kernels_rendered_then_resumed)
+/* Runs the smoke matrix into RESULTS and checks every cell passed on its
+ * own kernel's dump; returns the run folder. */
+static char *first_run(void)
 {
 	const char *first[] = {"--results", results, MATRIX, NULL};
-	g_autofree char *run = NULL;
-	g_autofree char *second = g_build_filename(results, "second", NULL);
-	g_autofree char *rerun = NULL;
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autofree char *verdict = NULL;
-	JsonObject *v;
+	char *run;
 
 	matrix(first);
 	run = kdh_test_run_folder(results);
-	/* Each cell passed on its own kernel's dump. */
 	for (guint i = 0; i < G_N_ELEMENTS(cells); i++) {
 		g_autoptr(JsonParser) p = json_parser_new();
 		g_autofree char *osrelease = g_strdup_printf("OSRELEASE=%s", cells[i][1]);
-		g_autofree char *dir = g_build_filename(run, cells[i][0], NULL);
-		g_autofree char *dmesg = NULL;
+		g_autofree char *dmesg = g_build_filename(run, cells[i][0], "dump-dmesg.txt", NULL);
+		g_autofree char *text = NULL;
 		const char *needles[] = {osrelease, "sysrq triggered crash", NULL};
 
 		kdh_test_assert_case(results, cells[i][0], "PASS", needles, p);
-		dmesg = g_build_filename(dir, "dump-dmesg.txt", NULL);
-		ck_assert(g_file_get_contents(dmesg, &verdict, NULL, NULL));
-		ck_assert_ptr_nonnull(strstr(verdict, "sysrq triggered crash"));
-		g_clear_pointer(&verdict, g_free);
+		ck_assert(g_file_get_contents(dmesg, &text, NULL, NULL));
+		ck_assert_ptr_nonnull(strstr(text, "sysrq triggered crash"));
 	}
+	return run;
+}
+
+/* Resumes RUN into RESULTS/second and returns the cases of its
+ * results.json (owned by PARSER), checked to be the matrix's two cells in
+ * order, each a PASS whose folder is the new run's; *RERUN gets that run. */
+static JsonArray *resume_from(const char *run, JsonParser *parser, char **rerun)
+{
+	g_autofree char *second = g_build_filename(results, "second", NULL);
+	g_autofree char *results_json = NULL;
+	const char *resume[] = {"--results", second, "--resume", run, MATRIX, NULL};
+	JsonArray *cases;
+
+	matrix(resume);
+	*rerun = kdh_test_run_folder(second);
+	results_json = g_build_filename(*rerun, "results.json", NULL);
+	ck_assert(json_parser_load_from_file(parser, results_json, NULL));
+	cases = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)),
+	                                     "cases");
+	ck_assert_uint_eq(json_array_get_length(cases), G_N_ELEMENTS(cells));
+	for (guint i = 0; i < G_N_ELEMENTS(cells); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		ck_assert_str_eq(json_object_get_string_member(c, "case"), cells[i][0]);
+		ck_assert_str_eq(json_object_get_string_member(c, "verdict"), "PASS");
+		ck_assert(
+		    g_str_has_prefix(json_object_get_string_member(c, "results_dir"), *rerun));
+	}
+	assert_rendered(*rerun);
+	return cases;
+}
+
+START_TEST(two_kernels_rendered_then_carried_over)
+{
+	g_autofree char *run = first_run(), *rerun = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *cases;
+
 	assert_rendered(run);
+	/* Nothing changed: both cells carried over, no VM started. */
+	cases = resume_from(run, parser, &rerun);
+	for (guint i = 0; i < G_N_ELEMENTS(cells); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		g_autofree char *dmesg =
+		    g_build_filename(rerun, cells[i][0], "dump-dmesg.txt", NULL);
+		ck_assert_str_eq(json_object_get_string_member(c, "resumed_from"), run);
+		ck_assert(g_file_test(dmesg, G_FILE_TEST_IS_REGULAR));
+	}
+}
+END_TEST
+
+START_TEST(a_changed_cell_runs_again)
+{
+	g_autofree char *run = first_run(), *rerun = NULL;
+	g_autofree char *verdict = g_build_filename(run, cells[1][0], "verdict.json", NULL);
+	g_autoptr(JsonParser) parser = json_parser_new(), resumed = json_parser_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	JsonObject *v;
+	JsonArray *cases;
 
 	/* The second cell's scenario "changed": its recorded hash differs. */
-	verdict = g_build_filename(run, cells[1][0], "verdict.json", NULL);
 	ck_assert(json_parser_load_from_file(parser, verdict, NULL));
 	v = json_node_get_object(json_parser_get_root(parser));
 	json_object_set_string_member(json_object_get_object_member(v, "inputs"), "scenario",
@@ -119,36 +169,14 @@ START_TEST(two_kernels_rendered_then_resumed)
 	json_generator_set_root(gen, json_parser_get_root(parser));
 	ck_assert(json_generator_to_file(gen, verdict, NULL));
 
-	{
-		const char *resume[] = {"--results", second, "--resume", run, MATRIX, NULL};
-		matrix(resume);
+	cases = resume_from(run, resumed, &rerun);
+	for (guint i = 0; i < G_N_ELEMENTS(cells); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		ck_assert_int_eq(json_object_has_member(c, "resumed_from"), i == 0);
+		ck_assert_str_ne(json_object_get_string_member(
+		                     json_object_get_object_member(c, "inputs"), "scenario"),
+		                 "0000 changed");
 	}
-	rerun = kdh_test_run_folder(second);
-	{
-		g_autoptr(JsonParser) p = json_parser_new();
-		g_autofree char *results_json = g_build_filename(rerun, "results.json", NULL);
-		JsonArray *cases;
-
-		ck_assert(json_parser_load_from_file(p, results_json, NULL));
-		cases = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)),
-		                                     "cases");
-		ck_assert_uint_eq(json_array_get_length(cases), 2);
-		/* In the matrix's order; the carried one says where from and kept
-		 * its phases; the changed one ran again, in this run's folder. */
-		for (guint i = 0; i < 2; i++) {
-			JsonObject *c = json_array_get_object_element(cases, i);
-			const char *dir = json_object_get_string_member(c, "results_dir");
-			ck_assert_str_eq(json_object_get_string_member(c, "case"), cells[i][0]);
-			ck_assert_str_eq(json_object_get_string_member(c, "verdict"), "PASS");
-			ck_assert_int_eq(json_object_has_member(c, "resumed_from"), i == 0);
-			ck_assert(g_str_has_prefix(dir, rerun));
-			ck_assert_str_ne(
-			    json_object_get_string_member(
-			        json_object_get_object_member(c, "inputs"), "scenario"),
-			    "0000 changed");
-		}
-	}
-	assert_rendered(rerun);
 }
 END_TEST
 
@@ -161,7 +189,13 @@ Suite *matrix_e2e_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 1200);
 	tcase_set_tags(tc, "e2e");
-	tcase_add_test(tc, two_kernels_rendered_then_resumed);
+	tcase_add_test(tc, two_kernels_rendered_then_carried_over);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rerun");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 1200);
+	tcase_set_tags(tc, "e2e slow");
+	tcase_add_test(tc, a_changed_cell_runs_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
