@@ -6,10 +6,10 @@
 #include <cairo-svg.h>
 #include <math.h>
 
-#define W      760.0
+#define W      800.0
 #define H      460.0
 #define LEFT   70.0
-#define RIGHT  230.0 /* room for the legend */
+#define RIGHT  270.0 /* room for the legend */
 #define TOP    40.0
 #define BOTTOM 60.0
 
