@@ -26,7 +26,8 @@ static const KdhCommand commands[] = {
     {"sizing", kdh_cmd_sizing, "--memory LIST [OPTION...] [SCENARIO]",
      "the smallest crashkernel= that really works, per RAM size, against the defaults"},
     {"list", kdh_cmd_list,
-     "[--filter GLOB] [--shard I/N] [--timeout-scale X] [--json] SCENARIO... | --triggers [--json]",
+     "[--filter GLOB] [--shard I/N] [--timeout-scale X] [--json] SCENARIO... | --matrix "
+     "MATRIX-FILE | --triggers [--json]",
      "the cases scenario files expand to, without starting anything"},
     {"dump", cmd_dump, "info|dmesg|verify|read|vmcoreinfo FILE...",
      "read a dump with kdh's own reader (also build/kdh-dump)"},
