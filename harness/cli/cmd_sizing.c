@@ -97,8 +97,11 @@ static KdhCase *template_case(const char *scenario, const Options *o, GError **e
 			            scenario, own->len);
 			return NULL;
 		}
-		if (!g_key_file_load_from_file(kf, scenario, G_KEY_FILE_NONE, error))
+		/* Read by the scenario files' own rules (bounds, comments). */
+		text = kdh_scenario_read_text(scenario, error);
+		if (!text || !g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, error))
 			return NULL;
+		g_clear_pointer(&text, g_free);
 	} else {
 		g_key_file_set_string(kf, "scenario", "name", "sizing");
 		g_key_file_set_string(kf, "scenario", "description",

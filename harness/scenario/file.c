@@ -118,3 +118,10 @@ char *scenario_strip_comments(const char *text)
 	}
 	return g_strjoinv("\n", lines);
 }
+
+char *kdh_scenario_read_text(const char *path, GError **error)
+{
+	g_autofree char *text = scenario_read_file(path, error);
+
+	return text ? scenario_strip_comments(text) : NULL;
+}

@@ -112,26 +112,6 @@ void kdh_case_free(KdhCase *c)
 	g_free(c);
 }
 
-KdhCase *kdh_case_copy(const KdhCase *c)
-{
-	KdhCase *copy = g_memdup2(c, sizeof(*c));
-
-	copy->name = g_strdup(c->name);
-	copy->description = g_strdup(c->description);
-	copy->source = g_strdup(c->source);
-	copy->source_hash = g_strdup(c->source_hash);
-	copy->kernel_ref = g_strdup(c->kernel_ref);
-	copy->crashkernel = g_strdup(c->crashkernel);
-	copy->image = g_strdup(c->image);
-	copy->collector = g_strdup(c->collector);
-	copy->compression = g_strdup(c->compression);
-	copy->expect_panic = g_strdup(c->expect_panic);
-	copy->expect_function = g_strdup(c->expect_function);
-	copy->matrix_kernel = g_strdup(c->matrix_kernel);
-	copy->matrix_scenario = g_strdup(c->matrix_scenario);
-	return copy;
-}
-
 gboolean kdh_parse_size(const char *text, guint64 *bytes)
 {
 	char *end = NULL;
@@ -739,26 +719,6 @@ static gboolean values_readable(const Source *src, GError **error)
 
 /* FALSE with an error naming both places when two of CASES have the same
  * name: they would share a results folder. */
-gboolean kdh_cases_names_unique(GPtrArray *cases, GError **error)
-{
-	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-
-	for (guint i = 0; i < cases->len; i++) {
-		const KdhCase *c = g_ptr_array_index(cases, i);
-		const KdhCase *first = g_hash_table_lookup(seen, c->name);
-		if (first) {
-			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-			            "%s:%u: [scenario] name: case '%s' is also a case of %s:%u; "
-			            "each case needs its own results folder",
-			            c->source, c->name_line, c->name, first->source,
-			            first->name_line);
-			return FALSE;
-		}
-		g_hash_table_insert(seen, c->name, (gpointer)c);
-	}
-	return TRUE;
-}
-
 GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();

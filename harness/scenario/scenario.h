@@ -203,6 +203,12 @@ GPtrArray *kdh_scenario_load(const char *path, GError **error);
  * from NAME. */
 GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **error);
 
+/* The text of the scenario file PATH read by the rules kdh_scenario_load
+ * applies (a regular file of at most 64 KiB, UTF-8 text) with its comments
+ * removed (line numbers kept): for a command that edits a user's scenario
+ * with GKeyFile before loading it.  NULL with an error naming PATH. */
+char *kdh_scenario_read_text(const char *path, GError **error);
+
 /* Loads every file of PATHS (NULL-terminated) with kdh_scenario_load and
  * returns all their cases in order; NULL with an error at the first bad
  * file, or when two cases of different files have the same name (they

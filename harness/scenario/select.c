@@ -1,5 +1,7 @@
 /* Choosing cases: shards that every CI job computes alike from the case
- * names alone, a name filter, and scaled timeouts for slow hosts. */
+ * names alone, a name filter, and scaled timeouts for slow hosts; copying
+ * cases (a matrix's cells, sizing's probes) and keeping their names
+ * apart. */
 #include "scenario/scenario.h"
 
 #include <string.h>
@@ -145,4 +147,44 @@ void kdh_case_scale_timeouts(KdhCase *c, double x)
 	c->timeout_crash = scaled(c->timeout_crash, x);
 	c->timeout_capture = scaled(c->timeout_capture, x);
 	c->timeout_shutdown = scaled(c->timeout_shutdown, x);
+}
+
+KdhCase *kdh_case_copy(const KdhCase *c)
+{
+	KdhCase *copy = g_memdup2(c, sizeof(*c));
+
+	copy->name = g_strdup(c->name);
+	copy->description = g_strdup(c->description);
+	copy->source = g_strdup(c->source);
+	copy->source_hash = g_strdup(c->source_hash);
+	copy->kernel_ref = g_strdup(c->kernel_ref);
+	copy->crashkernel = g_strdup(c->crashkernel);
+	copy->image = g_strdup(c->image);
+	copy->collector = g_strdup(c->collector);
+	copy->compression = g_strdup(c->compression);
+	copy->expect_panic = g_strdup(c->expect_panic);
+	copy->expect_function = g_strdup(c->expect_function);
+	copy->matrix_kernel = g_strdup(c->matrix_kernel);
+	copy->matrix_scenario = g_strdup(c->matrix_scenario);
+	return copy;
+}
+
+gboolean kdh_cases_names_unique(GPtrArray *cases, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < cases->len; i++) {
+		const KdhCase *c = g_ptr_array_index(cases, i);
+		const KdhCase *first = g_hash_table_lookup(seen, c->name);
+		if (first) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [scenario] name: case '%s' is also a case of %s:%u; "
+			            "each case needs its own results folder",
+			            c->source, c->name_line, c->name, first->source,
+			            first->name_line);
+			return FALSE;
+		}
+		g_hash_table_insert(seen, c->name, (gpointer)c);
+	}
+	return TRUE;
 }

@@ -329,6 +329,63 @@ START_TEST(empty_shard_leaves_empty_reports)
 }
 END_TEST
 
+/* kdh sizing, matrix and reproduce refuse what they cannot run before any
+ * VM starts (exit 2, the reason named). */
+static const struct {
+	const char *args[10];
+	const char *message;
+} refusals[] = {
+    {{"sizing", NULL}, "--memory is required"},
+    {{"sizing", "--memory", "1G,1G", NULL}, "--memory lists 1G twice"},
+    {{"sizing", "--memory", "1G,lots", NULL}, "--memory 'lots': a size in whole MiB"},
+    {{"sizing", "--memory", "1G", "--step", "1500K", NULL}, "--step '1500K'"},
+    {{"sizing", "--memory", "1G", "--margin", "500", NULL}, "--margin must be 0 to 400"},
+    {{"sizing", "--memory", "1G", "--image", "bogus", NULL}, "[vm] image: 'bogus'"},
+    {{"sizing", "--memory", "1G", "--low", "128M", "--high", "64M", NULL}, "--low < --high"},
+    {{"sizing", "--memory", "1G", "scenarios/nmi.ini", "scenarios/nmi.ini", NULL},
+     "at most one SCENARIO"},
+    {{"sizing", "--memory", "1G", "scenarios/trigger-module.ini", NULL},
+     "a sizing scenario has one case"},
+    {{"matrix", NULL}, "name a matrix file"},
+    {{"matrix", "scenarios/matrices/smoke.ini", "scenarios/matrices/smoke.ini", NULL},
+     "name one matrix file"},
+    {{"matrix", "--resume", "/nonexistent", "scenarios/matrices/smoke.ini", NULL},
+     "--resume /nonexistent: not a folder"},
+    {{"matrix", "scenarios/nmi.ini", NULL}, "unknown group [scenario]"},
+    {{"reproduce", NULL}, "one FIELD"},
+    {{"reproduce", "images/mini/init", NULL}, "images/mini/init: no kernel crash"},
+    {{"reproduce", "README.md", NULL}, "is not a Debian kernel kdh can fetch"},
+};
+
+START_TEST(answers_refuse_before_starting)
+{
+	g_autofree char *err = NULL;
+
+	ck_assert_int_eq(kdh_test_run_output(refusals[_i].args, NULL, &err), 2);
+	ck_assert_msg(strstr(err, refusals[_i].message), "'%s' lacks '%s'", err,
+	              refusals[_i].message);
+}
+END_TEST
+
+/* A user's sizing scenario is read by the scenario files' own rules: its
+ * ';' comment lines and inline comments do not reach GKeyFile (the bounds
+ * error comes after the template loaded). */
+START_TEST(sizing_reads_a_commented_scenario)
+{
+	g_autofree char *path = g_build_filename(tmp, "s.ini", NULL);
+	const char *args[] = {"sizing", "--memory", "1G", "--low", "128M",
+	                      "--high", "64M",      path, NULL};
+	g_autofree char *err = NULL;
+
+	ck_assert(g_file_set_contents(path,
+	                              "; a comment line\n[scenario]\nname=mine  # inline\n"
+	                              "[crash]\ntrigger=nmi\n",
+	                              -1, NULL));
+	ck_assert_int_eq(kdh_test_run_output(args, NULL, &err), 2);
+	ck_assert_msg(strstr(err, "--low < --high"), "%s", err);
+}
+END_TEST
+
 Suite *cli_suite(void);
 Suite *cli_suite(void)
 {
@@ -348,6 +405,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, missing_kernel_ref_is_usage_before_any_vm);
 	tcase_add_test(tc, every_shipped_scenario_loads);
 	tcase_add_test(tc, empty_shard_leaves_empty_reports);
+	tcase_add_loop_test(tc, answers_refuse_before_starting, 0, G_N_ELEMENTS(refusals));
+	tcase_add_test(tc, sizing_reads_a_commented_scenario);
 	suite_add_tcase(s, tc);
 	return s;
 }
