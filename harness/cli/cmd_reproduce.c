@@ -12,18 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A member of the object being built by B: a string or null, a boolean. */
-#define STR(k, v)                                                                                  \
-	do {                                                                                       \
-		json_builder_set_member_name(b, k);                                                \
-		if (v)                                                                             \
-			json_builder_add_string_value(b, v);                                       \
-		else                                                                               \
-			json_builder_add_null_value(b);                                            \
-	} while (0)
-#define BOOL(k, v)                                                                                 \
-	json_builder_set_member_name(b, k);                                                        \
-	json_builder_add_boolean_value(b, v)
+/* A boolean member of the object being built by B. */
+static void add_bool(JsonBuilder *b, const char *key, gboolean v)
+{
+	json_builder_set_member_name(b, key);
+	json_builder_add_boolean_value(b, v);
+}
 
 static const char *or_unknown(const char *s)
 {
@@ -100,27 +94,27 @@ static void add_field_json(JsonBuilder *b, const char *member, const KdhField *f
 		return;
 	}
 	json_builder_begin_object(b);
-	STR("source", f->source);
+	kdh_json_add_string(b, "source", f->source);
 	json_builder_set_member_name(b, "vmcore");
 	json_builder_add_boolean_value(b, f->vmcore);
 	json_builder_set_member_name(b, "truncated");
 	json_builder_add_boolean_value(b, f->truncated);
-	STR("release", f->release);
-	STR("build", f->build);
-	STR("debian_version", f->debian_version);
+	kdh_json_add_string(b, "release", f->release);
+	kdh_json_add_string(b, "build", f->build);
+	kdh_json_add_string(b, "debian_version", f->debian_version);
 	json_builder_set_member_name(b, "ram_bytes");
 	json_builder_add_int_value(b, (gint64)f->ram_bytes);
-	STR("ram_from", f->ram_from);
+	kdh_json_add_string(b, "ram_from", f->ram_from);
 	json_builder_set_member_name(b, "cpus");
 	json_builder_add_int_value(b, f->cpus);
-	STR("cmdline", f->cmdline);
-	STR("crashkernel", f->crashkernel);
-	STR("class", f->klass->name);
-	STR("crash_text", f->crash_text);
-	STR("reason", f->reason);
+	kdh_json_add_string(b, "cmdline", f->cmdline);
+	kdh_json_add_string(b, "crashkernel", f->crashkernel);
+	kdh_json_add_string(b, "class", f->klass->name);
+	kdh_json_add_string(b, "crash_text", f->crash_text);
+	kdh_json_add_string(b, "reason", f->reason);
 	json_builder_set_member_name(b, "cpu");
 	json_builder_add_int_value(b, f->cpu);
-	STR("comm", f->comm);
+	kdh_json_add_string(b, "comm", f->comm);
 	json_builder_set_member_name(b, "frames");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < f->frames->len; i++)
@@ -152,23 +146,23 @@ static gboolean write_json(const Outcome *o, const char *path, GError **error)
 	const KdhReproduceMatch *m = o->match;
 
 	json_builder_begin_object(b);
-	STR("scenario", o->scenario);
-	STR("case", o->result->case_name);
-	STR("verdict", kdh_verdict_name(o->result->verdict));
+	kdh_json_add_string(b, "scenario", o->scenario);
+	kdh_json_add_string(b, "case", o->result->case_name);
+	kdh_json_add_string(b, "verdict", kdh_verdict_name(o->result->verdict));
 	json_builder_set_member_name(b, "dump_captured");
 	json_builder_add_boolean_value(b, o->result->dump_file != NULL);
-	STR("diagnosis", o->result->diagnosis);
-	STR("diagnosis_line", o->result->diagnosis_line);
+	kdh_json_add_string(b, "diagnosis", o->result->diagnosis);
+	kdh_json_add_string(b, "diagnosis_line", o->result->diagnosis_line);
 	add_field_json(b, "field", o->field);
 	add_field_json(b, "reproduced", o->repro);
 	json_builder_set_member_name(b, "match");
 	if (o->repro) {
 		json_builder_begin_object(b);
-		BOOL("release", m->release);
-		BOOL("class", m->klass);
-		BOOL("reason", m->reason);
-		BOOL("cpu", m->cpu);
-		BOOL("comm", m->comm);
+		add_bool(b, "release", m->release);
+		add_bool(b, "class", m->klass);
+		add_bool(b, "reason", m->reason);
+		add_bool(b, "cpu", m->cpu);
+		add_bool(b, "comm", m->comm);
 		json_builder_set_member_name(b, "frames_compared");
 		json_builder_add_int_value(b, m->frames_field);
 		json_builder_set_member_name(b, "frames_common");
@@ -183,7 +177,7 @@ static gboolean write_json(const Outcome *o, const char *path, GError **error)
 	for (guint i = 0; i < o->notes->len; i++)
 		json_builder_add_string_value(b, g_ptr_array_index(o->notes, i));
 	json_builder_end_array(b);
-	STR("size", o->size);
+	kdh_json_add_string(b, "size", o->size);
 	json_builder_set_member_name(b, "size_probes");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < o->probes->len; i++)

@@ -128,19 +128,11 @@ static KdhCase *template_case(const char *scenario, const Options *o, GError **e
 	return kdh_case_copy(g_ptr_array_index(cases, 0));
 }
 
-/* "1G", "512M" for names and lines. */
-static char *mib_text(guint64 bytes)
-{
-	return bytes % (1024 * KDH_MIB)
-	           ? g_strdup_printf("%" G_GUINT64_FORMAT "M", bytes / KDH_MIB)
-	           : g_strdup_printf("%" G_GUINT64_FORMAT "G", bytes / (1024 * KDH_MIB));
-}
-
 /* Probe SIZE for RAM with TEMPLATE: a case of its own name. */
 static KdhCase *probe_case(const KdhCase *tmpl, guint64 ram, guint64 size, gboolean retry)
 {
 	KdhCase *c = kdh_case_copy(tmpl);
-	g_autofree char *r = mib_text(ram), *s = mib_text(size);
+	g_autofree char *r = kdh_sizing_size_text(ram), *s = kdh_sizing_size_text(size);
 
 	c->memory = ram;
 	g_free(c->crashkernel);

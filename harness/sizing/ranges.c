@@ -50,13 +50,19 @@ static gint by_ram(gconstpointer a, gconstpointer b)
 	return pa->ram < pb->ram ? -1 : pa->ram > pb->ram;
 }
 
-/* BYTES as the kernel's memparse takes it: G when whole, else M. */
-static void append_size(GString *out, guint64 bytes)
+char *kdh_sizing_size_text(guint64 bytes)
 {
 	if (bytes % (1024 * KDH_MIB) == 0)
-		g_string_append_printf(out, "%" G_GUINT64_FORMAT "G", bytes / (1024 * KDH_MIB));
-	else
-		g_string_append_printf(out, "%" G_GUINT64_FORMAT "M", bytes / KDH_MIB);
+		return g_strdup_printf("%" G_GUINT64_FORMAT "G", bytes / (1024 * KDH_MIB));
+	return g_strdup_printf("%" G_GUINT64_FORMAT "M", bytes / KDH_MIB);
+}
+
+/* Appends BYTES as kdh_sizing_size_text writes it. */
+static void append_size(GString *out, guint64 bytes)
+{
+	g_autofree char *text = kdh_sizing_size_text(bytes);
+
+	g_string_append(out, text);
 }
 
 char *kdh_sizing_suggest(const KdhSizingPoint *points, guint n, guint margin_pct, guint64 step)

@@ -2,18 +2,15 @@
  * the defaults and estimators judged against the measurement; as text,
  * Markdown, JSON (json-glib) and JUnit XML (libxml2). */
 #include "sizing/sizing.h"
+#include "util/util.h"
 
 #include <json-glib/json-glib.h>
 #include <libxml/tree.h>
 
-/* "512M", "1G". */
+/* BYTES as "512M", "1G"; "-" for none. */
 static char *size_text(guint64 bytes)
 {
-	if (!bytes)
-		return g_strdup("-");
-	if (bytes % (1024 * KDH_MIB) == 0)
-		return g_strdup_printf("%" G_GUINT64_FORMAT "G", bytes / (1024 * KDH_MIB));
-	return g_strdup_printf("%" G_GUINT64_FORMAT "M", bytes / KDH_MIB);
+	return bytes ? kdh_sizing_size_text(bytes) : g_strdup("-");
 }
 
 static const KdhSizingRow *row_at(const KdhSizingReport *r, guint i)
@@ -171,21 +168,6 @@ char *kdh_sizing_report_text(const KdhSizingReport *report, gboolean markdown)
 	return g_string_free(out, FALSE);
 }
 
-static void add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, v);
-}
-
-static void add_str(JsonBuilder *b, const char *name, const char *v)
-{
-	json_builder_set_member_name(b, name);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
-}
-
 /* Per RAM size, what EXPR (or EST) reserves and whether it is enough. */
 static void add_judged(JsonBuilder *b, const KdhSizingReport *report, const char *expr,
                        const KdhSizingEstimator *est)
@@ -201,14 +183,15 @@ static void add_judged(JsonBuilder *b, const KdhSizingReport *report, const char
 		else if (!kdh_crashkernel_eval(expr, s->ram, &reserves))
 			reserves = 0;
 		json_builder_begin_object(b);
-		add_int(b, "ram", (gint64)s->ram);
-		add_int(b, "reserves", (gint64)reserves);
-		add_str(b, "verdict",
-		        !need              ? "not measured"
-		        : !reserves        ? "none"
-		        : reserves >= need ? "enough"
-		                           : "too small");
-		add_int(b, "wasted", need && reserves > need ? (gint64)(reserves - need) : 0);
+		kdh_json_add_int(b, "ram", (gint64)s->ram);
+		kdh_json_add_int(b, "reserves", (gint64)reserves);
+		kdh_json_add_string(b, "verdict",
+		                    !need              ? "not measured"
+		                    : !reserves        ? "none"
+		                    : reserves >= need ? "enough"
+		                                       : "too small");
+		kdh_json_add_int(b, "wasted",
+		                 need && reserves > need ? (gint64)(reserves - need) : 0);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -223,14 +206,14 @@ static JsonNode *report_json(const KdhSizingReport *report)
 	const KdhSizingEstimator *estimators;
 
 	json_builder_begin_object(b);
-	add_str(b, "kernel", report->kernel);
-	add_str(b, "image", report->image);
-	add_str(b, "collector", report->collector);
-	add_str(b, "trigger", report->trigger);
-	add_int(b, "low", (gint64)report->low);
-	add_int(b, "high", (gint64)report->high);
-	add_int(b, "step", (gint64)report->step);
-	add_int(b, "margin_pct", report->margin_pct);
+	kdh_json_add_string(b, "kernel", report->kernel);
+	kdh_json_add_string(b, "image", report->image);
+	kdh_json_add_string(b, "collector", report->collector);
+	kdh_json_add_string(b, "trigger", report->trigger);
+	kdh_json_add_int(b, "low", (gint64)report->low);
+	kdh_json_add_int(b, "high", (gint64)report->high);
+	kdh_json_add_int(b, "step", (gint64)report->step);
+	kdh_json_add_int(b, "margin_pct", report->margin_pct);
 	json_builder_set_member_name(b, "wall_seconds");
 	json_builder_add_double_value(b, report->wall_seconds);
 	json_builder_set_member_name(b, "rows");
@@ -240,19 +223,20 @@ static JsonNode *report_json(const KdhSizingReport *report)
 		const KdhSizingSearch *s = &row->search;
 
 		json_builder_begin_object(b);
-		add_int(b, "ram", (gint64)s->ram);
-		add_str(b, "state", kdh_search_state_name(s->state));
-		add_int(b, "smallest_working", (gint64)answer(s));
-		add_int(b, "first_failing", (gint64)s->fail);
-		add_str(b, "diagnosis", s->fail_diagnosis);
-		add_int(b, "probes", s->probes + row->unneeded);
-		add_int(b, "unneeded", row->unneeded);
-		add_int(b, "retries", s->retries);
-		add_int(b, "bisect_bound",
-		        kdh_sizing_bisect_bound(report->low, report->high, report->step) + 2);
+		kdh_json_add_int(b, "ram", (gint64)s->ram);
+		kdh_json_add_string(b, "state", kdh_search_state_name(s->state));
+		kdh_json_add_int(b, "smallest_working", (gint64)answer(s));
+		kdh_json_add_int(b, "first_failing", (gint64)s->fail);
+		kdh_json_add_string(b, "diagnosis", s->fail_diagnosis);
+		kdh_json_add_int(b, "probes", s->probes + row->unneeded);
+		kdh_json_add_int(b, "unneeded", row->unneeded);
+		kdh_json_add_int(b, "retries", s->retries);
+		kdh_json_add_int(b, "bisect_bound",
+		                 kdh_sizing_bisect_bound(report->low, report->high, report->step) +
+		                     2);
 		json_builder_set_member_name(b, "seconds");
 		json_builder_add_double_value(b, s->seconds);
-		add_str(b, "blocked", s->why);
+		kdh_json_add_string(b, "blocked", s->why);
 		json_builder_set_member_name(b, "probe_log");
 		json_builder_begin_array(b);
 		for (guint p = 0; p < row->probes->len; p++)
@@ -261,14 +245,14 @@ static JsonNode *report_json(const KdhSizingReport *report)
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
-	add_str(b, "suggestion", suggestion);
+	kdh_json_add_string(b, "suggestion", suggestion);
 	json_builder_set_member_name(b, "defaults");
 	json_builder_begin_array(b);
 	for (gsize i = 0; i < n; i++) {
 		json_builder_begin_object(b);
-		add_str(b, "name", defaults[i].name);
-		add_str(b, "crashkernel", defaults[i].expr);
-		add_str(b, "where", defaults[i].where);
+		kdh_json_add_string(b, "name", defaults[i].name);
+		kdh_json_add_string(b, "crashkernel", defaults[i].expr);
+		kdh_json_add_string(b, "where", defaults[i].where);
 		add_judged(b, report, defaults[i].expr, NULL);
 		json_builder_end_object(b);
 	}
@@ -278,17 +262,17 @@ static JsonNode *report_json(const KdhSizingReport *report)
 	json_builder_begin_array(b);
 	for (gsize i = 0; i < n; i++) {
 		json_builder_begin_object(b);
-		add_str(b, "name", estimators[i].name);
-		add_str(b, "formula", estimators[i].how);
+		kdh_json_add_string(b, "name", estimators[i].name);
+		kdh_json_add_string(b, "formula", estimators[i].how);
 		add_judged(b, report, NULL, &estimators[i]);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "inputs");
 	json_builder_begin_object(b);
-	add_int(b, "vmlinuz", (gint64)report->inputs.vmlinuz);
-	add_int(b, "initrd", (gint64)report->inputs.initrd);
-	add_int(b, "modules", (gint64)report->inputs.modules);
+	kdh_json_add_int(b, "vmlinuz", (gint64)report->inputs.vmlinuz);
+	kdh_json_add_int(b, "initrd", (gint64)report->inputs.initrd);
+	kdh_json_add_int(b, "modules", (gint64)report->inputs.modules);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);

@@ -88,6 +88,10 @@ guint kdh_sizing_bisect_bound(guint64 low, guint64 high, guint64 step);
  * and no match reserves nothing.  FALSE when EXPR does not parse. */
 gboolean kdh_crashkernel_eval(const char *expr, guint64 ram, guint64 *size);
 
+/* BYTES (a whole number of MiB, not 0) as the kernel's memparse and
+ * people read it: "1G" when whole gibibytes, else "104M". */
+char *kdh_sizing_size_text(guint64 bytes);
+
 /* One measured RAM size and the smallest crashkernel= that worked there. */
 typedef struct {
 	guint64 ram;
