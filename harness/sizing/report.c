@@ -54,6 +54,18 @@ static char *judge(guint64 reserves, guint64 need)
 	return g_strdup_printf("too small (-%" G_GUINT64_FORMAT "M)", (need - reserves) / KDH_MIB);
 }
 
+/* What EST estimates, or the default EXPR reserves, on a machine of RAM
+ * bytes (0: nothing, or EXPR does not parse). */
+static guint64 reserved_by(const KdhSizingReport *report, const char *expr,
+                           const KdhSizingEstimator *est, guint64 ram)
+{
+	guint64 reserves = 0;
+
+	if (est)
+		return est->estimate(&report->inputs, ram);
+	return kdh_crashkernel_eval(expr, ram, &reserves) ? reserves : 0;
+}
+
 /* A row of the comparison: NAME (then, on a line of its own in text,
  * DETAIL: the expression or formula), and per RAM what it reserves and its
  * judgement, with EST (an estimator) or EXPR (a default's crashkernel=). */
@@ -67,13 +79,10 @@ static void append_comparison(GString *out, const KdhSizingReport *report, const
 		g_string_append_printf(out, "  %-40s", name);
 	for (guint i = 0; i < report->rows->len; i++) {
 		const KdhSizingSearch *s = &row_at(report, i)->search;
-		guint64 reserves = 0;
+		guint64 reserves;
 		g_autofree char *shown = NULL, *verdict = NULL, *cell = NULL;
 
-		if (est)
-			reserves = est->estimate(&report->inputs, s->ram);
-		else if (!kdh_crashkernel_eval(expr, s->ram, &reserves))
-			reserves = 0;
+		reserves = reserved_by(report, expr, est, s->ram);
 		/* An estimate is a request: kdh rounds it up to whole MiB. */
 		reserves = (reserves + KDH_MIB - 1) / KDH_MIB * KDH_MIB;
 		shown = size_text(reserves);
@@ -176,12 +185,9 @@ static void add_judged(JsonBuilder *b, const KdhSizingReport *report, const char
 	json_builder_begin_array(b);
 	for (guint i = 0; i < report->rows->len; i++) {
 		const KdhSizingSearch *s = &row_at(report, i)->search;
-		guint64 reserves = 0, need = answer(s);
+		guint64 reserves, need = answer(s);
 
-		if (est)
-			reserves = est->estimate(&report->inputs, s->ram);
-		else if (!kdh_crashkernel_eval(expr, s->ram, &reserves))
-			reserves = 0;
+		reserves = reserved_by(report, expr, est, s->ram);
 		json_builder_begin_object(b);
 		kdh_json_add_int(b, "ram", (gint64)s->ram);
 		kdh_json_add_int(b, "reserves", (gint64)reserves);
