@@ -21,7 +21,7 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz bench format clean FORCE
+.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz bench soak format clean FORCE
 all: $(BUILD)/kdh $(BUILD)/kdh-dump
 
 deps:
@@ -191,7 +191,12 @@ $(BUILD)/bench-retrieve: $(call obj,bench/retrieve.c) $(BUILD)/libkdh.a $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(DUMP_LIBS)
 
 bench: deps all $(BUILD)/bench-retrieve
-	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+	@for b in $(filter-out bench/soak.sh,$(wildcard bench/*.sh)); do echo "== $$b"; bash $$b || exit 1; done
+
+# A hundred real cases unattended, kdh's memory and descriptors read from
+# /proc as they run (bench/soak.sh; CASES=, JOBS=).
+soak: deps all
+	bash bench/soak.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

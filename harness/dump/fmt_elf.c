@@ -311,9 +311,14 @@ static dump_status elf_verify(dump_t *d, dump_check_result *r)
 	for (size_t i = 0; i < ed->n_seg; i++) {
 		const struct elf_seg *s = &ed->seg[i];
 		if (s->offset + s->filesz > d->io.size) {
+			/* Headers that promise data the file does not hold: a
+			 * collector stopped mid-write (the capture kernel killed,
+			 * the disk full) leaves exactly this, as cp does. */
+			r->incomplete = true;
 			verify_problem(r,
 			               "PT_LOAD at paddr 0x%" PRIx64 ": file range 0x%" PRIx64
-			               "+0x%" PRIx64 " ends beyond the file (0x%" PRIx64 " bytes)",
+			               "+0x%" PRIx64 " ends beyond the file (0x%" PRIx64
+			               " bytes): the dump was cut short",
 			               s->paddr, s->offset, s->filesz, d->io.size);
 			continue;
 		}

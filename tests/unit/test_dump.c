@@ -512,6 +512,23 @@ START_TEST(test_dmesg_hostile)
 }
 END_TEST
 
+/* An ELF dump cut short (cp stopped when the capture kernel was killed,
+ * or the disk filled): its segments promise data past the file's end, and
+ * verify calls the dump incomplete, naming the segment. */
+START_TEST(test_elf_cut_short_is_incomplete)
+{
+	struct dumpgen_opts o = {.format = DUMPGEN_ELF, .incomplete_after = -1};
+	char *path = dumptest_path("cut.elf.src");
+	size_t len;
+
+	ck_assert_int_eq(dumpgen_write(dumptest_base(), path, &o), 0);
+	char *b = dumptest_slurp(path, &len);
+	verify_finds("cut.elf", b, len / 2, "the dump was cut short", true);
+	free(b);
+	free(path);
+}
+END_TEST
+
 /* ELF extended numbering: e_phnum = PN_XNUM, the count in section 0's
  * sh_info (makedumpfile -E writes it for more than 65534 segments) */
 START_TEST(test_elf_pn_xnum)
@@ -675,6 +692,7 @@ Suite *dump_suite(void)
 	tcase_add_test(bad, test_header_fields);
 	tcase_add_test(bad, test_corrupt_pages);
 	tcase_add_test(bad, test_truncated_everywhere);
+	tcase_add_test(bad, test_elf_cut_short_is_incomplete);
 	tcase_add_test(bad, test_dmesg_hostile);
 	tcase_add_test(bad, test_elf_pn_xnum);
 	tcase_add_test(bad, test_flattened_hostile);
