@@ -37,7 +37,9 @@ guestfs_h *guest_gfs_open(gboolean force_tcg, GError **error)
 		return NULL;
 	}
 	guestfs_set_error_handler(g, NULL, NULL);
-	if (guestfs_set_backend(g, "direct") < 0 ||
+	/* libguestfs's own variables (LIBGUESTFS_HV, TMPDIR, ...) count, under
+	 * the two settings kdh needs. */
+	if (guestfs_parse_environment(g) < 0 || guestfs_set_backend(g, "direct") < 0 ||
 	    (force_tcg && guestfs_set_backend_setting(g, "force_tcg", "1") < 0)) {
 		guest_gfs_error(g, error, "configuring libguestfs");
 		guestfs_close(g);

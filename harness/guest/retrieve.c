@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -204,8 +205,14 @@ static gboolean fetch_file(guestfs_h *g, KdhCrashFiles *out, const char *name, c
 		                g_strdup_printf("%s: name clashes after sanitising", safe));
 		return TRUE;
 	}
-	if (guestfs_download(g, path, local) < 0)
-		return guest_gfs_error(g, error, "copying a dump file out");
+	if (guestfs_download(g, path, local) < 0) {
+		/* Half a file (the host's disk filled up, say) must not pass
+		 * for the dump: it goes, and the error names it. */
+		g_autofree char *what = g_strdup_printf(
+		    "copying %s out to %s (the partial file was removed)", path, local);
+		g_unlink(local);
+		return guest_gfs_error(g, error, what);
+	}
 	g_ptr_array_add(out->files, g_steal_pointer(&local));
 	return TRUE;
 }

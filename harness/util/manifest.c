@@ -136,7 +136,8 @@ static char *abs_of(const char *entry, const char *rel)
 
 gboolean kdh_cache_manifest_write(const char *entry, const char *manifest, GError **error)
 {
-	g_autoptr(GHashTable) items = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, item_free);
+	g_autoptr(GHashTable) items =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, item_free);
 	g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GString) text = g_string_new(MANIFEST_HEADER "\n");
 	g_autofree char *tmp = g_strconcat(manifest, ".new", NULL);
@@ -152,8 +153,8 @@ gboolean kdh_cache_manifest_write(const char *entry, const char *manifest, GErro
 			g_autofree char *sum = file_sha256(abs, error);
 			if (!sum)
 				return FALSE;
-			g_string_append_printf(text, "f %" G_GUINT64_FORMAT " %s %s\n", it->size, sum,
-			                       path);
+			g_string_append_printf(text, "f %" G_GUINT64_FORMAT " %s %s\n", it->size,
+			                       sum, path);
 		} else if (it->kind == 'l') {
 			g_autofree char *target = escape(it->target);
 			g_string_append_printf(text, "l %s %s\n", target, path);
@@ -284,7 +285,8 @@ gboolean kdh_cache_manifest_check(const char *entry, const char *manifest, GErro
 			               kind_name(h->kind), kind_name(w->kind));
 		if (w->kind == 'f' && h->size != w->size)
 			return damaged(error, entry, rel,
-			               "%" G_GUINT64_FORMAT " bytes, the manifest says %" G_GUINT64_FORMAT,
+			               "%" G_GUINT64_FORMAT
+			               " bytes, the manifest says %" G_GUINT64_FORMAT,
 			               h->size, w->size);
 		if (w->kind == 'l' && !g_str_equal(h->target, w->target))
 			return damaged(error, entry, rel, "a symlink to %s, the manifest says %s",
@@ -305,8 +307,9 @@ gboolean kdh_cache_manifest_check(const char *entry, const char *manifest, GErro
 		if (!(sum = file_sha256(abs, &local)))
 			return damaged(error, entry, rel, "%s", local->message);
 		if (!g_str_equal(sum, w->sha256))
-			return damaged(error, entry, rel, "content changed (SHA-256 %.12s..., the "
-			                                  "manifest says %.12s...)",
+			return damaged(error, entry, rel,
+			               "content changed (SHA-256 %.12s..., the "
+			               "manifest says %.12s...)",
 			               sum, w->sha256);
 	}
 	return TRUE;

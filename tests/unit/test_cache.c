@@ -145,7 +145,8 @@ static void break_manifest(void)
 
 START_TEST(truncated_file_is_made_again)
 {
-	assert_damage_mended(truncate_kernel, "k/boot/vmlinuz", "4096 bytes, the manifest says 100000");
+	assert_damage_mended(truncate_kernel, "k/boot/vmlinuz",
+	                     "4096 bytes, the manifest says 100000");
 }
 END_TEST
 
@@ -180,7 +181,8 @@ END_TEST
 START_TEST(file_entry_damaged_is_made_again)
 {
 	gint calls = 0;
-	g_autofree char *made = kdh_cache_entry_ensure(tmpdir, "disk.qcow2", fill_disk, &calls, NULL);
+	g_autofree char *made =
+	    kdh_cache_entry_ensure(tmpdir, "disk.qcow2", fill_disk, &calls, NULL);
 	g_autofree char *again = NULL, *content = NULL;
 
 	ck_assert_ptr_nonnull(made);
@@ -249,8 +251,9 @@ START_TEST(check_refuses_a_damaged_entry_it_cannot_make)
 	kdh_cache_forget_checks();
 	ck_assert(!kdh_cache_entry_check(tmpdir, "k", &error));
 	ck_assert(g_error_matches(error, KDH_UTIL_ERROR, KDH_UTIL_ERROR_CACHE_DAMAGED));
-	ck_assert_msg(strstr(error->message, "k/boot/vmlinuz: 4096 bytes, the manifest says 100000"),
-	              "%s", error->message);
+	ck_assert_msg(
+	    strstr(error->message, "k/boot/vmlinuz: 4096 bytes, the manifest says 100000"), "%s",
+	    error->message);
 	ck_assert(g_file_test(made, G_FILE_TEST_IS_DIR));
 }
 END_TEST
