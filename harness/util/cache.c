@@ -177,31 +177,28 @@ static gboolean publish(const char *out, const char *dest, GError **error)
 	return FALSE;
 }
 
-/* With the entry's lock held: DEST is sound (checked, or adopted when it
- * has no manifest) -> TRUE; damaged -> moved into TMP_DIR (to be removed
- * with it) and FALSE, *DAMAGE saying how; gone -> FALSE. */
-static gboolean locked_check(const char *dir, const char *name, const char *dest,
-                             const char *tmp_dir, char **damage, GError **error)
+typedef enum {
+	ENTRY_ABSENT,
+	ENTRY_SOUND,   /* matches its manifest, or was adopted */
+	ENTRY_DAMAGED, /* differs from its manifest */
+	ENTRY_FAILED,  /* could not be adopted: ERROR set */
+} EntryState;
+
+/* DEST's state, with the entry's lock held (an entry without a manifest is
+ * adopted here); *DAMAGE says how a damaged one differs. */
+static EntryState locked_check(const char *dir, const char *name, const char *dest, char **damage,
+                               GError **error)
 {
 	g_autoptr(GError) why = NULL;
-	g_autofree char *aside = NULL;
 
-	*damage = NULL;
 	if (!g_file_test(dest, G_FILE_TEST_EXISTS) && !g_file_test(dest, G_FILE_TEST_IS_SYMLINK))
-		return FALSE;
+		return ENTRY_ABSENT;
 	if (entry_sound(dir, name, dest, &why))
-		return TRUE;
+		return ENTRY_SOUND;
 	if (g_error_matches(why, KDH_UTIL_ERROR, KDH_UTIL_ERROR_CACHE_NO_MANIFEST))
-		return adopt(dir, name, dest, error);
+		return adopt(dir, name, dest, error) ? ENTRY_SOUND : ENTRY_FAILED;
 	*damage = g_strdup(why->message);
-	aside = g_build_filename(tmp_dir, "damaged", NULL);
-	if (rename(dest, aside) != 0) {
-		int saved = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-		            "cache entry %s is damaged (%s) and cannot be moved away: %s", dest,
-		            why->message, g_strerror(saved));
-	}
-	return FALSE;
+	return ENTRY_DAMAGED;
 }
 
 char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc fill,
@@ -209,8 +206,8 @@ char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc
 {
 	g_autofree char *dest = g_build_filename(dir, name, NULL);
 	g_autofree char *lock_file = NULL, *tmp = NULL, *out = NULL, *tmp_name = NULL;
-	g_autofree char *damage = NULL, *manifest = NULL, *manifest_tmp = NULL;
-	g_autoptr(GError) local = NULL;
+	g_autofree char *damage = NULL, *manifest = NULL, *manifest_tmp = NULL, *aside = NULL;
+	EntryState state;
 	gboolean ok;
 	int lock;
 
@@ -229,6 +226,12 @@ char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc
 	lock = kdh_lock(lock_file, error);
 	if (lock < 0)
 		return NULL;
+	/* Another run may have made (or mended) it while we waited. */
+	state = locked_check(dir, name, dest, &damage, error);
+	if (state == ENTRY_SOUND || state == ENTRY_FAILED) {
+		kdh_unlock(lock);
+		return state == ENTRY_SOUND ? g_steal_pointer(&dest) : NULL;
+	}
 	sweep_leftovers(dir, name);
 	tmp_name = g_strdup_printf(".tmp-%s-XXXXXX", name);
 	tmp = g_build_filename(dir, tmp_name, NULL);
@@ -239,16 +242,17 @@ char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc
 		kdh_unlock(lock);
 		return NULL;
 	}
-	/* Another run may have made (or mended) it while we waited for the
-	 * lock; a damaged entry is moved into TMP and made again. */
-	if (locked_check(dir, name, dest, tmp, &damage, &local) || local) {
+	/* A damaged entry goes with the temporary folder; it is never handed
+	 * out, and made again below. */
+	aside = g_build_filename(tmp, "damaged", NULL);
+	if (state == ENTRY_DAMAGED && rename(dest, aside) != 0) {
+		int saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+		            "cache entry %s is damaged (%s) and cannot be moved away: %s", dest,
+		            damage, g_strerror(saved));
 		kdh_rm_rf(tmp);
 		kdh_unlock(lock);
-		if (local) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return NULL;
-		}
-		return g_steal_pointer(&dest);
+		return NULL;
 	}
 	if (damage)
 		notice("cache entry %s is damaged (%s): made again", dest, damage);
@@ -262,11 +266,11 @@ char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc
 	/* The manifest goes first: whoever sees the entry sees its manifest. */
 	manifest = kdh_cache_manifest_path(dir, name);
 	manifest_tmp = g_build_filename(tmp, "manifest", NULL);
-	if (ok && (!kdh_cache_manifest_write(out, manifest_tmp, error) ||
-	           rename(manifest_tmp, manifest) != 0)) {
-		if (error && !*error)
-			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			            "publishing %s: %s", manifest, g_strerror(errno));
+	ok = ok && kdh_cache_manifest_write(out, manifest_tmp, error);
+	if (ok && rename(manifest_tmp, manifest) != 0) {
+		int saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+		            "publishing %s: %s", manifest, g_strerror(saved));
 		ok = FALSE;
 	}
 	ok = ok && publish(out, dest, error);

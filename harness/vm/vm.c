@@ -239,6 +239,9 @@ gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error)
 	g_autoptr(GString) done = g_string_new(NULL);
 	virConnectPtr conn;
 
+	/* A daemon that dies under a connection must give its writer EPIPE,
+	 * not end kdh by SIGPIPE: the cases then get their verdicts. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Before any thread uses libvirt: the runner starts VMs from several. */
 	if (virInitialize() < 0) {
 		g_set_error(error, KDH_VM_ERROR, 0, "libvirt does not initialise");

@@ -124,7 +124,8 @@ char *kdh_libvirt_default_uri(void);
  * it before starting them).  For qemu:///system: starts virtlogd and
  * libvirtd when they do not answer (only root may), waiting until they do.
  * Then opens one connection to URI, whatever it is, so a URI that cannot
- * be reached fails here with libvirt's message.  *STARTED (may be NULL)
+ * be reached fails here with libvirt's message.  SIGPIPE is ignored from
+ * then on (libvirt writes to sockets whose daemon may die).  *STARTED (may be NULL)
  * receives what was started, or NULL when nothing was. */
 gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error);
 

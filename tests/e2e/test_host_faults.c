@@ -23,9 +23,9 @@
 #include "support.h"
 #include "util/util.h"
 
-#define LIBVIRT_SOCK "/run/libvirt/libvirt-sock"
+#define LIBVIRT_SOCK  "/run/libvirt/libvirt-sock"
 #define VIRTLOGD_SOCK "/run/libvirt/virtlogd-sock"
-#define SMOKE "scenarios/smoke-sysrq.ini"
+#define SMOKE         "scenarios/smoke-sysrq.ini"
 
 static char *results;
 static char *mounted; /* a tmpfs this test mounted, or NULL */
@@ -180,9 +180,9 @@ static char *reasons_of(const char *run, const char *case_name, const char *want
 	g_autofree char *dir = g_build_filename(run, case_name, NULL);
 	JsonObject *v = kdh_test_read_verdict(dir, parser);
 
-	ck_assert_msg(g_str_equal(json_object_get_string_member(v, "verdict"), want), "%s: %s, not %s: %s",
-	              case_name, json_object_get_string_member(v, "verdict"), want,
-	              json_to_string(json_object_get_member(v, "reasons"), FALSE));
+	ck_assert_msg(g_str_equal(json_object_get_string_member(v, "verdict"), want),
+	              "%s: %s, not %s: %s", case_name, json_object_get_string_member(v, "verdict"),
+	              want, json_to_string(json_object_get_member(v, "reasons"), FALSE));
 	return json_to_string(json_object_get_member(v, "reasons"), FALSE);
 }
 
@@ -197,16 +197,18 @@ START_TEST(stopped_libvirtd_is_started_and_the_case_passes)
 	g_autoptr(GSubprocess) p = NULL;
 	g_autofree char *out = NULL, *run = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
+	GPid pid;
 
 	stop_daemon("/run/libvirtd.pid", SIGTERM);
 	stop_daemon("/run/virtlogd.pid", SIGTERM);
 	ck_assert(!answers(LIBVIRT_SOCK) && !answers(VIRTLOGD_SOCK));
 	p = spawn_kdh("stopped", args, NULL);
+	pid = pid_of(p);
 	ck_assert_int_eq(wait_kdh(p), 0);
 	out = output_of("stopped", "out");
-	ck_assert_msg(strstr(out, "kdh: started virtlogd and libvirtd (they were not running)"), "%s",
-	              out);
-	kdh_test_assert_nothing_left(pid_of(p));
+	ck_assert_msg(strstr(out, "kdh: started virtlogd and libvirtd (they were not running)"),
+	              "%s", out);
+	kdh_test_assert_nothing_left(pid);
 	kdh_test_assert_case(out_dir, "smoke-sysrq", "PASS", (const char *[]){NULL}, parser);
 }
 END_TEST
@@ -217,10 +219,11 @@ END_TEST
 START_TEST(unreachable_uri_is_an_error_before_anything_starts)
 {
 	g_autofree char *out_dir = g_build_filename(results, "r", NULL);
-	const char *args[] = {"run",           "--results", out_dir,
-	                      "--connect",     "qemu+unix:///system?socket=/nonexistent", SMOKE,
-	                      NULL};
+	const char *args[] = {
+	    "run", "--results", out_dir, "--connect", "qemu+unix:///system?socket=/nonexistent",
+	    SMOKE, NULL};
 	g_autoptr(GSubprocess) p = spawn_kdh("unreachable", args, NULL);
+	GPid pid = pid_of(p);
 	g_autofree char *err = NULL, *left = NULL;
 
 	ck_assert_int_eq(wait_kdh(p), 3);
@@ -228,7 +231,7 @@ START_TEST(unreachable_uri_is_an_error_before_anything_starts)
 	ck_assert_msg(strstr(err, "kdh run: connecting to qemu+unix:///system?socket=/nonexistent: "
 	                          "Failed to connect socket to '/nonexistent'"),
 	              "%s", err);
-	kdh_test_assert_nothing_left(pid_of(p));
+	kdh_test_assert_nothing_left(pid);
 	/* Nothing started: no run folder. */
 	left = kdh_test_list_dir(out_dir);
 	ck_assert_str_eq(left, "");
@@ -242,7 +245,8 @@ static gboolean console_says(const char *out_dir, const char *case_name, const c
 	const char *run;
 
 	while (d && (run = g_dir_read_name(d))) {
-		g_autofree char *log = g_build_filename(out_dir, run, case_name, "serial.log", NULL);
+		g_autofree char *log =
+		    g_build_filename(out_dir, run, case_name, "serial.log", NULL);
 		g_autofree char *text = NULL;
 		if (g_file_get_contents(log, &text, NULL, NULL) && strstr(text, needle))
 			return TRUE;
@@ -273,7 +277,8 @@ START_TEST(libvirtd_killed_mid_run)
 	int i;
 
 	for (i = 0; i < 3000; i++) {
-		if (kdh_test_domains_of(pid) == 2 && console_says(out_dir, "smoke-sysrq", "KDH: trigger"))
+		if (kdh_test_domains_of(pid) == 2 &&
+		    console_says(out_dir, "smoke-sysrq", "KDH: trigger"))
 			break;
 		g_usleep(100 * 1000);
 	}
@@ -290,10 +295,12 @@ START_TEST(libvirtd_killed_mid_run)
 	                  strstr(smoke, "kdh killed its QEMU (pid ") &&
 	                  strstr(smoke, "the guest's last marker '"),
 	              "%s", smoke);
+	g_print("smoke-sysrq: %s\n", smoke);
 	nmi = reasons_of(run, "nmi", "ERROR");
 	ck_assert_msg(strstr(nmi, "libvirt connection lost"), "%s", nmi);
 	/* Started after the daemon died: its own ERROR, with libvirt's words. */
 	third = reasons_of(run, "no-dump-tiny-crashkernel", "ERROR");
+	g_print("nmi: %s\nno-dump-tiny-crashkernel: %s\n", nmi, third);
 	ck_assert_msg(strstr(third, "connecting to qemu:///system"), "%s", third);
 	cases = kdh_test_read_file(run, "results.json");
 	ck_assert_msg(strstr(cases, "no-dump-tiny-crashkernel") && strstr(cases, "\"nmi\""), "%s",
@@ -318,18 +325,21 @@ START_TEST(libguestfs_launch_failure_keeps_the_disk)
 	g_autoptr(GSubprocess) p = NULL;
 	g_autoptr(KdhCrashFiles) files = NULL;
 	g_autoptr(GError) error = NULL;
+	GPid pid;
 
 	ck_assert(g_file_set_contents(hv, "#!/bin/sh\necho 'no hypervisor today' >&2\nexit 1\n", -1,
 	                              NULL));
 	ck_assert_int_eq(g_chmod(hv, 0755), 0);
 	p = spawn_kdh("noguestfs", args, env);
+	pid = pid_of(p);
 	ck_assert_int_eq(wait_kdh(p), 3);
-	kdh_test_assert_nothing_left(pid_of(p));
+	kdh_test_assert_nothing_left(pid);
 	run = kdh_test_run_folder(out_dir);
 	why = reasons_of(run, "smoke-sysrq", "ERROR");
 	ck_assert_msg(strstr(why, "retrieving the dump from the guest's disk: ") &&
 	                  strstr(why, "the guest's disk is kept as "),
 	              "%s", why);
+	g_print("smoke-sysrq: %s\n", why);
 	after = tmp_guestfs();
 	ck_assert_str_eq(after, before);
 	/* The dump was not lost: read from the kept disk with a working
@@ -349,23 +359,27 @@ END_TEST
 START_TEST(full_results_disk_is_an_error_without_half_a_dump)
 {
 	g_autofree char *out_dir = g_build_filename(results, "small", NULL);
-	const char *mount[] = {"mount", "-t", "tmpfs", "-o", "size=6m", "kdh-test-full", out_dir, NULL};
+	const char *mount[] = {"mount",         "-t",    "tmpfs", "-o", "size=6m",
+	                       "kdh-test-full", out_dir, NULL};
 	const char *args[] = {"run", "--results", out_dir, SMOKE, NULL};
 	g_autoptr(GSubprocess) p = NULL;
 	g_autofree char *run = NULL, *why = NULL, *dir = NULL, *listing = NULL, *report = NULL;
+	GPid pid;
 
 	g_mkdir(out_dir, 0755);
 	ck_assert(kdh_run(mount, NULL, NULL, NULL));
 	mounted = g_strdup(out_dir);
 	p = spawn_kdh("full", args, NULL);
+	pid = pid_of(p);
 	ck_assert_int_eq(wait_kdh(p), 3);
-	kdh_test_assert_nothing_left(pid_of(p));
+	kdh_test_assert_nothing_left(pid);
 	run = kdh_test_run_folder(out_dir);
 	why = reasons_of(run, "smoke-sysrq", "ERROR");
 	ck_assert_msg(strstr(why, "retrieving the dump from the guest's disk: ") &&
 	                  strstr(why, "/var/crash/") && strstr(why, "partial file was removed") &&
 	                  strstr(why, "No space left on device"),
 	              "%s", why);
+	g_print("smoke-sysrq: %s\n", why);
 	dir = g_build_filename(run, "smoke-sysrq", NULL);
 	listing = kdh_test_list_dir(dir);
 	ck_assert_msg(!strstr(listing, "vmcore ") && !g_str_has_suffix(listing, "vmcore") &&
@@ -437,11 +451,119 @@ START_TEST(two_runs_build_one_entry_once)
 }
 END_TEST
 
+/* The first file below DIR whose name starts with PREFIX (depth-first). */
+static char *find_file(const char *dir, const char *prefix)
+{
+	g_autoptr(GPtrArray) names = kdh_dir_names_sorted(dir, NULL);
+
+	for (guint i = 0; names && i < names->len; i++) {
+		g_autofree char *path = g_build_filename(dir, g_ptr_array_index(names, i), NULL);
+		char *found;
+		if (g_str_has_prefix(g_ptr_array_index(names, i), prefix) &&
+		    g_file_test(path, G_FILE_TEST_IS_REGULAR))
+			return g_steal_pointer(&path);
+		if (g_file_test(path, G_FILE_TEST_IS_DIR) &&
+		    !g_file_test(path, G_FILE_TEST_IS_SYMLINK) && (found = find_file(path, prefix)))
+			return found;
+	}
+	return NULL;
+}
+
+static goffset size_of(const char *path)
+{
+	GStatBuf st;
+
+	ck_assert_int_eq(g_stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* Copies the system cache's ENTRY (below kernels/, disks/) into CACHE as
+ * kdh would have published it: with its manifest. */
+static void seed(const char *cache, const char *sub, const char *entry)
+{
+	g_autofree char *from = g_build_filename(KDH_SYSTEM_CACHE_DIR, sub, entry, NULL);
+	g_autofree char *dir = g_build_filename(cache, sub, NULL);
+	g_autofree char *to = g_build_filename(dir, entry, NULL);
+	g_autofree char *manifest = kdh_cache_manifest_path(dir, entry);
+	const char *cp[] = {"cp", "-a", "--", from, to, NULL};
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
+	ck_assert(kdh_run(cp, NULL, NULL, NULL));
+	ck_assert_msg(kdh_cache_manifest_write(to, manifest, &error), "%s",
+	              error ? error->message : "");
+}
+
+/* In a cache of its own: the kernel's vmlinuz, the mini image's initrd and
+ * the base disk truncated between two runs.  The second run finds each
+ * (saying what differs), makes it again, never boots the damaged one, and
+ * passes; the entries are whole and match their manifests again. */
+START_TEST(damaged_cache_entries_are_made_again)
+{
+	g_autofree char *cache = g_build_filename(results, "cache", NULL);
+	g_autofree char *r1 = g_build_filename(results, "r1", NULL);
+	g_autofree char *r2 = g_build_filename(results, "r2", NULL);
+	g_autofree char *kernels = g_build_filename(cache, "kernels", NULL);
+	g_autofree char *images = g_build_filename(cache, "images", NULL);
+	g_autofree char *base = g_build_filename(cache, "disks", "base-ext4-v1.qcow2", NULL);
+	g_autofree char *vmlinuz = NULL, *initrd = NULL, *out = NULL, *entry = NULL;
+	g_autoptr(KdhKernel) k = kdh_kernel_resolve("debian:default", KDH_SYSTEM_CACHE_DIR, NULL);
+	const char *args1[] = {"run",       "--accel", "tcg", "--cache", cache,
+	                       "--results", r1,        SMOKE, NULL};
+	const char *args2[] = {"run",       "--accel", "tcg", "--cache", cache,
+	                       "--results", r2,        SMOKE, NULL};
+	g_autoptr(JsonParser) p1 = json_parser_new(), p2 = json_parser_new();
+	g_autoptr(GSubprocess) first = NULL, second = NULL;
+	goffset sizes[3];
+	const char *paths[3];
+	GPid pid;
+
+	ck_assert_ptr_nonnull(k);
+	seed(cache, "kernels", k->id);
+	seed(cache, "disks", "base-ext4-v1.qcow2");
+	first = spawn_kdh("first", args1, NULL);
+	ck_assert_int_eq(wait_kdh(first), 0);
+	kdh_test_assert_case(r1, "smoke-sysrq", "PASS", (const char *[]){NULL}, p1);
+
+	entry = g_build_filename(kernels, k->id, NULL);
+	vmlinuz = find_file(entry, "vmlinuz");
+	initrd = find_file(images, "initrd");
+	ck_assert(vmlinuz && initrd);
+	paths[0] = vmlinuz, paths[1] = initrd, paths[2] = base;
+	for (guint i = 0; i < 3; i++) {
+		sizes[i] = size_of(paths[i]);
+		ck_assert_int_eq(truncate(paths[i], sizes[i] / 2), 0);
+	}
+	second = spawn_kdh("second", args2, NULL);
+	pid = pid_of(second);
+	ck_assert_int_eq(wait_kdh(second), 0);
+	kdh_test_assert_nothing_left(pid);
+	kdh_test_assert_case(r2, "smoke-sysrq", "PASS", (const char *[]){NULL}, p2);
+	out = output_of("second", "out");
+	g_print("%s", out);
+	for (guint i = 0; i < 3; i++) {
+		g_autofree char *said = g_strdup_printf(
+		    "%s: %" G_GOFFSET_FORMAT " bytes, the manifest says %" G_GOFFSET_FORMAT,
+		    paths[i], sizes[i] / 2, sizes[i]);
+		ck_assert_msg(strstr(out, said) && strstr(out, "made again"), "no '%s' in: %s",
+		              said, out);
+		ck_assert_int_eq(size_of(paths[i]), sizes[i]);
+	}
+	/* The three entries match their manifests again. */
+	g_autofree char *mk = kdh_cache_manifest_path(kernels, k->id);
+	g_autofree char *md =
+	    g_build_filename(cache, "disks", ".manifest-base-ext4-v1.qcow2", NULL);
+	ck_assert(kdh_cache_manifest_check(entry, mk, NULL));
+	ck_assert(kdh_cache_manifest_check(base, md, NULL));
+}
+END_TEST
+
 Suite *host_faults_suite(void);
 Suite *host_faults_suite(void)
 {
 	Suite *s = suite_create("host_faults");
 	TCase *tc = tcase_create("host_faults");
+	TCase *slow = tcase_create("host_faults_cache");
 
 	tcase_set_tags(tc, "e2e");
 	tcase_set_timeout(tc, 900);
@@ -453,5 +575,12 @@ Suite *host_faults_suite(void)
 	tcase_add_test(tc, full_results_disk_is_an_error_without_half_a_dump);
 	tcase_add_test(tc, two_runs_build_one_entry_once);
 	suite_add_tcase(s, tc);
+	/* Two runs and three rebuilds (an apt download, the image, the base
+	 * disk): ~3 min. */
+	tcase_set_tags(slow, "e2e slow");
+	tcase_set_timeout(slow, 1200);
+	tcase_add_checked_fixture(slow, setup, teardown);
+	tcase_add_test(slow, damaged_cache_entries_are_made_again);
+	suite_add_tcase(s, slow);
 	return s;
 }
