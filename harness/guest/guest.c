@@ -20,9 +20,14 @@ KDH_DEFINE_QUARK("kdh-guest-error-quark", kdh_guest_error)
 gboolean guest_gfs_error(guestfs_h *g, GError **error, const char *what)
 {
 	const char *msg = g ? guestfs_last_error(g) : NULL;
+	/* libguestfs appends how to debug it to a failed launch: not ours to
+	 * repeat in a verdict. */
+	const char *advice = msg ? strstr(msg, "\nTo see full error messages") : NULL;
 
-	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED, "%s: %s", what,
-	            msg ? msg : "libguestfs failed");
+	if (!msg)
+		msg = "libguestfs failed";
+	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED, "%s: %.*s", what,
+	            (int)(advice ? advice - msg : (ptrdiff_t)strlen(msg)), msg);
 	return FALSE;
 }
 

@@ -268,6 +268,10 @@ static void inject(Watch *w, KdhVmEvent event)
 
 	if (w->ctx->backend->inject(w->vm, event, &error))
 		return;
+	/* The next look at the VM finds the connection lost and says where
+	 * the case was: one reason, not two. */
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+		return;
 	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED))
 		w->ev->skip_reason = g_strdup(error->message);
 	else

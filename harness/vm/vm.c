@@ -567,9 +567,12 @@ static gboolean libvirt_running(KdhVm *vm, GError **error)
 		/* A transient domain that has ended is gone altogether. */
 		if (err && err->code == VIR_ERR_NO_DOMAIN)
 			return FALSE;
-		if (virConnectIsAlive(vm->conn) == 1)
-			return libvirt_error(error, "asking the domain's state");
+		/* Before virConnectIsAlive, which resets libvirt's last error. */
 		said = g_strdup(virGetLastErrorMessage());
+		if (virConnectIsAlive(vm->conn) == 1) {
+			g_set_error(error, KDH_VM_ERROR, 0, "asking the domain's state: %s", said);
+			return FALSE;
+		}
 		done = end_orphan(vm);
 		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
 		            "libvirt connection lost (%s: %s); %s", vm->uri, said, done);
@@ -606,7 +609,7 @@ static gboolean inject_mce(KdhVm *vm, GError **error)
 
 	if (virDomainQemuMonitorCommand(vm->dom, MCE_COMMAND, &reply,
 	                                VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0)
-		return libvirt_error(error, "injecting a machine check");
+		return call_failed(vm, error, "injecting a machine check");
 	/* HMP answers nothing when the command worked, and its complaint
 	 * ("MCE injection not supported", an unknown command) otherwise. */
 	text = kdh_guest_text(reply, -1, MCE_REPLY_MAX);
@@ -620,17 +623,33 @@ static gboolean inject_mce(KdhVm *vm, GError **error)
 	return TRUE;
 }
 
+/* A call on VM failed doing WHAT: libvirt's error, or
+ * KDH_VM_ERROR_CONNECTION_LOST when the connection itself died (running()
+ * then ends the VM and tells the rest). */
+static gboolean call_failed(KdhVm *vm, GError **error, const char *what)
+{
+	g_autofree char *said = g_strdup(virGetLastErrorMessage());
+
+	if (virConnectIsAlive(vm->conn) != 1) {
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
+		            "libvirt connection lost (%s: %s) %s", vm->uri, said, what);
+		return FALSE;
+	}
+	g_set_error(error, KDH_VM_ERROR, 0, "%s: %s", what, said);
+	return FALSE;
+}
+
 static gboolean libvirt_inject(KdhVm *vm, KdhVmEvent event, GError **error)
 {
 	switch (event) {
 	case KDH_VM_NMI:
 		if (virDomainInjectNMI(vm->dom, 0) < 0)
-			return libvirt_error(error, "injecting an NMI");
+			return call_failed(vm, error, "injecting an NMI");
 		return TRUE;
 	case KDH_VM_SYSRQ_KEY:
 		if (virDomainSendKey(vm->dom, VIR_KEYCODE_SET_LINUX, 0, sysrq_c,
 		                     G_N_ELEMENTS(sysrq_c), 0) < 0)
-			return libvirt_error(error, "sending Alt+SysRq+C");
+			return call_failed(vm, error, "sending Alt+SysRq+C");
 		return TRUE;
 	case KDH_VM_MCE:
 		return inject_mce(vm, error);

@@ -106,7 +106,9 @@ typedef struct {
 	 * killing its QEMU, and the error says which. */
 	gboolean (*running)(KdhVm *vm, GError **error);
 	/* Does EVENT to the running VM; FALSE with an error (code
-	 * KDH_VM_ERROR_UNSUPPORTED when the hypervisor cannot) otherwise. */
+	 * KDH_VM_ERROR_UNSUPPORTED when the hypervisor cannot,
+	 * KDH_VM_ERROR_CONNECTION_LOST when the connection died: RUNNING then
+	 * ends the VM) otherwise. */
 	gboolean (*inject)(KdhVm *vm, KdhVmEvent event, GError **error);
 	/* Ends the VM if it still runs and frees VM; accepts NULL. */
 	void (*destroy)(KdhVm *vm);
