@@ -595,6 +595,22 @@ const char *kdh_vm_event_name(KdhVmEvent event)
  * KEY_C, pressed together as a person would. */
 static unsigned int sysrq_c[] = {56, 99, 46};
 
+/* A call on VM failed doing WHAT: libvirt's error, or
+ * KDH_VM_ERROR_CONNECTION_LOST when the connection itself died (running()
+ * then ends the VM and tells the rest). */
+static gboolean call_failed(KdhVm *vm, GError **error, const char *what)
+{
+	g_autofree char *said = g_strdup(virGetLastErrorMessage());
+
+	if (virConnectIsAlive(vm->conn) != 1) {
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
+		            "libvirt connection lost (%s: %s) %s", vm->uri, said, what);
+		return FALSE;
+	}
+	g_set_error(error, KDH_VM_ERROR, 0, "%s: %s", what, said);
+	return FALSE;
+}
+
 /* QEMU's HMP "mce cpu bank status mcg_status addr misc": bank 1, a fatal
  * uncorrected error with the processor context corrupt, MCG_STATUS zero
  * (no restart IP valid), which the kernel cannot survive (measured on
@@ -621,22 +637,6 @@ static gboolean inject_mce(KdhVm *vm, GError **error)
 		return FALSE;
 	}
 	return TRUE;
-}
-
-/* A call on VM failed doing WHAT: libvirt's error, or
- * KDH_VM_ERROR_CONNECTION_LOST when the connection itself died (running()
- * then ends the VM and tells the rest). */
-static gboolean call_failed(KdhVm *vm, GError **error, const char *what)
-{
-	g_autofree char *said = g_strdup(virGetLastErrorMessage());
-
-	if (virConnectIsAlive(vm->conn) != 1) {
-		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
-		            "libvirt connection lost (%s: %s) %s", vm->uri, said, what);
-		return FALSE;
-	}
-	g_set_error(error, KDH_VM_ERROR, 0, "%s: %s", what, said);
-	return FALSE;
 }
 
 static gboolean libvirt_inject(KdhVm *vm, KdhVmEvent event, GError **error)
