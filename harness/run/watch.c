@@ -453,17 +453,16 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 	const KdhRunContext *ctx = w->ctx;
 	guint limit = phase_timeout(w->c, w->phase);
 
-	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST)) {
-		/* What the host saw last, since libvirt can no longer say. */
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR,
-		                "%s; the case was in phase %s, the guest's last marker '%s'",
-		                error->message, phases[w->phase],
-		                w->next ? plan[w->next - 1].event : "(none)");
-		phase_cut(w, now);
-		return TRUE;
-	}
 	if (error) {
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+		if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+			/* What the host saw last, since libvirt can no longer say. */
+			kdh_result_fail(
+			    w->r, KDH_VERDICT_ERROR,
+			    "%s; the case was in phase %s, the guest's last marker '%s'",
+			    error->message, phases[w->phase],
+			    w->next ? plan[w->next - 1].event : "(none)");
+		else
+			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
 		phase_cut(w, now);
 		return TRUE;
 	}

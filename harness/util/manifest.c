@@ -80,7 +80,7 @@ static char *file_sha256(const char *path, GError **error)
 	close(fd);
 	if (n < 0)
 		return NULL;
-	GString *hex = g_string_sized_new(len * 2);
+	GString *hex = g_string_sized_new((gsize)len * 2);
 	for (unsigned int i = 0; i < len; i++)
 		g_string_append_printf(hex, "%02x", md[i]);
 	return g_string_free(hex, FALSE);
@@ -272,7 +272,7 @@ gboolean kdh_cache_manifest_check(const char *entry, const char *manifest, GErro
 	if (!manifest_read(manifest, want, want_order, error))
 		return FALSE;
 	if (!walk(entry, ".", have, have_order, &local))
-		return damaged(error, entry, ".", "%s", local->message);
+		return damaged(error, entry, ".", "%s", local ? local->message : "cannot be read");
 	/* Shape and sizes first: a truncated file is found without reading a
 	 * byte of the others. */
 	for (guint i = 0; i < want_order->len; i++) {
@@ -305,7 +305,8 @@ gboolean kdh_cache_manifest_check(const char *entry, const char *manifest, GErro
 			continue;
 		abs = abs_of(entry, rel);
 		if (!(sum = file_sha256(abs, &local)))
-			return damaged(error, entry, rel, "%s", local->message);
+			return damaged(error, entry, rel, "%s",
+			               local ? local->message : "cannot be read");
 		if (!g_str_equal(sum, w->sha256))
 			return damaged(error, entry, rel,
 			               "content changed (SHA-256 %.12s..., the "

@@ -51,7 +51,7 @@ static void start_daemon(const char *daemon, const char *sock)
 		return;
 	ck_assert(kdh_run(argv, NULL, NULL, NULL));
 	for (int i = 0; i < 100 && !answers(sock); i++)
-		g_usleep(100 * 1000);
+		g_usleep(G_USEC_PER_SEC / 10);
 	ck_assert_msg(answers(sock), "%s does not answer", daemon);
 }
 
@@ -81,7 +81,7 @@ static void stop_daemon(const char *pidfile, int sig)
 
 	ck_assert_int_eq(kill(pid, sig), 0);
 	for (int i = 0; i < 200 && g_file_test(proc, G_FILE_TEST_EXISTS); i++)
-		g_usleep(50 * 1000);
+		g_usleep(G_USEC_PER_SEC / 20);
 	ck_assert_msg(!g_file_test(proc, G_FILE_TEST_EXISTS), "%s did not end", pidfile);
 }
 
@@ -306,7 +306,7 @@ START_TEST(libvirtd_killed_mid_run)
 		if (kdh_test_domains_of(pid) == 2 &&
 		    console_says(out_dir, "smoke-sysrq", "KDH: trigger"))
 			break;
-		g_usleep(100 * 1000);
+		g_usleep(G_USEC_PER_SEC / 10);
 	}
 	if (i == 3000)
 		g_subprocess_send_signal(p, SIGTERM); /* no kdh left behind a failure */

@@ -205,9 +205,11 @@ START_TEST(entry_is_checked_once_per_process)
 
 	truncate_kernel();
 	again = kdh_cache_entry_ensure(tmpdir, "k", fill_tree, &calls, NULL);
+	ck_assert_ptr_nonnull(again);
 	ck_assert_int_eq(calls, 1);
 	kdh_cache_forget_checks();
 	third = kdh_cache_entry_ensure(tmpdir, "k", fill_tree, &calls, NULL);
+	ck_assert_ptr_nonnull(third);
 	ck_assert_int_eq(calls, 2);
 }
 END_TEST
@@ -233,6 +235,7 @@ START_TEST(entry_without_manifest_is_adopted_then_checked)
 	truncate_kernel();
 	kdh_cache_forget_checks();
 	mended = kdh_cache_entry_ensure(tmpdir, "k", fill_tree, &calls, NULL);
+	ck_assert_ptr_nonnull(mended);
 	ck_assert_int_eq(calls, 2);
 }
 END_TEST
