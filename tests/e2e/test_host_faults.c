@@ -221,7 +221,7 @@ START_TEST(stopped_libvirtd_is_started_and_the_case_passes)
 	g_autofree char *out_dir = g_build_filename(results, "r", NULL);
 	const char *args[] = {"run", "--results", out_dir, SMOKE, NULL};
 	g_autoptr(GSubprocess) p = NULL;
-	g_autofree char *out = NULL, *run = NULL;
+	g_autofree char *out = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
 	GPid pid;
 
