@@ -97,7 +97,6 @@ static void assert_damage_mended(void (*damage)(void), const char *file, const c
 	                  strstr(g_ptr_array_index(notices, 0), "made again"),
 	              "%s", (char *)g_ptr_array_index(notices, 0));
 	/* Nothing of the damaged entry or the rebuild is left beside it. */
-	g_autofree char *listing = NULL;
 	g_autoptr(GDir) d = g_dir_open(tmpdir, 0, NULL);
 	const char *name;
 	while ((name = g_dir_read_name(d)))
@@ -203,6 +202,7 @@ START_TEST(entry_is_checked_once_per_process)
 	g_autofree char *made = kdh_cache_entry_ensure(tmpdir, "k", fill_tree, &calls, NULL);
 	g_autofree char *again = NULL, *third = NULL;
 
+	ck_assert_ptr_nonnull(made);
 	truncate_kernel();
 	again = kdh_cache_entry_ensure(tmpdir, "k", fill_tree, &calls, NULL);
 	ck_assert_ptr_nonnull(again);
@@ -224,6 +224,7 @@ START_TEST(entry_without_manifest_is_adopted_then_checked)
 	g_autofree char *manifest = path_in(".manifest-k");
 	g_autofree char *adopted = NULL, *mended = NULL;
 
+	ck_assert_ptr_nonnull(made);
 	ck_assert_int_eq(g_unlink(manifest), 0);
 	kdh_cache_forget_checks();
 	adopted = kdh_cache_entry_ensure(tmpdir, "k", fill_tree, &calls, NULL);
