@@ -271,6 +271,10 @@ static void inject(Watch *w, KdhVmEvent event)
 
 	if (w->ctx->backend->inject(w->vm, event, &error))
 		return;
+	/* The next look at the VM finds the connection lost and says where
+	 * the case was: one reason, not two. */
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+		return;
 	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED))
 		w->ev->skip_reason = g_strdup(error->message);
 	else
@@ -499,7 +503,15 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 	guint limit = phase_timeout(w->c, w->phase);
 
 	if (error) {
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+		if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+			/* What the host saw last, since libvirt can no longer say. */
+			kdh_result_fail(
+			    w->r, KDH_VERDICT_ERROR,
+			    "%s; the case was in phase %s, the guest's last marker '%s'",
+			    error->message, phases[w->phase],
+			    w->next ? plan[w->next - 1].event : "(none)");
+		else
+			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
 		phase_cut(w, now);
 		return TRUE;
 	}
