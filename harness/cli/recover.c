@@ -88,7 +88,8 @@ static const char *last_phase(const char *dir)
 			continue;
 		for (gsize i = 1; i < G_N_ELEMENTS(after_marker); i++) {
 			gsize n = strlen(after_marker[i].marker);
-			if (at + 5 + n <= len && memcmp(tail + at + 5, after_marker[i].marker, n) == 0 &&
+			if (at + 5 + n <= len &&
+			    memcmp(tail + at + 5, after_marker[i].marker, n) == 0 &&
 			    (at + 5 + n == len || g_ascii_isspace(tail[at + 5 + n])))
 				phase = after_marker[i].phase;
 		}
@@ -177,7 +178,8 @@ static gboolean finish_one(const char *run_dir, guint *unjudged, GError **error)
 	g_autofree char *text = NULL, *started_at = NULL, *accel = NULL, *ended_at = NULL;
 	g_autofree char *run_id = g_path_get_basename(run_dir);
 	g_auto(GStrv) names = NULL;
-	g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+	g_autoptr(GPtrArray) nodes =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	g_autoptr(GDateTime) start = NULL;
 	gsize len = 0;
 	gint64 ended = newest_mtime(run_dir, 1);

@@ -125,7 +125,8 @@ static void assert_every_case(const char *run, const char *const *names, const c
 		JsonArray *r = json_object_get_array_member(v, "reasons");
 
 		for (guint j = 0; r && j < json_array_get_length(r); j++)
-			g_string_append_printf(reasons, "[%s]", json_array_get_string_element(r, j));
+			g_string_append_printf(reasons, "[%s]",
+			                       json_array_get_string_element(r, j));
 		ck_assert_msg(strstr(want, verdict), "%s: %s, wanted one of %s", names[i], verdict,
 		              want);
 		if (!g_str_equal(verdict, "PASS") && !g_str_equal(verdict, "NOT-RUN"))
@@ -144,13 +145,20 @@ typedef struct {
  * follow), each case phase (": boot" is the watch's first), the
  * retrieval's libguestfs launch and crash(8)'s verification. */
 static const Row rows[] = {
-    {"kdh: acceleration", SIGINT, 1},  {"kdh: acceleration", SIGTERM, 2},
-    {": configure", SIGTERM, 1},       {": disk", SIGINT, 2},
-    {": boot", SIGINT, 1},             {": boot", SIGTERM, 2},
-    {": crash", SIGTERM, 1},           {": crash", SIGINT, 2},
-    {": capture", SIGTERM, 1},         {": capture", SIGINT, 2},
-    {": retrieve", SIGINT, 1},         {": retrieve", SIGTERM, 2},
-    {": verify", SIGTERM, 1},          {": verify", SIGINT, 2},
+    {"kdh: acceleration", SIGINT, 1},
+    {"kdh: acceleration", SIGTERM, 2},
+    {": configure", SIGTERM, 1},
+    {": disk", SIGINT, 2},
+    {": boot", SIGINT, 1},
+    {": boot", SIGTERM, 2},
+    {": crash", SIGTERM, 1},
+    {": crash", SIGINT, 2},
+    {": capture", SIGTERM, 1},
+    {": capture", SIGINT, 2},
+    {": retrieve", SIGINT, 1},
+    {": retrieve", SIGTERM, 2},
+    {": verify", SIGTERM, 1},
+    {": verify", SIGINT, 2},
 };
 
 /* The rows make check runs: one in the guest, one in the appliance. */
