@@ -530,8 +530,10 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 		            "'%s' is not a crashkernel= size or range list", c->crashkernel);
 		return NULL;
 	}
-	if (c->memory < 64ULL << 20) {
-		value_error(src, "vm", "memory", error, "at least 64M is needed");
+	if (c->memory < 64ULL << 20 || c->memory > KDH_SCENARIO_MAX_MEMORY) {
+		value_error(src, "vm", "memory", error,
+		            "at least 64M is needed, at most %" G_GUINT64_FORMAT "T",
+		            KDH_SCENARIO_MAX_MEMORY >> 40);
 		return NULL;
 	}
 	if (!get_crash_options(src, c, error) || !get_expectations(src, c, error) ||

@@ -192,6 +192,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCase, kdh_case_free)
 #define KDH_SCENARIO_MAX_CASES 1000u
 #define KDH_MATRIX_MAX_CASES   4096u
 
+/* The most memory a guest may be given: far past any host kdh runs on, a
+ * mistake (a unit too many) rather than a guest. */
+#define KDH_SCENARIO_MAX_MEMORY ((guint64)4 << 40)
+
 /* Parses the scenario file PATH and expands its [matrix] into cases.
  * Returns a GPtrArray of KdhCase (owning them), at least one, each with its
  * own name, or NULL with an error naming PATH, the line and the key at
