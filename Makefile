@@ -120,9 +120,10 @@ $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_DUMP)): $(BUILD)/fuzz/fuzz_%: tests/fuz
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/dump_entry.c $(DUMP_SRC) $(DUMP_LIBS)
 
-$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_GLIB)): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/%_entry.c tests/fuzz/entry.h $(FUZZ_LIB)
+FUZZ_GLIB_ENTRY := $(filter-out tests/fuzz/dump_entry.c,$(FUZZ_ENTRY))
+$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_GLIB)): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_GLIB_ENTRY) tests/fuzz/entry.h $(FUZZ_LIB)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/$*_entry.c $(FUZZ_LIB) $(PKG_LIBS) $(DUMP_LIBS)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_GLIB_ENTRY) $(FUZZ_LIB) $(PKG_LIBS) $(DUMP_LIBS)
 
 # The harness for the fuzz targets, then the targets and their runs.
 fuzz: deps

@@ -74,8 +74,7 @@ int kdh_fuzz_console(const uint8_t *data, size_t size)
 		no_dump = case_of("[scenario]\nname=no-dump\n[expect]\noutcome=no-dump\n"
 		                  "reason=capture-kernel-oom\n");
 	}
-	if (!log || log->capture_from > log->lines->len ||
-	    log->numbers->len != log->lines->len)
+	if (!log || log->capture_from > log->lines->len || log->numbers->len != log->lines->len)
 		abort();
 	for (guint i = 0; i < log->lines->len; i++) {
 		if (!g_utf8_validate(kdh_serial_log_line(log, i), -1, NULL))

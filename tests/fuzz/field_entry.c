@@ -28,7 +28,8 @@ int kdh_fuzz_field(const uint8_t *data, size_t size)
 	scenario = kdh_reproduce_scenario(f, &opts, notes, NULL);
 	if (scenario) {
 		g_autoptr(GError) why = NULL;
-		g_autoptr(GPtrArray) cases = kdh_scenario_load_data("reproduce.ini", scenario, &why);
+		g_autoptr(GPtrArray) cases =
+		    kdh_scenario_load_data("reproduce.ini", scenario, &why);
 		if (!cases)
 			abort();
 	}

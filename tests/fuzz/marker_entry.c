@@ -19,8 +19,8 @@ static void check(const char *line)
 	if (!m)
 		return;
 	/* an event is a word: lower-case letters, digits, '-' and '_' */
-	if (!m->event[0] || strspn(m->event, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
-	                        strlen(m->event))
+	if (!m->event[0] ||
+	    strspn(m->event, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(m->event))
 		abort();
 	g_hash_table_iter_init(&it, m->args);
 	while (g_hash_table_iter_next(&it, &key, &value)) {

@@ -22,12 +22,13 @@ static const struct {
                                "[capture]\ncollector=kdump-tools\n"},
     {"suite-basic.ini", "[scenario]\nname=suite-basic\n[matrix]\ncompression=lzo;zlib;none\n"
                         "dump_level=17;31\n"},
-    {"kernels.ini", "[scenario]\nname=kernels\n[matrix]\nref=debian:default;debian:6.1.0-56-amd64\n"},
+    {"kernels.ini",
+     "[scenario]\nname=kernels\n[matrix]\nref=debian:default;debian:6.1.0-56-amd64\n"},
     {"bad.ini", "[scenario]\nname=bad\n[vm]\nmemory=lots\n"},
 };
 
-static char *folder;      /* holds the files above and matrices/ */
-static pid_t folder_pid;  /* the process that made it removes it */
+static char *folder;     /* holds the files above and matrices/ */
+static pid_t folder_pid; /* the process that made it removes it */
 
 static void folder_remove(void)
 {
