@@ -6,12 +6,15 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SERIAL_TAIL_LINES   40
 #define IGNORED_MARKERS_MAX 20
 #define IGNORED_QUOTE_MAX   160
 #define POLL_US             ((gulong)100 * 1000)
+/* A console past this is a flood, said in the result's warnings. */
+#define CONSOLE_FLOOD_BYTES ((guint64)64 << 20)
 
 /* ---- markers ---- */
 
@@ -268,6 +271,10 @@ static void inject(Watch *w, KdhVmEvent event)
 
 	if (w->ctx->backend->inject(w->vm, event, &error))
 		return;
+	/* The next look at the VM finds the connection lost and says where
+	 * the case was: one reason, not two. */
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+		return;
 	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED))
 		w->ev->skip_reason = g_strdup(error->message);
 	else
@@ -407,6 +414,8 @@ static void on_line(Watch *w, const char *line)
 typedef struct {
 	int fd;
 	GByteArray *partial; /* the line being read, raw bytes, at most LINE_MAX + 1 */
+	guint64 bytes;       /* what the guest wrote, every file together */
+	guint rotations;     /* files virtlogd rotated away while the VM ran */
 } Serial;
 
 /* Hands LEN raw bytes of a line to the watch as text: this is where guest
@@ -418,7 +427,20 @@ static void serial_line(Watch *w, const guint8 *raw, gsize len)
 	on_line(w, line);
 }
 
-/* Reads what the console added since the last call, line by line. */
+/* Whether PATH now names another file than the one S reads: virtlogd
+ * rotated the log (serial.log became serial.log.0, a new serial.log began;
+ * it does so at max_size, 2 MiB by default, keeping max_backups files). */
+static gboolean serial_rotated(const Serial *s, const char *path)
+{
+	struct stat open_st, path_st;
+
+	return fstat(s->fd, &open_st) == 0 && stat(path, &path_st) == 0 &&
+	       (open_st.st_ino != path_st.st_ino || open_st.st_dev != path_st.st_dev);
+}
+
+/* Reads what the console added since the last call, line by line, into
+ * the files virtlogd rotated to: the old file is read to its end first,
+ * since virtlogd renames it only once it wrote its last byte there. */
 static void serial_poll(Serial *s, const char *path, Watch *w)
 {
 	guint8 buf[65536];
@@ -429,17 +451,48 @@ static void serial_poll(Serial *s, const char *path, Watch *w)
 		if (s->fd < 0)
 			return;
 	}
-	while ((n = read(s->fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				serial_line(w, s->partial->data, s->partial->len);
-				g_byte_array_set_size(s->partial, 0);
-			} else if (buf[i] != '\r' && s->partial->len <= KDH_SERIAL_LINE_MAX) {
-				/* One byte past the limit, so the cut is marked. */
-				g_byte_array_append(s->partial, &buf[i], 1);
+	for (;;) {
+		while ((n = read(s->fd, buf, sizeof(buf))) > 0) {
+			s->bytes += (guint64)n;
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] == '\n') {
+					serial_line(w, s->partial->data, s->partial->len);
+					g_byte_array_set_size(s->partial, 0);
+				} else if (buf[i] != '\r' &&
+				           s->partial->len <= KDH_SERIAL_LINE_MAX) {
+					/* One byte past the limit, so the cut is marked. */
+					g_byte_array_append(s->partial, &buf[i], 1);
+				}
 			}
 		}
+		if (!serial_rotated(s, path))
+			return;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		close(s->fd);
+		s->fd = fd;
+		s->rotations++;
 	}
+}
+
+/* What the result says of a console that outgrew its file: serial.log then
+ * holds only its end, and a flood is named as one. */
+static void serial_account(const Serial *s, KdhResult *r)
+{
+	if (s->bytes > CONSOLE_FLOOD_BYTES)
+		kdh_result_warn(r,
+		                "console flood: the guest wrote %" G_GUINT64_FORMAT
+		                " MiB to its console (kdh read every line as it came; "
+		                "the files keep only the last ones)",
+		                s->bytes >> 20);
+	if (s->rotations)
+		kdh_result_warn(
+		    r,
+		    "the console log was rotated %u times by virtlogd (%" G_GUINT64_FORMAT
+		    " MiB written): serial.log holds its end, serial.log.0 and on "
+		    "what came before, as many as virtlogd keeps",
+		    s->rotations, s->bytes >> 20);
 }
 
 /* Why the watch stops now, if it does: the VM ended, failed, timed out or
@@ -450,7 +503,15 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 	guint limit = phase_timeout(w->c, w->phase);
 
 	if (error) {
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+		if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+			/* What the host saw last, since libvirt can no longer say. */
+			kdh_result_fail(
+			    w->r, KDH_VERDICT_ERROR,
+			    "%s; the case was in phase %s, the guest's last marker '%s'",
+			    error->message, phases[w->phase],
+			    w->next ? plan[w->next - 1].event : "(none)");
+		else
+			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
 		phase_cut(w, now);
 		return TRUE;
 	}
@@ -515,6 +576,7 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 	serial_poll(&s, serial_path, &w);
 	if (s.partial->len)
 		serial_line(&w, s.partial->data, s.partial->len);
+	serial_account(&s, r);
 	for (GList *l = w.tail.head; l; l = l->next)
 		g_ptr_array_add(r->serial_tail, g_strdup(l->data));
 	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS && !ev->timeout_phase &&

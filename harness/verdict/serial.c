@@ -110,40 +110,100 @@ static gboolean read_at(int fd, goffset offset, char *buf, gsize len, GError **e
 	return TRUE;
 }
 
-KdhSerialLog *kdh_serial_log_read(const char *path, GError **error)
+/* The files of one console: virtlogd's rotated ones, oldest first
+ * (serial.log.K ... serial.log.0), then serial.log itself. */
+#define ROTATED_MAX 10
+
+typedef struct {
+	int fd;
+	goffset size;
+	char *path;
+} Part;
+
+/* Opens PATH into PART when it is a regular file (never through a link);
+ * FALSE with an error otherwise. */
+static gboolean part_open(Part *part, char *path, GError **error)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	part->path = path;
+	part->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (part->fd < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "opening %s: %s",
+		            path, g_strerror(errno));
+		return FALSE;
+	}
+	if (fstat(part->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is not a regular file",
+		            path);
+		return FALSE;
+	}
+	part->size = st.st_size;
+	return TRUE;
+}
+
+/* LEN bytes at OFFSET of the N files read as one. */
+static gboolean chain_read(const Part *parts, guint n, goffset offset, char *buf, gsize len,
+                           GError **error)
+{
+	for (guint i = 0; i < n && len; i++) {
+		if (offset >= parts[i].size) {
+			offset -= parts[i].size;
+			continue;
+		}
+		gsize take = (gsize)MIN((goffset)len, parts[i].size - offset);
+		if (!read_at(parts[i].fd, offset, buf, take, error, parts[i].path))
+			return FALSE;
+		buf += take;
+		len -= take;
+		offset = 0;
+	}
+	return TRUE;
+}
+
+KdhSerialLog *kdh_serial_log_read(const char *path, GError **error)
+{
+	Part parts[ROTATED_MAX + 1];
+	guint n = 0;
+	goffset total = 0;
 	g_autofree char *head = NULL, *tail = NULL;
 	gsize head_len, tail_len = 0;
 	KdhSerialLog *log = NULL;
+	struct stat st;
 
-	if (fd < 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "opening %s: %s",
-		            path, g_strerror(errno));
-		return NULL;
+	/* What virtlogd rotated away comes first, so a console larger than
+	 * its max_size reads as one from its first kept line. */
+	for (int k = ROTATED_MAX - 1; k >= 0; k--) {
+		g_autofree char *old = g_strdup_printf("%s.%d", path, k);
+		if (lstat(old, &st) != 0)
+			continue;
+		if (!part_open(&parts[n++], g_steal_pointer(&old), error))
+			goto out;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is not a regular file",
-		            path);
+	if (!part_open(&parts[n++], g_strdup(path), error))
 		goto out;
-	}
-	head_len = MIN((guint64)st.st_size, KDH_SERIAL_LOG_READ_MAX);
-	if ((guint64)st.st_size > KDH_SERIAL_LOG_READ_MAX) {
+	for (guint i = 0; i < n; i++)
+		total += parts[i].size;
+	head_len = (gsize)MIN((guint64)total, KDH_SERIAL_LOG_READ_MAX);
+	if ((guint64)total > KDH_SERIAL_LOG_READ_MAX) {
 		head_len = KDH_SERIAL_LOG_READ_MAX / 2;
 		tail_len = KDH_SERIAL_LOG_READ_MAX / 2;
 	}
 	head = g_malloc(head_len + 1);
-	if (!read_at(fd, 0, head, head_len, error, path))
+	if (!chain_read(parts, n, 0, head, head_len, error))
 		goto out;
 	if (tail_len) {
 		tail = g_malloc(tail_len + 1);
-		if (!read_at(fd, st.st_size - (goffset)tail_len, tail, tail_len, error, path))
+		if (!chain_read(parts, n, total - (goffset)tail_len, tail, tail_len, error))
 			goto out;
 	}
 	log = kdh_serial_log_parse(head, head_len, tail, tail_len);
 out:
-	close(fd);
+	for (guint i = 0; i < n; i++) {
+		if (parts[i].fd >= 0)
+			close(parts[i].fd);
+		g_free(parts[i].path);
+	}
 	return log;
 }
 

@@ -56,8 +56,12 @@ const KdhFakeVmLog *kdh_fake_vm_log(void)
 	return &log_;
 }
 
+const char kdh_fake_rotate[] = "(rotate)";
+const char kdh_fake_flood[] = "(flood)";
+
 struct KdhVm {
 	FILE *serial;
+	char *serial_path;
 	gint64 start;
 	gint64 host_at; /* the first injection; -1: none yet */
 	gsize next;     /* the next script line to play */
@@ -72,6 +76,7 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	(void)error;
 	vm->serial = fopen(cfg->serial_log, "wb");
 	ck_assert_msg(vm->serial, "cannot write %s", cfg->serial_log);
+	vm->serial_path = g_strdup(cfg->serial_log);
 	vm->start = kdh_fake_now();
 	vm->host_at = -1;
 	g_mutex_lock(&fake_lock);
@@ -88,6 +93,34 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	return vm;
 }
 
+/* What virtlogd does at max_size: every kept file one up, a new log. */
+static void rotate(KdhVm *vm)
+{
+	for (int i = 8; i >= 0; i--) {
+		g_autofree char *from = i ? g_strdup_printf("%s.%d", vm->serial_path, i - 1)
+		                          : g_strdup(vm->serial_path);
+		g_autofree char *to = g_strdup_printf("%s.%d", vm->serial_path, i);
+		if (g_file_test(from, G_FILE_TEST_EXISTS))
+			ck_assert_int_eq(rename(from, to), 0);
+	}
+	fclose(vm->serial);
+	vm->serial = fopen(vm->serial_path, "wb");
+	ck_assert_ptr_nonnull(vm->serial);
+}
+
+static void flood(KdhVm *vm, gsize len)
+{
+	const gsize size = 1 << 20;
+	g_autofree char *chunk = g_malloc(size);
+
+	memset(chunk, 'x', size);
+	for (gsize done = 0; done < len;) {
+		gsize n = MIN(size, len - done);
+		ck_assert_uint_eq(fwrite(chunk, 1, n, vm->serial), n);
+		done += n;
+	}
+}
+
 /* Plays every script line that is due, in order: a line waiting for the host
  * holds back the ones after it, as a guest blocked on it would. */
 static void play(KdhVm *vm)
@@ -99,6 +132,11 @@ static void play(KdhVm *vm)
 			return;
 		if (!l->text) {
 			vm->ended = TRUE;
+		} else if (l->text == kdh_fake_rotate) {
+			rotate(vm);
+		} else if (l->text == kdh_fake_flood) {
+			flood(vm, (gsize)l->len);
+			fflush(vm->serial);
 		} else {
 			gsize len = l->len ? (gsize)l->len : strlen(l->text);
 			ck_assert_uint_eq(fwrite(l->text, 1, len, vm->serial), len);
@@ -141,6 +179,7 @@ static void fake_destroy(KdhVm *vm)
 	log_.footprint -= vm->footprint;
 	g_mutex_unlock(&fake_lock);
 	fclose(vm->serial);
+	g_free(vm->serial_path);
 	g_free(vm);
 }
 
