@@ -384,6 +384,26 @@ static KdhField *field_new(const char *name)
 	return f;
 }
 
+/* TEXT (valid UTF-8, taken) with every control character but a tab, a
+ * newline and a CR before one made '?': what the parse keeps reaches the
+ * terminal and the scenario written from it, whose description must load
+ * as a scenario file's text (a fuzzer found a field log whose crash line
+ * held 0x01 make an unloadable scenario). */
+static char *controls_replaced(char *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+
+	for (const char *c = text; *c; c = g_utf8_next_char(c)) {
+		gunichar u = g_utf8_get_char(c);
+		if (g_unichar_iscntrl(u) && u != '\t' && u != '\n' && !(u == '\r' && c[1] == '\n'))
+			g_string_append_c(out, '?');
+		else
+			g_string_append_len(out, c, g_utf8_next_char(c) - c);
+	}
+	g_free(text);
+	return g_string_free(out, FALSE);
+}
+
 KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError **error)
 {
 	g_autoptr(KdhField) f = field_new(name);
@@ -405,6 +425,7 @@ KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError 
 		copy[i] = data[i] ? data[i] : '?';
 	copy[len] = '\0';
 	text = g_utf8_make_valid(copy, (gssize)len);
+	text = controls_replaced(text);
 	split_lines(&p, text);
 	f->lines = lines->len;
 	if (!find_crash(&p, &crash)) {
