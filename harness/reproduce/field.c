@@ -440,7 +440,10 @@ KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError 
 	text = controls_replaced(text);
 	split_lines(&p, text);
 	f->lines = lines->len;
-	if (!find_crash(&p, &crash)) {
+	/* A crash line whose class the table does not give (the fuzzer found a
+	 * panic line so cut) is no crash kdh can reproduce: every user of a
+	 * field reads its class. */
+	if (!find_crash(&p, &crash) || !f->klass) {
 		g_set_error(
 		    error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
 		    "%s: no kernel crash in its %u line%s: no \"%s\" line, no oops, lockup, "

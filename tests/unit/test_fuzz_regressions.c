@@ -12,9 +12,9 @@
 #define REGRESSIONS "tests/fuzz/regressions"
 
 static const KdhFuzzTarget targets[] = {
-    {"diskdump", kdh_fuzz_dump}, {"elf", kdh_fuzz_dump},         {"flat", kdh_fuzz_dump},
+    {"diskdump", kdh_fuzz_dump},     {"elf", kdh_fuzz_dump},      {"flat", kdh_fuzz_dump},
     {"scenario", kdh_fuzz_scenario}, {"matrix", kdh_fuzz_matrix}, {"marker", kdh_fuzz_marker},
-    {"console", kdh_fuzz_console}, {"field", kdh_fuzz_field},    {"crash", kdh_fuzz_crash},
+    {"console", kdh_fuzz_console},   {"field", kdh_fuzz_field},   {"crash", kdh_fuzz_crash},
 };
 
 START_TEST(every_regression_replays)
@@ -37,8 +37,7 @@ START_TEST(every_regression_replays)
 		ck_assert_int_eq(t->run((const uint8_t *)data, len), 0);
 		n++;
 	}
-	ck_assert_msg(n > 0, "%s: no regression input (each target keeps at least one)",
-	              dir_path);
+	ck_assert_msg(n > 0, "%s: no regression input (each target keeps at least one)", dir_path);
 }
 END_TEST
 

@@ -128,7 +128,9 @@ static const Row rows[] = {
     {HEAD "description=\xff\xfe\n", 3, "not a text file (byte 0xff"},
     {HEAD "description=\xed\xa0\x80\n", 3, "not a text file (byte 0xed"},
     {HEAD "description=\x1b[2J\n", 3, "not a text file (byte 0x1b"},
-    {"\x7f" "ELF\x02\x01\x01", 1, "not a text file (byte 0x7f at offset 0)"},
+    {"\x7f"
+     "ELF\x02\x01\x01",
+     1, "not a text file (byte 0x7f at offset 0)"},
     /* [matrix] */
     {HEAD "[matrix]\nmemory=\n", 4, "[matrix] memory: no values"},
     {HEAD "[matrix]\nmemory=1G;2G;1G\n", 4, "[matrix] memory: '1G' is listed twice"},
@@ -194,8 +196,7 @@ static void assert_names(const char *message, const char *path, guint line, cons
 {
 	g_autofree char *prefix = g_strdup_printf("%s:%u: ", path, line);
 
-	ck_assert_msg(g_str_has_prefix(message, prefix), "want '%s' first in: %s", prefix,
-	              message);
+	ck_assert_msg(g_str_has_prefix(message, prefix), "want '%s' first in: %s", prefix, message);
 	ck_assert_msg(strstr(message, fragment), "want '%s' in: %s", fragment, message);
 	ck_assert_msg(g_utf8_validate(message, -1, NULL), "not UTF-8: %s", message);
 }
@@ -247,8 +248,7 @@ static const Row matrix_rows[] = {
      "[kernels] x/y: a label is letters"},
     {"[kernels]\na=debian:6.1\n[scenarios]\nfiles=a.ini\n", 2, "[kernels] a: "},
     {"[kernels]\na=\n[scenarios]\nfiles=a.ini\n", 2, "[kernels] a: "},
-    {"[kernels]\na=debian:default\n[scenarios]\nfiles=missing.ini\n", 4,
-     "[scenarios] files: "},
+    {"[kernels]\na=debian:default\n[scenarios]\nfiles=missing.ini\n", 4, "[scenarios] files: "},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=bad.ini\n", 4,
      "[vm] memory: 'lots' is not a size"},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=/dev/zero\n", 4, "not a regular file"},
@@ -270,14 +270,16 @@ START_TEST(each_malformed_matrix_is_refused)
 	guint line = row->line;
 
 	ck_assert(g_file_set_contents(a, HEAD, -1, NULL));
-	ck_assert(g_file_set_contents(six, HEAD "[matrix]\ndump_level=1;2;3\ncompression=lzo;zlib\n",
-	                              -1, NULL));
+	ck_assert(g_file_set_contents(
+	    six, HEAD "[matrix]\ndump_level=1;2;3\ncompression=lzo;zlib\n", -1, NULL));
 	ck_assert(g_file_set_contents(bad, HEAD "[vm]\nmemory=lots\n", -1, NULL));
 	if (!row->text) {
 		/* 64 kernels times a scenario of 6 x 11 = 66 cases: 4224 cells */
 		g_autofree char *big = g_build_filename(tmp, "big.ini", NULL);
-		ck_assert(g_file_set_contents(big, HEAD "[matrix]\ndump_level=1;2;3;4;5;6\n"
-		                              "cpus=1;2;3;4;5;6;7;8;9;10;11\n", -1, NULL));
+		ck_assert(g_file_set_contents(big,
+		                              HEAD "[matrix]\ndump_level=1;2;3;4;5;6\n"
+		                                   "cpus=1;2;3;4;5;6;7;8;9;10;11\n",
+		                              -1, NULL));
 		g_string_assign(text, "[kernels]\n");
 		for (int i = 0; i < 64; i++)
 			g_string_append_printf(text, "k%d=debian:default\n", i);
