@@ -153,11 +153,18 @@ GPtrArray *kdh_session_results(const KdhSession *s);
  * cannot be opened or another process holds it. */
 int kdh_run_folder_claim(const char *run_dir, GError **error);
 
-/* Notes in RUN_DIR (its .kdh-run) what the run plans: when it started, its
- * accelerator (may be NULL) and its case NAMES (char*), so a later run can
- * finish it if this one is killed. */
-gboolean kdh_run_folder_note(const char *run_dir, const char *started_at, const char *accel,
-                             GPtrArray *names, GError **error);
+/* What a run plans, noted in its run folder so that a later run can finish
+ * it if this one is killed. */
+typedef struct {
+	const char *started_at;
+	const char *accel;  /* may be NULL */
+	const char *vm_dir; /* the run's VM folder (kdh_vm_run_dir_new) */
+	gboolean keep_disk; /* --keep-disk: a killed case's disk is kept too */
+	GPtrArray *names;   /* char*: every case, in order */
+} KdhRunPlan;
+
+/* Notes PLAN in RUN_DIR (its .kdh-run), replacing an earlier note. */
+gboolean kdh_run_folder_note(const char *run_dir, const KdhRunPlan *plan, GError **error);
 
 /* Removes RUN_DIR's note once its reports are written. */
 void kdh_run_folder_note_remove(const char *run_dir);
@@ -166,10 +173,14 @@ void kdh_run_folder_note_remove(const char *run_dir);
  * no results.json, and a free lock (its kdh is dead: a live run is never
  * touched): a case folder without verdict.json gets one, ERROR "kdh was
  * killed (no verdict was written; last phase seen: PHASE)" (PHASE from its
- * console's last marker); a planned case without a folder gets NOT-RUN;
- * the run gets every report, with interrupted_by "killed".  Prints a line
- * per run finished (errors as COMMAND's) and returns how many. */
-guint kdh_run_folders_finish_killed(const char *results_root, const char *own, const char *command);
+ * console's last marker), and with --keep-disk its disk moved there from
+ * the killed run's VM folder (only a folder run-* of VM_ROOT, unlocked); a
+ * planned case that had not started is NOT-RUN in the reports (no folder,
+ * as for an interrupted run); the run gets every report, with
+ * interrupted_by "killed".  Prints a line per run finished (errors as
+ * COMMAND's) and returns how many. */
+guint kdh_run_folders_finish_killed(const char *results_root, const char *own, const char *vm_root,
+                                    const char *command);
 
 /* The summary line, the run-level reports (SELECT: --shard and --filter
  * for results.json; may be NULL) in the run folder, and the exit status:

@@ -50,17 +50,19 @@ int kdh_run_folder_claim(const char *run_dir, GError **error)
 	return fd;
 }
 
-gboolean kdh_run_folder_note(const char *run_dir, const char *started_at, const char *accel,
-                             GPtrArray *names, GError **error)
+gboolean kdh_run_folder_note(const char *run_dir, const KdhRunPlan *plan, GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autofree char *path = g_build_filename(run_dir, NOTE_FILE, NULL);
 
-	g_key_file_set_string(kf, "run", "started_at", started_at);
-	if (accel)
-		g_key_file_set_string(kf, "run", "accel", accel);
-	g_key_file_set_string_list(kf, "run", "cases", (const char *const *)names->pdata,
-	                           names->len);
+	g_key_file_set_string(kf, "run", "started_at", plan->started_at);
+	if (plan->accel)
+		g_key_file_set_string(kf, "run", "accel", plan->accel);
+	if (plan->vm_dir)
+		g_key_file_set_string(kf, "run", "vm_dir", plan->vm_dir);
+	g_key_file_set_boolean(kf, "run", "keep_disk", plan->keep_disk);
+	g_key_file_set_string_list(kf, "run", "cases", (const char *const *)plan->names->pdata,
+	                           plan->names->len);
 	return g_key_file_save_to_file(kf, path, error);
 }
 
@@ -117,43 +119,86 @@ static gint64 newest_mtime(const char *dir, int depth)
 	return newest;
 }
 
+/* Moves a killed case's disk DISK into its folder DIR, as --keep-disk
+ * asked, and says so in R; VM_DIR (the killed run's VM folder) is locked
+ * meanwhile, so a run pruning dead VM folders waits or skips it. */
+static void keep_disk(const char *vm_dir, const char *disk, const char *dir, KdhResult *r)
+{
+	g_autofree char *kept = g_build_filename(dir, KDH_DISK_FILE, NULL);
+	g_autoptr(GFile) from = g_file_new_for_path(disk), to = g_file_new_for_path(kept);
+	g_autoptr(GError) error = NULL;
+	int fd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (g_file_test(disk, G_FILE_TEST_IS_REGULAR)) {
+		if (g_file_move(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error)) {
+			g_ptr_array_add(r->reasons,
+			                g_strdup_printf("the guest's disk is kept as %s", kept));
+		} else {
+			g_unlink(kept);
+			g_ptr_array_add(r->reasons,
+			                g_strdup_printf("keeping the disk: %s", error->message));
+		}
+	}
+	close(fd);
+}
+
 /* The verdict of case NAME of the killed run in RUN_DIR: its verdict.json
- * when kdh wrote one, else a new one (ERROR: it was running; NOT-RUN: it
- * had not started), written into its folder.  NULL with ERROR when that
- * cannot be written. */
-static JsonNode *case_verdict(const char *run_dir, const char *name, GError **error)
+ * when kdh wrote one; for a case that was running (it has a folder) a new
+ * one, ERROR, written into its folder, with its disk from DISK (NULL: not
+ * kept) in VM_DIR; NOT-RUN for a case that had not started.  NULL with
+ * ERROR when a verdict cannot be written. */
+static JsonNode *case_verdict(const char *run_dir, const char *name, const char *vm_dir,
+                              const char *disk, GError **error)
 {
 	g_autofree char *dir = g_build_filename(run_dir, name, NULL);
 	g_autofree char *path = g_build_filename(dir, "verdict.json", NULL);
-	g_autoptr(KdhResult) r = NULL;
+	g_autoptr(KdhResult) r = kdh_result_new(name);
 	g_autoptr(GError) local = NULL;
 	JsonNode *node;
 
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		kdh_result_fail(r, KDH_VERDICT_NOT_RUN, "kdh was killed before the case started");
+		return kdh_result_to_json(r);
+	}
 	if (g_file_test(path, G_FILE_TEST_EXISTS) && (node = kdh_report_read_verdict(path, &local)))
 		return node;
-	r = kdh_result_new(name);
 	r->results_dir = g_strdup(dir);
 	if (local) {
 		kdh_result_fail(r, KDH_VERDICT_ERROR,
 		                "kdh was killed and its verdict.json is unreadable: %s",
 		                local->message);
-	} else if (g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+	} else {
 		const char *phase = last_phase(dir);
 		kdh_result_fail(r, KDH_VERDICT_ERROR,
 		                "kdh was killed (no verdict was written; last phase seen: %s)",
 		                phase ? phase : "preparing the disk (before boot)");
-	} else {
-		kdh_result_fail(r, KDH_VERDICT_NOT_RUN, "kdh was killed before the case started");
 	}
-	if (g_mkdir_with_parents(dir, 0755) != 0) {
-		int saved = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "creating %s: %s",
-		            dir, g_strerror(saved));
-		return NULL;
-	}
+	if (disk)
+		keep_disk(vm_dir, disk, dir, r);
 	if (!kdh_report_write_json(r, path, error))
 		return NULL;
 	return kdh_result_to_json(r);
+}
+
+/* The killed run's VM folder as its note names it, when it is one: a
+ * run-* folder right in VM_ROOT (the note is a file anyone may edit). */
+static char *vm_folder_of(GKeyFile *kf, const char *vm_root)
+{
+	g_autofree char *dir = g_key_file_get_string(kf, "run", "vm_dir", NULL);
+	g_autofree char *parent = NULL, *base = NULL;
+
+	if (!dir || !vm_root || !g_path_is_absolute(dir))
+		return NULL;
+	parent = g_path_get_dirname(dir);
+	base = g_path_get_basename(dir);
+	if (!g_str_equal(parent, vm_root) || !g_str_has_prefix(base, "run-") || strchr(base, '/'))
+		return NULL;
+	return g_steal_pointer(&dir);
 }
 
 /* A case name as a killed run's note gives it: one path component. */
@@ -170,12 +215,15 @@ static char *iso_time(gint64 t)
 	return dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S.000Z") : g_strdup("unknown");
 }
 
-/* Finishes the killed run in RUN_DIR (its lock held by the caller). */
-static gboolean finish_one(const char *run_dir, guint *unjudged, GError **error)
+/* Finishes the killed run in RUN_DIR (its lock held by the caller); VM_ROOT
+ * holds the VM folders. */
+static gboolean finish_one(const char *run_dir, const char *vm_root, guint *unjudged,
+                           GError **error)
 {
 	g_autofree char *note = g_build_filename(run_dir, NOTE_FILE, NULL);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autofree char *text = NULL, *started_at = NULL, *accel = NULL, *ended_at = NULL;
+	g_autofree char *vm_dir = NULL;
 	g_autofree char *run_id = g_path_get_basename(run_dir);
 	g_auto(GStrv) names = NULL;
 	g_autoptr(GPtrArray) nodes =
@@ -198,15 +246,20 @@ static gboolean finish_one(const char *run_dir, guint *unjudged, GError **error)
 		return FALSE;
 	}
 	accel = g_key_file_get_string(kf, "run", "accel", NULL);
+	if (g_key_file_get_boolean(kf, "run", "keep_disk", NULL))
+		vm_dir = vm_folder_of(kf, vm_root);
 	for (guint i = 0; names[i]; i++) {
 		g_autofree char *path = g_build_filename(run_dir, names[i], "verdict.json", NULL);
+		g_autofree char *disk = NULL;
 		JsonNode *node;
 
 		if (!plain_name(names[i]))
 			continue;
 		if (!g_file_test(path, G_FILE_TEST_EXISTS))
 			(*unjudged)++;
-		if (!(node = case_verdict(run_dir, names[i], error)))
+		if (vm_dir)
+			disk = g_build_filename(vm_dir, names[i], KDH_DISK_FILE, NULL);
+		if (!(node = case_verdict(run_dir, names[i], vm_dir, disk, error)))
 			return FALSE;
 		g_ptr_array_add(nodes, node);
 	}
@@ -234,7 +287,8 @@ void kdh_run_folder_note_remove(const char *run_dir)
 	g_unlink(path);
 }
 
-guint kdh_run_folders_finish_killed(const char *results_root, const char *own, const char *command)
+guint kdh_run_folders_finish_killed(const char *results_root, const char *own, const char *vm_root,
+                                    const char *command)
 {
 	g_autoptr(GDir) d = g_dir_open(results_root, 0, NULL);
 	const char *name;
@@ -256,7 +310,8 @@ guint kdh_run_folders_finish_killed(const char *results_root, const char *own, c
 			continue;
 		/* Checked again under the lock: its kdh may have just finished. */
 		if (!g_file_test(done, G_FILE_TEST_EXISTS)) {
-			if (finish_one(dir, &unjudged, &error)) {
+			if (finish_one(dir, vm_root, &unjudged, &error)) {
+				kdh_run_folder_note_remove(dir);
 				g_print("kdh: finished %s, a run whose kdh was killed (%u case%s "
 				        "without a verdict)\n",
 				        dir, unjudged, unjudged == 1 ? "" : "s");

@@ -348,7 +348,7 @@ static int claim_folders(KdhSession *s)
 		g_printerr("%s: %s\n", s->command, error->message);
 		return KDH_EXIT_ERROR;
 	}
-	kdh_run_folders_finish_killed(root, s->run_dir, s->command);
+	kdh_run_folders_finish_killed(root, s->run_dir, vm_root, s->command);
 	if (g_mkdir_with_parents(vm_root, 0755) == 0 && (lock = kdh_lock(vm_lock, NULL)) >= 0) {
 		guint swept = kdh_sweep_libguestfs_sockdirs("/tmp");
 		kdh_unlock(lock);
@@ -444,8 +444,14 @@ int kdh_session_run(KdhSession *s, GPtrArray *cases, GPtrArray **batch)
 	for (guint i = 0; i < cases->len; i++)
 		g_ptr_array_add(s->planned,
 		                g_strdup(((const KdhCase *)g_ptr_array_index(cases, i))->name));
-	if (!kdh_run_folder_note(s->run_dir, s->started_at, kdh_accel_name(s->ctx.accel),
-	                         s->planned, &error)) {
+	KdhRunPlan plan = {
+	    .started_at = s->started_at,
+	    .accel = kdh_accel_name(s->ctx.accel),
+	    .vm_dir = s->vm_dir->path,
+	    .keep_disk = s->ctx.keep_disk,
+	    .names = s->planned,
+	};
+	if (!kdh_run_folder_note(s->run_dir, &plan, &error)) {
 		g_printerr("%s: %s\n", s->command, error->message);
 		return KDH_EXIT_ERROR;
 	}

@@ -49,23 +49,36 @@ static char *vm_folders(void)
 static char *tmp_libguestfs(void)
 {
 	g_autoptr(GDir) dir = g_dir_open("/tmp", 0, NULL);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) names = g_string_new(NULL);
 	const char *name;
 
 	while (dir && (name = g_dir_read_name(dir))) {
 		if (g_str_has_prefix(name, "libguestfs"))
-			g_ptr_array_add(names, g_strdup(name));
+			g_string_append_printf(names, "%s%s", names->len ? " " : "", name);
 	}
-	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
-	g_ptr_array_add(names, NULL);
-	return g_strjoinv(" ", (char **)names->pdata);
+	return g_string_free(g_steal_pointer(&names), FALSE);
+}
+
+/* Every name of the space-separated AFTER was already in BEFORE: the run
+ * left nothing new in WHAT (it may have removed what killed runs left). */
+static void assert_nothing_new(const char *what, const char *before, const char *after)
+{
+	g_auto(GStrv) old = g_strsplit(before, " ", -1);
+	g_auto(GStrv) now = g_strsplit(after, " ", -1);
+
+	for (guint i = 0; now[i]; i++)
+		ck_assert_msg(!*now[i] || g_strv_contains((const char *const *)old, now[i]),
+		              "%s: %s is new (before: %s)", what, now[i], before);
 }
 
 /* Starts kdh with ARGS (after "run"), reads its output until a line holds
  * NEEDLE, sends SIG, reads the rest and returns the exit status (128 +
  * signal when killed); *PID its process id.  Fails when NEEDLE never
  * shows: the signal would not be at the phase the row names. */
-static int run_until(const char *const *args, const char *needle, int sig, GPid *pid)
+typedef gboolean (*Ready)(gpointer data);
+
+static int run_until_ready(const char *const *args, const char *needle, Ready ready, gpointer data,
+                           int sig, GPid *pid)
 {
 	const char *bin = g_getenv("KDH_BIN");
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -90,6 +103,10 @@ static int run_until(const char *const *args, const char *needle, int sig, GPid 
 	while (g_io_channel_read_line(out, &line, NULL, NULL, NULL) == G_IO_STATUS_NORMAL) {
 		fputs(line, stdout);
 		if (!sent && strstr(line, needle)) {
+			/* Then up to 5 minutes for what READY waits for. */
+			for (guint i = 0; ready && i < 3000 && !ready(data); i++)
+				g_usleep(100 * 1000);
+			ck_assert_msg(!ready || ready(data), "after \"%s\", never ready", needle);
 			kill(*pid, sig);
 			sent = TRUE;
 		}
@@ -98,6 +115,34 @@ static int run_until(const char *const *args, const char *needle, int sig, GPid 
 	ck_assert_int_eq(waitpid(*pid, &status, 0), *pid);
 	ck_assert_msg(sent, "no line held \"%s\": the signal was never sent", needle);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_until(const char *const *args, const char *needle, int sig, GPid *pid)
+{
+	return run_until_ready(args, needle, NULL, NULL, sig, pid);
+}
+
+/* The libguestfs socket folder of a live appliance that was not in
+ * BEFORE (the names of /tmp/libguestfs*), or NULL. */
+static char *new_sockdir(const char *before)
+{
+	g_autofree char *now = tmp_libguestfs();
+	g_auto(GStrv) old = g_strsplit(before, " ", -1), names = g_strsplit(now, " ", -1);
+
+	for (guint i = 0; names[i]; i++) {
+		g_autofree char *sock = g_build_filename("/tmp", names[i], "guestfsd.sock", NULL);
+		if (*names[i] && !g_strv_contains((const char *const *)old, names[i]) &&
+		    g_file_test(sock, G_FILE_TEST_EXISTS))
+			return g_build_filename("/tmp", names[i], NULL);
+	}
+	return NULL;
+}
+
+static gboolean appliance_up(gpointer before)
+{
+	g_autofree char *dir = new_sockdir(before);
+
+	return dir != NULL;
 }
 
 /* results.json of RUN, parsed by PARSER. */
@@ -111,19 +156,24 @@ static JsonObject *read_results(const char *run, JsonParser *parser)
 	return json_node_get_object(json_parser_get_root(parser));
 }
 
-/* Every case of RUN's plan (NAMES) has a verdict.json with a verdict in
- * WANT (a space-separated list) whose reasons hold WHY unless it PASSed. */
+/* Every case of RUN's plan (NAMES) is in its results.json with a verdict
+ * in WANT (a space-separated list) whose reasons hold WHY unless it PASSed
+ * or had not started (NOT-RUN); a case that started has its verdict.json,
+ * saying the same. */
 static void assert_every_case(const char *run, const char *const *names, const char *want,
                               const char *why)
 {
-	for (guint i = 0; names[i]; i++) {
-		g_autoptr(JsonParser) parser = json_parser_new();
-		g_autofree char *dir = g_build_filename(run, names[i], NULL);
-		JsonObject *v = kdh_test_read_verdict(dir, parser);
-		const char *verdict = json_object_get_string_member(v, "verdict");
-		g_autoptr(GString) reasons = g_string_new(NULL);
-		JsonArray *r = json_object_get_array_member(v, "reasons");
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *cases = json_object_get_array_member(read_results(run, parser), "cases");
 
+	ck_assert_uint_eq(json_array_get_length(cases), g_strv_length((char **)names));
+	for (guint i = 0; names[i]; i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		const char *verdict = json_object_get_string_member(c, "verdict");
+		JsonArray *r = json_object_get_array_member(c, "reasons");
+		g_autoptr(GString) reasons = g_string_new(NULL);
+
+		ck_assert_str_eq(json_object_get_string_member(c, "case"), names[i]);
 		for (guint j = 0; r && j < json_array_get_length(r); j++)
 			g_string_append_printf(reasons, "[%s]",
 			                       json_array_get_string_element(r, j));
@@ -131,6 +181,13 @@ static void assert_every_case(const char *run, const char *const *names, const c
 		              want);
 		if (!g_str_equal(verdict, "PASS") && !g_str_equal(verdict, "NOT-RUN"))
 			ck_assert_msg(strstr(reasons->str, why), "%s: %s", names[i], reasons->str);
+		if (!g_str_equal(verdict, "NOT-RUN")) {
+			g_autoptr(JsonParser) own = json_parser_new();
+			g_autofree char *dir = g_build_filename(run, names[i], NULL);
+			ck_assert_str_eq(json_object_get_string_member(
+			                     kdh_test_read_verdict(dir, own), "verdict"),
+			                 verdict);
+		}
 	}
 }
 
@@ -182,8 +239,8 @@ static void interrupt_at(const Row *row)
 	kdh_test_assert_nothing_left(pid);
 	vm_after = vm_folders();
 	tmp_after = tmp_libguestfs();
-	ck_assert_str_eq(vm_after, vm_before);
-	ck_assert_str_eq(tmp_after, tmp_before);
+	assert_nothing_new("the cache's VM folder", vm_before, vm_after);
+	assert_nothing_new("/tmp", tmp_before, tmp_after);
 	run = kdh_test_run_folder(results);
 	/* A case may have finished before the signal (jobs 1: the first). */
 	assert_every_case(run, names, "PASS ERROR NOT-RUN", "interrupted by");
@@ -214,19 +271,28 @@ END_TEST
  * case ERROR "kdh was killed", the other NOT-RUN, results.json and every
  * report with interrupted_by "killed"; the disk kept as asked.  A folder
  * of a live run (its lock held, here by this test) is never touched. */
-static void killed_at(const char *phase)
+static void killed_at(const char *phase, gboolean in_appliance)
 {
 	const char *args[] = {"--jobs", "1", "--keep-disk", "--results", results, TWO_CASES, NULL};
 	const char *names[] = {"smoke-sysrq", "nmi", NULL};
 	g_autofree char *vm_before = vm_folders(), *tmp_before = tmp_libguestfs();
 	g_autofree char *vm_after = NULL, *tmp_after = NULL, *run = NULL, *live = NULL;
-	g_autofree char *live_note = NULL, *live_results = NULL, *disk = NULL;
+	g_autofree char *live_note = NULL, *live_results = NULL, *disk = NULL, *sockdir = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
 	const char *next[] = {"run", "--results", results, "scenarios/smoke-sysrq.ini", NULL};
 	GPid pid, second;
 	int live_fd, i;
 
-	ck_assert_int_eq(run_until(args, phase, SIGKILL, &pid), 128 + SIGKILL);
+	/* In the retrieval: once its appliance is up, so that kdh leaves the
+	 * appliance's socket folder in /tmp (libguestfs removes it only in
+	 * guestfs_close). */
+	ck_assert_int_eq(run_until_ready(args, phase, in_appliance ? appliance_up : NULL,
+	                                 tmp_before, SIGKILL, &pid),
+	                 128 + SIGKILL);
+	if (in_appliance) {
+		sockdir = new_sockdir(tmp_before);
+		ck_assert_msg(sockdir, "the killed kdh's appliance left no socket folder");
+	}
 	/* libvirt notices the closed connection on its own time. */
 	for (i = 0; i < 300 && (kdh_test_domains_of(pid) || kdh_test_qemu_of(pid)); i++)
 		g_usleep(100 * 1000);
@@ -247,8 +313,10 @@ static void killed_at(const char *phase)
 	kdh_test_assert_nothing_left(second);
 	vm_after = vm_folders();
 	tmp_after = tmp_libguestfs();
-	ck_assert_str_eq(vm_after, vm_before);
-	ck_assert_str_eq(tmp_after, tmp_before);
+	assert_nothing_new("the cache's VM folder", vm_before, vm_after);
+	assert_nothing_new("/tmp", tmp_before, tmp_after);
+	ck_assert_msg(!sockdir || !g_file_test(sockdir, G_FILE_TEST_EXISTS),
+	              "the killed run's %s is still there", sockdir);
 	assert_every_case(run, names, "ERROR NOT-RUN", "kdh was killed (no verdict was written");
 	ck_assert_str_eq(json_object_get_string_member(read_results(run, parser), "interrupted_by"),
 	                 "killed");
@@ -260,20 +328,20 @@ static void killed_at(const char *phase)
 
 START_TEST(killed_mid_capture_is_finished_by_the_next_run)
 {
-	killed_at("smoke-sysrq: capture");
+	killed_at("smoke-sysrq: capture", FALSE);
 }
 END_TEST
 
 START_TEST(killed_mid_retrieval_is_finished_by_the_next_run)
 {
-	killed_at("smoke-sysrq: retrieve");
+	killed_at("smoke-sysrq: retrieve", TRUE);
 }
 END_TEST
 
 Suite *signals_suite(void);
 Suite *signals_suite(void)
 {
-	Suite *s = suite_create("e2e");
+	Suite *s = suite_create("signals");
 	TCase *quick = tcase_create("signals");
 	TCase *full = tcase_create("signals-full");
 

@@ -31,8 +31,10 @@ static void teardown(void)
 
 /* A run folder NAME in ROOT as a kdh killed in the middle leaves it: a
  * note planning "done", "running" and "waiting", "done" judged, "running"
- * with a console log up to MARKER, "waiting" never started. */
-static char *killed_run(const char *name, const char *marker)
+ * with a console log up to MARKER, "waiting" never started; its VM folder
+ * VM_DIR (may be NULL) noted, and --keep-disk when KEEP. */
+static char *killed_run_kept(const char *name, const char *marker, const char *vm_dir,
+                             gboolean keep)
 {
 	char *run = g_build_filename(root, name, NULL);
 	g_autofree char *done = g_build_filename(run, "done", NULL);
@@ -52,8 +54,41 @@ static char *killed_run(const char *name, const char *marker)
 	g_ptr_array_add(names, "done");
 	g_ptr_array_add(names, "running");
 	g_ptr_array_add(names, "waiting");
-	ck_assert(kdh_run_folder_note(run, "2026-11-29T01:00:00.000Z", "tcg", names, NULL));
+	KdhRunPlan plan = {.started_at = "2026-11-29T01:00:00.000Z",
+	                   .accel = "tcg",
+	                   .vm_dir = vm_dir,
+	                   .keep_disk = keep,
+	                   .names = names};
+	ck_assert(kdh_run_folder_note(run, &plan, NULL));
 	return run;
+}
+
+static char *killed_run(const char *name, const char *marker)
+{
+	return killed_run_kept(name, marker, NULL, FALSE);
+}
+
+/* The verdict and first reason of case NAME in RUN's results.json. */
+static const char *reported(const char *run, const char *name, JsonParser *parser,
+                            const char **reason)
+{
+	g_autofree char *path = g_build_filename(run, "results.json", NULL);
+	JsonArray *cases;
+
+	ck_assert(json_parser_load_from_file(parser, path, NULL));
+	cases = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)),
+	                                     "cases");
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		JsonArray *reasons = json_object_get_array_member(c, "reasons");
+		if (!g_str_equal(json_object_get_string_member(c, "case"), name))
+			continue;
+		*reason =
+		    json_array_get_length(reasons) ? json_array_get_string_element(reasons, 0) : "";
+		return json_object_get_string_member(c, "verdict");
+	}
+	ck_abort_msg("%s: no case %s", path, name);
+	return NULL;
 }
 
 static const char *verdict_of(const char *run, const char *name, JsonParser *parser,
@@ -75,6 +110,8 @@ START_TEST(killed_run_is_finished_and_live_run_untouched)
 	g_autofree char *live_results = g_build_filename(live, "results.json", NULL);
 	g_autofree char *live_running = g_build_filename(live, "running", "verdict.json", NULL);
 	g_autofree char *results_path = g_build_filename(killed, "results.json", NULL);
+	g_autofree char *waiting = g_build_filename(killed, "waiting", NULL);
+	g_autofree char *note = g_build_filename(killed, ".kdh-run", NULL);
 	g_autoptr(JsonParser) p1 = json_parser_new(), p2 = json_parser_new(),
 	                      p3 = json_parser_new(), p4 = json_parser_new();
 	const char *reason;
@@ -85,14 +122,17 @@ START_TEST(killed_run_is_finished_and_live_run_untouched)
 	/* The lock is exclusive: a second claim (another kdh) fails. */
 	ck_assert_int_lt(kdh_run_folder_claim(live, NULL), 0);
 	ck_assert_int_eq(g_mkdir(own, 0755), 0);
-	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, "kdh run"), 1);
+	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, NULL, "kdh run"), 1);
 
 	ck_assert_str_eq(verdict_of(killed, "done", p1, &reason), "PASS");
 	ck_assert_str_eq(verdict_of(killed, "running", p2, &reason), "ERROR");
 	ck_assert_str_eq(reason,
 	                 "kdh was killed (no verdict was written; last phase seen: capture)");
-	ck_assert_str_eq(verdict_of(killed, "waiting", p3, &reason), "NOT-RUN");
+	ck_assert_str_eq(reported(killed, "waiting", p3, &reason), "NOT-RUN");
 	ck_assert_str_eq(reason, "kdh was killed before the case started");
+	/* No folder for it, as for an interrupted run; the note is gone. */
+	ck_assert(!g_file_test(waiting, G_FILE_TEST_EXISTS));
+	ck_assert(!g_file_test(note, G_FILE_TEST_EXISTS));
 	ck_assert(json_parser_load_from_file(p4, results_path, NULL));
 	results = json_node_get_object(json_parser_get_root(p4));
 	ck_assert_str_eq(json_object_get_string_member(results, "interrupted_by"), "killed");
@@ -105,10 +145,10 @@ START_TEST(killed_run_is_finished_and_live_run_untouched)
 	ck_assert(!g_file_test(live_results, G_FILE_TEST_EXISTS));
 	ck_assert(!g_file_test(live_running, G_FILE_TEST_EXISTS));
 	/* Finished once: a second pass finds nothing to do. */
-	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, "kdh run"), 0);
+	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, NULL, "kdh run"), 0);
 	/* Its kdh gone (the lock free), the live one is finished too. */
 	close(live_lock);
-	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, "kdh run"), 1);
+	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, NULL, "kdh run"), 1);
 	ck_assert(g_file_test(live_results, G_FILE_TEST_EXISTS));
 }
 END_TEST
@@ -118,9 +158,12 @@ START_TEST(console_marker_gives_the_phase)
 	static const struct {
 		const char *marker, *phase;
 	} rows[] = {
-	    {"KDH: armed size=1", "crash"},       {"KDH: trigger type=nmi", "crash"},
-	    {"KDH: capture-start vmcore=1", "capture"}, {"KDH: capture-done rc=0", "shutdown"},
-	    {"KDH: poweroff", "retrieve"},         {"KDH: armedX forged", "crash"},
+	    {"KDH: armed size=1", "crash"},
+	    {"KDH: trigger type=nmi", "crash"},
+	    {"KDH: capture-start vmcore=1", "capture"},
+	    {"KDH: capture-done rc=0", "shutdown"},
+	    {"KDH: poweroff", "retrieve"},
+	    {"KDH: armedX forged", "crash"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
@@ -132,10 +175,50 @@ START_TEST(console_marker_gives_the_phase)
 		g_autoptr(JsonParser) parser = json_parser_new();
 		const char *reason;
 
-		kdh_run_folders_finish_killed(root, own, "kdh run");
+		kdh_run_folders_finish_killed(root, own, NULL, "kdh run");
 		verdict_of(run, "running", parser, &reason);
 		ck_assert_str_eq(reason, want);
 	}
+}
+END_TEST
+
+/* --keep-disk: the running case's disk is moved from the killed run's VM
+ * folder into its case folder; a VM folder the note names outside the VM
+ * root (an edited note) is not touched. */
+START_TEST(killed_run_keeps_the_disk_as_asked)
+{
+	g_autofree char *vm_root = g_build_filename(root, "vm", NULL);
+	g_autofree char *vm_dir = g_build_filename(vm_root, "run-AbC123", NULL);
+	g_autofree char *vm_case = g_build_filename(vm_dir, "running", NULL);
+	g_autofree char *disk = g_build_filename(vm_case, "disk.qcow2", NULL);
+	g_autofree char *outside = g_build_filename(root, "run-elsewhere", NULL);
+	g_autofree char *outside_case = g_build_filename(outside, "running", NULL);
+	g_autofree char *outside_disk = g_build_filename(outside_case, "disk.qcow2", NULL);
+	g_autofree char *killed = killed_run_kept("killed", "KDH: poweroff", vm_dir, TRUE);
+	g_autofree char *edited = killed_run_kept("edited", "KDH: poweroff", outside, TRUE);
+	g_autofree char *kept = g_build_filename(killed, "running", "disk.qcow2", NULL);
+	g_autofree char *not_kept = g_build_filename(edited, "running", "disk.qcow2", NULL);
+	g_autofree char *own = g_build_filename(root, "own", NULL);
+	g_autofree char *text = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree char *dir = g_build_filename(killed, "running", NULL);
+	JsonArray *reasons;
+
+	ck_assert_int_eq(g_mkdir_with_parents(vm_case, 0755), 0);
+	ck_assert_int_eq(g_mkdir_with_parents(outside_case, 0755), 0);
+	ck_assert(g_file_set_contents(disk, "QFI\xfb overlay", -1, NULL));
+	ck_assert(g_file_set_contents(outside_disk, "QFI\xfb other", -1, NULL));
+	ck_assert_uint_eq(kdh_run_folders_finish_killed(root, own, vm_root, "kdh run"), 2);
+
+	ck_assert(g_file_get_contents(kept, &text, NULL, NULL));
+	ck_assert_str_eq(text, "QFI\xfb overlay");
+	ck_assert(!g_file_test(disk, G_FILE_TEST_EXISTS));
+	reasons = json_object_get_array_member(kdh_test_read_verdict(dir, parser), "reasons");
+	ck_assert_uint_eq(json_array_get_length(reasons), 2);
+	ck_assert(g_str_has_prefix(json_array_get_string_element(reasons, 1),
+	                           "the guest's disk is kept as "));
+	ck_assert(!g_file_test(not_kept, G_FILE_TEST_EXISTS));
+	ck_assert(g_file_test(outside_disk, G_FILE_TEST_IS_REGULAR));
 }
 END_TEST
 
@@ -188,6 +271,7 @@ Suite *recover_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, killed_run_is_finished_and_live_run_untouched);
 	tcase_add_test(tc, console_marker_gives_the_phase);
+	tcase_add_test(tc, killed_run_keeps_the_disk_as_asked);
 	tcase_add_test(tc, dead_libguestfs_sockdirs_are_swept);
 	suite_add_tcase(s, tc);
 	return s;
