@@ -96,7 +96,7 @@ TEST_PKGS := check yaml-0.1
 $(call obj,$(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY)): BASE += -Itests/support -Itests/fuzz $(TEST_HOOKS)
 $(call obj,$(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY)): PKG_CFLAGS += $(shell pkg-config --cflags $(TEST_PKGS))
 
-$(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY) harness/cli/dump_cmd.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump-test.a
+$(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY) harness/cli/dump_cmd.c harness/cli/recover.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump-test.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs $(TEST_PKGS)) $(DUMP_LIBS)
 
 # libFuzzer targets (tests/fuzz/README.md): fuzz_<name>.c calls the body
