@@ -204,7 +204,7 @@ typedef struct {
 static const Row rows[] = {
     {"kdh: acceleration", SIGINT, 1},
     {"kdh: acceleration", SIGTERM, 2},
-    {": configure", SIGTERM, 1},
+    {": shutdown", SIGTERM, 1},
     {": disk", SIGINT, 2},
     {": boot", SIGINT, 1},
     {": boot", SIGTERM, 2},
