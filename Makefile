@@ -208,8 +208,10 @@ check-ci: deps $(BUILD)/kdh-tests
 	CK_RUN_SUITE=ci $(BUILD)/kdh-tests
 
 # Everything `make check` runs; the Check runner's summary line comes last.
+# Check's XML log (BUILD/check.xml) keeps each test's duration.
 check: deps all $(BUILD)/kdh-tests fuzz check-asan check-valgrind analyze check-ci
-	CK_EXCLUDE_TAGS="slow $(NOT_ROOT_TAGS)" $(BUILD)/kdh-tests
+	CK_XML_LOG_FILE_NAME=$(BUILD)/check.xml CK_EXCLUDE_TAGS="slow $(NOT_ROOT_TAGS)" \
+		$(BUILD)/kdh-tests
 
 # The slow suites (kernel builds, full matrices) on top of everything above.
 check-full: check

@@ -432,15 +432,21 @@ Suite *privilege_suite(void)
 {
 	Suite *s = suite_create("privilege");
 	TCase *tc = tcase_create("privilege");
+	TCase *session = tcase_create("session");
 
 	tcase_set_tags(tc, "e2e");
-	/* A first session run also fetches the kernel and builds the image
-	 * and base disk for that user. */
 	tcase_set_timeout(tc, 1200);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, system_qemu_is_not_root);
 	tcase_add_test(tc, closed_cache_is_named);
-	tcase_add_test(tc, session_as_ordinary_user);
 	suite_add_tcase(s, tc);
+
+	/* A first session run also fetches the kernel and builds the image
+	 * and base disk for that user: in make check-full. */
+	tcase_set_tags(session, "e2e slow");
+	tcase_set_timeout(session, 1200);
+	tcase_add_checked_fixture(session, setup, teardown);
+	tcase_add_test(session, session_as_ordinary_user);
+	suite_add_tcase(s, session);
 	return s;
 }

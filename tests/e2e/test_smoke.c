@@ -189,10 +189,11 @@ static void assert_shards_merge_to(const char *tiny)
 }
 
 /* Both triggers, a negative case expected (no dump: PASS) and one not (a
- * dump expected: FAIL with the console's reason), two VMs at a time. */
-START_TEST(parallel_suite_judges_every_case)
+ * dump expected: FAIL with the console's reason), two VMs at a time; the
+ * extra scenario's path (TINY, in the results folder). */
+static char *run_parallel_suite(void)
 {
-	g_autofree char *tiny = g_build_filename(results, "tiny.ini", NULL);
+	char *tiny = g_build_filename(results, "tiny.ini", NULL);
 	const char *args[] = {"run",       "--jobs", "2",         "--keep-dumps", "always",
 	                      "--results", results,  SUITE_FILES, tiny,           NULL};
 	g_autofree char *no_dump = NULL, *fail = NULL;
@@ -213,6 +214,20 @@ START_TEST(parallel_suite_judges_every_case)
 	                  strstr(fail, "no dump on the guest disk") &&
 	                  strstr(fail, "the guest failed at step arm: kexec -p"),
 	              "reasons: %s", fail);
+	return tiny;
+}
+
+START_TEST(parallel_suite_judges_every_case)
+{
+	g_autofree char *tiny = run_parallel_suite();
+}
+END_TEST
+
+/* The same suite, then in two shards merged (slow: it runs it twice). */
+START_TEST(shards_merge_to_the_unsharded_run)
+{
+	g_autofree char *tiny = run_parallel_suite();
+
 	assert_shards_merge_to(tiny);
 }
 END_TEST
@@ -315,16 +330,25 @@ END_TEST
 Suite *smoke_suite(void);
 Suite *smoke_suite(void)
 {
-	Suite *s = suite_create("e2e");
+	Suite *s = suite_create("smoke");
 	TCase *tc = tcase_create("smoke");
+	TCase *slow = tcase_create("smoke-slow");
 
 	tcase_set_tags(tc, "e2e");
 	tcase_set_timeout(tc, 1200);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bad_scenario_exits_2_before_any_vm);
 	tcase_add_test(tc, parallel_suite_judges_every_case);
-	tcase_add_test(tc, phase_timeout_gives_timeout_and_destroys_the_domain);
 	tcase_add_test(tc, interrupted_parallel_run_leaves_nothing);
 	suite_add_tcase(s, tc);
+
+	/* What faults_e2e (a hang: TIMEOUT, the domain destroyed) and the
+	 * report merge's unit tests cover too: in make check-full. */
+	tcase_set_tags(slow, "e2e slow");
+	tcase_set_timeout(slow, 1800);
+	tcase_add_checked_fixture(slow, setup, teardown);
+	tcase_add_test(slow, shards_merge_to_the_unsharded_run);
+	tcase_add_test(slow, phase_timeout_gives_timeout_and_destroys_the_domain);
+	suite_add_tcase(s, slow);
 	return s;
 }
