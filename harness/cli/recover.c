@@ -18,7 +18,7 @@
 #define NOTE_MAX    (4u << 20)
 #define SERIAL_FILE "serial.log"
 /* The end of a console log searched for the last marker. */
-#define SERIAL_TAIL (64 * 1024)
+#define SERIAL_TAIL ((goffset)64 << 10)
 
 /* The phase a case was in after its last console marker (the serial
  * marker protocol, DESIGN.md), in marker order. */
@@ -119,11 +119,12 @@ static gint64 newest_mtime(const char *dir, int depth)
 	return newest;
 }
 
-/* Moves a killed case's disk DISK into its folder DIR, as --keep-disk
- * asked, and says so in R; VM_DIR (the killed run's VM folder) is locked
- * meanwhile, so a run pruning dead VM folders waits or skips it. */
-static void keep_disk(const char *vm_dir, const char *disk, const char *dir, KdhResult *r)
+/* Moves case NAME's disk from VM_DIR (the killed run's VM folder) into
+ * the case's folder DIR, as --keep-disk asked, and says so in R; VM_DIR is
+ * locked meanwhile, so a run pruning dead VM folders skips it. */
+static void keep_disk(const char *vm_dir, const char *name, const char *dir, KdhResult *r)
 {
+	g_autofree char *disk = g_build_filename(vm_dir, name, KDH_DISK_FILE, NULL);
 	g_autofree char *kept = g_build_filename(dir, KDH_DISK_FILE, NULL);
 	g_autoptr(GFile) from = g_file_new_for_path(disk), to = g_file_new_for_path(kept);
 	g_autoptr(GError) error = NULL;
@@ -149,11 +150,11 @@ static void keep_disk(const char *vm_dir, const char *disk, const char *dir, Kdh
 
 /* The verdict of case NAME of the killed run in RUN_DIR: its verdict.json
  * when kdh wrote one; for a case that was running (it has a folder) a new
- * one, ERROR, written into its folder, with its disk from DISK (NULL: not
- * kept) in VM_DIR; NOT-RUN for a case that had not started.  NULL with
- * ERROR when a verdict cannot be written. */
+ * one, ERROR, written into its folder, with its disk moved there from
+ * VM_DIR (NULL: not kept); NOT-RUN for a case that had not started.  NULL
+ * with ERROR when a verdict cannot be written. */
 static JsonNode *case_verdict(const char *run_dir, const char *name, const char *vm_dir,
-                              const char *disk, GError **error)
+                              GError **error)
 {
 	g_autofree char *dir = g_build_filename(run_dir, name, NULL);
 	g_autofree char *path = g_build_filename(dir, "verdict.json", NULL);
@@ -178,8 +179,8 @@ static JsonNode *case_verdict(const char *run_dir, const char *name, const char 
 		                "kdh was killed (no verdict was written; last phase seen: %s)",
 		                phase ? phase : "preparing the disk (before boot)");
 	}
-	if (disk)
-		keep_disk(vm_dir, disk, dir, r);
+	if (vm_dir)
+		keep_disk(vm_dir, name, dir, r);
 	if (!kdh_report_write_json(r, path, error))
 		return NULL;
 	return kdh_result_to_json(r);
@@ -250,16 +251,13 @@ static gboolean finish_one(const char *run_dir, const char *vm_root, guint *unju
 		vm_dir = vm_folder_of(kf, vm_root);
 	for (guint i = 0; names[i]; i++) {
 		g_autofree char *path = g_build_filename(run_dir, names[i], "verdict.json", NULL);
-		g_autofree char *disk = NULL;
 		JsonNode *node;
 
 		if (!plain_name(names[i]))
 			continue;
 		if (!g_file_test(path, G_FILE_TEST_EXISTS))
 			(*unjudged)++;
-		if (vm_dir)
-			disk = g_build_filename(vm_dir, names[i], KDH_DISK_FILE, NULL);
-		if (!(node = case_verdict(run_dir, names[i], vm_dir, disk, error)))
+		if (!(node = case_verdict(run_dir, names[i], vm_dir, error)))
 			return FALSE;
 		g_ptr_array_add(nodes, node);
 	}
