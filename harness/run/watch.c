@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SERIAL_TAIL_LINES   40
@@ -404,9 +405,21 @@ static void on_line(Watch *w, const char *line)
 
 /* ---- the serial log, read as it grows ---- */
 
+/* Past this many console bytes the result says the guest flooded.  Memory
+ * stays bounded whatever the guest writes (a line is cut at
+ * KDH_SERIAL_LINE_MAX, the rest is streamed), and virtlogd bounds the
+ * disk (it rotates serial.log at max_size, 2 MiB, keeping max_backups, 3):
+ * the warning is for the reader, whose serial.log then holds only the
+ * console's last part. */
+#define SERIAL_FLOOD_BYTES ((guint64)64 << 20)
+
 typedef struct {
 	int fd;
+	dev_t dev; /* the file FD reads, to notice a rotation */
+	ino_t ino;
 	GByteArray *partial; /* the line being read, raw bytes, at most LINE_MAX + 1 */
+	guint64 bytes;       /* all the guest wrote, over every file the log rotated through */
+	guint rotations;
 } Serial;
 
 /* Hands LEN raw bytes of a line to the watch as text: this is where guest
@@ -418,28 +431,88 @@ static void serial_line(Watch *w, const guint8 *raw, gsize len)
 	on_line(w, line);
 }
 
-/* Reads what the console added since the last call, line by line. */
-static void serial_poll(Serial *s, const char *path, Watch *w)
+/* Adds N bytes of the console to the line being read, handing each full
+ * line over; a line past KDH_SERIAL_LINE_MAX keeps one byte more, so the
+ * cut is marked, and the rest of it is only counted. */
+static void serial_feed(Serial *s, Watch *w, const guint8 *buf, gsize n)
+{
+	s->bytes += n;
+	while (n) {
+		const guint8 *nl = memchr(buf, '\n', n);
+		gsize len = nl ? (gsize)(nl - buf) : n;
+
+		for (gsize i = 0; i < len && s->partial->len <= KDH_SERIAL_LINE_MAX; i++) {
+			if (buf[i] != '\r')
+				g_byte_array_append(s->partial, &buf[i], 1);
+		}
+		if (!nl)
+			return;
+		serial_line(w, s->partial->data, s->partial->len);
+		g_byte_array_set_size(s->partial, 0);
+		buf = nl + 1;
+		n -= len + 1;
+	}
+}
+
+static void serial_drain(Serial *s, Watch *w)
 {
 	guint8 buf[65536];
 	ssize_t n;
 
-	if (s->fd < 0) {
-		s->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (s->fd < 0)
+	while ((n = read(s->fd, buf, sizeof(buf))) > 0)
+		serial_feed(s, w, buf, (gsize)n);
+}
+
+/* Opens PATH for S; FALSE when it is not there (yet). */
+static gboolean serial_open(Serial *s, const char *path)
+{
+	struct stat st;
+
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return FALSE;
+	if (fstat(s->fd, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	return TRUE;
+}
+
+/* Reads what the console added since the last call, line by line, and
+ * follows the log when it was rotated, as tail -F does: at the end of the
+ * file read so far, when PATH names another file, the rest of the old one
+ * is read (nothing is written to it after the rename) and the new one
+ * opened. */
+static void serial_poll(Serial *s, const char *path, Watch *w)
+{
+	struct stat st;
+
+	if (s->fd < 0 && !serial_open(s, path))
+		return;
+	for (;;) {
+		serial_drain(s, w);
+		if (stat(path, &st) != 0 || (st.st_dev == s->dev && st.st_ino == s->ino))
+			return;
+		serial_drain(s, w);
+		close(s->fd);
+		s->rotations++;
+		if (!serial_open(s, path))
 			return;
 	}
-	while ((n = read(s->fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				serial_line(w, s->partial->data, s->partial->len);
-				g_byte_array_set_size(s->partial, 0);
-			} else if (buf[i] != '\r' && s->partial->len <= KDH_SERIAL_LINE_MAX) {
-				/* One byte past the limit, so the cut is marked. */
-				g_byte_array_append(s->partial, &buf[i], 1);
-			}
-		}
-	}
+}
+
+/* Says in R when the guest flooded its console. */
+static void serial_flood_note(const Serial *s, KdhResult *r)
+{
+	if (s->bytes <= SERIAL_FLOOD_BYTES)
+		return;
+	kdh_result_warn(r,
+	                "console flood: the guest wrote %" G_GUINT64_FORMAT
+	                " MiB to its console (more than %" G_GUINT64_FORMAT
+	                " MiB); every line was watched, lines past %d bytes were cut, and "
+	                "serial.log keeps only the last part (the log rotated %u times)",
+	                s->bytes >> 20, SERIAL_FLOOD_BYTES >> 20, KDH_SERIAL_LINE_MAX,
+	                s->rotations);
 }
 
 /* Why the watch stops now, if it does: the VM ended, failed, timed out or
@@ -515,6 +588,7 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 	serial_poll(&s, serial_path, &w);
 	if (s.partial->len)
 		serial_line(&w, s.partial->data, s.partial->len);
+	serial_flood_note(&s, r);
 	for (GList *l = w.tail.head; l; l = l->next)
 		g_ptr_array_add(r->serial_tail, g_strdup(l->data));
 	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS && !ev->timeout_phase &&

@@ -80,8 +80,10 @@ typedef struct {
 } KdhSerialLog;
 
 /* Reads the serial log at PATH (a regular file; at most KDH_SERIAL_LOG_READ_MAX
- * bytes of it, its head and tail when larger).  NULL with an error naming
- * PATH when it cannot be read. */
+ * bytes of it, its head and tail when larger).  When virtlogd rotated it,
+ * the parts it kept (PATH.N ... PATH.0, oldest first, regular files only)
+ * come before PATH as one log, its lines numbered from the oldest part's
+ * first.  NULL with an error naming the file when one cannot be read. */
 KdhSerialLog *kdh_serial_log_read(const char *path, GError **error);
 
 /* The log from bytes: HEAD (HEAD_LEN bytes), and, for a log that was cut,

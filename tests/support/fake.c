@@ -56,8 +56,12 @@ const KdhFakeVmLog *kdh_fake_vm_log(void)
 	return &log_;
 }
 
+const char kdh_fake_flood[] = "flood";
+const char kdh_fake_rotate[] = "rotate";
+
 struct KdhVm {
 	FILE *serial;
+	char *serial_path;
 	gint64 start;
 	gint64 host_at; /* the first injection; -1: none yet */
 	gsize next;     /* the next script line to play */
@@ -70,6 +74,7 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	KdhVm *vm = g_new0(KdhVm, 1);
 
 	(void)error;
+	vm->serial_path = g_strdup(cfg->serial_log);
 	vm->serial = fopen(cfg->serial_log, "wb");
 	ck_assert_msg(vm->serial, "cannot write %s", cfg->serial_log);
 	vm->start = kdh_fake_now();
@@ -88,6 +93,34 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	return vm;
 }
 
+static void flood(KdhVm *vm, guint64 len)
+{
+	enum { CHUNK = 1 << 20 };
+	g_autofree char *chunk = g_strnfill(CHUNK, 'x');
+
+	for (guint64 done = 0; done < len;) {
+		gsize n = (gsize)MIN(len - done, (guint64)CHUNK);
+		ck_assert_uint_eq(fwrite(chunk, 1, n, vm->serial), n);
+		done += n;
+	}
+	fflush(vm->serial);
+}
+
+/* As virtlogd: the oldest backup goes, each other moves up one, the log
+ * becomes .0 and a new log is started. */
+static void rotate(KdhVm *vm)
+{
+	for (int i = 2; i >= 0; i--) {
+		g_autofree char *from = i ? g_strdup_printf("%s.%d", vm->serial_path, i - 1)
+		                          : g_strdup(vm->serial_path);
+		g_autofree char *to = g_strdup_printf("%s.%d", vm->serial_path, i);
+		(void)rename(from, to);
+	}
+	fclose(vm->serial);
+	vm->serial = fopen(vm->serial_path, "wb");
+	ck_assert_msg(vm->serial, "cannot write %s", vm->serial_path);
+}
+
 /* Plays every script line that is due, in order: a line waiting for the host
  * holds back the ones after it, as a guest blocked on it would. */
 static void play(KdhVm *vm)
@@ -99,6 +132,10 @@ static void play(KdhVm *vm)
 			return;
 		if (!l->text) {
 			vm->ended = TRUE;
+		} else if (l->text == kdh_fake_flood) {
+			flood(vm, (guint64)l->len);
+		} else if (l->text == kdh_fake_rotate) {
+			rotate(vm);
 		} else {
 			gsize len = l->len ? (gsize)l->len : strlen(l->text);
 			ck_assert_uint_eq(fwrite(l->text, 1, len, vm->serial), len);
@@ -141,6 +178,7 @@ static void fake_destroy(KdhVm *vm)
 	log_.footprint -= vm->footprint;
 	g_mutex_unlock(&fake_lock);
 	fclose(vm->serial);
+	g_free(vm->serial_path);
 	g_free(vm);
 }
 

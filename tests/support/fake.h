@@ -20,6 +20,14 @@ typedef struct {
 	gssize len;          /* bytes of TEXT; 0: up to its NUL */
 } KdhFakeLine;
 
+/* TEXT values a script line may take instead of bytes: kdh_fake_flood
+ * appends LEN bytes of 'x' without a newline, streamed in 1 MiB writes (a
+ * flood of gigabytes costs no memory); kdh_fake_rotate rotates the serial
+ * log as virtlogd does (serial.log -> serial.log.0 -> ... .2, a new empty
+ * serial.log written from then on). */
+extern const char kdh_fake_flood[];
+extern const char kdh_fake_rotate[];
+
 /* The script the next fake VM plays (N lines, kept by reference). */
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n);
 
