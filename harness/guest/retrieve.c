@@ -129,6 +129,16 @@ guint64 kdh_guest_dump_cap(guint64 memory)
 	return memory + memory / 4 + ((guint64)64 << 20);
 }
 
+/* BYTES for a message, "4.0 TiB": GLib's size with a plain space (GLib
+ * puts a no-break space before the unit). */
+static char *size_text(guint64 bytes)
+{
+	g_autofree char *text = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+	g_auto(GStrv) parts = g_strsplit(text, "\u00a0", -1);
+
+	return g_strjoinv(" ", parts);
+}
+
 gboolean kdh_guest_room_for(const char *dir, guint64 bytes, const char *what, GError **error)
 {
 	struct statvfs vfs;
@@ -142,10 +152,9 @@ gboolean kdh_guest_room_for(const char *dir, guint64 bytes, const char *what, GE
 	free_bytes = (guint64)vfs.f_bavail * vfs.f_frsize;
 	if (free_bytes >= KDH_GUEST_HOST_RESERVE && free_bytes - KDH_GUEST_HOST_RESERVE >= bytes)
 		return TRUE;
-	g_autofree char *size = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
-	g_autofree char *room = g_format_size_full(free_bytes, G_FORMAT_SIZE_IEC_UNITS);
-	g_autofree char *reserve =
-	    g_format_size_full(KDH_GUEST_HOST_RESERVE, G_FORMAT_SIZE_IEC_UNITS);
+	g_autofree char *size = size_text(bytes);
+	g_autofree char *room = size_text(free_bytes);
+	g_autofree char *reserve = size_text(KDH_GUEST_HOST_RESERVE);
 	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
 	            "copying %s (%s) into %s would leave less than %s free there (%s free): not "
 	            "copied",
@@ -296,8 +305,8 @@ static void skip(Copy *c, const char *fmt, ...)
 /* Whether a regular file SAFE of SIZE bytes fits the caps; says why not. */
 static gboolean within_caps(Copy *c, const char *safe, guint64 size)
 {
-	g_autofree char *cap = g_format_size_full(c->cap, G_FORMAT_SIZE_IEC_UNITS);
-	g_autofree char *human = g_format_size_full(size, G_FORMAT_SIZE_IEC_UNITS);
+	g_autofree char *cap = size_text(c->cap);
+	g_autofree char *human = size_text(size);
 
 	if (c->out->files->len >= KDH_GUEST_FILES_MAX) {
 		skip(c,
