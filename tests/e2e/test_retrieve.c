@@ -354,6 +354,45 @@ START_TEST(hostile_layouts_fail_clearly)
 }
 END_TEST
 
+/* A million entries in the dump folder: kdh refuses it from the folder's
+ * size, before listing; listing it through libguestfs as kdh would
+ * otherwise fails, since one reply carries the whole list. */
+START_TEST(million_entries_refused_before_listing)
+{
+	g_autofree char *disk = g_build_filename(tmp, "million.qcow2", NULL);
+	g_autofree char *dest = g_build_filename(tmp, "case", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhCrashFiles) f = NULL;
+	gint64 start = g_get_monotonic_time();
+	guestfs_h *g;
+
+	make_volume_disk(disk, 1, 1000000);
+	printf("million_entries: disk made in %.1f s\n", (g_get_monotonic_time() - start) / 1e6);
+	ck_assert_int_eq(g_mkdir(dest, 0755), 0);
+	start = g_get_monotonic_time();
+	f = kdh_guest_fetch_crash(disk, dest, NULL, TRUE, &error);
+	printf("million_entries: refused in %.1f s\n", (g_get_monotonic_time() - start) / 1e6);
+	ck_assert_ptr_null(f);
+	ck_assert_msg(strstr(error->message, "/var/crash/202600000000 on the guest disk is a "
+	                                     "folder of "),
+	              "%s", error->message);
+
+	g = guestfs_create();
+	ck_assert_ptr_nonnull(g);
+	OK(guestfs_set_backend(g, "direct"));
+	OK(guestfs_set_backend_setting(g, "force_tcg", "1"));
+	OK(guestfs_add_drive_opts(g, disk, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+	                          GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1));
+	OK(guestfs_launch(g));
+	OK(guestfs_mount_ro(g, "/dev/sda", "/"));
+	char **names = guestfs_ls(g, "/var/crash/202600000000");
+	printf("million_entries: guestfs_ls gave %s: %s\n", names ? "a list" : "no list",
+	       names ? "" : guestfs_last_error(g));
+	ck_assert_ptr_null(names);
+	guestfs_close(g);
+}
+END_TEST
+
 /* The host's free space is checked before a copy: a size no disk has. */
 START_TEST(no_copy_past_the_host_free_space)
 {
@@ -646,6 +685,13 @@ Suite *retrieve_suite(void)
 	tcase_add_test(tc, settings_written_and_file_dump_fetched);
 	tcase_add_test(tc, batch_gives_each_disk_its_own_outcome);
 	tcase_add_test(tc, batch_cancelled_during_launch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("million");
+	tcase_set_tags(tc, "e2e slow");
+	tcase_set_timeout(tc, 1800);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, million_entries_refused_before_listing);
 	suite_add_tcase(s, tc);
 
 	/* Starts nothing: with the unit tests. */
