@@ -10,7 +10,7 @@ BUILD   := build
 # The reader links only the compression libraries (see DESIGN.md: kdh-dump
 # starts in ~1 ms, a glib+libvirt+libguestfs binary needs ~17 ms).
 DUMP_LIBS := -lz -llzo2 -lsnappy -lzstd
-PKGS      := glib-2.0 gio-2.0 gio-unix-2.0 libvirt libvirt-qemu libguestfs json-glib-1.0 libxml-2.0 libarchive libelf cairo cairo-svg
+PKGS      := glib-2.0 gio-2.0 gio-unix-2.0 libvirt libvirt-qemu libguestfs json-glib-1.0 libxml-2.0 libarchive libelf cairo cairo-svg libcrypto
 
 DUMP_SRC    := $(sort $(wildcard harness/dump/*.c))
 HARNESS_SRC := $(sort $(foreach d,util kernel image vm guest scenario verdict run report sizing reproduce,$(wildcard harness/$(d)/*.c)))

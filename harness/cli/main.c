@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "dump/dump.h"
 #include "report/report.h"
+#include "util/util.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -91,9 +92,19 @@ static int cmd_help(int argc, char **argv)
 	return cmd->fn(2, help_argv);
 }
 
+/* The cache's notices (an entry found damaged and made again, one adopted
+ * without a manifest) go to the run's output, as its other progress. */
+static void cache_notice(const char *message, gpointer data)
+{
+	(void)data;
+	g_print("kdh: %s\n", message);
+}
+
 int main(int argc, char **argv)
 {
 	const KdhCommand *cmd;
+
+	kdh_cache_set_notice(cache_notice, NULL);
 
 	if (argc < 2) {
 		usage(stderr);

@@ -351,6 +351,16 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 
 	if (!cases->len)
 		return KDH_EXIT_OK;
+	/* First: a libvirt that cannot be reached is said before any build. */
+	if (!s->libvirt_ready) {
+		if (!kdh_libvirt_prepare(s->uri, &started, &error)) {
+			g_printerr("%s: %s\n", s->command, error->message);
+			return KDH_EXIT_ERROR;
+		}
+		if (started)
+			g_print("kdh: started %s (they were not running)\n", started);
+		s->libvirt_ready = TRUE;
+	}
 	if (!kdh_run_prepare_kernels(&s->ctx, s->prepared, cases, &error)) {
 		g_printerr("%s: %s\n", s->command, error->message);
 		return KDH_EXIT_USAGE;
@@ -373,15 +383,6 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 	if (!kdh_run_prepare_guests(&s->ctx, s->prepared, cases, &error)) {
 		g_printerr("%s: %s\n", s->command, error->message);
 		return KDH_EXIT_ERROR;
-	}
-	if (!s->libvirt_ready) {
-		if (!kdh_libvirt_prepare(s->uri, &started, &error)) {
-			g_printerr("%s: %s\n", s->command, error->message);
-			return KDH_EXIT_ERROR;
-		}
-		if (started)
-			g_print("kdh: started %s (they were not running)\n", started);
-		s->libvirt_ready = TRUE;
 	}
 	return KDH_EXIT_OK;
 }

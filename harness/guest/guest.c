@@ -20,9 +20,14 @@ KDH_DEFINE_QUARK("kdh-guest-error-quark", kdh_guest_error)
 gboolean guest_gfs_error(guestfs_h *g, GError **error, const char *what)
 {
 	const char *msg = g ? guestfs_last_error(g) : NULL;
+	/* libguestfs appends how to debug it to a failed launch: not ours to
+	 * repeat in a verdict. */
+	const char *advice = msg ? strstr(msg, "\nTo see full error messages") : NULL;
 
-	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED, "%s: %s", what,
-	            msg ? msg : "libguestfs failed");
+	if (!msg)
+		msg = "libguestfs failed";
+	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED, "%s: %.*s", what,
+	            (int)(advice ? advice - msg : (ptrdiff_t)strlen(msg)), msg);
 	return FALSE;
 }
 
@@ -37,7 +42,9 @@ guestfs_h *guest_gfs_open(gboolean force_tcg, GError **error)
 		return NULL;
 	}
 	guestfs_set_error_handler(g, NULL, NULL);
-	if (guestfs_set_backend(g, "direct") < 0 ||
+	/* libguestfs's own variables (LIBGUESTFS_HV, TMPDIR, ...) count, under
+	 * the two settings kdh needs. */
+	if (guestfs_parse_environment(g) < 0 || guestfs_set_backend(g, "direct") < 0 ||
 	    (force_tcg && guestfs_set_backend_setting(g, "force_tcg", "1") < 0)) {
 		guest_gfs_error(g, error, "configuring libguestfs");
 		guestfs_close(g);

@@ -6,8 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -283,6 +283,23 @@ static char *newest_crash_entry(guestfs_h *g, const char *prefix, GError **error
 	return g_steal_pointer(&best);
 }
 
+/* Less than this free on the destination after a failed copy: it failed
+ * because the disk is full. */
+#define FULL_SLACK ((guint64)1 << 20)
+
+/* "<folder>: No space left on device" when the file system holding LOCAL
+ * is full, else "": libguestfs reports a download the host could not
+ * write only as "file receive cancelled by daemon". */
+static char *full_disk(const char *local)
+{
+	g_autofree char *dir = g_path_get_dirname(local);
+	struct statvfs vfs;
+
+	if (statvfs(dir, &vfs) != 0 || (guint64)vfs.f_bavail * vfs.f_frsize >= FULL_SLACK)
+		return g_strdup("");
+	return g_strdup_printf("%s: %s", dir, g_strerror(ENOSPC));
+}
+
 /* One disk's copy under way. */
 typedef struct {
 	KdhCrashFiles *out;
@@ -368,9 +385,15 @@ static gboolean fetch_file(guestfs_h *g, Copy *c, const char *name, GError **err
 	    !kdh_guest_room_for(c->item->dest_dir, (guint64)st->st_size, safe, error))
 		return !*error;
 	if (guestfs_download(g, path, local) < 0) {
-		g_autofree char *what = g_strdup_printf("copying %s out", path);
+		/* Half a file (the host's disk filled up, say) must not pass
+		 * for the dump: it goes, and the error names it. */
+		g_autofree char *full = full_disk(local);
+		g_autofree char *what = g_strdup_printf(
+		    "copying %s out to %s (the partial file was removed)", path, local);
+		g_unlink(local);
 		guest_gfs_error(g, error, what);
-		g_unlink(local); /* half a file is no evidence */
+		if (*full)
+			g_prefix_error(error, "%s: ", full);
 		return FALSE;
 	}
 	c->total += (guint64)st->st_size;

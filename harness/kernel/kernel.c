@@ -201,6 +201,11 @@ static KdhKernel *find_entry(const char *kernels, const char *prefix, const char
 		            ref, matches);
 		return NULL;
 	}
+	/* No recipe makes this one again: a damaged entry is refused, never booted. */
+	if (!kdh_cache_entry_check(kernels, found, error)) {
+		g_prefix_error(error, "kernel ref '%s': build or import it again: ", ref);
+		return NULL;
+	}
 	return kernel_entry_load(kernels, found, ref, error);
 }
 

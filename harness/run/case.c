@@ -395,7 +395,12 @@ void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, doubl
 			                                            (char *)g_ptr_array_index(
 			                                                ret->files->skipped, i)));
 	} else if (!g_error_matches(ret->error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH)) {
-		step_failed(ctx, r, ret->error);
+		/* The host's failure, not the kernel's: the dump may well be on
+		 * the disk, which is kept for a later look. */
+		kdh_result_fail(r, KDH_VERDICT_ERROR,
+		                "retrieving the dump from the guest's disk: %s",
+		                ret->error->message);
+		j->keep_disk = TRUE;
 		return;
 	}
 	kdh_run_enter_phase(ctx, r, "verify");
@@ -437,19 +442,25 @@ static void drop_dump(const KdhRunContext *ctx, KdhResult *r)
 static void keep_or_remove_vm_files(const KdhRunContext *ctx, KdhJob *j)
 {
 	g_autofree char *kept = g_build_filename(j->dir, DISK_FILE, NULL);
+	gboolean keep = ctx->keep_disk || j->keep_disk;
 
-	if (ctx->keep_disk && !g_str_equal(j->disk, kept) &&
-	    g_file_test(j->disk, G_FILE_TEST_EXISTS)) {
+	if (keep && !g_str_equal(j->disk, kept) && g_file_test(j->disk, G_FILE_TEST_EXISTS)) {
 		g_autoptr(GFile) from = g_file_new_for_path(j->disk),
 		                 to = g_file_new_for_path(kept);
 		g_autoptr(GError) error = NULL;
-		if (!g_file_move(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error))
+		if (!g_file_move(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error)) {
+			/* A full results folder: no half a disk beside the verdict. */
+			g_unlink(kept);
 			kdh_result_fail(j->r, KDH_VERDICT_ERROR, "keeping the disk: %s",
 			                error->message);
+		} else if (j->keep_disk) {
+			g_ptr_array_add(j->r->reasons,
+			                g_strdup_printf("the guest's disk is kept as %s", kept));
+		}
 	}
 	if (ctx->vm_dir)
 		kdh_rm_rf(j->vm_dir);
-	else if (!ctx->keep_disk)
+	else if (!keep)
 		g_unlink(j->disk);
 }
 
@@ -462,7 +473,11 @@ void kdh_job_finish(const KdhRunContext *ctx, KdhJob *j)
 		return;
 	keep_or_remove_vm_files(ctx, j);
 	drop_dump(ctx, j->r);
-	if (!kdh_report_write_json(j->r, verdict_path, &error))
+	if (!kdh_report_write_json(j->r, verdict_path, &error)) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "writing %s: %s", verdict_path,
 		                error->message);
+		/* Only results.json (if it fits) holds the verdict now: say so. */
+		g_printerr("kdh: case %s: writing %s: %s\n", j->r->case_name, verdict_path,
+		           error->message);
+	}
 }

@@ -24,6 +24,8 @@ typedef struct {
 	char *layer;                /* its settings layer (cached), DISK's backing file; or NULL */
 	KdhConsoleEvidence console;
 	gboolean started;    /* it has a folder and a result to write */
+	gboolean keep_disk;  /* its disk could not be read: kept in its folder (the dump
+	                      * may be in it) */
 	gint64 started_unix; /* when its guest part started (KdhRunOps.wall) */
 	gint64 queued_at;    /* when it joined the retrieval queue */
 	guint64 footprint;   /* what its VM takes from the host */

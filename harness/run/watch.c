@@ -13,6 +13,8 @@
 #define IGNORED_MARKERS_MAX 20
 #define IGNORED_QUOTE_MAX   160
 #define POLL_US             ((gulong)100 * 1000)
+/* A console past this is a flood, said in the result's warnings. */
+#define CONSOLE_FLOOD_BYTES ((guint64)64 << 20)
 
 /* ---- markers ---- */
 
@@ -269,6 +271,10 @@ static void inject(Watch *w, KdhVmEvent event)
 
 	if (w->ctx->backend->inject(w->vm, event, &error))
 		return;
+	/* The next look at the VM finds the connection lost and says where
+	 * the case was: one reason, not two. */
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+		return;
 	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_UNSUPPORTED))
 		w->ev->skip_reason = g_strdup(error->message);
 	else
@@ -405,21 +411,11 @@ static void on_line(Watch *w, const char *line)
 
 /* ---- the serial log, read as it grows ---- */
 
-/* Past this many console bytes the result says the guest flooded.  Memory
- * stays bounded whatever the guest writes (a line is cut at
- * KDH_SERIAL_LINE_MAX, the rest is streamed), and virtlogd bounds the
- * disk (it rotates serial.log at max_size, 2 MiB, keeping max_backups, 3):
- * the warning is for the reader, whose serial.log then holds only the
- * console's last part. */
-#define SERIAL_FLOOD_BYTES ((guint64)64 << 20)
-
 typedef struct {
 	int fd;
-	dev_t dev; /* the file FD reads, to notice a rotation */
-	ino_t ino;
 	GByteArray *partial; /* the line being read, raw bytes, at most LINE_MAX + 1 */
-	guint64 bytes;       /* all the guest wrote, over every file the log rotated through */
-	guint rotations;
+	guint64 bytes;       /* what the guest wrote, every file together */
+	guint rotations;     /* files virtlogd rotated away while the VM ran */
 } Serial;
 
 /* Hands LEN raw bytes of a line to the watch as text: this is where guest
@@ -431,88 +427,72 @@ static void serial_line(Watch *w, const guint8 *raw, gsize len)
 	on_line(w, line);
 }
 
-/* Adds N bytes of the console to the line being read, handing each full
- * line over; a line past KDH_SERIAL_LINE_MAX keeps one byte more, so the
- * cut is marked, and the rest of it is only counted. */
-static void serial_feed(Serial *s, Watch *w, const guint8 *buf, gsize n)
+/* Whether PATH now names another file than the one S reads: virtlogd
+ * rotated the log (serial.log became serial.log.0, a new serial.log began;
+ * it does so at max_size, 2 MiB by default, keeping max_backups files). */
+static gboolean serial_rotated(const Serial *s, const char *path)
 {
-	s->bytes += n;
-	while (n) {
-		const guint8 *nl = memchr(buf, '\n', n);
-		gsize len = nl ? (gsize)(nl - buf) : n;
+	struct stat open_st, path_st;
 
-		for (gsize i = 0; i < len && s->partial->len <= KDH_SERIAL_LINE_MAX; i++) {
-			if (buf[i] != '\r')
-				g_byte_array_append(s->partial, &buf[i], 1);
-		}
-		if (!nl)
-			return;
-		serial_line(w, s->partial->data, s->partial->len);
-		g_byte_array_set_size(s->partial, 0);
-		buf = nl + 1;
-		n -= len + 1;
-	}
+	return fstat(s->fd, &open_st) == 0 && stat(path, &path_st) == 0 &&
+	       (open_st.st_ino != path_st.st_ino || open_st.st_dev != path_st.st_dev);
 }
 
-static void serial_drain(Serial *s, Watch *w)
+/* Reads what the console added since the last call, line by line, into
+ * the files virtlogd rotated to: the old file is read to its end first,
+ * since virtlogd renames it only once it wrote its last byte there. */
+static void serial_poll(Serial *s, const char *path, Watch *w)
 {
 	guint8 buf[65536];
 	ssize_t n;
 
-	while ((n = read(s->fd, buf, sizeof(buf))) > 0)
-		serial_feed(s, w, buf, (gsize)n);
-}
-
-/* Opens PATH for S; FALSE when it is not there (yet). */
-static gboolean serial_open(Serial *s, const char *path)
-{
-	struct stat st;
-
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0)
-		return FALSE;
-	if (fstat(s->fd, &st) == 0) {
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
+	if (s->fd < 0) {
+		s->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0)
+			return;
 	}
-	return TRUE;
-}
-
-/* Reads what the console added since the last call, line by line, and
- * follows the log when it was rotated, as tail -F does: at the end of the
- * file read so far, when PATH names another file, the rest of the old one
- * is read (nothing is written to it after the rename) and the new one
- * opened. */
-static void serial_poll(Serial *s, const char *path, Watch *w)
-{
-	struct stat st;
-
-	if (s->fd < 0 && !serial_open(s, path))
-		return;
 	for (;;) {
-		serial_drain(s, w);
-		if (stat(path, &st) != 0 || (st.st_dev == s->dev && st.st_ino == s->ino))
+		while ((n = read(s->fd, buf, sizeof(buf))) > 0) {
+			s->bytes += (guint64)n;
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] == '\n') {
+					serial_line(w, s->partial->data, s->partial->len);
+					g_byte_array_set_size(s->partial, 0);
+				} else if (buf[i] != '\r' &&
+				           s->partial->len <= KDH_SERIAL_LINE_MAX) {
+					/* One byte past the limit, so the cut is marked. */
+					g_byte_array_append(s->partial, &buf[i], 1);
+				}
+			}
+		}
+		if (!serial_rotated(s, path))
 			return;
-		serial_drain(s, w);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
 		close(s->fd);
+		s->fd = fd;
 		s->rotations++;
-		if (!serial_open(s, path))
-			return;
 	}
 }
 
-/* Says in R when the guest flooded its console. */
-static void serial_flood_note(const Serial *s, KdhResult *r)
+/* What the result says of a console that outgrew its file: serial.log then
+ * holds only its end, and a flood is named as one. */
+static void serial_account(const Serial *s, KdhResult *r)
 {
-	if (s->bytes <= SERIAL_FLOOD_BYTES)
-		return;
-	kdh_result_warn(r,
-	                "console flood: the guest wrote %" G_GUINT64_FORMAT
-	                " MiB to its console (more than %" G_GUINT64_FORMAT
-	                " MiB); every line was watched, lines past %d bytes were cut, and "
-	                "serial.log keeps only the last part (the log rotated %u times)",
-	                s->bytes >> 20, SERIAL_FLOOD_BYTES >> 20, KDH_SERIAL_LINE_MAX,
-	                s->rotations);
+	if (s->bytes > CONSOLE_FLOOD_BYTES)
+		kdh_result_warn(r,
+		                "console flood: the guest wrote %" G_GUINT64_FORMAT
+		                " MiB to its console (kdh read every line as it came; "
+		                "the files keep only the last ones)",
+		                s->bytes >> 20);
+	if (s->rotations)
+		kdh_result_warn(
+		    r,
+		    "the console log was rotated %u times by virtlogd (%" G_GUINT64_FORMAT
+		    " MiB written): serial.log holds its end, serial.log.0 and on "
+		    "what came before, as many as virtlogd keeps",
+		    s->rotations, s->bytes >> 20);
 }
 
 /* Why the watch stops now, if it does: the VM ended, failed, timed out or
@@ -523,7 +503,15 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 	guint limit = phase_timeout(w->c, w->phase);
 
 	if (error) {
-		kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
+		if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+			/* What the host saw last, since libvirt can no longer say. */
+			kdh_result_fail(
+			    w->r, KDH_VERDICT_ERROR,
+			    "%s; the case was in phase %s, the guest's last marker '%s'",
+			    error->message, phases[w->phase],
+			    w->next ? plan[w->next - 1].event : "(none)");
+		else
+			kdh_result_fail(w->r, KDH_VERDICT_ERROR, "%s", error->message);
 		phase_cut(w, now);
 		return TRUE;
 	}
@@ -588,7 +576,7 @@ void kdh_watch_vm(const KdhRunContext *ctx, const KdhCase *c, KdhResult *r, KdhV
 	serial_poll(&s, serial_path, &w);
 	if (s.partial->len)
 		serial_line(&w, s.partial->data, s.partial->len);
-	serial_flood_note(&s, r);
+	serial_account(&s, r);
 	for (GList *l = w.tail.head; l; l = l->next)
 		g_ptr_array_add(r->serial_tail, g_strdup(l->data));
 	if (w.phase < LAST_PHASE && r->verdict == KDH_VERDICT_PASS && !ev->timeout_phase &&

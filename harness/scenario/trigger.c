@@ -68,6 +68,10 @@ static const KdhTrigger triggers[] = {
      "kernel.hung_task_panic=1,kernel.hung_task_timeout_secs=5", "hung_task: blocked tasks",
      "watchdog", FALSE, FALSE,
      "a kthread of the crash module sleeps uninterruptibly (kernel.hung_task_panic=1)"},
+    {"module:console-flood", KDH_FIRE_GUEST, KDH_ACTION_MODULE, "console-flood", KDH_NEEDS_CRASHMOD,
+     "", "kdh-crash: panic after a console flood", "kdh_crash_console_flood", TRUE, FALSE,
+     "the crash module writes 5 MiB of lines to the console, forged KDH: markers among them, "
+     "then panics (a printk storm: the console log rotates, the verdict rests on the dump)"},
     {"module:init", KDH_FIRE_GUEST, KDH_ACTION_MODULE, "init", KDH_NEEDS_CRASHMOD, "",
      "kdh-crash: panic in module init", "kdh_crash_init", TRUE, FALSE,
      "the crash module panics inside its init function (a driver crashing while loading)"},

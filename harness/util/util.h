@@ -19,10 +19,12 @@
 GQuark kdh_util_error_quark(void);
 
 typedef enum {
-	KDH_UTIL_ERROR_COMMAND, /* a command failed or could not start */
-	KDH_UTIL_ERROR_CACHE,   /* a cache entry could not be made */
-	KDH_UTIL_ERROR_UNPACK,  /* a package or compressed file was refused or broken */
-	KDH_UTIL_ERROR_ELF,     /* an ELF file could not be read */
+	KDH_UTIL_ERROR_COMMAND,           /* a command failed or could not start */
+	KDH_UTIL_ERROR_CACHE,             /* a cache entry could not be made */
+	KDH_UTIL_ERROR_UNPACK,            /* a package or compressed file was refused or broken */
+	KDH_UTIL_ERROR_ELF,               /* an ELF file could not be read */
+	KDH_UTIL_ERROR_CACHE_DAMAGED,     /* a cache entry differs from its manifest */
+	KDH_UTIL_ERROR_CACHE_NO_MANIFEST, /* a cache entry has no manifest */
 } KdhUtilError;
 
 /* Called with each line of a command's output (without its newline, made
@@ -80,10 +82,49 @@ typedef gboolean (*KdhCacheFillFunc)(const char *out, const char *scratch, gpoin
  * runs at most once among all threads and processes sharing DIR (each
  * waits on DIR/.lock-NAME), in DIR/.tmp-NAME-XXXXXX, and its result is
  * renamed into place, so nobody sees half an entry.  Temporary folders of
- * killed runs are removed by the next run holding their lock.  Returns the
- * entry's path, or NULL with FILL's error (no entry is left then). */
+ * killed runs are removed by the next run holding their lock.
+ *
+ * Each entry has a manifest, DIR/.manifest-NAME (kdh_cache_manifest_write),
+ * published just before the entry.  An existing entry is compared with it
+ * the first time this process takes the entry (afterwards it is trusted):
+ * one that differs (a file truncated, changed, missing or added) is
+ * removed and made again by FILL, never returned; one without a manifest
+ * (made by an older kdh) is trusted and given one.  Both are told to the
+ * notice function (kdh_cache_set_notice).  Returns the entry's path, or
+ * NULL with FILL's error (no entry is left then). */
 char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc fill,
                              gpointer data, GError **error);
+
+/* For an entry that cannot be made again from a recipe (a kernel built
+ * or imported earlier, found by its id): TRUE when DIR/NAME matches its
+ * manifest (or has none: then it is given one, as kdh_cache_entry_ensure
+ * does); else FALSE with KDH_UTIL_ERROR_CACHE_DAMAGED naming the first
+ * difference.  Checked once per process, like kdh_cache_entry_ensure. */
+gboolean kdh_cache_entry_check(const char *dir, const char *name, GError **error);
+
+/* DIR/.manifest-NAME, the manifest of cache entry DIR/NAME.  Caller frees. */
+char *kdh_cache_manifest_path(const char *dir, const char *name);
+
+/* Writes MANIFEST (replacing it atomically) for ENTRY, a file or a folder:
+ * every folder, regular file (size, SHA-256) and symlink (target) below
+ * it.  Anything else (a device, a fifo) is refused. */
+gboolean kdh_cache_manifest_write(const char *entry, const char *manifest, GError **error);
+
+/* Compares ENTRY with MANIFEST: shape and sizes first (a truncated file is
+ * found without hashing), then every file's SHA-256.  FALSE with
+ * KDH_UTIL_ERROR_CACHE_DAMAGED naming the first difference ("ENTRY/boot/x:
+ * 1000 bytes, the manifest says 8000"), or with the error reading MANIFEST. */
+gboolean kdh_cache_manifest_check(const char *entry, const char *manifest, GError **error);
+
+/* Called with each cache notice: an entry found damaged and made again, an
+ * entry adopted without a manifest.  The library never prints; the
+ * command line sets one that does.  NULL: none. */
+typedef void (*KdhCacheNoticeFunc)(const char *message, gpointer data);
+void kdh_cache_set_notice(KdhCacheNoticeFunc func, gpointer data);
+
+/* Forgets which entries this process has checked, so the next take of each
+ * checks it again (as a new run would). */
+void kdh_cache_forget_checks(void);
 
 /* Removes PATH and everything below it; does not follow symlinks. */
 void kdh_rm_rf(const char *path);

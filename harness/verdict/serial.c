@@ -89,121 +89,121 @@ KdhSerialLog *kdh_serial_log_parse(const char *head, gsize head_len, const char 
 	return log;
 }
 
-/* The most rotated parts read before the log itself (virtlogd keeps
- * max_backups, 3 by default). */
-#define ROTATED_MAX 9
-
-/* The log as virtlogd leaves it after rotating: PATH.N (oldest) ...
- * PATH.0, PATH, read as one stream. */
-typedef struct {
-	int fd[ROTATED_MAX + 2];
-	goffset size[ROTATED_MAX + 2];
-	char *name[ROTATED_MAX + 2];
-	guint n;
-	goffset total;
-} Parts;
-
-static void parts_clear(Parts *p)
-{
-	for (guint i = 0; i < p->n; i++) {
-		close(p->fd[i]);
-		g_free(p->name[i]);
-	}
-	p->n = 0;
-}
-
-/* Adds NAME (taken) when it is a regular file; MISSING_OK: no error when
- * it is not there at all. */
-static gboolean parts_add(Parts *p, char *name, gboolean missing_ok, GError **error)
-{
-	g_autofree char *owned = name;
-	struct stat st;
-	int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0) {
-		if (missing_ok && errno == ENOENT)
-			return TRUE;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "opening %s: %s",
-		            name, g_strerror(errno));
-		return FALSE;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is not a regular file",
-		            name);
-		return FALSE;
-	}
-	p->fd[p->n] = fd;
-	p->size[p->n] = st.st_size;
-	p->name[p->n++] = g_steal_pointer(&owned);
-	p->total += st.st_size;
-	return TRUE;
-}
-
-/* Reads LEN bytes at OFFSET of the stream P into BUF. */
-static gboolean parts_read(const Parts *p, goffset offset, char *buf, gsize len, GError **error)
+static gboolean read_at(int fd, goffset offset, char *buf, gsize len, GError **error,
+                        const char *path)
 {
 	gsize done = 0;
 
-	for (guint i = 0; i < p->n && done < len; i++) {
-		if (offset >= p->size[i]) {
-			offset -= p->size[i];
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, offset + (goffset)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_set_error(error, G_FILE_ERROR,
+			            n < 0 ? g_file_error_from_errno(errno) : G_FILE_ERROR_IO,
+			            "reading %s: %s", path,
+			            n < 0 ? g_strerror(errno) : "file shrank");
+			return FALSE;
+		}
+		done += (gsize)n;
+	}
+	return TRUE;
+}
+
+/* The files of one console: virtlogd's rotated ones, oldest first
+ * (serial.log.K ... serial.log.0), then serial.log itself. */
+#define ROTATED_MAX 10
+
+typedef struct {
+	int fd;
+	goffset size;
+	char *path;
+} Part;
+
+/* Opens PATH into PART when it is a regular file (never through a link);
+ * FALSE with an error otherwise. */
+static gboolean part_open(Part *part, char *path, GError **error)
+{
+	struct stat st;
+
+	part->path = path;
+	part->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (part->fd < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "opening %s: %s",
+		            path, g_strerror(errno));
+		return FALSE;
+	}
+	if (fstat(part->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is not a regular file",
+		            path);
+		return FALSE;
+	}
+	part->size = st.st_size;
+	return TRUE;
+}
+
+/* LEN bytes at OFFSET of the N files read as one. */
+static gboolean chain_read(const Part *parts, guint n, goffset offset, char *buf, gsize len,
+                           GError **error)
+{
+	for (guint i = 0; i < n && len; i++) {
+		if (offset >= parts[i].size) {
+			offset -= parts[i].size;
 			continue;
 		}
-		while (done < len && offset < p->size[i]) {
-			gsize want = MIN(len - done, (gsize)(p->size[i] - offset));
-			ssize_t n = pread(p->fd[i], buf + done, want, offset);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				g_set_error(error, G_FILE_ERROR,
-				            n < 0 ? g_file_error_from_errno(errno)
-				                  : G_FILE_ERROR_IO,
-				            "reading %s: %s", p->name[i],
-				            n < 0 ? g_strerror(errno) : "file shrank");
-				return FALSE;
-			}
-			done += (gsize)n;
-			offset += n;
-		}
+		gsize take = (gsize)MIN((goffset)len, parts[i].size - offset);
+		if (!read_at(parts[i].fd, offset, buf, take, error, parts[i].path))
+			return FALSE;
+		buf += take;
+		len -= take;
 		offset = 0;
-	}
-	if (done < len) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "reading %s: file shrank",
-		            p->n ? p->name[p->n - 1] : "the serial log");
-		return FALSE;
 	}
 	return TRUE;
 }
 
 KdhSerialLog *kdh_serial_log_read(const char *path, GError **error)
 {
-	Parts parts = {.n = 0};
+	Part parts[ROTATED_MAX + 1];
+	guint n = 0;
+	goffset total = 0;
 	g_autofree char *head = NULL, *tail = NULL;
 	gsize head_len, tail_len = 0;
 	KdhSerialLog *log = NULL;
-	gboolean ok = TRUE;
+	struct stat st;
 
-	for (int i = ROTATED_MAX; i >= 0 && ok; i--)
-		ok = parts_add(&parts, g_strdup_printf("%s.%d", path, i), TRUE, error);
-	if (!ok || !parts_add(&parts, g_strdup(path), FALSE, error))
+	/* What virtlogd rotated away comes first, so a console larger than
+	 * its max_size reads as one from its first kept line. */
+	for (int k = ROTATED_MAX - 1; k >= 0; k--) {
+		g_autofree char *old = g_strdup_printf("%s.%d", path, k);
+		if (lstat(old, &st) != 0)
+			continue;
+		if (!part_open(&parts[n++], g_steal_pointer(&old), error))
+			goto out;
+	}
+	if (!part_open(&parts[n++], g_strdup(path), error))
 		goto out;
-	head_len = MIN((guint64)parts.total, KDH_SERIAL_LOG_READ_MAX);
-	if ((guint64)parts.total > KDH_SERIAL_LOG_READ_MAX) {
+	for (guint i = 0; i < n; i++)
+		total += parts[i].size;
+	head_len = (gsize)MIN((guint64)total, KDH_SERIAL_LOG_READ_MAX);
+	if ((guint64)total > KDH_SERIAL_LOG_READ_MAX) {
 		head_len = KDH_SERIAL_LOG_READ_MAX / 2;
 		tail_len = KDH_SERIAL_LOG_READ_MAX / 2;
 	}
 	head = g_malloc(head_len + 1);
-	if (!parts_read(&parts, 0, head, head_len, error))
+	if (!chain_read(parts, n, 0, head, head_len, error))
 		goto out;
 	if (tail_len) {
 		tail = g_malloc(tail_len + 1);
-		if (!parts_read(&parts, parts.total - (goffset)tail_len, tail, tail_len, error))
+		if (!chain_read(parts, n, total - (goffset)tail_len, tail, tail_len, error))
 			goto out;
 	}
 	log = kdh_serial_log_parse(head, head_len, tail, tail_len);
 out:
-	parts_clear(&parts);
+	for (guint i = 0; i < n; i++) {
+		if (parts[i].fd >= 0)
+			close(parts[i].fd);
+		g_free(parts[i].path);
+	}
 	return log;
 }
 

@@ -79,11 +79,11 @@ typedef struct {
 	                     * is left out, and the lines after the gap are unnumbered */
 } KdhSerialLog;
 
-/* Reads the serial log at PATH (a regular file; at most KDH_SERIAL_LOG_READ_MAX
- * bytes of it, its head and tail when larger).  When virtlogd rotated it,
- * the parts it kept (PATH.N ... PATH.0, oldest first, regular files only)
- * come before PATH as one log, its lines numbered from the oldest part's
- * first.  NULL with an error naming the file when one cannot be read. */
+/* Reads the serial log at PATH (a regular file) together with the files
+ * virtlogd rotated it to (PATH.K ... PATH.0, oldest first, read as one
+ * console; line numbers count from the oldest kept line): at most
+ * KDH_SERIAL_LOG_READ_MAX bytes, its head and tail when larger.  NULL with
+ * an error naming the file when one cannot be read. */
 KdhSerialLog *kdh_serial_log_read(const char *path, GError **error);
 
 /* The log from bytes: HEAD (HEAD_LEN bytes), and, for a log that was cut,

@@ -4,8 +4,10 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -235,7 +237,11 @@ char *kdh_libvirt_default_uri(void)
 gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error)
 {
 	g_autoptr(GString) done = g_string_new(NULL);
+	virConnectPtr conn;
 
+	/* A daemon that dies under a connection must give its writer EPIPE,
+	 * not end kdh by SIGPIPE: the cases then get their verdicts. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Before any thread uses libvirt: the runner starts VMs from several. */
 	if (virInitialize() < 0) {
 		g_set_error(error, KDH_VM_ERROR, 0, "libvirt does not initialise");
@@ -247,6 +253,15 @@ gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error)
 	    (!start_daemon("virtlogd", "/run/libvirt/virtlogd-sock", done, error) ||
 	     !start_daemon("libvirtd", "/run/libvirt/libvirt-sock", done, error)))
 		return FALSE;
+	/* One connection now, so a URI that cannot be reached is said once,
+	 * before anything is built or started, not once per case. */
+	virSetErrorFunc(NULL, libvirt_quiet);
+	conn = virConnectOpen(uri);
+	if (!conn) {
+		g_autofree char *what = g_strdup_printf("connecting to %s", uri);
+		return libvirt_error(error, what);
+	}
+	virConnectClose(conn);
 	if (started)
 		*started = done->len ? g_strdup(done->str) : NULL;
 	return TRUE;
@@ -368,6 +383,8 @@ char *kdh_vm_unreachable(const char *path, gboolean need_read)
 struct KdhVm {
 	virConnectPtr conn;
 	virDomainPtr dom;
+	char *uri;
+	char *name;
 	char *kernel; /* our copies, in the VM's folder */
 	char *initrd;
 };
@@ -389,6 +406,8 @@ static void libvirt_destroy(KdhVm *vm)
 		g_unlink(vm->initrd);
 	g_free(vm->kernel);
 	g_free(vm->initrd);
+	g_free(vm->uri);
+	g_free(vm->name);
 	g_free(vm);
 }
 
@@ -438,6 +457,8 @@ static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 	KdhVmConfig own = *cfg;
 	KdhVm *vm = g_new0(KdhVm, 1);
 
+	vm->uri = g_strdup(cfg->uri);
+	vm->name = g_strdup(cfg->name);
 	if (!(vm->kernel = private_copy(cfg->kernel, cfg->dir, "vmlinuz", error)) ||
 	    !(vm->initrd = private_copy(cfg->initrd, cfg->dir, "initrd", error))) {
 		libvirt_destroy(vm);
@@ -466,16 +487,96 @@ static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 	return vm;
 }
 
+/* ---- a VM whose libvirt connection was lost ---- */
+
+/* The QEMU of domain NAME on this host, found by the "-name guest=NAME,"
+ * libvirt gives it, or 0. */
+static pid_t qemu_of(const char *name)
+{
+	g_autofree char *needle = g_strdup_printf("guest=%s,", name);
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const char *entry;
+
+	while (proc && (entry = g_dir_read_name(proc))) {
+		g_autofree char *path = g_build_filename("/proc", entry, "cmdline", NULL);
+		g_autofree char *cmdline = NULL;
+		guint64 pid;
+		gsize len;
+
+		if (!g_ascii_string_to_unsigned(entry, 10, 2, G_MAXINT, &pid, NULL) ||
+		    !g_file_get_contents(path, &cmdline, &len, NULL))
+			continue;
+		/* Arguments are NUL-separated: "guest=NAME,..." is one of them. */
+		for (gsize at = 0; at < len; at += strlen(cmdline + at) + 1) {
+			if (g_str_has_prefix(cmdline + at, needle))
+				return (pid_t)pid;
+		}
+	}
+	return 0;
+}
+
+/* Whether URI names a hypervisor on this host (no host part). */
+static gboolean uri_is_local(const char *uri)
+{
+	g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_NONE, NULL);
+	const char *host = parsed ? g_uri_get_host(parsed) : NULL;
+
+	return parsed && (!host || !*host);
+}
+
+/* Ends VM's domain after its connection died: AUTODESTROY fires only when
+ * a living daemon sees the connection close, so nobody else will.  Through
+ * a new connection when the daemon is back; else, on this host, by
+ * killing its QEMU (the daemon, when it returns, finds it gone and forgets
+ * the domain).  Returns what was done, for the case's verdict. */
+static char *end_orphan(KdhVm *vm)
+{
+	virConnectPtr conn = virConnectOpen(vm->uri);
+	pid_t pid;
+
+	if (conn) {
+		virDomainPtr dom = virDomainLookupByName(conn, vm->name);
+		gboolean done = dom && virDomainDestroy(dom) == 0;
+		if (dom)
+			virDomainFree(dom);
+		virConnectClose(conn);
+		if (done)
+			return g_strdup("the domain was destroyed through a new connection");
+	}
+	if (!uri_is_local(vm->uri))
+		return g_strdup_printf("its QEMU on the remote host may still run (domain %s)",
+		                       vm->name);
+	if (!(pid = qemu_of(vm->name)))
+		return g_strdup("no QEMU of it was left running");
+	if (kill(pid, SIGKILL) != 0)
+		return g_strdup_printf("its QEMU (pid %d) could not be killed: %s", (int)pid,
+		                       g_strerror(errno));
+	/* Its parent is init, which reaps it; wait until it is gone. */
+	for (int i = 0; i < 50 && qemu_of(vm->name) == pid; i++)
+		g_usleep(100 * G_TIME_SPAN_MILLISECOND);
+	return g_strdup_printf("kdh killed its QEMU (pid %d)", (int)pid);
+}
+
 static gboolean libvirt_running(KdhVm *vm, GError **error)
 {
 	int state = 0, reason = 0;
 
 	if (virDomainGetState(vm->dom, &state, &reason, 0) < 0) {
 		virErrorPtr err = virGetLastError();
+		g_autofree char *said = NULL, *done = NULL;
 		/* A transient domain that has ended is gone altogether. */
 		if (err && err->code == VIR_ERR_NO_DOMAIN)
 			return FALSE;
-		return libvirt_error(error, "asking the domain's state");
+		/* Before virConnectIsAlive, which resets libvirt's last error. */
+		said = g_strdup(virGetLastErrorMessage());
+		if (virConnectIsAlive(vm->conn) == 1) {
+			g_set_error(error, KDH_VM_ERROR, 0, "asking the domain's state: %s", said);
+			return FALSE;
+		}
+		done = end_orphan(vm);
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
+		            "libvirt connection lost (%s: %s); %s", vm->uri, said, done);
+		return FALSE;
 	}
 	return state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED;
 }
@@ -494,6 +595,22 @@ const char *kdh_vm_event_name(KdhVmEvent event)
  * KEY_C, pressed together as a person would. */
 static unsigned int sysrq_c[] = {56, 99, 46};
 
+/* A call on VM failed doing WHAT: libvirt's error, or
+ * KDH_VM_ERROR_CONNECTION_LOST when the connection itself died (running()
+ * then ends the VM and tells the rest). */
+static gboolean call_failed(KdhVm *vm, GError **error, const char *what)
+{
+	g_autofree char *said = g_strdup(virGetLastErrorMessage());
+
+	if (virConnectIsAlive(vm->conn) != 1) {
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
+		            "libvirt connection lost (%s: %s) %s", vm->uri, said, what);
+		return FALSE;
+	}
+	g_set_error(error, KDH_VM_ERROR, 0, "%s: %s", what, said);
+	return FALSE;
+}
+
 /* QEMU's HMP "mce cpu bank status mcg_status addr misc": bank 1, a fatal
  * uncorrected error with the processor context corrupt, MCG_STATUS zero
  * (no restart IP valid), which the kernel cannot survive (measured on
@@ -508,7 +625,7 @@ static gboolean inject_mce(KdhVm *vm, GError **error)
 
 	if (virDomainQemuMonitorCommand(vm->dom, MCE_COMMAND, &reply,
 	                                VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0)
-		return libvirt_error(error, "injecting a machine check");
+		return call_failed(vm, error, "injecting a machine check");
 	/* HMP answers nothing when the command worked, and its complaint
 	 * ("MCE injection not supported", an unknown command) otherwise. */
 	text = kdh_guest_text(reply, -1, MCE_REPLY_MAX);
@@ -527,12 +644,12 @@ static gboolean libvirt_inject(KdhVm *vm, KdhVmEvent event, GError **error)
 	switch (event) {
 	case KDH_VM_NMI:
 		if (virDomainInjectNMI(vm->dom, 0) < 0)
-			return libvirt_error(error, "injecting an NMI");
+			return call_failed(vm, error, "injecting an NMI");
 		return TRUE;
 	case KDH_VM_SYSRQ_KEY:
 		if (virDomainSendKey(vm->dom, VIR_KEYCODE_SET_LINUX, 0, sysrq_c,
 		                     G_N_ELEMENTS(sysrq_c), 0) < 0)
-			return libvirt_error(error, "sending Alt+SysRq+C");
+			return call_failed(vm, error, "sending Alt+SysRq+C");
 		return TRUE;
 	case KDH_VM_MCE:
 		return inject_mce(vm, error);

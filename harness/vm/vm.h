@@ -29,6 +29,10 @@ typedef enum {
 	/* The hypervisor cannot do what was asked (e.g. QEMU without machine
 	 * check injection for this CPU model): not the kernel's fault, nor kdh's. */
 	KDH_VM_ERROR_UNSUPPORTED,
+	/* The connection to libvirt died under a running VM (the daemon was
+	 * killed or restarted): the VM was ended by other means (see
+	 * KdhVmBackend.running). */
+	KDH_VM_ERROR_CONNECTION_LOST,
 } KdhVmError;
 
 /* What the host can do to a running guest, as hardware or a person at the
@@ -96,10 +100,15 @@ typedef struct {
 	/* Starts a VM for CFG; NULL with an error when it cannot. */
 	KdhVm *(*start)(const KdhVmConfig *cfg, GError **error);
 	/* TRUE while the VM runs; FALSE once it has ended (error unset), or on
-	 * failure to ask (error set). */
+	 * failure to ask (error set).  When the connection itself was lost
+	 * (KDH_VM_ERROR_CONNECTION_LOST), the VM cannot outlive it silently:
+	 * it is ended first, through a new connection or, on this host, by
+	 * killing its QEMU, and the error says which. */
 	gboolean (*running)(KdhVm *vm, GError **error);
 	/* Does EVENT to the running VM; FALSE with an error (code
-	 * KDH_VM_ERROR_UNSUPPORTED when the hypervisor cannot) otherwise. */
+	 * KDH_VM_ERROR_UNSUPPORTED when the hypervisor cannot,
+	 * KDH_VM_ERROR_CONNECTION_LOST when the connection died: RUNNING then
+	 * ends the VM) otherwise. */
 	gboolean (*inject)(KdhVm *vm, KdhVmEvent event, GError **error);
 	/* Ends the VM if it still runs and frees VM; accepts NULL. */
 	void (*destroy)(KdhVm *vm);
@@ -116,8 +125,10 @@ char *kdh_libvirt_default_uri(void);
 /* Makes URI usable, and libvirt ready for use from several threads (call
  * it before starting them).  For qemu:///system: starts virtlogd and
  * libvirtd when they do not answer (only root may), waiting until they do.
- * Any other URI needs nothing from us.  *STARTED (may be NULL) receives what was started,
- * or NULL when nothing was. */
+ * Then opens one connection to URI, whatever it is, so a URI that cannot
+ * be reached fails here with libvirt's message.  SIGPIPE is ignored from
+ * then on (libvirt writes to sockets whose daemon may die).  *STARTED (may be NULL)
+ * receives what was started, or NULL when nothing was. */
 gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error);
 
 /* Where one kdh run keeps its VMs' own files (overlay disks, the copies of

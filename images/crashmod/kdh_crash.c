@@ -33,7 +33,7 @@ static char *type;
 module_param(type, charp, 0444);
 MODULE_PARM_DESC(type, "how to crash: panic, bug, null-deref, oops, warn, divide-error, "
                        "stack-corruption, softlockup, hardlockup, hung-task, init, irq, "
-                       "kthread, hang");
+                       "kthread, hang, console-flood");
 
 /* The functions kdh's trigger table names: the panic's call trace must show
  * them under these names.  Global and noinline: a static function could be
@@ -222,6 +222,30 @@ noinline int kdh_crash_hung_task(void *unused)
 	return 0;
 }
 
+/* A printk storm, then a panic: 5 MiB of console lines, every 512th a
+ * marker kdh's guest protocol uses, forged (a capture that never happened,
+ * a power-off).  What a host must survive: its console log rotated several
+ * times (virtlogd rotates at 2 MiB), markers it did not plan, and still a
+ * verdict that rests on the dump alone. */
+#define FLOOD_LINES 40960 /* of 128 bytes: 5 MiB */
+
+noinline void kdh_crash_console_flood(void)
+{
+	int i;
+
+	for (i = 0; i < FLOOD_LINES; i++) {
+		if (i % 512 == 0)
+			pr_emerg("KDH: capture-done rc=0 files=vmcore,\nKDH: poweroff\n");
+		else
+			pr_emerg("kdh-crash: flood %06d "
+			         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+			         i);
+	}
+	kdh_panic("kdh-crash: panic after a console flood");
+	pr_emerg("kdh-crash: panic returned\n");
+}
+
 /* ---- the table ---- */
 
 typedef struct {
@@ -240,6 +264,7 @@ static const kdh_crash_type kdh_crash_types[] = {
     {"divide-error", kdh_crash_divide_error, NULL, NULL},
     {"stack-corruption", kdh_crash_stack_corruption, NULL, NULL},
     {"init", kdh_crash_init, NULL, NULL},
+    {"console-flood", kdh_crash_console_flood, NULL, NULL},
     {"hang", NULL, start_hang, NULL},
     {"irq", NULL, start_irq, NULL},
     {"kthread", NULL, NULL, kdh_crash_kthread},

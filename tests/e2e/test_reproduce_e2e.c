@@ -97,7 +97,8 @@ Suite *reproduce_e2e_suite(void)
 	TCase *tc = tcase_create("reproduce_e2e");
 	TCase *refusals = tcase_create("reproduce_refusals");
 
-	tcase_set_tags(tc, "e2e");
+	/* A full cycle whose parts reproduce's unit tests cover: check-full. */
+	tcase_set_tags(tc, "e2e slow");
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, sysrq_field_reproduced);
 	suite_add_tcase(s, tc);

@@ -127,7 +127,9 @@ Suite *sizing_e2e_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 900);
-	tcase_set_tags(tc, "e2e");
+	/* Two full cycles that sizing's unit tests play with fakes: check-full,
+	 * so make check stays within its half hour. */
+	tcase_set_tags(tc, "e2e slow");
 	tcase_add_test(tc, one_probe_pair);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("search");

@@ -56,8 +56,8 @@ const KdhFakeVmLog *kdh_fake_vm_log(void)
 	return &log_;
 }
 
-const char kdh_fake_flood[] = "flood";
-const char kdh_fake_rotate[] = "rotate";
+const char kdh_fake_rotate[] = "(rotate)";
+const char kdh_fake_flood[] = "(flood)";
 
 struct KdhVm {
 	FILE *serial;
@@ -74,9 +74,9 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	KdhVm *vm = g_new0(KdhVm, 1);
 
 	(void)error;
-	vm->serial_path = g_strdup(cfg->serial_log);
 	vm->serial = fopen(cfg->serial_log, "wb");
 	ck_assert_msg(vm->serial, "cannot write %s", cfg->serial_log);
+	vm->serial_path = g_strdup(cfg->serial_log);
 	vm->start = kdh_fake_now();
 	vm->host_at = -1;
 	g_mutex_lock(&fake_lock);
@@ -93,32 +93,32 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	return vm;
 }
 
-static void flood(KdhVm *vm, guint64 len)
-{
-	enum { CHUNK = 1 << 20 };
-	g_autofree char *chunk = g_strnfill(CHUNK, 'x');
-
-	for (guint64 done = 0; done < len;) {
-		gsize n = (gsize)MIN(len - done, (guint64)CHUNK);
-		ck_assert_uint_eq(fwrite(chunk, 1, n, vm->serial), n);
-		done += n;
-	}
-	fflush(vm->serial);
-}
-
-/* As virtlogd: the oldest backup goes, each other moves up one, the log
- * becomes .0 and a new log is started. */
+/* What virtlogd does at max_size: every kept file one up, a new log. */
 static void rotate(KdhVm *vm)
 {
-	for (int i = 2; i >= 0; i--) {
+	for (int i = 8; i >= 0; i--) {
 		g_autofree char *from = i ? g_strdup_printf("%s.%d", vm->serial_path, i - 1)
 		                          : g_strdup(vm->serial_path);
 		g_autofree char *to = g_strdup_printf("%s.%d", vm->serial_path, i);
-		(void)rename(from, to);
+		if (g_file_test(from, G_FILE_TEST_EXISTS))
+			ck_assert_int_eq(rename(from, to), 0);
 	}
 	fclose(vm->serial);
 	vm->serial = fopen(vm->serial_path, "wb");
-	ck_assert_msg(vm->serial, "cannot write %s", vm->serial_path);
+	ck_assert_ptr_nonnull(vm->serial);
+}
+
+static void flood(KdhVm *vm, gsize len)
+{
+	const gsize size = 1 << 20;
+	g_autofree char *chunk = g_malloc(size);
+
+	memset(chunk, 'x', size);
+	for (gsize done = 0; done < len;) {
+		gsize n = MIN(size, len - done);
+		ck_assert_uint_eq(fwrite(chunk, 1, n, vm->serial), n);
+		done += n;
+	}
 }
 
 /* Plays every script line that is due, in order: a line waiting for the host
@@ -132,10 +132,11 @@ static void play(KdhVm *vm)
 			return;
 		if (!l->text) {
 			vm->ended = TRUE;
-		} else if (l->text == kdh_fake_flood) {
-			flood(vm, (guint64)l->len);
 		} else if (l->text == kdh_fake_rotate) {
 			rotate(vm);
+		} else if (l->text == kdh_fake_flood) {
+			flood(vm, (gsize)l->len);
+			fflush(vm->serial);
 		} else {
 			gsize len = l->len ? (gsize)l->len : strlen(l->text);
 			ck_assert_uint_eq(fwrite(l->text, 1, len, vm->serial), len);

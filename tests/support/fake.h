@@ -20,13 +20,13 @@ typedef struct {
 	gssize len;          /* bytes of TEXT; 0: up to its NUL */
 } KdhFakeLine;
 
-/* TEXT values a script line may take instead of bytes: kdh_fake_flood
- * appends LEN bytes of 'x' without a newline, streamed in 1 MiB writes (a
- * flood of gigabytes costs no memory); kdh_fake_rotate rotates the serial
- * log as virtlogd does (serial.log -> serial.log.0 -> ... .2, a new empty
- * serial.log written from then on). */
-extern const char kdh_fake_flood[];
+/* Texts a script line may hold that the fake acts on instead of writing
+ * them: kdh_fake_rotate renames the serial log to <log>.0 (an older .0
+ * to .1, and so on) and starts a new one, as virtlogd does at its
+ * max_size; kdh_fake_flood writes LEN bytes of 'x' without a newline, a
+ * MiB at a time (a flood is never held in memory). */
 extern const char kdh_fake_rotate[];
+extern const char kdh_fake_flood[];
 
 /* The script the next fake VM plays (N lines, kept by reference). */
 void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n);
