@@ -17,11 +17,12 @@ HARNESS_SRC := $(sort $(foreach d,util kernel image vm guest scenario verdict ru
 CLI_SRC     := $(sort $(filter-out harness/cli/kdh_dump_main.c,$(wildcard harness/cli/*.c)))
 TEST_SRC    := $(sort $(wildcard tests/unit/test_*.c tests/e2e/test_*.c))
 TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
-FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC    := $(sort $(filter-out %_entry.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_ENTRY  := $(sort $(wildcard tests/fuzz/*_entry.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz bench soak format clean FORCE
+.PHONY: all deps run check check-ci check-unit check-asan check-valgrind check-full analyze fuzz fuzz-run bench soak format clean FORCE
 all: $(BUILD)/kdh $(BUILD)/kdh-dump
 
 deps:
@@ -92,28 +93,56 @@ $(call obj,tests/runner.c): $(BUILD)/suites.h
 # definitions with it, the report suite results.tap's YAML diagnostics);
 # lazily evaluated, like PKG_CFLAGS.
 TEST_PKGS := check yaml-0.1
-$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): BASE += -Itests/support $(TEST_HOOKS)
-$(call obj,$(TEST_SRC) $(TEST_SUPPORT)): PKG_CFLAGS += $(shell pkg-config --cflags $(TEST_PKGS))
+$(call obj,$(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY)): BASE += -Itests/support -Itests/fuzz $(TEST_HOOKS)
+$(call obj,$(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY)): PKG_CFLAGS += $(shell pkg-config --cflags $(TEST_PKGS))
 
-$(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT) harness/cli/dump_cmd.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump-test.a
+$(BUILD)/kdh-tests: $(call obj,tests/runner.c $(TEST_SRC) $(TEST_SUPPORT) $(FUZZ_ENTRY) harness/cli/dump_cmd.c harness/cli/recover.c) $(BUILD)/libkdh.a $(BUILD)/libkdhdump-test.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs $(TEST_PKGS)) $(DUMP_LIBS)
 
-# libFuzzer targets: clang, each run for FUZZ_SECONDS against its seed corpus.
-FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Iharness -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(DUMP_SRC) harness/dump/dump.h
-	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(DUMP_SRC) $(DUMP_LIBS)
+# libFuzzer targets (tests/fuzz/README.md): fuzz_<name>.c calls the body
+# <name>_entry.c defines (entry.h), which the unit tests also link to replay
+# tests/fuzz/regressions/<name>/.  The reader's targets compile the reader
+# with them; the others link the harness built by clang with
+# -fsanitize=fuzzer-no-link in its own folder (BUILD/fuzzlib).  `make fuzz`
+# runs each for FUZZ_SECONDS on a corpus kept between runs
+# (BUILD/fuzz/corpus-<name>, then the committed seeds); a crash, a leak or a
+# timeout fails it and leaves the input as BUILD/fuzz/<target>-crash-<sha1>.
+# LeakSanitizer suppressions: tests/fuzz/lsan.supp (each one says why).
+FUZZ_SECONDS ?= 12
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_DUMP    := diskdump elf flat
+FUZZ_GLIB    := $(filter-out $(FUZZ_DUMP),$(FUZZ_NAMES))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Iharness -Itests/fuzz -g -O1 -fsanitize=fuzzer $(FUZZ_SAN)
+FUZZ_LIB     := $(BUILD)/fuzzlib/libkdh.a $(BUILD)/fuzzlib/libkdhdump.a
 
-fuzz: deps $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-	@for t in $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC)); do \
+$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_DUMP)): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/dump_entry.c tests/fuzz/entry.h $(DUMP_SRC) harness/dump/dump.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/dump_entry.c $(DUMP_SRC) $(DUMP_LIBS)
+
+FUZZ_GLIB_ENTRY := $(filter-out tests/fuzz/dump_entry.c,$(FUZZ_ENTRY))
+$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_GLIB)): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_GLIB_ENTRY) tests/fuzz/entry.h $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_GLIB_ENTRY) $(FUZZ_LIB) $(PKG_LIBS) $(DUMP_LIBS)
+
+# The harness for the fuzz targets, then the targets and their runs.
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzzlib CC=clang \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_LIB)
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+	@for t in $(FUZZ_NAMES); do \
 		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=$(BUILD)/fuzz/$$t- \
-			$(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$${t#fuzz_} 2>$(BUILD)/fuzz/$$t.log \
-			|| { tail -50 $(BUILD)/fuzz/$$t.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log; \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0 \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(BUILD)/fuzz/fuzz_$$t- \
+			$(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>$(BUILD)/fuzz/fuzz_$$t.log \
+			|| { tail -50 $(BUILD)/fuzz/fuzz_$$t.log; \
+			     echo "fuzz: $$t failed; input kept: $$(ls $(BUILD)/fuzz/fuzz_$$t-* 2>/dev/null)"; \
+			     exit 1; }; \
+		grep -E 'stat::number_of_executed_units' $(BUILD)/fuzz/fuzz_$$t.log; \
 	done
 
 run: deps all

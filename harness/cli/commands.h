@@ -146,6 +146,42 @@ void kdh_session_set_order(KdhSession *s, GPtrArray *cases);
 /* Every result so far (owned by the session). */
 GPtrArray *kdh_session_results(const KdhSession *s);
 
+/* ---- killed runs (recover.c) ---- */
+
+/* Locks the run folder RUN_DIR for as long as the returned descriptor is
+ * open (close-on-exec): the mark of a live run.  -1 with ERROR when it
+ * cannot be opened or another process holds it. */
+int kdh_run_folder_claim(const char *run_dir, GError **error);
+
+/* What a run plans, noted in its run folder so that a later run can finish
+ * it if this one is killed. */
+typedef struct {
+	const char *started_at;
+	const char *accel;  /* may be NULL */
+	const char *vm_dir; /* the run's VM folder (kdh_vm_run_dir_new) */
+	gboolean keep_disk; /* --keep-disk: a killed case's disk is kept too */
+	GPtrArray *names;   /* char*: every case, in order */
+} KdhRunPlan;
+
+/* Notes PLAN in RUN_DIR (its .kdh-run), replacing an earlier note. */
+gboolean kdh_run_folder_note(const char *run_dir, const KdhRunPlan *plan, GError **error);
+
+/* Removes RUN_DIR's note once its reports are written. */
+void kdh_run_folder_note_remove(const char *run_dir);
+
+/* Finishes every run folder in RESULTS_ROOT other than OWN that has a note,
+ * no results.json, and a free lock (its kdh is dead: a live run is never
+ * touched): a case folder without verdict.json gets one, ERROR "kdh was
+ * killed (no verdict was written; last phase seen: PHASE)" (PHASE from its
+ * console's last marker), and with --keep-disk its disk moved there from
+ * the killed run's VM folder (only a folder run-* of VM_ROOT, unlocked); a
+ * planned case that had not started is NOT-RUN in the reports (no folder,
+ * as for an interrupted run); the run gets every report, with
+ * interrupted_by "killed".  Prints a line per run finished (errors as
+ * COMMAND's) and returns how many. */
+guint kdh_run_folders_finish_killed(const char *results_root, const char *own, const char *vm_root,
+                                    const char *command);
+
 /* The summary line, the run-level reports (SELECT: --shard and --filter
  * for results.json; may be NULL) in the run folder, and the exit status:
  * kdh_report_exit_status of every result, or 128 + the signal. */

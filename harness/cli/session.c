@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -41,6 +42,8 @@ struct KdhSession {
 	KdhPrepared *prepared;
 	gboolean kernels_seen; /* the accelerator chosen, the folder proven writable */
 	gboolean libvirt_ready;
+	int run_lock;       /* the run folder's lock (kdh_run_folder_claim), or -1 */
+	GPtrArray *planned; /* char*: every case name run so far, for the run's note */
 	GPtrArray *results; /* KdhResult*, every batch's, in order */
 	GPtrArray *carried; /* JsonNode*: cases carried over from an earlier run */
 	KdhVerdictCounts carried_counts;
@@ -185,6 +188,10 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 	guint64 budget = 0;
 	KdhSession *s;
 
+	/* A line is out as soon as it is printed, also into a pipe: whoever
+	 * watches the run's progress (a CI log, a test) sees each phase as
+	 * it starts. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	*status = KDH_EXIT_USAGE;
 	if (o->accel && !g_strv_contains((const char *[]){"auto", "kvm", "tcg", NULL}, o->accel)) {
 		g_printerr("%s: --accel must be auto, kvm or tcg\n", command);
@@ -220,6 +227,8 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 	abs = g_canonicalize_filename(o->results ? o->results : "results", NULL);
 	s->run_dir = g_build_filename(abs, s->run_id, NULL);
 	s->prepared = kdh_prepared_new();
+	s->run_lock = -1;
+	s->planned = g_ptr_array_new_with_free_func(g_free);
 	s->results = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
 	s->carried = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	s->started_at = kdh_timestamp_now();
@@ -252,7 +261,12 @@ void kdh_session_free(KdhSession *s)
 	if (!s)
 		return;
 	kdh_prepared_free(s->prepared);
+	kdh_guest_set_tmpdir(NULL);
 	kdh_vm_run_dir_free(s->vm_dir);
+	if (s->run_lock >= 0)
+		close(s->run_lock);
+	if (s->planned)
+		g_ptr_array_unref(s->planned);
 	if (s->results)
 		g_ptr_array_unref(s->results);
 	if (s->carried)
@@ -317,6 +331,40 @@ gboolean kdh_session_ensure_dir(KdhSession *s)
 	return FALSE;
 }
 
+/* Takes what is the run's own (its results folder's lock, its VM folder,
+ * where its libguestfs handles keep their temporary files) and first
+ * finishes or removes what killed runs left: their run folders in the same
+ * results folder, their libguestfs socket folders (under the VM folders'
+ * lock).  A live run's are never touched: each holds its locks. */
+static int claim_folders(KdhSession *s)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *root = g_path_get_dirname(s->run_dir);
+	g_autofree char *vm_root = g_build_filename(s->cache, "vm", NULL);
+	g_autofree char *vm_lock = g_build_filename(vm_root, ".lock", NULL);
+	int lock;
+
+	if ((s->run_lock = kdh_run_folder_claim(s->run_dir, &error)) < 0) {
+		g_printerr("%s: %s\n", s->command, error->message);
+		return KDH_EXIT_ERROR;
+	}
+	kdh_run_folders_finish_killed(root, s->run_dir, vm_root, s->command);
+	if (g_mkdir_with_parents(vm_root, 0755) == 0 && (lock = kdh_lock(vm_lock, NULL)) >= 0) {
+		guint swept = kdh_sweep_libguestfs_sockdirs("/tmp");
+		kdh_unlock(lock);
+		if (swept)
+			g_print("kdh: removed %u libguestfs socket folder%s of killed runs\n",
+			        swept, swept == 1 ? "" : "s");
+	}
+	if (!(s->vm_dir = kdh_vm_run_dir_new(s->cache, &error))) {
+		g_printerr("%s: %s\n", s->command, error->message);
+		return KDH_EXIT_ERROR;
+	}
+	s->ctx.vm_dir = s->vm_dir->path;
+	kdh_guest_set_tmpdir(s->vm_dir->path);
+	return KDH_EXIT_OK;
+}
+
 /* The accelerator for the run: OPT "tcg" as asked; "auto" (or NULL) and
  * "kvm" ask the probe, which boots kernel K (its answer is cached until the
  * host reboots).  "kvm" on a host whose probe found KVM broken is refused
@@ -373,11 +421,8 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 			return status;
 		if (!kdh_session_ensure_dir(s))
 			return KDH_EXIT_USAGE;
-		if (!(s->vm_dir = kdh_vm_run_dir_new(s->cache, &error))) {
-			g_printerr("%s: %s\n", s->command, error->message);
-			return KDH_EXIT_ERROR;
-		}
-		s->ctx.vm_dir = s->vm_dir->path;
+		if ((status = claim_folders(s)) != KDH_EXIT_OK)
+			return status;
 		s->kernels_seen = TRUE;
 	}
 	if (!kdh_run_prepare_guests(&s->ctx, s->prepared, cases, &error)) {
@@ -389,12 +434,27 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 
 int kdh_session_run(KdhSession *s, GPtrArray *cases, GPtrArray **batch)
 {
+	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) results = NULL;
 	int status = kdh_session_prepare(s, cases);
 
 	*batch = NULL;
 	if (status != KDH_EXIT_OK)
 		return status;
+	for (guint i = 0; i < cases->len; i++)
+		g_ptr_array_add(s->planned,
+		                g_strdup(((const KdhCase *)g_ptr_array_index(cases, i))->name));
+	KdhRunPlan plan = {
+	    .started_at = s->started_at,
+	    .accel = kdh_accel_name(s->ctx.accel),
+	    .vm_dir = s->vm_dir->path,
+	    .keep_disk = s->ctx.keep_disk,
+	    .names = s->planned,
+	};
+	if (!kdh_run_folder_note(s->run_dir, &plan, &error)) {
+		g_printerr("%s: %s\n", s->command, error->message);
+		return KDH_EXIT_ERROR;
+	}
 	/* After the preparation, whose kernel build progress redraws a line
 	 * of its own. */
 	s->ctx.monitor = kdh_run_monitor_new(stdout, isatty(STDOUT_FILENO), cases->len);
@@ -480,15 +540,40 @@ static void summarise(const KdhVerdictCounts *counts, guint cases, guint carried
 	g_print("\n");
 }
 
+/* The signal of the set SIGNALS pending on this thread, or 0. */
+static int pending_in(const sigset_t *signals)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) != 0)
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigismember(signals, sig) == 1 && sigismember(&pending, sig) == 1)
+			return sig;
+	}
+	return 0;
+}
+
 int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *ended_at = kdh_timestamp_now();
-	g_autofree char *signal_name =
-	    cancelled ? g_strdup_printf("SIG%s", sigabbrev_np(cancelled)) : NULL;
+	g_autofree char *signal_name = NULL;
 	double wall = (g_get_monotonic_time() - s->start) / 1e6;
 	KdhVerdictCounts counts = s->carried_counts;
 	g_autoptr(GPtrArray) nodes = case_nodes(s);
+	sigset_t signals, old;
+	int seen, late, status;
+
+	/* A signal while the reports are written would leave them saying the
+	 * run was not interrupted while kdh exits 130: held until they are
+	 * written, then they are written again saying it. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, &old);
+	seen = cancelled;
 	KdhRunInfo info = {
 	    .run_id = s->run_id,
 	    .kdh_version = kdh_version(),
@@ -500,7 +585,6 @@ int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select)
 	    .jobs = s->ctx.jobs,
 	    .shard = select ? select->shard : NULL,
 	    .filter = select ? select->filter : NULL,
-	    .interrupted_by = signal_name,
 	};
 
 	for (guint i = 0; i < s->results->len; i++)
@@ -509,14 +593,32 @@ int kdh_session_finish(KdhSession *s, const KdhSelectOptions *select)
 	/* Reports even for an empty shard: the merge wants every shard's. */
 	if (!results_writable(s->run_dir, &error)) {
 		g_printerr("%s: %s\n", s->command, error->message);
-		return cancelled ? 128 + cancelled : KDH_EXIT_USAGE;
+		status = seen ? 128 + seen : KDH_EXIT_USAGE;
+		goto out;
 	}
 	g_print("kdh: results in %s\n", s->run_dir);
-	if (!kdh_report_write_cases(&info, nodes, s->run_dir, &error)) {
-		g_printerr("%s: %s\n", s->command, error->message);
-		return cancelled ? 128 + cancelled : KDH_EXIT_ERROR;
+	for (;;) {
+		g_free(signal_name);
+		signal_name = seen ? g_strdup_printf("SIG%s", sigabbrev_np(seen)) : NULL;
+		info.interrupted_by = signal_name;
+		if (!kdh_report_write_cases(&info, nodes, s->run_dir, &error)) {
+			g_printerr("%s: %s\n", s->command, error->message);
+			status = seen ? 128 + seen : KDH_EXIT_ERROR;
+			goto out;
+		}
+		/* Pending here, or taken by another thread's handler. */
+		late = seen ? 0 : pending_in(&signals);
+		if (!late && !seen && cancelled)
+			late = cancelled;
+		if (!late)
+			break;
+		seen = late;
 	}
-	if (cancelled)
-		return 128 + cancelled;
-	return kdh_report_exit_status(&counts);
+	kdh_run_folder_note_remove(s->run_dir);
+	status = seen ? 128 + seen : kdh_report_exit_status(&counts);
+out:
+	/* A held signal is handled now: the handler records it and makes the
+	 * next one end kdh, as at any other time. */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return status;
 }

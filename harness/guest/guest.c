@@ -31,6 +31,16 @@ gboolean guest_gfs_error(guestfs_h *g, GError **error, const char *what)
 	return FALSE;
 }
 
+/* Where every handle of this process keeps its temporary files (NULL:
+ * libguestfs's default, /tmp).  Set once before the first handle. */
+static char *gfs_tmpdir;
+
+void kdh_guest_set_tmpdir(const char *dir)
+{
+	g_free(gfs_tmpdir);
+	gfs_tmpdir = g_strdup(dir);
+}
+
 /* A handle that prints nothing itself and, where KVM does not work, does not
  * try it (the appliance would hang or abort otherwise). */
 guestfs_h *guest_gfs_open(gboolean force_tcg, GError **error)
@@ -43,8 +53,11 @@ guestfs_h *guest_gfs_open(gboolean force_tcg, GError **error)
 	}
 	guestfs_set_error_handler(g, NULL, NULL);
 	/* libguestfs's own variables (LIBGUESTFS_HV, TMPDIR, ...) count, under
-	 * the two settings kdh needs. */
-	if (guestfs_parse_environment(g) < 0 || guestfs_set_backend(g, "direct") < 0 ||
+	 * the settings kdh needs; the per-handle folder is the run's (the
+	 * appliance cache, cachedir, stays shared by every run). */
+	if (guestfs_parse_environment(g) < 0 ||
+	    (gfs_tmpdir && guestfs_set_tmpdir(g, gfs_tmpdir) < 0) ||
+	    guestfs_set_backend(g, "direct") < 0 ||
 	    (force_tcg && guestfs_set_backend_setting(g, "force_tcg", "1") < 0)) {
 		guest_gfs_error(g, error, "configuring libguestfs");
 		guestfs_close(g);

@@ -130,6 +130,13 @@ gboolean kdh_guest_fetch_crash_batch(KdhGuestFetch *items, guint n, gboolean for
                                      volatile sig_atomic_t *cancelled, double *launch_seconds,
                                      GError **error);
 
+/* Makes every libguestfs handle this process creates from now on keep its
+ * temporary folder in DIR (the run's own VM folder), so a killed run's are
+ * removed with that folder by the next run (kdh_vm_run_dir_new); NULL
+ * restores libguestfs's default.  Call before any handle exists: handles
+ * are created from several threads. */
+void kdh_guest_set_tmpdir(const char *dir);
+
 /* Kills the appliance of every batch running in this process, so each
  * returns within moments instead of finishing a launch or a copy (it then
  * fails as an appliance failure: set the batch's *cancelled first to have it

@@ -384,6 +384,38 @@ static KdhField *field_new(const char *name)
 	return f;
 }
 
+/* TEXT (valid UTF-8, taken) with every control character but a tab, a
+ * newline and a CR before one made '?': what the parse keeps reaches the
+ * terminal and the scenario written from it, whose description must load
+ * as a scenario file's text (a fuzzer found a field log whose crash line
+ * held 0x01 make an unloadable scenario). */
+static char *controls_replaced(char *text)
+{
+	char *w = text;
+
+	/* In place: '?' is never longer than what it replaces.  ASCII first,
+	 * byte by byte; only the rest is decoded (an 8 MiB log stays fast). */
+	for (const char *c = text; *c;) {
+		if ((guchar)*c < 0x80) {
+			gboolean ctl = g_ascii_iscntrl(*c) && *c != '\t' && *c != '\n' &&
+			               !(*c == '\r' && c[1] == '\n');
+			*w++ = ctl ? '?' : *c;
+			c++;
+			continue;
+		}
+		const char *next = g_utf8_next_char(c);
+		if (g_unichar_iscntrl(g_utf8_get_char(c))) {
+			*w++ = '?';
+		} else {
+			memmove(w, c, (gsize)(next - c));
+			w += next - c;
+		}
+		c = next;
+	}
+	*w = '\0';
+	return text;
+}
+
 KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError **error)
 {
 	g_autoptr(KdhField) f = field_new(name);
@@ -405,9 +437,13 @@ KdhField *kdh_field_parse(const char *name, const char *data, gsize len, GError 
 		copy[i] = data[i] ? data[i] : '?';
 	copy[len] = '\0';
 	text = g_utf8_make_valid(copy, (gssize)len);
+	text = controls_replaced(text);
 	split_lines(&p, text);
 	f->lines = lines->len;
-	if (!find_crash(&p, &crash)) {
+	/* A crash line whose class the table does not give (the fuzzer found a
+	 * panic line so cut) is no crash kdh can reproduce: every user of a
+	 * field reads its class. */
+	if (!find_crash(&p, &crash) || !f->klass) {
 		g_set_error(
 		    error, KDH_REPRODUCE_ERROR, KDH_REPRODUCE_ERROR_INPUT,
 		    "%s: no kernel crash in its %u line%s: no \"%s\" line, no oops, lockup, "

@@ -11,9 +11,8 @@
 
 #define VERDICT_FILE "verdict.json"
 #define SERIAL_FILE  "serial.log"
-#define DISK_FILE    "disk.qcow2"
 const char *const kdh_job_reserved_names[] = {
-    VERDICT_FILE, SERIAL_FILE, DISK_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
+    VERDICT_FILE, SERIAL_FILE, KDH_DISK_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
 
 /* The guest's dump folder name is guest-written: shown as text, bounded. */
 #define CRASH_DIR_TEXT_MAX 512
@@ -216,7 +215,7 @@ KdhJob *kdh_job_new(const KdhRunContext *ctx, const KdhPrepared *p, const KdhCas
 	/* What QEMU opens lives in a folder it can reach (see vm.h), not in
 	 * the results, which may lie below a folder only we may enter. */
 	j->vm_dir = ctx->vm_dir ? g_build_filename(ctx->vm_dir, c->name, NULL) : g_strdup(j->dir);
-	j->disk = g_build_filename(j->vm_dir, DISK_FILE, NULL);
+	j->disk = g_build_filename(j->vm_dir, KDH_DISK_FILE, NULL);
 	j->footprint = kdh_guest_footprint(c->memory);
 	j->r->scenario_file = g_strdup(c->source);
 	j->r->results_dir = g_strdup(j->dir);
@@ -441,7 +440,7 @@ static void drop_dump(const KdhRunContext *ctx, KdhResult *r)
  * when asked. */
 static void keep_or_remove_vm_files(const KdhRunContext *ctx, KdhJob *j)
 {
-	g_autofree char *kept = g_build_filename(j->dir, DISK_FILE, NULL);
+	g_autofree char *kept = g_build_filename(j->dir, KDH_DISK_FILE, NULL);
 	gboolean keep = ctx->keep_disk || j->keep_disk;
 
 	if (keep && !g_str_equal(j->disk, kept) && g_file_test(j->disk, G_FILE_TEST_EXISTS)) {

@@ -133,7 +133,10 @@ static void retrieve_batch(Run *run, KdhJob **batch, guint n)
 		items[i].max_bytes = kdh_guest_dump_cap(batch[i]->c->memory);
 	}
 	/* Once interrupted, no appliance starts: the cases end as they are. */
-	if (!kdh_run_cancelled(ctx))
+	if (kdh_run_cancelled(ctx))
+		g_set_error(&error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_CANCELLED,
+		            "retrieval cancelled: kdh was interrupted before it began");
+	else
 		ctx->ops->retrieve(ctx, items, n, &launch, &error);
 	for (guint i = 0; i < n; i++) {
 		if (!items[i].files && !items[i].error)

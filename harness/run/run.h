@@ -17,6 +17,9 @@
 #include "scenario/scenario.h"
 #include "vm/vm.h"
 
+/* A case's disk (its overlay) as kept in its folder by --keep-disk. */
+#define KDH_DISK_FILE "disk.qcow2"
+
 typedef struct KdhRunContext KdhRunContext;
 
 /* One serial marker line, "KDH: <event> [key=value ...]" (DESIGN.md). */

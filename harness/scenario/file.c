@@ -81,9 +81,13 @@ char *scenario_read_file(const char *path, GError **error)
 	}
 	close(fd);
 	if (len > SCENARIO_MAX_BYTES) {
+		/* The line the limit falls in: where the file stops being read. */
+		guint line = 1;
+		for (gsize i = 0; i < SCENARIO_MAX_BYTES; i++)
+			line += text[i] == '\n';
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_IO,
-		            "%s: larger than a scenario file may be (%" G_GSIZE_FORMAT " bytes)",
-		            path, SCENARIO_MAX_BYTES);
+		            "%s:%u: larger than a scenario file may be (%" G_GSIZE_FORMAT " bytes)",
+		            path, line, SCENARIO_MAX_BYTES);
 		return NULL;
 	}
 	text[len] = '\0';

@@ -37,9 +37,19 @@ static gboolean scan(const char *name, const char *text, GHashTable *lines, GErr
 				            name, lineno, line);
 				return FALSE;
 			}
+			/* "group/": the header's line (no key is empty) */
+			id = g_strdup_printf("%s/", group);
+			if (g_hash_table_contains(lines, id)) {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
+				            "%s:%u: [%s] given twice (first at line %u)", name,
+				            lineno, group,
+				            GPOINTER_TO_UINT(g_hash_table_lookup(lines, id)));
+				return FALSE;
+			}
+			g_hash_table_insert(lines, g_steal_pointer(&id), GUINT_TO_POINTER(lineno));
 			continue;
 		}
-		if (!group || !(eq = strchr(line, '='))) {
+		if (!group || !(eq = strchr(line, '=')) || eq == line) {
 			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX,
 			            "%s:%u: expected key=value in a group", name, lineno);
 			return FALSE;
@@ -55,7 +65,8 @@ static gboolean scan(const char *name, const char *text, GHashTable *lines, GErr
 		id = g_strdup_printf("%s/%s", group, key);
 		if (g_hash_table_contains(lines, id)) {
 			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
-			            "%s:%u: [%s] %s: given twice", name, lineno, group, key);
+			            "%s:%u: [%s] %s: given twice (first at line %u)", name, lineno,
+			            group, key, GPOINTER_TO_UINT(g_hash_table_lookup(lines, id)));
 			return FALSE;
 		}
 		g_hash_table_insert(lines, g_steal_pointer(&id), GUINT_TO_POINTER(lineno));
@@ -63,11 +74,17 @@ static gboolean scan(const char *name, const char *text, GHashTable *lines, GErr
 	return TRUE;
 }
 
+/* The line of [GROUP] KEY; when absent, of GROUP's header; else 1: every
+ * error names a line. */
 static guint line_of(GHashTable *lines, const char *group, const char *key)
 {
 	g_autofree char *id = g_strdup_printf("%s/%s", group, key);
+	g_autofree char *header = g_strdup_printf("%s/", group);
+	guint line = GPOINTER_TO_UINT(g_hash_table_lookup(lines, id));
 
-	return GPOINTER_TO_UINT(g_hash_table_lookup(lines, id));
+	if (!line)
+		line = GPOINTER_TO_UINT(g_hash_table_lookup(lines, header));
+	return MAX(line, 1);
 }
 
 /* The cases of FILE (relative to the matrix file NAME's folder DIR, named
@@ -100,9 +117,9 @@ static GPtrArray *load_scenario(const char *name, guint line, const char *dir, c
 	return g_steal_pointer(&cases);
 }
 
-/* SRC's cell on the kernel LABEL (REF), appended to OUT. */
-static gboolean add_cell(const char *name, const char *label, const char *ref, const KdhCase *src,
-                         GPtrArray *out, GError **error)
+/* SRC's cell on the kernel LABEL (REF, at LINE of NAME), appended to OUT. */
+static gboolean add_cell(const char *name, guint line, const char *label, const char *ref,
+                         const KdhCase *src, GPtrArray *out, GError **error)
 {
 	g_autofree char *joined = g_strdup_printf("%s+%s", label, src->name);
 	g_autoptr(GError) bad = NULL;
@@ -111,7 +128,8 @@ static gboolean add_cell(const char *name, const char *label, const char *ref, c
 
 	if (!safe) {
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-		            "%s: kernel %s, case %s: %s", name, label, src->name, bad->message);
+		            "%s:%u: [kernels] %s: case %s: %s", name, line, label, src->name,
+		            bad->message);
 		return FALSE;
 	}
 	c = kdh_case_copy(src);
@@ -128,6 +146,12 @@ static gboolean add_cell(const char *name, const char *label, const char *ref, c
 GPtrArray *kdh_matrix_load(const char *path, GError **error)
 {
 	g_autofree char *text = scenario_read_file(path, error);
+
+	return text ? kdh_matrix_load_data(path, text, error) : NULL;
+}
+
+GPtrArray *kdh_matrix_load_data(const char *path, const char *text, GError **error)
+{
 	g_autofree char *clean = NULL, *dir = NULL;
 	g_autoptr(GHashTable) lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -135,15 +159,15 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 	g_autoptr(GPtrArray) scenarios = NULL;
 	g_autoptr(GError) local = NULL;
 	g_auto(GStrv) labels = NULL, files = NULL;
-	gsize n_labels = 0, n_files = 0;
+	gsize n_labels = 0, n_files = 0, n_cells = 0;
 
-	if (!text)
+	if (!scenario_check_text(path, text, strlen(text), error))
 		return NULL;
 	clean = scenario_strip_comments(text);
 	if (!scan(path, clean, lines, error))
 		return NULL;
 	if (!g_key_file_load_from_data(kf, clean, -1, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX, "%s: %s", path,
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_SYNTAX, "%s:1: %s", path,
 		            local->message);
 		return NULL;
 	}
@@ -151,8 +175,8 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 	if (!n_labels || n_labels > KDH_MATRIX_MAX_KERNELS) {
 		g_set_error(
 		    error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		    "%s: [kernels] must list 1 to %u kernels, as LABEL=REF lines (it has %zu)",
-		    path, KDH_MATRIX_MAX_KERNELS, n_labels);
+		    "%s:%u: [kernels] must list 1 to %u kernels, as LABEL=REF lines (it has %zu)",
+		    path, line_of(lines, "kernels", ""), KDH_MATRIX_MAX_KERNELS, n_labels);
 		return NULL;
 	}
 	for (char **label = labels; *label; label++) {
@@ -177,8 +201,8 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 	if (!n_files || n_files > KDH_MATRIX_MAX_SCENARIOS) {
 		g_set_error(
 		    error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		    "%s: [scenarios] files= must list 1 to %u scenario files, separated by ';'",
-		    path, KDH_MATRIX_MAX_SCENARIOS);
+		    "%s:%u: [scenarios] files= must list 1 to %u scenario files, separated by ';'",
+		    path, line_of(lines, "scenarios", "files"), KDH_MATRIX_MAX_SCENARIOS);
 		return NULL;
 	}
 	dir = g_path_get_dirname(path);
@@ -190,6 +214,17 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 			return NULL;
 		g_ptr_array_add(scenarios, more);
 	}
+	for (guint f = 0; f < scenarios->len; f++)
+		n_cells += ((GPtrArray *)g_ptr_array_index(scenarios, f))->len;
+	n_cells *= n_labels;
+	if (n_cells > KDH_MATRIX_MAX_CASES) {
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+		            "%s:%u: [scenarios] files: %zu kernels times their cases make %zu "
+		            "cases, more than %u",
+		            path, line_of(lines, "scenarios", "files"), n_labels, n_cells,
+		            KDH_MATRIX_MAX_CASES);
+		return NULL;
+	}
 	/* Kernel by kernel: a row of the grid runs together. */
 	for (char **label = labels; *label; label++) {
 		g_autofree char *ref =
@@ -197,15 +232,15 @@ GPtrArray *kdh_matrix_load(const char *path, GError **error)
 		for (guint f = 0; f < scenarios->len; f++) {
 			GPtrArray *of = g_ptr_array_index(scenarios, f);
 			for (guint i = 0; i < of->len; i++) {
-				if (!add_cell(path, *label, ref, g_ptr_array_index(of, i), cases,
-				              error))
+				if (!add_cell(path, line_of(lines, "kernels", *label), *label, ref,
+				              g_ptr_array_index(of, i), cases, error))
 					return NULL;
 			}
 		}
 	}
 	if (!kdh_cases_names_unique(cases, &local)) {
-		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE, "%s: %s", path,
-		            local->message);
+		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE, "%s:%u: %s", path,
+		            line_of(lines, "scenarios", "files"), local->message);
 		return NULL;
 	}
 	return g_steal_pointer(&cases);

@@ -224,6 +224,13 @@ static char *source_get(const Source *src, const char *group, const char *key)
 static gboolean value_error(const Source *src, const char *group, const char *key, GError **error,
                             const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 
+/* The line of GROUP's header ("group/" in LINES: no key is empty); 0 when
+ * the file has no such group. */
+static guint group_line(const Source *src, const char *group)
+{
+	return source_line(src, group, "");
+}
+
 /* The line the value of [GROUP] KEY came from: its [matrix] line when the
  * combination being expanded sets it, else its own; 0 when absent. */
 static guint value_line(const Source *src, const char *group, const char *key)
@@ -249,8 +256,10 @@ static gboolean value_error(const Source *src, const char *group, const char *ke
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
 		            "%s:%u: [%s] %s: %s", src->name, line, group, key, msg);
 	else
+		/* Absent: where it belongs, its group's header (line 1 without). */
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		            "%s: [%s] %s: %s", src->name, group, key, msg);
+		            "%s:%u: [%s] %s: %s", src->name, MAX(group_line(src, group), 1), group,
+		            key, msg);
 	return FALSE;
 }
 
@@ -521,8 +530,10 @@ static KdhCase *build_case(const Source *src, const char *suffix, GError **error
 		            "'%s' is not a crashkernel= size or range list", c->crashkernel);
 		return NULL;
 	}
-	if (c->memory < 64ULL << 20) {
-		value_error(src, "vm", "memory", error, "at least 64M is needed");
+	if (c->memory < 64ULL << 20 || c->memory > KDH_SCENARIO_MAX_MEMORY) {
+		value_error(src, "vm", "memory", error,
+		            "at least 64M is needed, at most %" G_GUINT64_FORMAT "T",
+		            KDH_SCENARIO_MAX_MEMORY >> 40);
 		return NULL;
 	}
 	if (!get_crash_options(src, c, error) || !get_expectations(src, c, error) ||
@@ -559,6 +570,17 @@ static gboolean scan_lines(Source *src, const char *text, GError **error)
 				            "%s:%u: unknown group [%s]", src->name, lineno, group);
 				return FALSE;
 			}
+			/* GKeyFile would merge a group written twice: say where both are. */
+			g_autofree char *header = g_strdup_printf("%s/", group);
+			guint first = GPOINTER_TO_UINT(g_hash_table_lookup(src->lines, header));
+			if (first) {
+				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
+				            "%s:%u: [%s] given twice (first at line %u)", src->name,
+				            lineno, group, first);
+				return FALSE;
+			}
+			g_hash_table_insert(src->lines, g_steal_pointer(&header),
+			                    GUINT_TO_POINTER(lineno));
 			continue;
 		}
 		eq = strchr(line, '=');
@@ -582,9 +604,12 @@ static gboolean scan_lines(Source *src, const char *text, GError **error)
 			return FALSE;
 		}
 		g_autofree char *id = g_strdup_printf("%s/%s", group, line);
-		if (g_hash_table_contains(src->lines, id)) {
+		guint first = GPOINTER_TO_UINT(g_hash_table_lookup(src->lines, id));
+		if (first) {
+			/* GKeyFile would keep the last silently. */
 			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_KEY,
-			            "%s:%u: [%s] %s: given twice", src->name, lineno, group, line);
+			            "%s:%u: [%s] %s: given twice (first at line %u)", src->name,
+			            lineno, group, line, first);
 			return FALSE;
 		}
 		g_hash_table_insert(src->lines, g_steal_pointer(&id), GUINT_TO_POINTER(lineno));
@@ -609,28 +634,59 @@ static gboolean matrix_values_distinct(const Source *src, const char *key, GErro
 {
 	guint line = source_line(src, "matrix", key);
 	g_auto(GStrv) values = g_key_file_get_string_list(src->kf, "matrix", key, NULL, NULL);
+	/* value -> itself, folder name part -> the value that gave it */
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	if (!values)
 		return TRUE; /* expand() says what is wrong */
 	for (guint i = 0; values[i]; i++) {
-		g_autofree char *a = g_strstrip(g_strdup(values[i]));
-		g_autofree char *part_a = matrix_name_part(a);
-		for (guint j = 0; j < i; j++) {
-			g_autofree char *b = g_strstrip(g_strdup(values[j]));
-			g_autofree char *part_b = matrix_name_part(b);
-			if (g_str_equal(a, b)) {
-				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-				            "%s:%u: [matrix] %s: '%s' is listed twice", src->name,
-				            line, key, a);
-				return FALSE;
-			}
-			if (part_a && part_b && g_str_equal(part_a, part_b)) {
-				g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
-				            "%s:%u: [matrix] %s: '%s' and '%s' give cases the same "
-				            "name ('%s' in a folder name)",
-				            src->name, line, key, b, a, part_a + 1);
-				return FALSE;
-			}
+		char *a = g_strstrip(values[i]);
+		char *part = matrix_name_part(a);
+		const char *b = part ? g_hash_table_lookup(parts, part) : NULL;
+
+		if (g_hash_table_contains(seen, a)) {
+			g_free(part);
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [matrix] %s: '%s' is listed twice", src->name, line,
+			            key, a);
+			return FALSE;
+		}
+		if (b) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [matrix] %s: '%s' and '%s' give cases the same "
+			            "name ('%s' in a folder name)",
+			            src->name, line, key, b, a, part + 1);
+			g_free(part);
+			return FALSE;
+		}
+		g_hash_table_add(seen, g_strdup(a));
+		if (part)
+			g_hash_table_insert(parts, part, a);
+	}
+	return TRUE;
+}
+
+/* FALSE with the line of the first [matrix] key past the limit when the
+ * cross product of KEYS' values is more than KDH_SCENARIO_MAX_CASES cases:
+ * counted, never allocated. */
+static gboolean matrix_size_bounded(const Source *src, char **keys, GError **error)
+{
+	guint64 cases = 1;
+
+	for (char **k = keys; k && *k; k++) {
+		g_auto(GStrv) values =
+		    g_key_file_get_string_list(src->kf, "matrix", *k, NULL, NULL);
+		guint n = values ? g_strv_length(values) : 0;
+		/* each factor is bounded by the file's size: no overflow */
+		cases *= MAX(n, 1);
+		if (cases > KDH_SCENARIO_MAX_CASES) {
+			g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_VALUE,
+			            "%s:%u: [matrix] %s: the matrix expands to more than %u cases "
+			            "(%" G_GUINT64_FORMAT " with this key)",
+			            src->name, source_line(src, "matrix", *k), *k,
+			            KDH_SCENARIO_MAX_CASES, cases);
+			return FALSE;
 		}
 	}
 	return TRUE;
@@ -750,10 +806,12 @@ GPtrArray *kdh_scenario_load_data(const char *name, const char *text, GError **e
 		return NULL;
 	if (!g_key_file_has_group(kf, "scenario")) {
 		g_set_error(error, KDH_SCENARIO_ERROR, KDH_SCENARIO_ERROR_MISSING,
-		            "%s: no [scenario] group", name);
+		            "%s:1: no [scenario] group", name);
 		return NULL;
 	}
 	keys = g_key_file_get_keys(kf, "matrix", NULL, NULL);
+	if (!matrix_size_bounded(&src, keys, error))
+		return NULL;
 	for (char **k = keys; k && *k; k++) {
 		if (!matrix_values_distinct(&src, *k, error))
 			return NULL;

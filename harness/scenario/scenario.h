@@ -186,6 +186,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCase, kdh_case_free)
  * week, so that the timeout in milliseconds still fits 32 bits. */
 #define KDH_TIMEOUT_MAX (7u * 24 * 3600)
 
+/* The most cases one scenario file's [matrix] may expand to, and a matrix
+ * file to (kernels times cases): more is a mistake, refused before anything
+ * is allocated for it. */
+#define KDH_SCENARIO_MAX_CASES 1000u
+#define KDH_MATRIX_MAX_CASES   4096u
+
+/* The most memory a guest may be given: far past any host kdh runs on, a
+ * mistake (a unit too many) rather than a guest. */
+#define KDH_SCENARIO_MAX_MEMORY ((guint64)4 << 40)
+
 /* Parses the scenario file PATH and expands its [matrix] into cases.
  * Returns a GPtrArray of KdhCase (owning them), at least one, each with its
  * own name, or NULL with an error naming PATH, the line and the key at
@@ -239,6 +249,10 @@ gboolean kdh_cases_names_unique(GPtrArray *cases, GError **error);
  * refuse by its syntax, a scenario file that does not load (its own error
  * included) or whose cases differ in kernel, two cells of one name. */
 GPtrArray *kdh_matrix_load(const char *path, GError **error);
+
+/* As kdh_matrix_load, from TEXT (nul-terminated) that claims to come from
+ * PATH: its scenario files are read from PATH's folder. */
+GPtrArray *kdh_matrix_load_data(const char *path, const char *text, GError **error);
 
 /* Parses a size "512", "64K", "256M", "1G", "2T" (binary units) into bytes.
  * FALSE for anything else, including overflow. */

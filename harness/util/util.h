@@ -95,6 +95,14 @@ typedef gboolean (*KdhCacheFillFunc)(const char *out, const char *scratch, gpoin
 char *kdh_cache_entry_ensure(const char *dir, const char *name, KdhCacheFillFunc fill,
                              gpointer data, GError **error);
 
+/* Removes the libguestfs socket folders in TMP (TMP/libguestfsXXXXXX, made
+ * by libguestfs for every handle of root whatever its tmpdir) that hold
+ * only unix sockets no living process has bound: what a killed process's
+ * handles left.  A live handle's folder (a bound socket, or still empty)
+ * and anything else are left alone; other users' folders too.  Returns how
+ * many were removed (0 when /proc/net/unix cannot be read). */
+guint kdh_sweep_libguestfs_sockdirs(const char *tmp);
+
 /* For an entry that cannot be made again from a recipe (a kernel built
  * or imported earlier, found by its id): TRUE when DIR/NAME matches its
  * manifest (or has none: then it is given one, as kdh_cache_entry_ensure

@@ -1,8 +1,8 @@
 /* libFuzzer target: ELF64 vmcores (seeds: real pages laid out as /proc/vmcore). */
-#include "fuzz_common.h"
+#include "entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_one(data, size);
+	return kdh_fuzz_dump(data, size);
 }

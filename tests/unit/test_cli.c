@@ -165,7 +165,8 @@ START_TEST(huge_file_as_scenario)
 	while (text->len <= 64 * 1024)
 		g_string_append(text, "# a comment line, over and over again\n");
 	ck_assert(g_file_set_contents(path, text->str, text->len, NULL));
-	want = g_strdup_printf("kdh: %s: larger than a scenario file may be (65536 bytes)", path);
+	want =
+	    g_strdup_printf("kdh: %s:1727: larger than a scenario file may be (65536 bytes)", path);
 	assert_refused(path, want);
 }
 END_TEST

@@ -113,12 +113,11 @@ static const KdhFakeLine cycle[] = {
 	"[timeouts]\nboot=20\ncrash=20\ncapture=20\nshutdown=20\n"                                 \
 	"[matrix]\nmemory=1G;2G;3G;4G;5G\n"
 
-static GPtrArray *run_suite(const KdhRunOps *ops, guint jobs, guint64 budget, GPtrArray **cases)
+/* The runner's context for fake VMs: cases' folders in RUN_DIR, the VMs'
+ * in TMP/vm (made here), JOBS at once, memory BUDGET (0: none). */
+static KdhRunContext fake_context(const char *run_dir, const char *vm_dir, const KdhRunOps *ops,
+                                  guint jobs, guint64 budget)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KdhPrepared) p = kdh_prepared_new();
-	g_autofree char *run_dir = g_build_filename(tmp, "run", NULL);
-	g_autofree char *vm_dir = g_build_filename(tmp, "vm", NULL);
 	KdhRunContext ctx = {
 	    .cache_dir = tmp,
 	    .images_dir = tmp,
@@ -133,6 +132,17 @@ static GPtrArray *run_suite(const KdhRunOps *ops, guint jobs, guint64 budget, GP
 	};
 
 	ck_assert_int_eq(g_mkdir_with_parents(vm_dir, 0755), 0);
+	return ctx;
+}
+
+static GPtrArray *run_suite(const KdhRunOps *ops, guint jobs, guint64 budget, GPtrArray **cases)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhPrepared) p = kdh_prepared_new();
+	g_autofree char *run_dir = g_build_filename(tmp, "run", NULL);
+	g_autofree char *vm_dir = g_build_filename(tmp, "vm", NULL);
+	KdhRunContext ctx = fake_context(run_dir, vm_dir, ops, jobs, budget);
+
 	*cases = kdh_scenario_load_data("s.ini", SUITE, &error);
 	ck_assert_msg(*cases, "%s", error ? error->message : "");
 	kdh_fake_vm_script(cycle, G_N_ELEMENTS(cycle));
@@ -272,21 +282,10 @@ START_TEST(batches_prepared_once)
 	g_autoptr(GPtrArray) first = g_ptr_array_new(), second = g_ptr_array_new();
 	g_autoptr(GPtrArray) results = NULL;
 	KdhRunOps ops = kdh_fake_ops_dump;
-	KdhRunContext ctx = {
-	    .cache_dir = tmp,
-	    .images_dir = tmp,
-	    .run_dir = run_dir,
-	    .vm_dir = vm_dir,
-	    .backend = &kdh_fake_vm,
-	    .ops = &ops,
-	    .accel = KDH_ACCEL_TCG,
-	    .jobs = 2,
-	    .cancelled = &cancel_flag,
-	};
+	KdhRunContext ctx = fake_context(run_dir, vm_dir, &ops, 2, 0);
 
 	ops.base = counting_base;
 	base_calls = 0;
-	ck_assert_int_eq(g_mkdir_with_parents(vm_dir, 0755), 0);
 	for (guint i = 0; i < cases->len; i++)
 		g_ptr_array_add(i < 2 ? first : second, g_ptr_array_index(cases, i));
 	ck_assert(kdh_run_prepare_kernels(&ctx, p, first, &error));
@@ -352,20 +351,9 @@ static void run_batch(guint n)
 	g_autofree char *vm_dir = g_build_filename(tmp, "vm", NULL);
 	g_autoptr(GPtrArray) cases = kdh_scenario_load_data("soak.ini", BATCH, &error);
 	g_autoptr(GPtrArray) results = NULL;
-	KdhRunContext ctx = {
-	    .cache_dir = tmp,
-	    .images_dir = tmp,
-	    .run_dir = run_dir,
-	    .vm_dir = vm_dir,
-	    .backend = &kdh_fake_vm,
-	    .ops = &kdh_fake_ops_dump,
-	    .accel = KDH_ACCEL_TCG,
-	    .jobs = 2,
-	    .cancelled = &cancel_flag,
-	};
+	KdhRunContext ctx = fake_context(run_dir, vm_dir, &kdh_fake_ops_dump, 2, 0);
 
 	ck_assert_msg(cases, "%s", error ? error->message : "");
-	ck_assert_int_eq(g_mkdir_with_parents(vm_dir, 0755), 0);
 	kdh_fake_vm_script(cycle, G_N_ELEMENTS(cycle));
 	ck_assert(kdh_run_prepare_kernels(&ctx, p, cases, &error));
 	ck_assert(kdh_run_prepare_guests(&ctx, p, cases, &error));

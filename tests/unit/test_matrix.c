@@ -78,12 +78,13 @@ static const struct {
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini\n[vm]\n",
      "m.ini:5: unknown group [vm]"},
     {"[matrix]\nkernel=x\n", "m.ini:2: [matrix] kernel: unknown key"},
-    {"[kernels]\na=debian:default\na=debian:default\n", "m.ini:3: [kernels] a: given twice"},
+    {"[kernels]\na=debian:default\na=debian:default\n",
+     "m.ini:3: [kernels] a: given twice (first at line 2)"},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini\nfile=b.ini\n",
      "m.ini:5: [scenarios] file: unknown key"},
     {"a=b\n", "m.ini:1: expected key=value in a group"},
-    {"[scenarios]\nfiles=a.ini\n", "m.ini: [kernels] must list 1 to 64 kernels"},
-    {"[kernels]\na=debian:default\n", "m.ini: [scenarios] files= must list 1 to 64"},
+    {"[scenarios]\nfiles=a.ini\n", "m.ini:1: [kernels] must list 1 to 64 kernels"},
+    {"[kernels]\na=debian:default\n", "m.ini:1: [scenarios] files= must list 1 to 64"},
     {"[kernels]\nx y=debian:default\n[scenarios]\nfiles=a.ini\n",
      "m.ini:2: [kernels] x y: a label is letters, digits and ._+- only"},
     {"[kernels]\na=debian:6.1\n[scenarios]\nfiles=a.ini\n", "m.ini:2: [kernels] a: "},
@@ -94,7 +95,7 @@ static const struct {
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini;a.ini\n",
      "[scenario] name: case 'a+sysrq' is also a case of"},
     {"[kernels]\na=debian:default\n[scenarios]\nfiles=a.ini\n\x01\n", "m.ini:5: not a text file"},
-    {"", "m.ini: [kernels] must list"},
+    {"", "m.ini:1: [kernels] must list"},
 };
 
 START_TEST(errors_name_the_file_and_line)

@@ -1,34 +1,32 @@
-/* Shared body of the fuzz targets: the input is a whole dump file.  It is
- * handed to the reader through a memfd (the library opens paths), then
- * every entry point runs on it: open, dmesg, info, verify, reads. */
-#ifndef KDH_FUZZ_COMMON_H
-#define KDH_FUZZ_COMMON_H
+/* The reader's fuzz body: the input is a whole dump file.  It is handed to
+ * the reader through a memfd (the library opens paths), then every entry
+ * point runs on it: open, dmesg, info, verify, reads. */
+#include "entry.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "dump/dump_internal.h"
 
-static int fuzz_fd = -1;
-
-static int fuzz_one(const uint8_t *data, size_t size)
+int kdh_fuzz_dump(const uint8_t *data, size_t size)
 {
+	static int fd = -1;
 	char path[64], *text;
 	size_t len;
 	dump_summary info;
 	dump_check_result r;
 	uint8_t buf[256];
 
-	if (fuzz_fd < 0)
-		fuzz_fd = memfd_create("kdh-fuzz", MFD_CLOEXEC);
-	if (fuzz_fd < 0 || ftruncate(fuzz_fd, 0) < 0)
+	if (fd < 0)
+		fd = memfd_create("kdh-fuzz", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 0) < 0)
 		abort();
-	if (size && pwrite(fuzz_fd, data, size, 0) != (ssize_t)size)
+	if (size && pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fuzz_fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	dump_t *d = dump_new();
 	if (dump_open(d, path) == DUMP_OK) {
@@ -48,5 +46,3 @@ static int fuzz_one(const uint8_t *data, size_t size)
 	dump_free(d);
 	return 0;
 }
-
-#endif
