@@ -132,7 +132,9 @@ static void make_disks(const char *const *paths, const DiskFill *fills, guint n)
 	for (guint i = 0; i < n; i++) {
 		if (!fills[i])
 			continue;
-		OK(guestfs_mkfs(g, "ext4", devices[i]));
+		/* 4K blocks, as a guest's root file system has them: mke2fs
+		 * gives a disk this small 1K blocks, whose files stop at 16 GiB. */
+		OK(guestfs_mkfs_opts(g, "ext4", devices[i], GUESTFS_MKFS_OPTS_BLOCKSIZE, 4096, -1));
 		OK(guestfs_mount(g, devices[i], "/"));
 		fills[i](g, i);
 		OK(guestfs_umount_all(g));
