@@ -395,9 +395,12 @@ static void on_line(Watch *w, const char *line)
 {
 	const char *panic = strstr(line, "Kernel panic - not syncing");
 	g_autoptr(KdhMarker) m = kdh_marker_parse(line);
+	gint64 mb;
 
 	w->line_no++;
 	w->last_line_at = w->ctx->ops->now();
+	if (!w->ev->reservation && w->next == 0 && kdh_verdict_reservation_line(line, &mb))
+		w->ev->reservation = g_strstrip(g_strdup(line));
 	g_queue_push_tail(&w->tail, g_strdup(line));
 	while (g_queue_get_length(&w->tail) > SERIAL_TAIL_LINES)
 		g_free(g_queue_pop_head(&w->tail));

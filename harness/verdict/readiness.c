@@ -10,10 +10,7 @@
 /* The most of a guest's words kept in the readiness record. */
 #define READY_TEXT_MAX 256
 
-/* The reservation line's size: "Reserving 256MB of memory at ..." or
- * "crashkernel reserved: 0x... - 0x... (256 MB)".  FALSE when LINE is
- * neither. */
-static gboolean reservation_size(const char *line, gint64 *mb)
+gboolean kdh_verdict_reservation_line(const char *line, gint64 *mb)
 {
 	static const struct {
 		const char *marker; /* where the line says it */
@@ -49,7 +46,7 @@ char *kdh_verdict_reservation(const KdhSerialLog *log, gint64 *mb)
 {
 	for (guint i = 0; log && i < log->capture_from && i < log->lines->len; i++) {
 		const char *line = kdh_serial_log_line(log, i);
-		if (reservation_size(line, mb))
+		if (kdh_verdict_reservation_line(line, mb))
 			return g_strstrip(g_strdup(line));
 	}
 	return NULL;
@@ -94,18 +91,20 @@ void kdh_verdict_readiness(KdhResult *r, const KdhCase *c, const KdhSerialLog *l
 			                "not ready: /proc/cmdline has no crashkernel= (%s)",
 			                con->cmdline);
 	}
-	/* Only a log that shows the first kernel booting can lack the line. */
-	if (log && log->capture_from > 0) {
+	/* The line as the watch saw it go by, else from the log's files (a
+	 * case judged again, with no watch): the watch sees every line, the
+	 * files keep only as many as virtlogd does. */
+	if (con->reservation && kdh_verdict_reservation_line(con->reservation, &ready->reserved_mb))
+		ready->reserved = g_strdup(con->reservation);
+	else if (log && log->capture_from > 0)
 		ready->reserved = kdh_verdict_reservation(log, &ready->reserved_mb);
-		if (ready->reserved)
-			kdh_result_check(r,
-			                 "ready: the kernel reserved %" G_GINT64_FORMAT " MB: %s",
-			                 ready->reserved_mb, ready->reserved);
-		else if (judge && con->booted_release)
-			kdh_result_fail(r, KDH_VERDICT_FAIL,
-			                "not ready: the kernel log has no crashkernel reservation "
-			                "line");
-	}
+	if (ready->reserved)
+		kdh_result_check(r, "ready: the kernel reserved %" G_GINT64_FORMAT " MB: %s",
+		                 ready->reserved_mb, ready->reserved);
+	else if (judge && con->booted_release && log && log->capture_from > 0)
+		/* Only a log that shows the first kernel booting can lack it. */
+		kdh_result_fail(r, KDH_VERDICT_FAIL,
+		                "not ready: the kernel log has no crashkernel reservation line");
 	ready->loaded = flag(con->loaded);
 	if (con->loaded && ready->loaded != 1 && judge)
 		kdh_result_fail(r, KDH_VERDICT_FAIL,

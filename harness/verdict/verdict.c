@@ -29,6 +29,7 @@ void kdh_console_evidence_clear(KdhConsoleEvidence *e)
 	g_clear_pointer(&e->timeout_phase, g_free);
 	g_clear_pointer(&e->timeout_message, g_free);
 	g_clear_pointer(&e->skip_reason, g_free);
+	g_clear_pointer(&e->reservation, g_free);
 	e->capture_done = FALSE;
 	e->armed = FALSE;
 	e->capture_started = FALSE;

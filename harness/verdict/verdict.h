@@ -27,6 +27,11 @@ typedef struct {
 	 * error marker, or the domain ending early with the last panic line.
 	 * The expected outcome decides whether that is a failure. */
 	char *guest_failure;
+	/* The first kernel's crashkernel reservation line as the watch saw
+	 * it go by, before the "boot" marker (kdh_verdict_reservation_line),
+	 * stripped; NULL when none came.  A console flood can rotate the
+	 * log's head, and this line with it, out of the files virtlogd keeps. */
+	char *reservation;
 	gboolean armed;           /* "armed" came with kexec_crash_loaded=1 */
 	gboolean capture_started; /* "capture-start" came: the capture kernel ran */
 	/* The phase that ran out of time ("boot", "crash", "capture",
@@ -123,6 +128,9 @@ KdhNoDumpReason kdh_verdict_diagnose(const KdhSerialLog *log, const KdhConsoleEv
  * reserved: 0x... - 0x... (256 MB)" (the generic code of 6.9 and later).
  * *MB receives the size.  The line, stripped (caller frees), or NULL. */
 char *kdh_verdict_reservation(const KdhSerialLog *log, gint64 *mb);
+
+/* Whether LINE (text) is such a reservation line; *MB receives its size. */
+gboolean kdh_verdict_reservation_line(const char *line, gint64 *mb);
 
 /* Records into R's readiness what LOG (may be NULL) and CON show of the
  * guest's kdump readiness before the crash, and, for a case expecting a

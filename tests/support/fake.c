@@ -2,6 +2,7 @@
 #include "fake.h"
 
 #include <check.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,10 +94,14 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	return vm;
 }
 
-/* What virtlogd does at max_size: every kept file one up, a new log. */
+/* What virtlogd does at max_size: the oldest of its max_backups (3) kept
+ * files dropped, every other one up, a new log. */
 static void rotate(KdhVm *vm)
 {
-	for (int i = 8; i >= 0; i--) {
+	g_autofree char *oldest = g_strdup_printf("%s.2", vm->serial_path);
+
+	g_unlink(oldest);
+	for (int i = 2; i >= 0; i--) {
 		g_autofree char *from = i ? g_strdup_printf("%s.%d", vm->serial_path, i - 1)
 		                          : g_strdup(vm->serial_path);
 		g_autofree char *to = g_strdup_printf("%s.%d", vm->serial_path, i);

@@ -521,6 +521,51 @@ START_TEST(rotated_console_is_followed)
 }
 END_TEST
 
+/* A flood that makes virtlogd rotate the log more often than it keeps
+ * files: the first kernel's reservation line is in none of them, and the
+ * readiness check rests on the line as the watch saw it go by. */
+START_TEST(reservation_rotated_away_is_still_seen)
+{
+	const KdhFakeLine script[] = {
+	    {0.1, FALSE, "[    0.000000] Linux version " FIXTURE_RELEASE "\n", 0},
+	    {5.0, FALSE, BOOT, 0},
+	    {8.0, FALSE, ARMED, 0},
+	    {8.01, FALSE, kdh_fake_flood, 1 << 20},
+	    {8.02, FALSE, "\n", 0},
+	    {8.03, FALSE, kdh_fake_rotate, 0},
+	    {8.04, FALSE, kdh_fake_flood, 1 << 20},
+	    {8.05, FALSE, "\n", 0},
+	    {8.06, FALSE, kdh_fake_rotate, 0},
+	    {8.07, FALSE, kdh_fake_flood, 1 << 20},
+	    {8.08, FALSE, "\n", 0},
+	    {8.09, FALSE, kdh_fake_rotate, 0},
+	    {8.10, FALSE, kdh_fake_rotate, 0},
+	    {8.2, FALSE, "KDH: trigger type=sysrq\n", 0},
+	    {8.3, FALSE, PANIC, 0},
+	    {12.0, FALSE, CSTART, 0},
+	    {14.0, FALSE, CDONE, 0},
+	    {14.1, FALSE, POWEROFF, 0},
+	    {14.2, FALSE, NULL, 0},
+	};
+	g_auto(Played) p = play(NULL, script, G_N_ELEMENTS(script), &kdh_fake_ops_dump);
+	g_autofree char *checks = joined(p.r->checks);
+	g_autofree char *log = g_build_filename(p.r->results_dir, "serial.log", NULL);
+	g_autofree char *gone = g_build_filename(p.r->results_dir, "serial.log.3", NULL);
+
+	assert_verdict(&p, "PASS");
+	ck_assert_msg(has(p.r->checks, "ready: the kernel reserved 256 MB: [    0.060333] "
+	                               "Reserving 256MB of memory at 736MB"),
+	              "%s", checks);
+	ck_assert(!g_file_test(gone, G_FILE_TEST_EXISTS));
+	for (int k = -1; k < 3; k++) {
+		g_autofree char *path = k < 0 ? g_strdup(log) : g_strdup_printf("%s.%d", log, k);
+		g_autofree char *text = NULL;
+		ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "%s", path);
+		ck_assert_msg(!strstr(text, "Reserving"), "%s still has the line", path);
+	}
+}
+END_TEST
+
 /* A flood of 100 MiB without a newline, then markers forged by a guest
  * that never crashed: kdh names the flood, holds at most a line of it, and
  * a case without a dump on its disk is not a PASS whatever the console
@@ -655,6 +700,7 @@ Suite *cycle_suite(void)
 	tcase_add_test(tc, forged_capture_markers_do_not_pass);
 	tcase_add_test(tc, forged_markers_after_the_trigger_do_nothing);
 	tcase_add_test(tc, rotated_console_is_followed);
+	tcase_add_test(tc, reservation_rotated_away_is_still_seen);
 	tcase_add_test(tc, flood_and_forged_capture_do_not_pass);
 	tcase_add_test(tc, wrong_kernel_booted);
 	tcase_add_test(tc, cancel_during_retrieval_says_cancelled);
