@@ -56,9 +56,10 @@ KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
 
 /* Caps on what one disk's retrieval examines and copies: a guest decides
  * what its disk holds.  A folder whose directory file is larger than
- * KDH_GUEST_DIR_BYTES_MAX is not listed at all: libguestfs answers a
- * listing in one protocol message of at most 4 MiB (GUESTFS_MESSAGE_MAX),
- * and a directory's size bounds the names it holds (ext4 takes at least
+ * KDH_GUEST_DIR_BYTES_MAX is not listed at all: libguestfs lists a folder
+ * of a million names (measured: its whole list, tens of MiB, in kdh's
+ * memory, for a dump folder that holds a few files), and a directory's
+ * size bounds the names it holds before any is read (ext4 takes at least
  * 8 bytes more than each name, btrfs counts each name twice); 1 MiB is
  * tens of thousands of names.  At most KDH_GUEST_ENTRIES_MAX entries of a
  * folder are looked at (more: an error, since the dump could be any of

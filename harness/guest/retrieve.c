@@ -218,13 +218,12 @@ static char **list_dir(guestfs_h *g, const char *dir, const struct guestfs_statn
 	guint n;
 
 	if (st->st_size > KDH_GUEST_DIR_BYTES_MAX) {
-		g_set_error(
-		    error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
-		    "%s on the guest disk is a folder of %" G_GINT64_FORMAT
-		    " bytes, more than the %" G_GINT64_FORMAT
-		    " kdh lists (tens of thousands of entries; libguestfs answers a listing "
-		    "in one message of at most 4 MiB): not read",
-		    dir, (gint64)st->st_size, KDH_GUEST_DIR_BYTES_MAX);
+		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+		            "%s on the guest disk is a folder of %" G_GINT64_FORMAT
+		            " bytes, more than the %" G_GINT64_FORMAT
+		            " kdh lists (tens of thousands of names, where a dump folder holds a "
+		            "few files): not read",
+		            dir, (gint64)st->st_size, KDH_GUEST_DIR_BYTES_MAX);
 		return NULL;
 	}
 	if (!(names = guestfs_ls(g, dir))) {
