@@ -54,6 +54,35 @@ KdhCrashFiles *kdh_guest_fetch_crash(const char *disk, const char *dest_dir,
  * time and files are streamed out. */
 #define KDH_GUEST_BATCH_MAX 8
 
+/* Caps on what one disk's retrieval examines and copies: a guest decides
+ * what its disk holds.  A folder whose directory file is larger than
+ * KDH_GUEST_DIR_BYTES_MAX is not listed at all: libguestfs lists a folder
+ * of a million names (measured: its whole list, tens of MiB, in kdh's
+ * memory, for a dump folder that holds a few files), and a directory's
+ * size bounds the names it holds before any is read (ext4 takes at least
+ * 8 bytes more than each name, btrfs counts each name twice); 1 MiB is
+ * tens of thousands of names.  At most KDH_GUEST_ENTRIES_MAX entries of a
+ * folder are looked at (more: an error, since the dump could be any of
+ * them), at most KDH_GUEST_FILES_MAX files copied (more: skipped). */
+#define KDH_GUEST_DIR_BYTES_MAX ((gint64)1 << 20)
+#define KDH_GUEST_ENTRIES_MAX   4096
+#define KDH_GUEST_FILES_MAX     64
+/* What a dump folder may hold in all when the caller gives no cap (it
+ * knows the guest's memory: kdh_guest_dump_cap). */
+#define KDH_GUEST_DUMP_MAX_DEFAULT ((guint64)16 << 30)
+/* Room always left free on the host beside a copy. */
+#define KDH_GUEST_HOST_RESERVE ((guint64)64 << 20)
+
+/* The most a dump of a guest of MEMORY bytes takes, with what lies beside
+ * it (headers, dmesg, logs): its memory plus a quarter and 64 MiB.  A
+ * vmcore holds at most the guest's memory and its ELF headers. */
+guint64 kdh_guest_dump_cap(guint64 memory);
+
+/* Whether DIR's file system has room for BYTES more with
+ * KDH_GUEST_HOST_RESERVE left over (statvfs); FALSE with an error naming
+ * WHAT, DIR, the size and the room there is. */
+gboolean kdh_guest_room_for(const char *dir, guint64 bytes, const char *what, GError **error);
+
 /* One disk of a batch: the caller fills the inputs, the batch the outputs
  * (release those with kdh_guest_fetch_clear). */
 typedef struct {
@@ -64,6 +93,9 @@ typedef struct {
 	 * the newest regular file directly in /var/crash whose name starts with
 	 * this (the Arch wiki's crashdump-<date>) */
 	const char *file_prefix;
+	/* in: the most bytes its files may take in all (each file too); 0:
+	 * KDH_GUEST_DUMP_MAX_DEFAULT */
+	guint64 max_bytes;
 	KdhCrashFiles *files; /* out: what was copied, or NULL with ERROR set */
 	GError *error;        /* out: KDH_GUEST_ERROR_NO_CRASH: no dump folder */
 	double seconds;       /* out: this disk's own time (mount, look, copy, unmount) */
@@ -79,7 +111,14 @@ void kdh_guest_fetch_clear(KdhGuestFetch *item);
  * kdh_safe_name (util.h); a file whose safe name is in the item's reserved
  * list or already exists in dest_dir (two names that sanitise alike) is not
  * copied, with the reason in ->skipped; only regular files of that one
- * folder are copied, never links or subfolders.
+ * folder are copied, never links, subfolders, devices, FIFOs or sockets,
+ * and never through a link (/var, /var/crash and the folder itself must be
+ * real folders).  The caps above hold: a file over the item's max_bytes,
+ * or one that would take the total past it, and files past
+ * KDH_GUEST_FILES_MAX are skipped saying so; a folder too large to list
+ * or with more than KDH_GUEST_ENTRIES_MAX entries fails the item naming
+ * the folder and the cap; a copy that would leave the host's folder
+ * without KDH_GUEST_HOST_RESERVE free fails the item before it starts.
  *
  * Each item gets its own outcome: a disk without a file system, without a
  * dump folder or whose copy fails fails that item only.  Returns FALSE with

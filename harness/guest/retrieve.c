@@ -124,28 +124,140 @@ void kdh_guest_cancel(void)
 
 /* ---- one disk ---- */
 
+guint64 kdh_guest_dump_cap(guint64 memory)
+{
+	return memory + memory / 4 + ((guint64)64 << 20);
+}
+
+/* BYTES for a message, "4.0 TiB": GLib's size with a plain space (GLib
+ * puts a no-break space before the unit). */
+static char *size_text(guint64 bytes)
+{
+	g_autofree char *text = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+	g_auto(GStrv) parts = g_strsplit(text, "\u00a0", -1);
+
+	return g_strjoinv(" ", parts);
+}
+
+gboolean kdh_guest_room_for(const char *dir, guint64 bytes, const char *what, GError **error)
+{
+	struct statvfs vfs;
+	guint64 free_bytes;
+
+	if (statvfs(dir, &vfs) != 0) {
+		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+		            "checking the free space in %s: %s", dir, g_strerror(errno));
+		return FALSE;
+	}
+	free_bytes = (guint64)vfs.f_bavail * vfs.f_frsize;
+	if (free_bytes >= KDH_GUEST_HOST_RESERVE && free_bytes - KDH_GUEST_HOST_RESERVE >= bytes)
+		return TRUE;
+	g_autofree char *size = size_text(bytes);
+	g_autofree char *room = size_text(free_bytes);
+	g_autofree char *reserve = size_text(KDH_GUEST_HOST_RESERVE);
+	g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+	            "copying %s (%s) into %s would leave less than %s free there (%s free): not "
+	            "copied",
+	            what, size, dir, reserve, room);
+	return FALSE;
+}
+
+/* What a file of MODE is, when it is not a regular one. */
+static const char *kind_name(gint64 mode)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} kinds[] = {
+	    {S_IFLNK, "a symbolic link"},    {S_IFDIR, "a folder"}, {S_IFBLK, "a block device"},
+	    {S_IFCHR, "a character device"}, {S_IFIFO, "a FIFO"},   {S_IFSOCK, "a socket"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		if (((mode_t)mode & S_IFMT) == kinds[i].type)
+			return kinds[i].name;
+	}
+	return "of an unknown type";
+}
+
+typedef struct guestfs_statns GuestfsStatns;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GuestfsStatns, guestfs_free_statns)
+
+/* PATH as a real folder (never through a link): its status, or NULL with
+ * KDH_GUEST_ERROR_NO_CRASH when it is not there, or FAILED when it is a
+ * link or anything else. */
+static struct guestfs_statns *real_dir(guestfs_h *g, const char *path, GError **error)
+{
+	g_autoptr(GuestfsStatns) st = guestfs_lstatns(g, path);
+
+	if (!st) {
+		if (guestfs_last_errno(g) == ENOENT) {
+			g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH,
+			            "no %s on the disk", path);
+			return NULL;
+		}
+		g_autofree char *what = g_strdup_printf("looking at %s", path);
+		guest_gfs_error(g, error, what);
+		return NULL;
+	}
+	if (!S_ISDIR(st->st_mode)) {
+		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+		            "%s on the guest disk is %s, not a folder: kdh follows no link and "
+		            "reads only real folders there",
+		            path, kind_name(st->st_mode));
+		return NULL;
+	}
+	return g_steal_pointer(&st);
+}
+
+/* The names in DIR, a real folder (its status ST), within the caps. */
+static char **list_dir(guestfs_h *g, const char *dir, const struct guestfs_statns *st,
+                       GError **error)
+{
+	g_auto(GStrv) names = NULL;
+	guint n;
+
+	if (st->st_size > KDH_GUEST_DIR_BYTES_MAX) {
+		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+		            "%s on the guest disk is a folder of %" G_GINT64_FORMAT
+		            " bytes, more than the %" G_GINT64_FORMAT
+		            " kdh lists (tens of thousands of names, where a dump folder holds a "
+		            "few files): not read",
+		            dir, (gint64)st->st_size, KDH_GUEST_DIR_BYTES_MAX);
+		return NULL;
+	}
+	if (!(names = guestfs_ls(g, dir))) {
+		g_autofree char *what = g_strdup_printf("listing %s", dir);
+		guest_gfs_error(g, error, what);
+		return NULL;
+	}
+	n = g_strv_length(names);
+	if (n > KDH_GUEST_ENTRIES_MAX) {
+		g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED,
+		            "%s on the guest disk has %u entries, more than the %d kdh examines: "
+		            "not read",
+		            dir, n, KDH_GUEST_ENTRIES_MAX);
+		return NULL;
+	}
+	return g_steal_pointer(&names);
+}
+
 /* The newest entry of /var/crash (by mtime, then name) that is a folder
  * (not a link to one), or, with PREFIX, a regular file whose name starts
- * with PREFIX: its name. */
+ * with PREFIX: its name.  /var and /var/crash must be real folders. */
 static char *newest_crash_entry(guestfs_h *g, const char *prefix, GError **error)
 {
-	g_auto(GStrv) names = guestfs_ls(g, "/var/crash");
+	g_autoptr(GuestfsStatns) var = real_dir(g, "/var", error);
+	g_autoptr(GuestfsStatns) crash = var ? real_dir(g, "/var/crash", error) : NULL;
+	g_auto(GStrv) names = crash ? list_dir(g, "/var/crash", crash, error) : NULL;
 	g_autofree char *best = NULL;
 	gint64 best_mtime = G_MININT64;
 
-	if (!names) {
-		/* No /var/crash at all is no dump, like an empty one. */
-		if (guestfs_is_dir(g, "/var/crash") == 0 && guestfs_is_ready(g) > 0) {
-			g_set_error(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_NO_CRASH,
-			            "no /var/crash on the disk");
-			return NULL;
-		}
-		guest_gfs_error(g, error, "listing /var/crash");
+	if (!names)
 		return NULL;
-	}
 	for (char **n = names; *n; n++) {
 		g_autofree char *path = g_build_filename("/var/crash", *n, NULL);
-		struct guestfs_statns *st;
+		g_autoptr(GuestfsStatns) st = NULL;
 		gboolean wanted;
 
 		if (prefix && !g_str_has_prefix(*n, prefix))
@@ -159,7 +271,6 @@ static char *newest_crash_entry(guestfs_h *g, const char *prefix, GError **error
 			g_free(best);
 			best = g_strdup(*n);
 		}
-		guestfs_free_statns(st);
 	}
 	if (!best) {
 		g_autofree char *what = prefix
@@ -188,41 +299,90 @@ static char *full_disk(const char *local)
 	return g_strdup_printf("%s: %s", dir, g_strerror(ENOSPC));
 }
 
-/* Copies NAME of the guest folder OUT->crash_dir into DEST_DIR when it is
- * a regular file whose safe name is free there; else says why not. */
-static gboolean fetch_file(guestfs_h *g, KdhCrashFiles *out, const char *name, const char *dest_dir,
-                           const char *const *reserved, GError **error)
+/* One disk's copy under way. */
+typedef struct {
+	KdhCrashFiles *out;
+	const KdhGuestFetch *item;
+	guint64 cap;   /* the most bytes in all, and per file */
+	guint64 total; /* bytes copied so far */
+} Copy;
+
+static void skip(Copy *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void skip(Copy *c, const char *fmt, ...)
 {
-	g_autofree char *path = g_build_filename(out->crash_dir, name, NULL);
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(c->out->skipped, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+/* Whether a regular file SAFE of SIZE bytes fits the caps; says why not. */
+static gboolean within_caps(Copy *c, const char *safe, guint64 size)
+{
+	g_autofree char *cap = size_text(c->cap);
+	g_autofree char *human = size_text(size);
+
+	if (c->out->files->len >= KDH_GUEST_FILES_MAX) {
+		skip(c,
+		     "%s: not copied: %d files were copied already, the most kdh takes from a "
+		     "dump folder",
+		     safe, KDH_GUEST_FILES_MAX);
+		return FALSE;
+	}
+	if (size > c->cap) {
+		skip(c,
+		     "%s: not copied: %" G_GUINT64_FORMAT " bytes (%s), more than a dump of this "
+		     "guest can take (%s)",
+		     safe, size, human, cap);
+		return FALSE;
+	}
+	if (size > c->cap - c->total) {
+		skip(c,
+		     "%s: not copied: %" G_GUINT64_FORMAT " bytes (%s) would take the files "
+		     "copied past what a dump of this guest can take (%s)",
+		     safe, size, human, cap);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Copies NAME of the guest folder C->out->crash_dir into the item's
+ * dest_dir when it is a regular file within the caps whose safe name is
+ * free there; else says why not.  FALSE when the copy fails. */
+static gboolean fetch_file(guestfs_h *g, Copy *c, const char *name, GError **error)
+{
+	const char *const *reserved = c->item->reserved;
+	g_autofree char *path = g_build_filename(c->out->crash_dir, name, NULL);
 	g_autoptr(GError) why = NULL;
 	g_autofree char *safe = kdh_safe_name(name, &why);
 	g_autofree char *local = NULL;
-	struct guestfs_statns *st;
+	g_autoptr(GuestfsStatns) st = NULL;
 
 	if (!safe) {
-		g_ptr_array_add(out->skipped, g_strdup(why->message));
+		skip(c, "%s", why->message);
 		return TRUE;
 	}
 	st = guestfs_lstatns(g, path);
 	if (!st || !S_ISREG(st->st_mode)) {
-		g_ptr_array_add(out->skipped, g_strdup_printf("%s: not a regular file", safe));
-		if (st)
-			guestfs_free_statns(st);
+		skip(c, "%s: not a regular file (%s): not copied", safe,
+		     st ? kind_name(st->st_mode) : "gone");
 		return TRUE;
 	}
-	guestfs_free_statns(st);
-	local = g_build_filename(dest_dir, safe, NULL);
+	local = g_build_filename(c->item->dest_dir, safe, NULL);
 	if (reserved && g_strv_contains(reserved, safe)) {
-		g_ptr_array_add(out->skipped,
-		                g_strdup_printf("%s: a name kdh writes itself", safe));
+		skip(c, "%s: a name kdh writes itself", safe);
 		return TRUE;
 	}
-	if (g_file_test(local, G_FILE_TEST_EXISTS)) {
+	if (g_file_test(local, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK)) {
 		/* Two guest names that sanitise alike: keep the first. */
-		g_ptr_array_add(out->skipped,
-		                g_strdup_printf("%s: name clashes after sanitising", safe));
+		skip(c, "%s: name clashes after sanitising", safe);
 		return TRUE;
 	}
+	if (!within_caps(c, safe, (guint64)st->st_size) ||
+	    !kdh_guest_room_for(c->item->dest_dir, (guint64)st->st_size, safe, error))
+		return !*error;
 	if (guestfs_download(g, path, local) < 0) {
 		/* Half a file (the host's disk filled up, say) must not pass
 		 * for the dump: it goes, and the error names it. */
@@ -235,19 +395,20 @@ static gboolean fetch_file(guestfs_h *g, KdhCrashFiles *out, const char *name, c
 			g_prefix_error(error, "%s: ", full);
 		return FALSE;
 	}
-	g_ptr_array_add(out->files, g_steal_pointer(&local));
+	c->total += (guint64)st->st_size;
+	g_ptr_array_add(c->out->files, g_steal_pointer(&local));
 	return TRUE;
 }
 
-static gboolean fetch_dir(guestfs_h *g, KdhCrashFiles *out, const char *dest_dir,
-                          const char *const *reserved, GError **error)
+static gboolean fetch_dir(guestfs_h *g, Copy *c, GError **error)
 {
-	g_auto(GStrv) names = guestfs_ls(g, out->crash_dir);
+	g_autoptr(GuestfsStatns) st = real_dir(g, c->out->crash_dir, error);
+	g_auto(GStrv) names = st ? list_dir(g, c->out->crash_dir, st, error) : NULL;
 
 	if (!names)
-		return guest_gfs_error(g, error, "listing the dump folder");
+		return FALSE;
 	for (char **n = names; *n; n++) {
-		if (!fetch_file(g, out, *n, dest_dir, reserved, error))
+		if (!fetch_file(g, c, *n, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -258,6 +419,9 @@ static KdhCrashFiles *fetch_one(guestfs_h *g, const char *device, const KdhGuest
                                 GError **error)
 {
 	g_autoptr(KdhCrashFiles) out = g_new0(KdhCrashFiles, 1);
+	Copy c = {.out = out,
+	          .item = item,
+	          .cap = item->max_bytes ? item->max_bytes : KDH_GUEST_DUMP_MAX_DEFAULT};
 
 	out->files = g_ptr_array_new_with_free_func(g_free);
 	out->skipped = g_ptr_array_new_with_free_func(g_free);
@@ -272,12 +436,12 @@ static KdhCrashFiles *fetch_one(guestfs_h *g, const char *device, const KdhGuest
 	if (item->file_prefix) {
 		/* The dump alone, straight from /var/crash. */
 		out->crash_dir = g_strdup("/var/crash");
-		if (!fetch_file(g, out, entry, item->dest_dir, item->reserved, error))
+		if (!fetch_file(g, &c, entry, error))
 			return NULL;
 		return g_steal_pointer(&out);
 	}
 	out->crash_dir = g_build_filename("/var/crash", entry, NULL);
-	if (!fetch_dir(g, out, item->dest_dir, item->reserved, error))
+	if (!fetch_dir(g, &c, error))
 		return NULL;
 	return g_steal_pointer(&out);
 }

@@ -99,6 +99,7 @@ static gboolean host_retrieve(const KdhRunContext *ctx, KdhRetrieval *items, gui
 		fetch[i].dest_dir = items[i].dest_dir;
 		fetch[i].reserved = items[i].reserved;
 		fetch[i].file_prefix = items[i].file_prefix;
+		fetch[i].max_bytes = items[i].max_bytes;
 	}
 	ok = kdh_guest_fetch_crash_batch(fetch, n, ctx->accel == KDH_ACCEL_TCG, ctx->cancelled,
 	                                 launch_seconds, error);

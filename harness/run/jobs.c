@@ -130,6 +130,7 @@ static void retrieve_batch(Run *run, KdhJob **batch, guint n)
 		items[i].dest_dir = batch[i]->dir;
 		items[i].reserved = kdh_job_reserved_names;
 		items[i].file_prefix = kdh_collector_find(batch[i]->c->collector)->file_prefix;
+		items[i].max_bytes = kdh_guest_dump_cap(batch[i]->c->memory);
 	}
 	/* Once interrupted, no appliance starts: the cases end as they are. */
 	if (kdh_run_cancelled(ctx))

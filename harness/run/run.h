@@ -44,6 +44,7 @@ typedef struct {
 	const char *dest_dir;        /* its results folder */
 	const char *const *reserved; /* names kdh writes there itself */
 	const char *file_prefix;     /* the collector's (KdhCollector.file_prefix) */
+	guint64 max_bytes;           /* the most its dump may take (kdh_guest_dump_cap) */
 	KdhCrashFiles *files;        /* out: what was copied */
 	GError *error;               /* out: why not (KDH_GUEST_ERROR_NO_CRASH: no dump) */
 	double seconds;              /* out: this disk's own time, the launch not counted */

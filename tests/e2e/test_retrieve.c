@@ -5,6 +5,7 @@
  * And batches: several disks through one appliance, each with its own
  * outcome, and a batch cancelled mid-launch. */
 #include <check.h>
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <guestfs.h>
@@ -51,6 +52,23 @@ static void fill_hostile(guestfs_h *g, guint i)
 	OK(guestfs_write(g, "/var/crash/20261126T000000Z/sub/inner", "x", 1));
 	OK(guestfs_ln_s(g, "/etc/shadow", "/var/crash/20261126T000000Z/shadow-link"));
 	OK(guestfs_ln_s(g, "../../../../..", "/var/crash/20261126T000000Z/up"));
+	/* Special files: never opened (a FIFO would block a reader). */
+	OK(guestfs_mknod_b(g, 0600, 8, 0, "/var/crash/20261126T000000Z/blk"));
+	OK(guestfs_mknod_c(g, 0600, 1, 3, "/var/crash/20261126T000000Z/chr"));
+	OK(guestfs_mkfifo(g, 0600, "/var/crash/20261126T000000Z/fifo"));
+	OK(guestfs_mknod(g, 0140600, 0, 0, "/var/crash/20261126T000000Z/sock"));
+	/* 4 TiB that take no room on the guest's disk, and would on the host's. */
+	OK(guestfs_touch(g, "/var/crash/20261126T000000Z/sparse"));
+	OK(guestfs_truncate_size(g, "/var/crash/20261126T000000Z/sparse", (gint64)4 << 40));
+	/* Names: invalid UTF-8, the longest a file system takes, deep folders. */
+	OK(guestfs_write(g, "/var/crash/20261126T000000Z/bad\xff\xfename", "x", 1));
+	g_autofree char *longest = g_strnfill(255, 'l');
+	g_autofree char *long_path = g_strdup_printf("/var/crash/20261126T000000Z/%s", longest);
+	OK(guestfs_write(g, long_path, "x", 1));
+	g_autoptr(GString) deep = g_string_new("/var/crash/20261126T000000Z/sub");
+	for (int d = 0; d < 100; d++)
+		g_string_append(deep, "/d");
+	OK(guestfs_mkdir_p(g, deep->str));
 	/* A newer link to a folder must not be taken for the newest dump. */
 	OK(guestfs_ln_s(g, "/etc", "/var/crash/99999999T999999Z"));
 	/* Newest by mtime, whatever the names say; the link is newer still. */
@@ -114,7 +132,9 @@ static void make_disks(const char *const *paths, const DiskFill *fills, guint n)
 	for (guint i = 0; i < n; i++) {
 		if (!fills[i])
 			continue;
-		OK(guestfs_mkfs(g, "ext4", devices[i]));
+		/* 4K blocks, as a guest's root file system has them: mke2fs
+		 * gives a disk this small 1K blocks, whose files stop at 16 GiB. */
+		OK(guestfs_mkfs_opts(g, "ext4", devices[i], GUESTFS_MKFS_OPTS_BLOCKSIZE, 4096, -1));
 		OK(guestfs_mount(g, devices[i], "/"));
 		fills[i](g, i);
 		OK(guestfs_umount_all(g));
@@ -146,14 +166,25 @@ static void check_hostile(KdhCrashFiles *f, const char *dest)
 	ck_assert(has(f->skipped, "verdict.json: a name kdh writes itself"));
 	ck_assert(has(f->skipped, "shadow-link: not a regular file"));
 	ck_assert(has(f->skipped, "up: not a regular file"));
-	ck_assert(has(f->skipped, "sub: not a regular file"));
+	ck_assert(has(f->skipped, "sub: not a regular file (a folder): not copied"));
+	ck_assert(has(f->skipped, "shadow-link: not a regular file (a symbolic link): not copied"));
+	ck_assert(has(f->skipped, "blk: not a regular file (a block device): not copied"));
+	ck_assert(has(f->skipped, "chr: not a regular file (a character device): not copied"));
+	ck_assert(has(f->skipped, "fifo: not a regular file (a FIFO): not copied"));
+	ck_assert(has(f->skipped, "sock: not a regular file (a socket): not copied"));
+	ck_assert_msg(has(f->skipped, "sparse: not copied: 4398046511104 bytes (4.0 TiB), more "
+	                              "than a dump of this guest can take (16.0 GiB)"),
+	              "%s", joined(f->skipped));
 	while ((name = g_dir_read_name(d))) {
-		ck_assert_msg(g_str_equal(name, "vmcore") || g_str_equal(name, "_._evil_name"),
+		ck_assert_msg(g_str_equal(name, "vmcore") || g_str_equal(name, "_._evil_name") ||
+		                  g_str_equal(name, "bad__name") ||
+		                  (strlen(name) == 255 && name[0] == 'l'),
 		              "unexpected file %s", name);
 		n++;
 	}
-	ck_assert_uint_eq(n, 2);
-	ck_assert_uint_eq(f->files->len, 2);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(f->files->len, 4);
+	ck_assert_uint_eq(f->skipped->len, 9);
 }
 
 START_TEST(hostile_names_stay_inside)
@@ -176,6 +207,243 @@ START_TEST(hostile_names_stay_inside)
 	while ((name = g_dir_read_name(top)))
 		ck_assert_msg(g_str_equal(name, "case") || g_str_equal(name, "hostile.qcow2"),
 		              "written outside the destination: %s", name);
+}
+END_TEST
+
+/* /var/crash a link to a folder with a dump in it. */
+static void fill_crash_link(guestfs_h *g, guint i)
+{
+	(void)i;
+	OK(guestfs_mkdir_p(g, "/var/lib/dumps/20261128T101500Z"));
+	OK(guestfs_write(g, "/var/lib/dumps/20261128T101500Z/vmcore", "x", 1));
+	OK(guestfs_ln_s(g, "/var/lib/dumps", "/var/crash"));
+}
+
+/* /var itself a link. */
+static void fill_var_link(guestfs_h *g, guint i)
+{
+	(void)i;
+	OK(guestfs_mkdir_p(g, "/elsewhere/crash/20261128T101500Z"));
+	OK(guestfs_write(g, "/elsewhere/crash/20261128T101500Z/vmcore", "x", 1));
+	OK(guestfs_ln_s(g, "/elsewhere", "/var"));
+}
+
+/* More files than kdh copies from one folder. */
+static void fill_many_files(guestfs_h *g, guint i)
+{
+	(void)i;
+	OK(guestfs_mkdir_p(g, "/var/crash/20261128T101500Z"));
+	for (int f = 0; f < KDH_GUEST_FILES_MAX + 6; f++) {
+		g_autofree char *path = g_strdup_printf("/var/crash/20261128T101500Z/f%03d", f);
+		OK(guestfs_write(g, path, "x", 1));
+	}
+}
+
+/* Runs ARGV; the test fails with its output when it fails. */
+static void run_tool(const char *const *argv)
+{
+	g_autofree char *out = NULL;
+	g_autoptr(GError) error = NULL;
+	int status = 0;
+
+	ck_assert_msg(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+	                           &out, &status, &error),
+	              "%s: %s", argv[0], error ? error->message : "");
+	ck_assert_msg(g_spawn_check_wait_status(status, NULL), "%s: %s", argv[0], out);
+}
+
+/* Fills ROOT with /var/crash/<FOLDERS folders>/ and, in the first, one
+ * vmcore and LINKS hard links to it named NAME_LEN bytes long. */
+static void populate(const char *root, guint folders, guint links, guint name_len)
+{
+	g_autofree char *vmcore = NULL, *target = NULL;
+	const int width = (int)name_len - (int)strlen("vmcore.");
+
+	ck_assert_int_gt(width, 0);
+	for (guint f = 0; f < folders; f++) {
+		g_autofree char *dir = g_strdup_printf("%s/var/crash/2026%08u", root, f);
+		ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
+		if (f == 0)
+			vmcore = g_build_filename(dir, "vmcore", NULL);
+	}
+	ck_assert(g_file_set_contents(vmcore, "x", 1, NULL));
+	/* ext4 takes 65000 links to one file: a new target every 60000. */
+	target = g_strdup(vmcore);
+	for (guint l = 0; l < links; l++) {
+		g_autofree char *name = g_strdup_printf("%s.%0*u", vmcore, width, l);
+		if (l && l % 60000 == 0) {
+			g_free(target);
+			target = g_strdup(name);
+			ck_assert(g_file_set_contents(target, "x", 1, NULL));
+			continue;
+		}
+		ck_assert_msg(link(target, name) == 0, "link %s: %s", name, g_strerror(errno));
+	}
+}
+
+/* DISK (qcow2): a 1 GiB ext4 file system with populate()'s tree, made on
+ * the host with no appliance: by mke2fs -d (seconds for thousands of
+ * entries, but it adds each name by a walk of the folder), or for a folder
+ * of a million names on the file system loop-mounted (as root). */
+static void make_volume_disk(const char *disk, guint folders, guint links, guint name_len,
+                             gboolean mounted)
+{
+	g_autofree char *root = g_strconcat(disk, ".root", NULL);
+	g_autofree char *raw = g_strconcat(disk, ".raw", NULL);
+	g_autofree char *inodes = g_strdup_printf("%u", folders + links / 60000 + 1024);
+	const char *mkfs_d[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-N",
+	                        inodes,   "-d", root, raw,  "1G",   NULL};
+	const char *mkfs[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-N", inodes, raw, "1G", NULL};
+	const char *mount[] = {"mount", "-o", "loop", raw, root, NULL};
+	const char *umount[] = {"umount", root, NULL};
+	const char *convert[] = {"qemu-img", "convert", "-f", "raw", "-O",
+	                         "qcow2",    raw,       disk, NULL};
+
+	ck_assert_int_eq(g_mkdir_with_parents(root, 0755), 0);
+	if (mounted) {
+		run_tool(mkfs);
+		run_tool(mount);
+		populate(root, folders, links, name_len);
+		run_tool(umount);
+	} else {
+		populate(root, folders, links, name_len);
+		run_tool(mkfs_d);
+	}
+	run_tool(convert);
+	kdh_rm_rf(root);
+	ck_assert_int_eq(g_unlink(raw), 0);
+}
+
+/* Each layout a hostile guest can leave, its outcome: with one appliance. */
+START_TEST(hostile_layouts_fail_clearly)
+{
+	const DiskFill fills[] = {fill_crash_link, fill_var_link, fill_dump, fill_many_files};
+	enum { MADE = G_N_ELEMENTS(fills), N = MADE + 2 };
+	g_autofree char *paths[N] = {NULL}, *dests[N] = {NULL};
+	KdhGuestFetch items[N] = {{0}};
+	g_autoptr(GError) error = NULL;
+	gint64 start = g_get_monotonic_time();
+
+	for (guint i = 0; i < N; i++) {
+		g_autofree char *name = g_strdup_printf("disk%u.qcow2", i);
+		g_autofree char *dir = g_strdup_printf("case%u", i);
+		paths[i] = g_build_filename(tmp, name, NULL);
+		dests[i] = g_build_filename(tmp, dir, NULL);
+		ck_assert_int_eq(g_mkdir(dests[i], 0755), 0);
+		items[i] = (KdhGuestFetch){.disk = paths[i], .dest_dir = dests[i]};
+	}
+	/* fill_dump's vmcore is 14 bytes, its dmesg 3 more. */
+	items[2].max_bytes = 16;
+	make_disks((const char *const *)paths, fills, MADE);
+	/* 4400 names of 255 bytes: a folder of more than 1 MiB (ext4 gives
+	 * each 264 bytes); then one entry past the count. */
+	make_volume_disk(paths[MADE], 1, 4400, 255, FALSE);
+	make_volume_disk(paths[MADE + 1], KDH_GUEST_ENTRIES_MAX + 1, 0, 14, FALSE);
+	printf("hostile_layouts_fail_clearly: disks made in %.1f s\n",
+	       (g_get_monotonic_time() - start) / 1e6);
+
+	start = g_get_monotonic_time();
+	ck_assert_msg(kdh_guest_fetch_crash_batch(items, N, TRUE, NULL, NULL, &error), "%s",
+	              error ? error->message : "");
+	printf("hostile_layouts_fail_clearly: read in %.1f s (the folder over 1 MiB in %.1f s)\n",
+	       (g_get_monotonic_time() - start) / 1e6, items[MADE].seconds);
+	static const char *const want[N] = {
+	    "/var/crash on the guest disk is a symbolic link, not a folder: kdh follows no "
+	    "link and reads only real folders there",
+	    "/var on the guest disk is a symbolic link, not a folder",
+	    NULL,
+	    NULL,
+	    "more than the 1048576 kdh lists (tens of thousands of names, where a dump folder "
+	    "holds a few files): not read",
+	    "/var/crash on the guest disk has 4097 entries, more than the 4096 kdh examines: "
+	    "not read",
+	};
+	for (guint i = 0; i < N; i++) {
+		if (!want[i])
+			continue;
+		ck_assert_msg(items[i].error, "disk %u was read", i);
+		ck_assert(g_error_matches(items[i].error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED));
+		ck_assert_msg(strstr(items[i].error->message, want[i]), "disk %u: %s", i,
+		              items[i].error->message);
+		g_autofree char *listing = kdh_test_list_dir(dests[i]);
+		ck_assert_str_eq(listing, "");
+	}
+	ck_assert_msg(strstr(items[MADE].error->message,
+	                     "/var/crash/202600000000 on the guest disk is a folder of "),
+	              "%s", items[MADE].error->message);
+	/* The total: the vmcore fits, the dmesg beside it would not. */
+	ck_assert_msg(items[2].files, "%s", items[2].error ? items[2].error->message : "");
+	ck_assert_uint_eq(items[2].files->files->len, 1);
+	ck_assert_msg(has(items[2].files->skipped,
+	                  "vmcore-dmesg.txt: not copied: 3 bytes (3 bytes) would take the files "
+	                  "copied past what a dump of this guest can take (16 bytes)"),
+	              "%s", joined(items[2].files->skipped));
+	/* The file count. */
+	ck_assert_msg(items[3].files, "%s", items[3].error ? items[3].error->message : "");
+	ck_assert_uint_eq(items[3].files->files->len, KDH_GUEST_FILES_MAX);
+	ck_assert_uint_eq(items[3].files->skipped->len, 6);
+	ck_assert(has(items[3].files->skipped,
+	              "f069: not copied: 64 files were copied already, the most kdh takes from a "
+	              "dump folder"));
+	for (guint i = 0; i < N; i++)
+		kdh_guest_fetch_clear(&items[i]);
+}
+END_TEST
+
+/* A million entries in the dump folder: kdh refuses it from the folder's
+ * size, before listing.  The listing kdh did not do is then done, to show
+ * the disk holds what the test says (and how long it takes). */
+START_TEST(million_entries_refused_before_listing)
+{
+	g_autofree char *disk = g_build_filename(tmp, "million.qcow2", NULL);
+	g_autofree char *dest = g_build_filename(tmp, "case", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhCrashFiles) f = NULL;
+	gint64 start = g_get_monotonic_time();
+	guestfs_h *g;
+
+	make_volume_disk(disk, 1, 1000000, 14, TRUE);
+	printf("million_entries: disk made in %.1f s\n", (g_get_monotonic_time() - start) / 1e6);
+	ck_assert_int_eq(g_mkdir(dest, 0755), 0);
+	start = g_get_monotonic_time();
+	f = kdh_guest_fetch_crash(disk, dest, NULL, TRUE, &error);
+	printf("million_entries: refused in %.1f s\n", (g_get_monotonic_time() - start) / 1e6);
+	ck_assert_ptr_null(f);
+	ck_assert_msg(strstr(error->message, "/var/crash/202600000000 on the guest disk is a "
+	                                     "folder of "),
+	              "%s", error->message);
+
+	g = guestfs_create();
+	ck_assert_ptr_nonnull(g);
+	OK(guestfs_set_backend(g, "direct"));
+	OK(guestfs_set_backend_setting(g, "force_tcg", "1"));
+	OK(guestfs_add_drive_opts(g, disk, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+	                          GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1));
+	OK(guestfs_launch(g));
+	OK(guestfs_mount_ro(g, "/dev/sda", "/"));
+	start = g_get_monotonic_time();
+	g_auto(GStrv) names = guestfs_ls(g, "/var/crash/202600000000");
+	ck_assert_msg(names, "%s", guestfs_last_error(g));
+	printf("million_entries: guestfs_ls listed %u names in %.1f s\n", g_strv_length(names),
+	       (g_get_monotonic_time() - start) / 1e6);
+	ck_assert_uint_eq(g_strv_length(names), 1000001);
+	guestfs_close(g);
+}
+END_TEST
+
+/* The host's free space is checked before a copy: a size no disk has. */
+START_TEST(no_copy_past_the_host_free_space)
+{
+	g_autoptr(GError) error = NULL;
+
+	ck_assert(kdh_guest_room_for(tmp, 1, "vmcore", &error));
+	ck_assert(!kdh_guest_room_for(tmp, (guint64)1 << 60, "vmcore", &error));
+	ck_assert(g_error_matches(error, KDH_GUEST_ERROR, KDH_GUEST_ERROR_FAILED));
+	g_autofree char *want = g_strdup_printf("copying vmcore (1.0 EiB) into %s would leave less "
+	                                        "than 64.0 MiB free there (",
+	                                        tmp);
+	ck_assert_msg(g_str_has_prefix(error->message, want), "%s", error->message);
+	ck_assert_uint_eq(kdh_guest_dump_cap((guint64)1 << 30), ((guint64)1344) << 20);
 }
 END_TEST
 
@@ -450,16 +718,26 @@ Suite *retrieve_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hostile_names_stay_inside);
+	tcase_add_test(tc, hostile_layouts_fail_clearly);
 	tcase_add_test(tc, empty_var_crash_is_no_crash);
 	tcase_add_test(tc, settings_written_and_file_dump_fetched);
 	tcase_add_test(tc, batch_gives_each_disk_its_own_outcome);
 	tcase_add_test(tc, batch_cancelled_during_launch);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("million");
+	/* root: its disk is filled loop-mounted. */
+	tcase_set_tags(tc, "e2e slow root");
+	tcase_set_timeout(tc, 1800);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, million_entries_refused_before_listing);
+	suite_add_tcase(s, tc);
+
 	/* Starts nothing: with the unit tests. */
 	tc = tcase_create("batch");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, batch_cancelled_before_start);
+	tcase_add_test(tc, no_copy_past_the_host_free_space);
 	suite_add_tcase(s, tc);
 	return s;
 }

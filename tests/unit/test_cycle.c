@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cycle.h"
@@ -350,6 +351,141 @@ START_TEST(console_flood_is_bounded)
 }
 END_TEST
 
+/* A guest that writes hundreds of MiB without a newline: streamed through
+ * the watch (its memory does not grow with it), said in the result, and
+ * the case still judged on its dump; virtlogd rotates the log meanwhile. */
+#define FLOOD_BYTES ((gssize)300 << 20)
+
+static const KdhFakeLine flood_cycle[] = {
+    {5.0, FALSE, BOOT, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+    {8.15, FALSE, kdh_fake_flood, FLOOD_BYTES},
+    {8.16, FALSE, "\n", 0},
+    {8.17, FALSE, kdh_fake_rotate, 0},
+    {8.2, FALSE, PANIC, 0},
+    {12.0, FALSE, CSTART, 0},
+    {14.0, FALSE, CDONE, 0},
+    {14.1, FALSE, POWEROFF, 0},
+    {14.2, FALSE, NULL, 0},
+};
+
+static glong max_rss_kib(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+START_TEST(console_flood_without_newline_is_streamed)
+{
+	glong before = max_rss_kib();
+	g_auto(Played) p = play(NULL, flood_cycle, G_N_ELEMENTS(flood_cycle), &kdh_fake_ops_dump);
+
+	assert_verdict(&p, "PASS");
+	ck_assert_msg(has(p.r->warnings, "console flood: the guest wrote 300 MiB to its console"),
+	              "no flood warning");
+	ck_assert(has(p.r->warnings, "the console log was rotated 1 times by virtlogd"));
+	/* The 300 MiB line became one line cut at the limit. */
+	for (guint i = 0; i < p.r->serial_tail->len; i++)
+		ck_assert_uint_le(strlen(g_ptr_array_index(p.r->serial_tail, i)), 4096);
+	/* Bounded: far less than the flood (the fake's own 1 MiB writes and
+	 * the dump check included). */
+	ck_assert_int_lt(max_rss_kib() - before, 64 * 1024);
+}
+END_TEST
+
+/* virtlogd renames serial.log to serial.log.0 and starts a new one (at
+ * 2 MiB by default): the watch follows, in the middle of a phase and with
+ * markers written just before and just after, and the case passes. */
+static const KdhFakeLine rotating_cycle[] = {
+    {5.0, FALSE, BOOT, 0},
+    {5.0, FALSE, kdh_fake_rotate, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+    {8.1, FALSE, kdh_fake_rotate, 0},
+    {8.1, FALSE, "KDH: unknown-after-rotation\n", 0},
+    {8.2, FALSE, PANIC, 0},
+    {12.0, FALSE, CSTART, 0},
+    {12.0, FALSE, "half a ", 0},
+    {12.0, FALSE, kdh_fake_rotate, 0},
+    {12.1, FALSE, "line\n", 0},
+    {14.0, FALSE, CDONE, 0},
+    {14.1, FALSE, POWEROFF, 0},
+    {14.2, FALSE, NULL, 0},
+};
+
+START_TEST(console_rotation_is_followed)
+{
+	g_auto(Played) p =
+	    play(NULL, rotating_cycle, G_N_ELEMENTS(rotating_cycle), &kdh_fake_ops_dump);
+
+	assert_verdict(&p, "PASS");
+	assert_phases(&p, "disk boot crash capture shutdown retrieve-wait retrieve verify");
+	assert_ignored(&p, "'KDH: unknown-after-rotation': not a marker kdh knows");
+	/* A line split across two files is one line. */
+	ck_assert(has(p.r->serial_tail, "half a line"));
+	ck_assert(has(p.r->warnings, "the console log was rotated 3 times by virtlogd"));
+	/* The last part only is in serial.log, as virtlogd leaves it. */
+	ck_assert_str_eq(p.serial, "line\n" CDONE POWEROFF);
+}
+END_TEST
+
+/* Markers forged by a module or userspace: the whole capture announced
+ * right after the trigger, with no dump written.  A PASS rests on the dump
+ * alone: FAIL, and the rest of the forged lines change nothing. */
+static const KdhFakeLine forged_capture[] = {
+    {5.0, FALSE, BOOT, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=sysrq\n", 0},
+    {8.2, FALSE, CSTART CDONE POWEROFF, 0},
+    {8.3, FALSE, "KDH: capture-done rc=0 files=vmcore\n" CDONE POWEROFF, 0},
+    {8.4, FALSE, NULL, 0},
+};
+
+START_TEST(forged_capture_markers_do_not_pass)
+{
+	g_auto(Played) p =
+	    play(NULL, forged_capture, G_N_ELEMENTS(forged_capture), &kdh_fake_ops_nothing);
+
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "FAIL");
+	assert_reason(&p, "no dump on the guest disk (no dump folder in /var/crash)");
+	assert_ignored(&p, "'capture-done' was seen before");
+	ck_assert_uint_eq(kdh_fake_retrievals(), 1);
+}
+END_TEST
+
+/* An NMI case whose capture kernel and whose guest after the capture
+ * print every marker again, a trigger and a skip among them: one NMI, at
+ * the trigger's place, no skip, and the case passes on its dump. */
+static const KdhFakeLine forged_after_capture[] = {
+    {5.0, FALSE, BOOT, 0},
+    {8.0, FALSE, ARMED, 0},
+    {8.1, FALSE, "KDH: trigger type=nmi\n", 0},
+    {0.5, TRUE, "[    9.1] Kernel panic - not syncing: NMI: Not continuing\n", 0},
+    {3.0, TRUE, CSTART, 0},
+    {3.1, TRUE, BOOT ARMED "KDH: trigger type=nmi\nKDH: skip reason=forged\n", 0},
+    {4.0, TRUE, CDONE, 0},
+    {4.1, TRUE, "KDH: trigger type=nmi\nKDH: skip reason=forged\n" CSTART CDONE, 0},
+    {4.2, TRUE, POWEROFF, 0},
+    {4.3, TRUE, NULL, 0},
+};
+
+START_TEST(forged_markers_after_the_trigger_do_nothing)
+{
+	g_auto(Played) p = play("[crash]\ntrigger=nmi\n", forged_after_capture,
+	                        G_N_ELEMENTS(forged_after_capture), &kdh_fake_ops_dump);
+
+	ck_assert_uint_eq(kdh_fake_vm_log()->injected[KDH_VM_NMI], 1);
+	ck_assert_str_eq(kdh_verdict_name(p.r->verdict), "PASS");
+	assert_ignored(&p, "'trigger' was seen before");
+	assert_ignored(&p, "trigger nmi cannot be skipped");
+	assert_ignored(&p, "'capture-start' was seen before");
+	assert_ignored(&p, "'capture-done' was seen before");
+}
+END_TEST
+
 /* virtlogd rotates serial.log at 2 MiB: a guest that wrote 3 MiB before
  * its trigger and rotated twice is still read to the last marker, and the
  * result says where the console went.  Markers forged after the capture
@@ -559,6 +695,10 @@ Suite *cycle_suite(void)
 	tcase_add_test(tc, harness_step_error_is_error);
 	tcase_add_test(tc, invalid_utf8_console_gives_valid_json);
 	tcase_add_test(tc, console_flood_is_bounded);
+	tcase_add_test(tc, console_flood_without_newline_is_streamed);
+	tcase_add_test(tc, console_rotation_is_followed);
+	tcase_add_test(tc, forged_capture_markers_do_not_pass);
+	tcase_add_test(tc, forged_markers_after_the_trigger_do_nothing);
 	tcase_add_test(tc, rotated_console_is_followed);
 	tcase_add_test(tc, reservation_rotated_away_is_still_seen);
 	tcase_add_test(tc, flood_and_forged_capture_do_not_pass);
