@@ -42,6 +42,30 @@ static gboolean answers(const char *path)
 	return ok;
 }
 
+/* Runs ARGV (its program in PATH or /usr/sbin) to its end.  By
+ * g_spawn_sync, which waits with waitpid: this also runs in the suite's
+ * fixture, in Check's runner process, where GSubprocess (kdh_run) would
+ * start GLib's worker thread; every test forked after it would then wait
+ * for a child's exit that thread, absent from the fork, never reports. */
+static void run_here(const char *const *argv)
+{
+	g_autofree char *program = g_find_program_in_path(argv[0]);
+	g_autofree char *sbin = g_build_filename("/usr/sbin", argv[0], NULL);
+	g_autoptr(GPtrArray) args = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	int status = -1;
+
+	g_ptr_array_add(args, program ? program : sbin);
+	for (guint i = 1; argv[i]; i++)
+		g_ptr_array_add(args, (gpointer)argv[i]);
+	g_ptr_array_add(args, NULL);
+	ck_assert_msg(g_spawn_sync(NULL, (char **)args->pdata, NULL,
+	                           G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+	                           NULL, NULL, NULL, &status, &error),
+	              "%s: %s", argv[0], error ? error->message : "");
+	ck_assert_msg(g_spawn_check_wait_status(status, NULL), "%s failed", argv[0]);
+}
+
 /* Starts DAEMON as kdh does when SOCK does not answer, and waits for it. */
 static void start_daemon(const char *daemon, const char *sock)
 {
@@ -49,7 +73,7 @@ static void start_daemon(const char *daemon, const char *sock)
 
 	if (answers(sock))
 		return;
-	ck_assert(kdh_run(argv, NULL, NULL, NULL));
+	run_here(argv);
 	for (int i = 0; i < 100 && !answers(sock); i++)
 		g_usleep(G_USEC_PER_SEC / 10);
 	ck_assert_msg(answers(sock), "%s does not answer", daemon);
@@ -128,7 +152,7 @@ static void suite_teardown(void)
 		g_auto(GStrv) f = g_strsplit(lines[i], " ", 3);
 		if (g_strv_length(f) >= 2 && g_str_has_prefix(f[1], parent)) {
 			const char *umount[] = {"umount", f[1], NULL};
-			kdh_run(umount, NULL, NULL, NULL);
+			run_here(umount);
 		}
 	}
 	restore_daemons();
