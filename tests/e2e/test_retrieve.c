@@ -719,10 +719,19 @@ Suite *retrieve_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hostile_names_stay_inside);
 	tcase_add_test(tc, hostile_layouts_fail_clearly);
-	tcase_add_test(tc, empty_var_crash_is_no_crash);
-	tcase_add_test(tc, settings_written_and_file_dump_fetched);
 	tcase_add_test(tc, batch_gives_each_disk_its_own_outcome);
 	tcase_add_test(tc, batch_cancelled_during_launch);
+	suite_add_tcase(s, tc);
+
+	/* Paths the end-to-end suites also take (faults_e2e's cases without a
+	 * dump; the distro workflows' arch-wiki file dump, in check-full):
+	 * 2.5 min of appliance launches, in make check-full. */
+	tc = tcase_create("libguestfs-more");
+	tcase_set_tags(tc, "e2e slow");
+	tcase_set_timeout(tc, 600);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, empty_var_crash_is_no_crash);
+	tcase_add_test(tc, settings_written_and_file_dump_fetched);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("million");
