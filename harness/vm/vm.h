@@ -194,4 +194,133 @@ guint64 kdh_memory_budget(const KdhHostCapacity *host);
  * how. */
 guint kdh_jobs_choose(const KdhHostCapacity *host, guint64 footprint, char **why);
 
+/* ---- hosts: the libvirt connections a run spreads its cases over (hosts.c) ---- */
+
+/* One host a run may use, as --connect or a hosts file line names it. */
+typedef struct {
+	char *uri;       /* the libvirt URI */
+	guint jobs;      /* VMs at once there; 0: what the host allows */
+	char *pool;      /* a storage pool of that host kdh uses as it is, or NULL */
+	char *pool_path; /* the folder kdh makes its own pool in, or NULL (the default) */
+	char *where;     /* "FILE:LINE" of a hosts file line, or NULL */
+} KdhHostSpec;
+
+void kdh_host_spec_free(KdhHostSpec *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhHostSpec, kdh_host_spec_free)
+
+/* Parses a hosts file's TEXT (PATH names it in messages): one host a line,
+ * "URI [jobs=N] [pool=NAME] [pool-path=/ABSOLUTE/FOLDER]", '#' starting a
+ * comment, blank lines ignored.  Strict: an unknown key, a number that is
+ * not 1..256, a relative pool-path, pool and pool-path together, a URI
+ * twice, a line over 4096 bytes, text that is not UTF-8, a file with no
+ * host: an error naming PATH:LINE.  Returns KdhHostSpec*, in file order. */
+GPtrArray *kdh_hosts_parse(const char *text, const char *path, GError **error);
+
+/* Reads and parses the hosts file PATH (at most 1 MiB). */
+GPtrArray *kdh_hosts_load(const char *path, GError **error);
+
+/* $XDG_CONFIG_HOME/kdh/hosts (~/.config/kdh/hosts).  Caller frees. */
+char *kdh_hosts_default_file(void);
+
+/* Whether URI reaches a hypervisor through a network transport or on
+ * another machine (a host part, or a "+ssh", "+tcp", "+tls", "+libssh"...
+ * transport): its files must travel through libvirt's storage API, since
+ * this machine's paths mean nothing there.  qemu:///system and
+ * qemu:///session are local; qemu+ssh://root@127.0.0.1/system is remote. */
+gboolean kdh_uri_is_remote(const char *uri);
+
+/* URI as shown in reports and verdict.json: no password, no query (a
+ * keyfile= or command= parameter says nothing about where a case ran).
+ * Caller frees. */
+char *kdh_uri_label(const char *uri);
+
+/* A host's cores and memory asked through libvirt (virNodeGetInfo,
+ * virNodeGetMemoryStats: available = free + buffers + cached); load 0,
+ * libvirt has no load average to give. */
+gboolean kdh_node_capacity(const char *uri, KdhHostCapacity *out, GError **error);
+
+/* Where a run stands on one host, for kdh_place. */
+typedef struct {
+	const char *label;
+	guint slots;     /* VMs at once */
+	guint64 budget;  /* memory its VMs may take together; 0: no limit */
+	guint running;   /* VMs running there now */
+	guint64 used;    /* their footprints */
+	gboolean lost;   /* its connection died: nothing more goes there */
+} KdhPlaceHost;
+
+#define KDH_PLACE_WAIT  (-1) /* no host has room now; one will when VMs end */
+#define KDH_PLACE_NEVER (-2) /* no host that is not lost can ever hold it */
+
+/* The host of HOSTS (N) to start a VM of FOOTPRINT on now: among those not
+ * lost with a free slot and the memory, the least busy (running/slots),
+ * the first listed on a tie; KDH_PLACE_WAIT or KDH_PLACE_NEVER. */
+int kdh_place(const KdhPlaceHost *hosts, guint n, guint64 footprint);
+
+/* The host not lost whose budget is largest (the first on a tie), or -1;
+ * an error naming it says what the largest host holds. */
+int kdh_place_largest(const KdhPlaceHost *hosts, guint n);
+
+/* ---- a remote host's storage: files travel through libvirt (remote.c) ---- */
+
+/* One host's storage pool, reached through its own connection.  Every
+ * function may be called from several threads at once. */
+typedef struct KdhRemote KdhRemote;
+
+/* Opens URI and its pool: POOL when named (it must exist and run), else
+ * kdh's own dir pool at POOL_PATH (default /var/lib/libvirt/kdh), made
+ * transient (nothing defined on the host; a second run finds it running,
+ * and a host restarted since gets it made again over the same folder,
+ * whose volumes are the cache). */
+KdhRemote *kdh_remote_open(const char *uri, const char *pool, const char *pool_path,
+                           GError **error);
+void kdh_remote_free(KdhRemote *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhRemote, kdh_remote_free)
+
+/* The pool's folder on the host. */
+const char *kdh_remote_pool_path(const KdhRemote *r);
+
+/* The volume name of a file whose content has SHA256 (64 hex digits) and
+ * whose name is BASENAME: "kdh-<the first 32 digits>-<BASENAME>", BASENAME
+ * cut to 64 bytes and every byte but [A-Za-z0-9._-] made '_'.  NULL when
+ * SHA256 is not 64 lowercase hex digits. */
+char *kdh_remote_volume_name(const char *sha256, const char *basename);
+
+/* LOCAL on the host, uploaded once (sparse) and cached there by content:
+ * returns the volume's path.  With BACKING (the path on the host of the
+ * volume LOCAL's backing file became), LOCAL is a qcow2 whose backing
+ * reference is rewritten to BACKING in a copy first, so the host never
+ * follows a path of this machine.  An upload cut short never counts as
+ * cached.  *UPLOADED (may be NULL) gets the bytes sent (0: cached). */
+char *kdh_remote_upload(KdhRemote *r, const char *local, const char *backing,
+                        guint64 *uploaded, GError **error);
+
+/* A fresh qcow2 volume NAME over the volume at BACKING, made on the host;
+ * its path. */
+char *kdh_remote_overlay(KdhRemote *r, const char *name, const char *backing, GError **error);
+
+/* A copy of the volume at FROM as NAME, made on the host (no transfer);
+ * its path. */
+char *kdh_remote_clone(KdhRemote *r, const char *from, const char *name, GError **error);
+
+/* Downloads the volume at PATH into the new file LOCAL, holes kept as
+ * holes; *BYTES (may be NULL) gets the data bytes that travelled. */
+gboolean kdh_remote_download(KdhRemote *r, const char *path, const char *local,
+                             guint64 *bytes, GError **error);
+
+/* Deletes the volume at PATH; TRUE when it is gone (or was). */
+gboolean kdh_remote_delete(KdhRemote *r, const char *path, GError **error);
+
+/* The name prefix of a case's own volumes: "case-<domain name>.<what>". */
+#define KDH_REMOTE_CASE_PREFIX "case-"
+
+/* Deletes the case volumes (KDH_REMOTE_CASE_PREFIX) whose domain no longer
+ * exists on the host and that were last changed MIN_AGE seconds ago or
+ * more: what a killed run or a lost host left.  Returns how many. */
+guint kdh_remote_sweep(KdhRemote *r, gint64 min_age);
+
+/* Rewrites the backing reference of the qcow2 PATH to BACKING (a qcow2),
+ * the data untouched (qemu-img rebase -u). */
+gboolean kdh_qcow2_set_backing(const char *path, const char *backing, GError **error);
+
 #endif
