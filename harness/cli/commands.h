@@ -75,9 +75,11 @@ typedef struct {
 	char *cache;      /* --cache DIR */
 	char *images;     /* --images DIR */
 	char *accel;      /* --accel auto|kvm|tcg */
-	char *uri;        /* --connect URI */
+	char **connect;   /* --connect URI, each time given */
+	char *hosts;      /* --hosts FILE */
 	char *keep_dumps; /* --keep-dumps failed|always|never */
 	gint jobs;        /* --jobs N */
+	gint jobs_per_host; /* --jobs-per-host N */
 	gboolean keep_disk;
 } KdhRunnerOptions;
 
@@ -94,6 +96,42 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhRunnerOptions, kdh_runner_options_clear)
 gboolean kdh_cli_parse_run(const char *command, const char *summary, const GOptionEntry *own,
                            KdhRunnerOptions *runner, KdhSelectOptions *select, int *argc,
                            char ***argv);
+
+/* ---- the hosts a session spreads its cases over (hosts.c) ---- */
+
+/* The libvirt hosts O names: each --connect, else the lines of --hosts
+ * FILE, else those of the default hosts file when it exists
+ * (kdh_hosts_default_file), else the one default URI
+ * (kdh_libvirt_default_uri).  KdhHostSpec*; NULL with the reason said
+ * (exit KDH_EXIT_USAGE). */
+GPtrArray *kdh_cli_hosts(const char *command, const KdhRunnerOptions *o);
+
+/* Whether SPECS (kdh_cli_hosts) is one host whose files are this
+ * machine's: the run needs none of what several hosts do. */
+gboolean kdh_cli_hosts_single_local(GPtrArray *specs);
+
+/* The hosts of a run over several (or remote) hosts, ready for
+ * KdhRunContext.hosts. */
+typedef struct {
+	KdhRunHost *hosts;
+	guint n;
+} KdhCliHosts;
+
+void kdh_cli_hosts_free(KdhCliHosts *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCliHosts, kdh_cli_hosts_free)
+
+/* Asks each host of SPECS what it holds (this machine: cores, load and
+ * memory; another: through libvirt) and chooses its jobs for guests of
+ * FOOTPRINT (a host's jobs= line, else JOBS_PER_HOST, else what it
+ * allows); one line a host says it.  NULL with the reason said. */
+KdhCliHosts *kdh_cli_hosts_measure(const char *command, GPtrArray *specs, guint64 footprint,
+                                   guint jobs_per_host);
+
+/* Makes each host of H usable: libvirt prepared (kdh_libvirt_prepare),
+ * a remote host's pool opened (kdh_remote_open) and what killed runs or
+ * lost hosts left there deleted (kdh_remote_sweep).  FALSE with the
+ * reason said. */
+gboolean kdh_cli_hosts_open(const char *command, KdhCliHosts *h, GPtrArray *specs);
 
 typedef struct KdhSession KdhSession;
 

@@ -38,6 +38,8 @@ struct KdhSession {
 	KdhRunContext ctx;
 	char *accel_opt;
 	char *cache, *images, *uri, *run_id, *run_dir;
+	GPtrArray *specs;   /* KdhHostSpec*: the hosts named */
+	KdhCliHosts *hosts; /* several (or remote) hosts, else NULL: the one URI */
 	KdhVmRunDir *vm_dir;
 	KdhPrepared *prepared;
 	gboolean kernels_seen; /* the accelerator chosen, the folder proven writable */
@@ -63,12 +65,19 @@ GOptionEntry *kdh_runner_option_entries(KdhRunnerOptions *o)
 	     "guest recipes (default: the source tree's images/)", "DIR"},
 	    {"accel", 0, 0, G_OPTION_ARG_STRING, &o->accel,
 	     "auto (default), kvm (refused where the probe finds KVM broken) or tcg", "ACCEL"},
-	    {"connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
-	     "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system for root, "
-	     "qemu:///session for other users)",
+	    {"connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &o->connect,
+	     "libvirt URI; give it again for each host the cases are spread over "
+	     "(default: the hosts file, else $LIBVIRT_DEFAULT_URI, else qemu:///system for "
+	     "root, qemu:///session for other users)",
 	     "URI"},
+	    {"hosts", 0, 0, G_OPTION_ARG_FILENAME, &o->hosts,
+	     "the hosts, one a line: URI [jobs=N] [pool=NAME] [pool-path=DIR] (default: "
+	     "~/.config/kdh/hosts when it exists)",
+	     "FILE"},
 	    {"jobs", 'j', 0, G_OPTION_ARG_INT, &o->jobs,
 	     "VMs at once (default: one per free core, as free memory allows)", "N"},
+	    {"jobs-per-host", 0, 0, G_OPTION_ARG_INT, &o->jobs_per_host,
+	     "VMs at once on each host (default: what each host allows)", "N"},
 	    {"keep-disk", 0, 0, G_OPTION_ARG_NONE, &o->keep_disk,
 	     "keep each case's guest disk in its results folder", NULL},
 	    {"keep-dumps", 0, 0, G_OPTION_ARG_STRING, &o->keep_dumps,
@@ -107,7 +116,8 @@ void kdh_runner_options_clear(KdhRunnerOptions *o)
 	g_clear_pointer(&o->cache, g_free);
 	g_clear_pointer(&o->images, g_free);
 	g_clear_pointer(&o->accel, g_free);
-	g_clear_pointer(&o->uri, g_free);
+	g_clear_pointer(&o->connect, g_strfreev);
+	g_clear_pointer(&o->hosts, g_free);
 	g_clear_pointer(&o->keep_dumps, g_free);
 }
 
@@ -129,6 +139,17 @@ static gboolean parse_keep_dumps(const char *text, KdhKeepDumps *out)
 		}
 	}
 	return FALSE;
+}
+
+/* What the largest guest of CASES takes from a host. */
+static guint64 largest_footprint(GPtrArray *cases)
+{
+	guint64 largest = 0;
+
+	for (guint i = 0; i < cases->len; i++)
+		largest = MAX(largest,
+		              kdh_guest_footprint(((const KdhCase *)g_ptr_array_index(cases, i))->memory));
+	return largest;
 }
 
 /* The number of VMs at once (ASKED, or what the host allows) and the
@@ -197,8 +218,22 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 		g_printerr("%s: --accel must be auto, kvm or tcg\n", command);
 		return NULL;
 	}
-	if (o->jobs < 0 || o->jobs > 256) {
-		g_printerr("%s: --jobs must be 1 to 256\n", command);
+	if (o->jobs < 0 || o->jobs > 256 || o->jobs_per_host < 0 || o->jobs_per_host > 256) {
+		g_printerr("%s: --jobs and --jobs-per-host must be 1 to 256\n", command);
+		return NULL;
+	}
+	g_autoptr(GPtrArray) specs = kdh_cli_hosts(command, o);
+	g_autoptr(KdhCliHosts) hosts = NULL;
+	if (!specs)
+		return NULL;
+	if (!kdh_cli_hosts_single_local(specs) && o->jobs) {
+		g_printerr("%s: --jobs counts the VMs of one host: with several, or a remote "
+		           "one, give --jobs-per-host or jobs= in the hosts file\n",
+		           command);
+		return NULL;
+	}
+	if (kdh_cli_hosts_single_local(specs) && o->jobs_per_host) {
+		g_printerr("%s: --jobs-per-host is for several hosts: give --jobs\n", command);
 		return NULL;
 	}
 	if (!parse_keep_dumps(o->keep_dumps, &keep_dumps)) {
@@ -206,9 +241,19 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 		return NULL;
 	}
 	/* An empty shard starts nothing: no jobs to choose. */
-	if (cases->len &&
+	if (cases->len && kdh_cli_hosts_single_local(specs) &&
 	    (*status = choose_jobs(command, cases, (guint)o->jobs, &jobs, &budget)) != KDH_EXIT_OK)
 		return NULL;
+	if (cases->len && !kdh_cli_hosts_single_local(specs)) {
+		g_print("kdh: %u case%s over %u host%s\n", cases->len, cases->len == 1 ? "" : "s",
+		        specs->len, specs->len == 1 ? "" : "s");
+		hosts = kdh_cli_hosts_measure(command, specs, largest_footprint(cases),
+		                              (guint)o->jobs_per_host);
+		if (!hosts) {
+			*status = KDH_EXIT_ERROR;
+			return NULL;
+		}
+	}
 
 	s = g_new0(KdhSession, 1);
 	s->command = g_strdup(command);
@@ -221,7 +266,9 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 		return NULL;
 	}
 	s->images = o->images ? g_strdup(o->images) : kdh_cli_images_dir();
-	s->uri = o->uri ? g_strdup(o->uri) : kdh_libvirt_default_uri();
+	s->uri = g_strdup(((const KdhHostSpec *)g_ptr_array_index(specs, 0))->uri);
+	s->specs = g_steal_pointer(&specs);
+	s->hosts = g_steal_pointer(&hosts);
 	s->run_id = kdh_run_id();
 	/* libvirt needs absolute paths for the disk and the serial log. */
 	abs = g_canonicalize_filename(o->results ? o->results : "results", NULL);
@@ -252,6 +299,10 @@ KdhSession *kdh_session_new(const char *command, const KdhRunnerOptions *o, GPtr
 	    .memory_budget = budget,
 	    .cancelled = &cancelled,
 	};
+	if (s->hosts) {
+		s->ctx.hosts = s->hosts->hosts;
+		s->ctx.n_hosts = s->hosts->n;
+	}
 	*status = KDH_EXIT_OK;
 	return s;
 }
@@ -278,6 +329,9 @@ void kdh_session_free(KdhSession *s)
 	g_free(s->cache);
 	g_free(s->images);
 	g_free(s->uri);
+	kdh_cli_hosts_free(s->hosts);
+	if (s->specs)
+		g_ptr_array_unref(s->specs);
 	g_free(s->run_id);
 	g_free(s->run_dir);
 	g_free(s->started_at);
@@ -401,12 +455,15 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 		return KDH_EXIT_OK;
 	/* First: a libvirt that cannot be reached is said before any build. */
 	if (!s->libvirt_ready) {
-		if (!kdh_libvirt_prepare(s->uri, &started, &error)) {
+		if (s->hosts) {
+			if (!kdh_cli_hosts_open(s->command, s->hosts, s->specs))
+				return KDH_EXIT_ERROR;
+		} else if (!kdh_libvirt_prepare(s->uri, &started, &error)) {
 			g_printerr("%s: %s\n", s->command, error->message);
 			return KDH_EXIT_ERROR;
-		}
-		if (started)
+		} else if (started) {
 			g_print("kdh: started %s (they were not running)\n", started);
+		}
 		s->libvirt_ready = TRUE;
 	}
 	if (!kdh_run_prepare_kernels(&s->ctx, s->prepared, cases, &error)) {

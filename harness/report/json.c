@@ -82,6 +82,9 @@ JsonNode *kdh_result_to_json(const KdhResult *r)
 	json_builder_end_array(b);
 	add_double(b, "total_seconds", total);
 	kdh_json_add_string(b, "acceleration", r->accel);
+	kdh_json_add_string(b, "host", r->host);
+	add_int_or_null(b, "uploaded_bytes", r->uploaded_bytes, -1);
+	add_int_or_null(b, "downloaded_bytes", r->downloaded_bytes, -1);
 	json_builder_set_member_name(b, "kernel");
 	json_builder_begin_object(b);
 	kdh_json_add_string(b, "ref", r->kernel_ref);

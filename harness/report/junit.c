@@ -205,6 +205,7 @@ static void x_testcase(Xml *x, const char *classname, JsonObject *c)
 	static const char *const props[][2] = {
 	    {"verdict", "verdict"},         {"kernel.release", "kernel.release"},
 	    {"kernel.ref", "kernel.ref"},   {"accel", "acceleration"},
+	    {"host", "host"},
 	    {"dump.format", "dump.format"}, {"crashkernel", "asked.crashkernel"},
 	    {"phase", "failed_phase"},      {"started_at", "started_at"},
 	};

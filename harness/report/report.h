@@ -99,6 +99,12 @@ typedef struct {
 	char *started_at;  /* ISO 8601 UTC, when the case started (kdh_timestamp_now) */
 	char *kdh_version; /* kdh_version() of the kdh that ran it */
 	char *accel;
+	/* The libvirt host the case's VM ran on (kdh_uri_label), or NULL when
+	 * none was given one; what its files cost to move there and back
+	 * (bytes; -1: they did not travel: a local host). */
+	char *host;
+	gint64 uploaded_bytes;
+	gint64 downloaded_bytes;
 	char *kernel_ref;
 	char *kernel_release;
 	char *kernel_package;

@@ -49,6 +49,8 @@ KdhResult *kdh_result_new(const char *case_name)
 	r->case_name = g_strdup(case_name);
 	r->verdict = KDH_VERDICT_PASS;
 	r->dump_level = -1;
+	r->uploaded_bytes = -1;
+	r->downloaded_bytes = -1;
 	r->asked.dump_level = -1;
 	r->asked.cpu = -1;
 	r->readiness.reserved_mb = -1;
@@ -94,6 +96,7 @@ void kdh_result_free(KdhResult *r)
 	g_free(r->started_at);
 	g_free(r->kdh_version);
 	g_free(r->accel);
+	g_free(r->host);
 	g_free(r->kernel_ref);
 	g_free(r->kernel_release);
 	g_free(r->kernel_package);

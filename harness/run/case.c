@@ -12,7 +12,7 @@
 #define VERDICT_FILE "verdict.json"
 #define SERIAL_FILE  "serial.log"
 const char *const kdh_job_reserved_names[] = {
-    VERDICT_FILE, SERIAL_FILE, KDH_DISK_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
+    VERDICT_FILE, SERIAL_FILE, KDH_DISK_FILE, KDH_DOMAIN_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
 
 /* The guest's dump folder name is guest-written: shown as text, bounded. */
 #define CRASH_DIR_TEXT_MAX 512
@@ -244,6 +244,7 @@ void kdh_job_free(KdhJob *j)
 	g_free(j->vm_dir);
 	g_free(j->disk);
 	g_free(j->layer);
+	g_free(j->remote_disk);
 	kdh_console_evidence_clear(&j->console);
 	g_free(j);
 }
@@ -264,9 +265,42 @@ static char *domain_name(const KdhCase *c, const char *dir)
 	return g_strdup_printf("kdh-%d-%.12s-%.60s", (int)getpid(), hash, c->name);
 }
 
+/* A step failed on J's host with ERROR: a host out of reach takes no more
+ * cases. */
+static void host_step_failed(const KdhRunContext *ctx, KdhJob *j, const GError *error)
+{
+	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST)) {
+		j->host_lost = TRUE;
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "host lost (%s): %s", j->host->label,
+		                error->message);
+		return;
+	}
+	step_failed(ctx, j->r, error);
+}
+
+/* J's overlay on its remote host, and what it boots there (REMOTE). */
+static gboolean make_remote_disk(const KdhRunContext *ctx, KdhJob *j, const char *domain,
+                                 KdhRemoteBoot *remote)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 start = ctx->ops->now();
+	guint64 sent = 0;
+
+	kdh_run_enter_phase(ctx, j->r, "upload");
+	if (!kdh_job_remote_prepare(j, domain, remote, &sent, &error) || kdh_run_cancelled(ctx)) {
+		host_step_failed(ctx, j, error);
+		return FALSE;
+	}
+	add_phase(ctx, j->r, "upload", start);
+	j->r->uploaded_bytes = (gint64)sent;
+	return TRUE;
+}
+
 /* The case's folders and overlay disk (over its settings layer when its
- * image kind takes settings); FALSE with the verdict set. */
-static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
+ * image kind takes settings), on its remote host when it has one (what it
+ * boots there in REMOTE); FALSE with the verdict set. */
+static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j, const char *domain,
+                          KdhRemoteBoot *remote)
 {
 	g_autoptr(GError) error = NULL;
 	gint64 start;
@@ -290,12 +324,45 @@ static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j)
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
 		return FALSE;
 	}
+	if (j->host->remote)
+		return make_remote_disk(ctx, j, domain, remote);
 	if (!ctx->ops->overlay(ctx, j->layer ? j->layer : j->base, j->disk, &error) ||
 	    kdh_run_cancelled(ctx)) {
 		step_failed(ctx, j->r, error);
 		return FALSE;
 	}
 	add_phase(ctx, j->r, "disk", start);
+	return TRUE;
+}
+
+/* The watch said the connection died: over several hosts (or a remote
+ * one) that is the host lost, said first. */
+static void host_lost_reason(const KdhRunContext *ctx, KdhJob *j)
+{
+	char *first;
+
+	if (!ctx->n_hosts || !j->r->reasons->len)
+		return;
+	first = g_ptr_array_index(j->r->reasons, 0);
+	j->r->reasons->pdata[0] = g_strdup_printf("host lost (%s): %s", j->host->label, first);
+	g_free(first);
+}
+
+/* A remote case's overlay brought home for the retrieval; FALSE with the
+ * verdict set. */
+static gboolean fetch_remote_disk(const KdhRunContext *ctx, KdhJob *j)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 start = ctx->ops->now();
+	guint64 bytes = 0;
+
+	kdh_run_enter_phase(ctx, j->r, "download");
+	if (!kdh_job_remote_fetch(j, &bytes, &error)) {
+		host_step_failed(ctx, j, error);
+		return FALSE;
+	}
+	add_phase(ctx, j->r, "download", start);
+	j->r->downloaded_bytes = (gint64)bytes;
 	return TRUE;
 }
 
@@ -311,7 +378,9 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	g_autofree char *serial = g_build_filename(j->dir, SERIAL_FILE, NULL);
 	g_autofree char *cmdline = NULL;
 	g_autofree char *dom_name = domain_name(j->c, j->dir);
+	g_autofree char *xml = g_build_filename(j->dir, KDH_DOMAIN_FILE, NULL);
 	g_autoptr(GError) error = NULL;
+	g_auto(KdhRemoteBoot) remote = {0};
 	KdhVm *vm;
 
 	if (!kdh_job_start(j)) {
@@ -328,10 +397,10 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 		return FALSE;
 	}
 	cmdline = kdh_image_kind_find(j->c->image)->cmdline(j->c, j->img);
-	if (!make_disk(ctx, j))
+	if (!make_disk(ctx, j, dom_name, &remote))
 		return FALSE;
 	KdhVmConfig cfg = {
-	    .uri = ctx->uri,
+	    .uri = j->host->uri,
 	    .name = dom_name,
 	    .memory = j->c->memory,
 	    .cpus = j->c->cpus,
@@ -344,12 +413,25 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	    .serial_log = serial,
 	    .dir = j->vm_dir,
 	    .accel = ctx->accel,
+	    .xml_copy = xml,
 	};
+	if (j->host->remote) {
+		cfg.remote = j->host->remote;
+		cfg.kernel = remote.kernel;
+		cfg.initrd = remote.initrd;
+		cfg.disk = j->remote_disk;
+		cfg.disk_base = remote.base;
+		cfg.disk_base_backing = remote.base_backing;
+	}
 	if (kdh_run_cancelled(ctx) || !(vm = ctx->backend->start(&cfg, &error))) {
-		step_failed(ctx, j->r, error);
+		host_step_failed(ctx, j, error);
 		return FALSE;
 	}
 	kdh_watch_vm(ctx, j->c, j->r, vm, serial, &j->console);
+	if (j->console.connection_lost) {
+		j->host_lost = TRUE;
+		host_lost_reason(ctx, j);
+	}
 	if (j->console.skip_reason) {
 		kdh_result_fail(j->r, KDH_VERDICT_SKIP, "%s", j->console.skip_reason);
 		return FALSE;
@@ -357,8 +439,10 @@ gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j)
 	if (j->console.booted_release && !g_str_equal(j->console.booted_release, j->k->release))
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "the guest booted %s, not %s",
 		                j->console.booted_release, j->k->release);
-	return j->r->verdict != KDH_VERDICT_TIMEOUT && j->r->verdict != KDH_VERDICT_ERROR &&
-	       !kdh_run_cancelled(ctx);
+	if (j->r->verdict == KDH_VERDICT_TIMEOUT || j->r->verdict == KDH_VERDICT_ERROR ||
+	    kdh_run_cancelled(ctx))
+		return FALSE;
+	return !j->host->remote || fetch_remote_disk(ctx, j);
 }
 
 void kdh_job_judge(const KdhRunContext *ctx, KdhJob *j, KdhRetrieval *ret, double share,
@@ -470,7 +554,15 @@ void kdh_job_finish(const KdhRunContext *ctx, KdhJob *j)
 
 	if (!j->started)
 		return;
+	if (j->remote_disk && ctx->keep_disk && !kdh_job_remote_fetch(j, NULL, &error)) {
+		g_ptr_array_add(j->r->reasons,
+		                g_strdup_printf("the guest's disk is not kept: %s", error->message));
+		g_clear_error(&error);
+	}
+	kdh_job_remote_drop(j);
 	keep_or_remove_vm_files(ctx, j);
+	if (j->host)
+		j->r->host = g_strdup(j->host->label);
 	drop_dump(ctx, j->r);
 	if (!kdh_report_write_json(j->r, verdict_path, &error)) {
 		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "writing %s: %s", verdict_path,

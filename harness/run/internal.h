@@ -6,6 +6,17 @@
 #include "run/run.h"
 #include "verdict/verdict.h"
 
+/* What a run has put on one remote host: the volume each of this
+ * machine's files became there, uploaded once per run (and cached there
+ * across runs by content). */
+typedef struct {
+	GMutex lock;
+	GHashTable *volumes; /* "<local path>\n<backing volume or ''>" -> the volume's path */
+} KdhHostFiles;
+
+void kdh_host_files_init(KdhHostFiles *f);
+void kdh_host_files_clear(KdhHostFiles *f);
+
 /* One case on its way through a run. */
 typedef struct {
 	const KdhCase *c;
@@ -29,6 +40,10 @@ typedef struct {
 	gint64 started_unix; /* when its guest part started (KdhRunOps.wall) */
 	gint64 queued_at;    /* when it joined the retrieval queue */
 	guint64 footprint;   /* what its VM takes from the host */
+	const KdhRunHost *host; /* where its VM runs, once placed */
+	KdhHostFiles *host_files; /* what the run put on HOST, when remote */
+	char *remote_disk;        /* its overlay on a remote host, until fetched */
+	gboolean host_lost;       /* its host's connection died under it */
 } KdhJob;
 
 /* A job for case C in the run of CTX, with what P made for it. */
@@ -44,6 +59,33 @@ gboolean kdh_job_start(KdhJob *j);
  * TRUE when the guest's disk is to be read (kdh_job_judge next); FALSE
  * when the case's verdict is already decided (kdh_job_finish next). */
 gboolean kdh_job_run_guest(const KdhRunContext *ctx, KdhJob *j);
+
+/* ---- a case on a remote host (remote.c) ---- */
+
+/* The paths on J's remote host of what its VM boots. */
+typedef struct {
+	char *kernel, *initrd;
+	char *base;         /* the top of its disk's backing chain */
+	char *base_backing; /* the file below BASE, or NULL */
+} KdhRemoteBoot;
+
+void kdh_remote_boot_clear(KdhRemoteBoot *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KdhRemoteBoot, kdh_remote_boot_clear)
+
+/* Puts what J's VM boots on its remote host (uploads each file the run has
+ * not put there yet; the host's cache may spare the bytes) and makes J's
+ * overlay there (J->remote_disk, named after DOMAIN).  *UPLOADED gets the
+ * bytes sent. */
+gboolean kdh_job_remote_prepare(KdhJob *j, const char *domain, KdhRemoteBoot *out,
+                                guint64 *uploaded, GError **error);
+
+/* Brings J's overlay home to J->disk (sparse), backed by this machine's
+ * copy of its chain, and deletes it on the host.  *BYTES gets the bytes
+ * that travelled. */
+gboolean kdh_job_remote_fetch(KdhJob *j, guint64 *bytes, GError **error);
+
+/* Deletes J's overlay on its host if it is still there. */
+void kdh_job_remote_drop(KdhJob *j);
 
 /* Judges the case from its retrieved disk (RET, after KdhRunOps.retrieve)
  * and what its console showed; SHARE is its part of the appliance's

@@ -20,57 +20,94 @@ typedef struct {
 	KdhJob **jobs; /* one per case, in order */
 	guint n;
 	GMutex lock;
-	GCond changed;  /* a slot, memory or a queued disk became free/available */
-	guint next;     /* the next case to start */
-	guint64 memory; /* footprints of the VMs running now */
-	guint running;  /* VMs running now */
+	GCond changed; /* a slot, memory or a queued disk became free/available */
+	guint next;    /* the next case to start */
+	/* The hosts (the context's, or its one URI): where each stands, and
+	 * what the run put on each. */
+	KdhRunHost *hosts;
+	KdhPlaceHost *places;
+	KdhHostFiles *files;
+	guint n_hosts;
+	char *label; /* the one URI's, without the context's hosts */
+	guint running;  /* VMs running now, on every host */
 	GQueue queue;   /* KdhJob* waiting for the retriever */
 	guint workers;  /* workers still taking cases */
 } Run;
 
-/* Waits until the run's memory holds J's VM beside those running, and
- * takes it; FALSE when the run was cancelled meanwhile, or when J could
+/* Why J fits on no host of RUN (the lock is held). */
+static char *fits_nowhere(Run *run, const KdhJob *j)
+{
+	int big = kdh_place_largest(run->places, run->n_hosts);
+	g_autoptr(GString) lost = g_string_new(NULL);
+
+	if (big < 0) {
+		for (guint i = 0; i < run->n_hosts; i++)
+			g_string_append_printf(lost, "%s%s", i ? ", " : "", run->hosts[i].label);
+		return g_strdup_printf("no host is left to run it: %s %s lost", lost->str,
+		                       run->n_hosts == 1 ? "was" : "were all");
+	}
+	if (run->n_hosts == 1)
+		return g_strdup_printf("the guest needs %" G_GUINT64_FORMAT
+		                       " MiB with QEMU, the host's free memory holds %" G_GUINT64_FORMAT
+		                       " MiB",
+		                       j->footprint >> 20, run->places[big].budget >> 20);
+	return g_strdup_printf("the guest needs %" G_GUINT64_FORMAT
+	                       " MiB with QEMU, more than any host holds: the largest, %s, "
+	                       "holds %" G_GUINT64_FORMAT " MiB",
+	                       j->footprint >> 20, run->hosts[big].label,
+	                       run->places[big].budget >> 20);
+}
+
+/* Waits until a host holds J's VM beside those running there, and takes
+ * its room; FALSE when the run was cancelled meanwhile, or when J could
  * never fit (its verdict says why). */
 static gboolean admit(Run *run, KdhJob *j)
 {
 	const KdhRunContext *ctx = run->ctx;
-	guint64 budget = ctx->memory_budget;
-	gboolean ok;
+	g_autofree char *why = NULL;
+	int at = KDH_PLACE_WAIT;
 
 	g_mutex_lock(&run->lock);
-	while (!kdh_run_cancelled(ctx) && budget && run->running &&
-	       run->memory + j->footprint > budget) {
+	while (!kdh_run_cancelled(ctx) &&
+	       (at = kdh_place(run->places, run->n_hosts, j->footprint)) == KDH_PLACE_WAIT) {
 		gint64 until = g_get_monotonic_time() + G_USEC_PER_SEC / 5;
 		g_cond_wait_until(&run->changed, &run->lock, until);
 	}
-	ok = !kdh_run_cancelled(ctx) && !(budget && j->footprint > budget);
-	if (ok) {
-		run->memory += j->footprint;
+	if (kdh_run_cancelled(ctx)) {
+		at = KDH_PLACE_WAIT;
+	} else if (at == KDH_PLACE_NEVER) {
+		why = fits_nowhere(run, j);
+	} else {
+		run->places[at].used += j->footprint;
+		run->places[at].running++;
 		run->running++;
+		j->host = &run->hosts[at];
+		j->host_files = &run->files[at];
 	}
 	g_mutex_unlock(&run->lock);
-	if (!ok && !kdh_run_cancelled(ctx)) {
+	if (why) {
 		/* verdict.json says why (the folder failing is said by
 		 * kdh_job_finish's write). */
 		kdh_job_start(j);
-		kdh_result_fail(j->r, KDH_VERDICT_ERROR,
-		                "the guest needs %" G_GUINT64_FORMAT
-		                " MiB with QEMU, the host's free memory holds %" G_GUINT64_FORMAT
-		                " MiB",
-		                j->footprint >> 20, budget >> 20);
+		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", why);
 	}
-	return ok;
+	return at >= 0;
 }
 
-/* J's VM has ended: its memory is free, and its disk joins the retrieval
- * queue when TO_READ, in the same step, so the retriever never sees no VM
+/* J's VM has ended: its room on its host is free (and the host marked
+ * lost when its connection died), and its disk joins the retrieval queue
+ * when TO_READ, in the same step, so the retriever never sees no VM
  * running while a disk is still on its way to the queue. */
 static void release(Run *run, KdhJob *j, gboolean to_read)
 {
+	KdhPlaceHost *place = &run->places[j->host - run->hosts];
+
 	if (to_read)
 		kdh_run_enter_phase(run->ctx, j->r, "retrieve");
 	g_mutex_lock(&run->lock);
-	run->memory -= j->footprint;
+	place->used -= j->footprint;
+	place->running--;
+	place->lost = place->lost || j->host_lost;
 	run->running--;
 	if (to_read) {
 		j->queued_at = run->ctx->ops->now();
@@ -196,10 +233,46 @@ static gpointer retriever(gpointer data)
 	return NULL;
 }
 
+/* RUN's hosts: the context's, or its one URI with its jobs and budget. */
+static guint hosts_init(Run *run)
+{
+	const KdhRunContext *ctx = run->ctx;
+	guint slots = 0;
+
+	run->n_hosts = ctx->n_hosts ? ctx->n_hosts : 1;
+	run->hosts = g_new0(KdhRunHost, run->n_hosts);
+	run->places = g_new0(KdhPlaceHost, run->n_hosts);
+	run->files = g_new0(KdhHostFiles, run->n_hosts);
+	run->label = ctx->uri ? kdh_uri_label(ctx->uri) : NULL;
+	for (guint i = 0; i < run->n_hosts; i++) {
+		run->hosts[i] = ctx->n_hosts ? ctx->hosts[i]
+		                             : (KdhRunHost){.uri = ctx->uri,
+		                                            .label = run->label,
+		                                            .jobs = ctx->jobs,
+		                                            .memory_budget = ctx->memory_budget};
+		run->places[i] = (KdhPlaceHost){.label = run->hosts[i].label,
+		                                .slots = MAX(1, run->hosts[i].jobs),
+		                                .budget = run->hosts[i].memory_budget};
+		kdh_host_files_init(&run->files[i]);
+		slots += run->places[i].slots;
+	}
+	return slots;
+}
+
+static void hosts_clear(Run *run)
+{
+	for (guint i = 0; i < run->n_hosts; i++)
+		kdh_host_files_clear(&run->files[i]);
+	g_free(run->hosts);
+	g_free(run->places);
+	g_free(run->files);
+	g_free(run->label);
+}
+
 GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases)
 {
 	Run run = {.ctx = ctx, .n = cases->len};
-	guint nworkers = MAX(1, MIN(ctx->jobs, cases->len));
+	guint nworkers = MAX(1, MIN(hosts_init(&run), cases->len));
 	g_autofree GThread **threads = g_new0(GThread *, nworkers);
 	GThread *reader;
 	GPtrArray *results = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);
@@ -227,6 +300,7 @@ GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArr
 		kdh_job_free(j);
 	}
 	g_free(run.jobs);
+	hosts_clear(&run);
 	g_queue_clear(&run.queue);
 	g_cond_clear(&run.changed);
 	g_mutex_clear(&run.lock);

@@ -19,6 +19,9 @@
 
 /* A case's disk (its overlay) as kept in its folder by --keep-disk. */
 #define KDH_DISK_FILE "disk.qcow2"
+/* The domain XML its VM was started with, in its folder: which files QEMU
+ * opened, and where. */
+#define KDH_DOMAIN_FILE "domain.xml"
 
 typedef struct KdhRunContext KdhRunContext;
 
@@ -166,6 +169,18 @@ void kdh_run_monitor_phase(KdhRunMonitor *m, const char *name, const char *phase
 /* Case R has its verdict: one line, and the case's phases. */
 void kdh_run_monitor_finished(KdhRunMonitor *m, const KdhResult *r);
 
+/* One libvirt host a run's VMs go to. */
+typedef struct {
+	const char *uri;
+	const char *label;     /* as reports name it (kdh_uri_label) */
+	guint jobs;            /* VMs at once there; 0 counts as 1 */
+	guint64 memory_budget; /* bytes its guests may take together; 0: no limit */
+	/* Its storage pool when this machine's files mean nothing there (a
+	 * remote host: kernel, initrd and disks travel through libvirt), else
+	 * NULL. */
+	KdhRemote *remote;
+} KdhRunHost;
+
 struct KdhRunContext {
 	const char *cache_dir;
 	const char *images_dir; /* the repository's images/ (recipes) */
@@ -173,7 +188,11 @@ struct KdhRunContext {
 	const char *vm_dir;     /* a KdhVmRunDir: a folder per case's VM below;
 	                         * NULL: the case folder (tests, where QEMU is
 	                         * not another user) */
-	const char *uri;        /* the libvirt connection */
+	const char *uri;        /* the libvirt connection (without HOSTS) */
+	/* The hosts the cases are spread over (N_HOSTS); NULL: the one host
+	 * URI, with JOBS and MEMORY_BUDGET. */
+	const KdhRunHost *hosts;
+	guint n_hosts;
 	const KdhVmBackend *backend;
 	const KdhRunOps *ops;
 	KdhAccel accel;
@@ -232,7 +251,10 @@ const char *kdh_prepared_crashmod(const KdhPrepared *p, const KdhCase *c);
  * when it can. */
 const char *kdh_prepared_blocked(const KdhPrepared *p, const KdhCase *c, KdhVerdict *verdict);
 
-/* Runs CASES (prepared in P) with up to CTX->jobs VMs at once and returns
+/* Runs CASES (prepared in P) with up to CTX->jobs VMs at once (or on
+ * CTX->hosts, each case on the least busy host with room for it: one that
+ * none can ever hold is an ERROR naming the largest, and a host whose
+ * connection dies takes no more cases) and returns
  * one result per case, in the order of CASES; verdict.json and serial.log
  * are in each case's folder (RUN_DIR/<case name>).  A VM starts only when
  * CTX->memory_budget holds it beside the VMs already running.  Finished

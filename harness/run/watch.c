@@ -506,7 +506,9 @@ static gboolean watch_should_stop(Watch *w, gboolean running, const GError *erro
 	guint limit = phase_timeout(w->c, w->phase);
 
 	if (error) {
-		if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST))
+		w->ev->connection_lost =
+		    g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST);
+		if (w->ev->connection_lost)
 			/* What the host saw last, since libvirt can no longer say. */
 			kdh_result_fail(
 			    w->r, KDH_VERDICT_ERROR,

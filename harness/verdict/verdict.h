@@ -41,6 +41,9 @@ typedef struct {
 	/* The guest said it cannot fire this trigger here (a row with
 	 * may_skip): why, as text; NULL otherwise. */
 	char *skip_reason;
+	/* The libvirt connection died under the VM (KDH_VM_ERROR_CONNECTION_LOST):
+	 * the host is out of reach. */
+	gboolean connection_lost;
 } KdhConsoleEvidence;
 
 /* Frees what E holds (not E). */

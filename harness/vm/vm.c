@@ -1,5 +1,5 @@
-/* The libvirt backend, domain XML, the acceleration probe, the daemons,
- * the folders VMs' files live in. */
+/* The libvirt backend (a remote host's VM with its console stream), domain
+ * XML, the acceleration probe, the daemons. */
 #include "vm/vm.h"
 #include "util/util.h"
 
@@ -73,22 +73,30 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	                                                "      <driver name='qemu' type='qcow2'/>\n"
 	                                                "      <source file='%s'/>\n      ",
 	                                                cfg->disk);
+	/* A remote host's file would be out of reach: its console is a pty
+	 * that kdh reads through the connection (see console_open). */
+	g_autofree char *serial =
+	    cfg->remote ? g_strdup("    <serial type='pty'><target port='0'/></serial>\n"
+	                           "    <console type='pty'><target type='serial' "
+	                           "port='0'/></console>\n")
+	                : g_markup_printf_escaped("    <serial type='file'>\n"
+	                                          "      <source path='%s'/>\n"
+	                                          "      <target port='0'/>\n"
+	                                          "    </serial>\n",
+	                                          cfg->serial_log);
 	g_autofree char *tail =
-	    g_markup_printf_escaped("\n"
-	                            "      <target dev='vda' bus='virtio'/>\n"
-	                            "    </disk>\n"
-	                            "    <serial type='file'>\n"
-	                            "      <source path='%s'/>\n"
-	                            "      <target port='0'/>\n"
-	                            "    </serial>\n"
-	                            "    <memballoon model='none'/>\n"
+	    g_strconcat("\n"
+	                "      <target dev='vda' bus='virtio'/>\n"
+	                "    </disk>\n",
+	                serial,
+	                "    <memballoon model='none'/>\n"
 	                            "  </devices>\n"
 	                            /* No domain <seclabel>: libvirt's default is the one we want,
 	                             * dynamic DAC under qemu:///system (QEMU runs as qemu.conf's
 	                             * user, the VM's own files are lent to it); qemu:///session has
 	                             * no DAC driver to name (QEMU runs as the session's user). */
-	                            "</domain>\n",
-	                            cfg->serial_log);
+	                "</domain>\n",
+	                NULL);
 
 	return g_strconcat(head, cpu, disk, backing, tail, NULL);
 }
@@ -267,127 +275,119 @@ gboolean kdh_libvirt_prepare(const char *uri, char **started, GError **error)
 	return TRUE;
 }
 
-/* ---- the folders a run's VMs keep their own files in ---- */
+/* The most of a remote VM's console written into its serial log; the rest
+ * is read and dropped (a guest flooding its console must not fill this
+ * machine's disk, nor stall QEMU). */
+#define CONSOLE_LOG_MAX ((guint64)1 << 30)
 
-static gboolean set_error_errno(GError **error, const char *what, const char *path)
-{
-	int saved = errno;
-
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s %s: %s", what, path,
-	            g_strerror(saved));
-	return FALSE;
-}
-
-/* mkdir then chmod: the umask must not take away the others' search bit. */
-gboolean kdh_vm_dir_new(const char *path, GError **error)
-{
-	if (g_mkdir(path, 0711) != 0 && errno != EEXIST)
-		return set_error_errno(error, "creating", path);
-	if (g_chmod(path, 0711) != 0)
-		return set_error_errno(error, "setting the mode of", path);
-	return TRUE;
-}
-
-/* Removes the folders in VM_ROOT no run holds: their kdh was killed. */
-static void prune_run_dirs(const char *vm_root)
-{
-	g_autoptr(GDir) dir = g_dir_open(vm_root, 0, NULL);
-	const char *name;
-
-	while (dir && (name = g_dir_read_name(dir))) {
-		g_autofree char *path = g_build_filename(vm_root, name, NULL);
-		int fd;
-
-		if (name[0] == '.')
-			continue;
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			kdh_rm_rf(path);
-		close(fd);
-	}
-}
-
-KdhVmRunDir *kdh_vm_run_dir_new(const char *cache_dir, GError **error)
-{
-	g_autofree char *vm_root = g_build_filename(cache_dir, "vm", NULL);
-	g_autofree char *lock_path = g_build_filename(vm_root, ".lock", NULL);
-	g_autofree char *tmpl = g_build_filename(vm_root, "run-XXXXXX", NULL);
-	g_autoptr(KdhVmRunDir) d = g_new0(KdhVmRunDir, 1);
-	int lock;
-
-	d->lock_fd = -1;
-	if (!kdh_vm_dir_new(vm_root, error))
-		return NULL;
-	/* Held while creating and locking ours, so a pruning run never sees
-	 * our folder before we hold it. */
-	lock = kdh_lock(lock_path, error);
-	if (lock < 0)
-		return NULL;
-	prune_run_dirs(vm_root);
-	if (!g_mkdtemp_full(tmpl, 0711)) {
-		set_error_errno(error, "creating", tmpl);
-		kdh_unlock(lock);
-		return NULL;
-	}
-	d->path = g_steal_pointer(&tmpl);
-	d->lock_fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0 ||
-	    g_chmod(d->path, 0711) != 0) {
-		set_error_errno(error, "locking", d->path);
-		kdh_unlock(lock);
-		return NULL;
-	}
-	kdh_unlock(lock);
-	return g_steal_pointer(&d);
-}
-
-void kdh_vm_run_dir_free(KdhVmRunDir *d)
-{
-	if (!d)
-		return;
-	if (d->path)
-		kdh_rm_rf(d->path);
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);
-	g_free(d->path);
-	g_free(d);
-}
-
-char *kdh_vm_unreachable(const char *path, gboolean need_read)
-{
-	g_autofree char *abs = g_canonicalize_filename(path, NULL);
-	g_auto(GStrv) parts = g_strsplit(abs, "/", -1);
-	g_autoptr(GString) at = g_string_new("/");
-	struct stat st = {0};
-
-	for (guint i = 0; parts[i]; i++) {
-		if (*parts[i]) {
-			if (at->len > 1)
-				g_string_append_c(at, '/');
-			g_string_append(at, parts[i]);
-		}
-		if (stat(at->str, &st) != 0)
-			return g_strdup_printf("%s: %s", at->str, g_strerror(errno));
-		if (S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH))
-			return g_strdup_printf("folder %s (mode %04o) is not searchable by others",
-			                       at->str, st.st_mode & 07777);
-	}
-	if (need_read && !(st.st_mode & S_IROTH))
-		return g_strdup_printf("%s (mode %04o) is not readable by others", abs,
-		                       st.st_mode & 07777);
-	return NULL;
-}
+/* A remote VM's console: read through a libvirt stream on a connection of
+ * its own (a blocking read there holds up no other call) and appended to
+ * the serial log on this machine, which the watch reads as it would a
+ * local VM's. */
+typedef struct {
+	virConnectPtr conn;
+	virStreamPtr st;
+	int fd;
+	GThread *thread;
+} Console;
 
 struct KdhVm {
 	virConnectPtr conn;
 	virDomainPtr dom;
 	char *uri;
 	char *name;
-	char *kernel; /* our copies, in the VM's folder */
+	char *kernel; /* our copies: in the VM's folder, or volumes on a remote host */
 	char *initrd;
+	KdhRemote *remote; /* the remote host's storage, or NULL */
+	Console console;   /* a remote VM's */
 };
+
+static gboolean write_all(int fd, const char *buf, gsize len)
+{
+	while (len) {
+		gssize n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		buf += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* Until the console ends: at the domain's end (EOF) or when the connection
+ * dies (an error). */
+static gpointer console_pump(gpointer data)
+{
+	Console *c = data;
+	guint64 written = 0;
+	char buf[65536];
+	int n;
+
+	while ((n = virStreamRecv(c->st, buf, sizeof(buf))) > 0) {
+		if (written < CONSOLE_LOG_MAX && write_all(c->fd, buf, (gsize)n))
+			written += (guint64)n;
+	}
+	if (n == 0)
+		virStreamFinish(c->st);
+	else
+		virStreamAbort(c->st);
+	return NULL;
+}
+
+/* Connects VM's console (the domain is paused: nothing is missed) to
+ * SERIAL_LOG. */
+static gboolean console_open(KdhVm *vm, const char *serial_log, GError **error)
+{
+	Console *c = &vm->console;
+	virDomainPtr dom;
+	gboolean ok;
+
+	c->fd = open(serial_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (c->fd < 0) {
+		int saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "creating %s: %s",
+		            serial_log, g_strerror(saved));
+		return FALSE;
+	}
+	c->conn = virConnectOpen(vm->uri);
+	if (!c->conn)
+		return libvirt_error(error, "connecting for the console");
+	dom = virDomainLookupByName(c->conn, vm->name);
+	c->st = virStreamNew(c->conn, 0);
+	ok = dom && c->st && virDomainOpenConsole(dom, NULL, c->st, VIR_DOMAIN_CONSOLE_FORCE) == 0;
+	if (dom)
+		virDomainFree(dom);
+	if (!ok)
+		return libvirt_error(error, "opening the domain's console");
+	c->thread = g_thread_new("kdh-console", console_pump, c);
+	return TRUE;
+}
+
+/* After the domain's end: the console's last bytes are in the log. */
+static void console_close(Console *c)
+{
+	if (c->thread)
+		g_thread_join(c->thread);
+	if (c->st)
+		virStreamFree(c->st);
+	if (c->conn)
+		virConnectClose(c->conn);
+	if (c->fd > 0)
+		close(c->fd);
+}
+
+/* Removes FILE, a private copy of the kernel or initrd. */
+static void drop_copy(KdhVm *vm, const char *file)
+{
+	if (!file)
+		return;
+	if (vm->remote)
+		kdh_remote_delete(vm->remote, file, NULL);
+	else
+		g_unlink(file);
+}
 
 static void libvirt_destroy(KdhVm *vm)
 {
@@ -398,12 +398,11 @@ static void libvirt_destroy(KdhVm *vm)
 		virDomainDestroy(vm->dom);
 		virDomainFree(vm->dom);
 	}
+	console_close(&vm->console);
 	if (vm->conn)
 		virConnectClose(vm->conn);
-	if (vm->kernel)
-		g_unlink(vm->kernel);
-	if (vm->initrd)
-		g_unlink(vm->initrd);
+	drop_copy(vm, vm->kernel);
+	drop_copy(vm, vm->initrd);
 	g_free(vm->kernel);
 	g_free(vm->initrd);
 	g_free(vm->uri);
@@ -427,6 +426,20 @@ static char *private_copy(const char *from, const char *dir, const char *name, G
 		return NULL;
 	}
 	return g_steal_pointer(&to);
+}
+
+/* VM's own copy of the kernel or initrd FROM (WHAT: "vmlinuz" or
+ * "initrd"): in its folder, or cloned on a remote host next to the cached
+ * volume (nothing travels). */
+static char *private_kernel_copy(const KdhVmConfig *cfg, const char *what, const char *from,
+                                 GError **error)
+{
+	g_autofree char *name = NULL;
+
+	if (!cfg->remote)
+		return private_copy(from, cfg->dir, what, error);
+	name = g_strdup_printf(KDH_REMOTE_CASE_PREFIX "%s.%s", cfg->name, what);
+	return kdh_remote_clone(cfg->remote, from, name, error);
 }
 
 /* Why the files QEMU opens might be out of its reach, when QEMU is another
@@ -459,28 +472,45 @@ static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 
 	vm->uri = g_strdup(cfg->uri);
 	vm->name = g_strdup(cfg->name);
-	if (!(vm->kernel = private_copy(cfg->kernel, cfg->dir, "vmlinuz", error)) ||
-	    !(vm->initrd = private_copy(cfg->initrd, cfg->dir, "initrd", error))) {
+	vm->remote = cfg->remote;
+	vm->console.fd = -1;
+	if (!(vm->kernel = private_kernel_copy(cfg, "vmlinuz", cfg->kernel, error)) ||
+	    !(vm->initrd = private_kernel_copy(cfg, "initrd", cfg->initrd, error))) {
 		libvirt_destroy(vm);
 		return NULL;
 	}
 	own.kernel = vm->kernel;
 	own.initrd = vm->initrd;
 	xml = kdh_vm_domain_xml(&own);
-	virSetErrorFunc(NULL, libvirt_quiet);
-	vm->conn = virConnectOpen(cfg->uri);
-	if (!vm->conn) {
-		g_autofree char *what = g_strdup_printf("connecting to %s", cfg->uri);
-		libvirt_error(error, what);
+	if (cfg->xml_copy && !g_file_set_contents(cfg->xml_copy, xml, -1, error)) {
 		libvirt_destroy(vm);
 		return NULL;
 	}
-	/* AUTODESTROY ties the domain's life to this connection. */
-	vm->dom = virDomainCreateXML(vm->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+	virSetErrorFunc(NULL, libvirt_quiet);
+	vm->conn = virConnectOpen(cfg->uri);
+	if (!vm->conn) {
+		/* The host is out of reach: the run sends it no more cases. */
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
+		            "connecting to %s: %s", cfg->uri, virGetLastErrorMessage());
+		libvirt_destroy(vm);
+		return NULL;
+	}
+	/* AUTODESTROY ties the domain's life to this connection.  A remote
+	 * guest starts paused until its console is connected: its first
+	 * lines (the crashkernel reservation) are not lost. */
+	vm->dom = virDomainCreateXML(vm->conn, xml,
+	                             VIR_DOMAIN_START_AUTODESTROY |
+	                                 (vm->remote ? VIR_DOMAIN_START_PAUSED : 0));
 	if (!vm->dom) {
 		libvirt_error(&err, "starting the domain");
 		hint = reach_hint(cfg);
 		g_set_error(error, KDH_VM_ERROR, 0, "%s%s", err->message, hint);
+		libvirt_destroy(vm);
+		return NULL;
+	}
+	if (vm->remote && (!console_open(vm, cfg->serial_log, error) ||
+	                   (virDomainResume(vm->dom) < 0 &&
+	                    !libvirt_error(error, "resuming the domain")))) {
 		libvirt_destroy(vm);
 		return NULL;
 	}
@@ -515,15 +545,6 @@ static pid_t qemu_of(const char *name)
 	return 0;
 }
 
-/* Whether URI names a hypervisor on this host (no host part). */
-static gboolean uri_is_local(const char *uri)
-{
-	g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_NONE, NULL);
-	const char *host = parsed ? g_uri_get_host(parsed) : NULL;
-
-	return parsed && (!host || !*host);
-}
-
 /* Ends VM's domain after its connection died: AUTODESTROY fires only when
  * a living daemon sees the connection close, so nobody else will.  Through
  * a new connection when the daemon is back; else, on this host, by
@@ -543,7 +564,7 @@ static char *end_orphan(KdhVm *vm)
 		if (done)
 			return g_strdup("the domain was destroyed through a new connection");
 	}
-	if (!uri_is_local(vm->uri))
+	if (kdh_uri_is_remote(vm->uri))
 		return g_strdup_printf("its QEMU on the remote host may still run (domain %s)",
 		                       vm->name);
 	if (!(pid = qemu_of(vm->name)))

@@ -66,6 +66,9 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
  * NULL) until the host reboots, so only the first run pays for the probe. */
 KdhAccel kdh_accel_probe(const char *kernel, const char *cache_dir, char **why);
 
+/* A remote host's storage pool (remote.c, below). */
+typedef struct KdhRemote KdhRemote;
+
 typedef struct {
 	const char *uri; /* the libvirt connection, see kdh_libvirt_default_uri */
 	const char *name;
@@ -83,11 +86,21 @@ typedef struct {
 	const char *dir;        /* this VM's own folder (kdh_vm_dir_new): the
 	                         * backend may put files there */
 	KdhAccel accel;
+	/* The host's storage when the host is remote (kdh_remote_open): then
+	 * KERNEL, INITRD and the disks are paths of volumes on the host, the
+	 * backend boots its own clones of kernel and initrd there, and the
+	 * console reaches SERIAL_LOG (on this machine) through a libvirt
+	 * console stream.  NULL: every path is this machine's. */
+	KdhRemote *remote;
+	/* Where the domain XML the backend defined is written (for a look
+	 * afterwards: which files QEMU opened), or NULL. */
+	const char *xml_copy;
 } KdhVmConfig;
 
 /* The libvirt domain XML for CFG: direct kernel boot, ACPI (so poweroff ends
- * the domain), every lifecycle end destroys it, serial console to a file,
- * virtio disk.  libvirt's DAC labelling is on (dynamic: QEMU runs as
+ * the domain), every lifecycle end destroys it, serial console to a file
+ * (on a remote host: a pty, which kdh reads as a console stream), virtio
+ * disk.  libvirt's DAC labelling is on (dynamic: QEMU runs as
  * qemu.conf's user and the VM's own files are chowned to it while it runs),
  * except for the base disk (relabel='no': shared with other VMs, only read).
  * Caller frees. */
@@ -263,9 +276,9 @@ int kdh_place_largest(const KdhPlaceHost *hosts, guint n);
 
 /* ---- a remote host's storage: files travel through libvirt (remote.c) ---- */
 
-/* One host's storage pool, reached through its own connection.  Every
- * function may be called from several threads at once. */
-typedef struct KdhRemote KdhRemote;
+/* One host's storage pool, reached through its own connection (declared
+ * above KdhVmConfig).  Every function may be called from several threads
+ * at once. */
 
 /* Opens URI and its pool: POOL when named (it must exist and run), else
  * kdh's own dir pool at POOL_PATH (default /var/lib/libvirt/kdh), made

@@ -48,6 +48,7 @@ void kdh_fake_vm_script(const KdhFakeLine *lines, gsize n)
 	script_len = n;
 	g_free(log_.name);
 	g_free(log_.cmdline);
+	g_free(log_.uris);
 	log_ = (KdhFakeVmLog){0};
 	log_.first_injection = -1;
 }
@@ -68,6 +69,7 @@ struct KdhVm {
 	gsize next;     /* the next script line to play */
 	gboolean ended;
 	guint64 footprint; /* what it takes from the host, as kdh counts it */
+	char *uri;         /* its host: one whose URI holds "lost" drops at 3 s */
 };
 
 static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
@@ -90,6 +92,11 @@ static KdhVm *fake_start(const KdhVmConfig *cfg, GError **error)
 	g_free(log_.cmdline);
 	log_.name = g_strdup(cfg->name);
 	log_.cmdline = g_strdup(cfg->cmdline);
+	{
+		g_autofree char *uris = log_.uris;
+		log_.uris = g_strdup_printf("%s%s\n", uris ? uris : "", cfg->uri ? cfg->uri : "-");
+	}
+	vm->uri = g_strdup(cfg->uri);
 	g_mutex_unlock(&fake_lock);
 	return vm;
 }
@@ -151,9 +158,18 @@ static void play(KdhVm *vm)
 	}
 }
 
+/* When a host whose URI holds "lost" drops the connection. */
+#define LOST_AFTER_US ((gint64)3 * G_USEC_PER_SEC)
+
 static gboolean fake_running(KdhVm *vm, GError **error)
 {
-	(void)error;
+	if (vm->uri && strstr(vm->uri, "lost") && kdh_fake_now() - vm->start >= LOST_AFTER_US &&
+	    !vm->ended) {
+		vm->ended = TRUE;
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
+		            "libvirt connection lost (%s: the fake host dropped it)", vm->uri);
+		return FALSE;
+	}
 	play(vm);
 	return !vm->ended;
 }
@@ -185,6 +201,7 @@ static void fake_destroy(KdhVm *vm)
 	g_mutex_unlock(&fake_lock);
 	fclose(vm->serial);
 	g_free(vm->serial_path);
+	g_free(vm->uri);
 	g_free(vm);
 }
 

@@ -20,6 +20,10 @@ typedef struct {
 	gssize len;          /* bytes of TEXT; 0: up to its NUL */
 } KdhFakeLine;
 
+/* A fake VM started on a host whose URI holds "lost" loses its libvirt
+ * connection 3 s after its start (KDH_VM_ERROR_CONNECTION_LOST), as a
+ * remote host that drops off the network. */
+
 /* Texts a script line may hold that the fake acts on instead of writing
  * them: kdh_fake_rotate renames the serial log to <log>.0 (an older .0
  * to .1, and so on) and starts a new one, as virtlogd does at its
@@ -47,6 +51,7 @@ typedef struct {
 	guint64 max_footprint; /* and the most at once */
 	char *name;            /* the domain name the last one was started with */
 	char *cmdline;         /* its kernel command line */
+	char *uris;            /* the URI of each VM started, a line each */
 } KdhFakeVmLog;
 
 /* The log of what fake VMs saw since the last kdh_fake_vm_script. */

@@ -161,6 +161,130 @@ static void assert_no_vm_files(void)
 	ck_assert_ptr_null(g_dir_read_name(d));
 }
 
+/* As run_suite, over the N hosts HOSTS. */
+static GPtrArray *run_hosts(const KdhRunHost *hosts, guint n, GPtrArray **cases)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KdhPrepared) p = kdh_prepared_new();
+	g_autofree char *run_dir = g_build_filename(tmp, "run", NULL);
+	g_autofree char *vm_dir = g_build_filename(tmp, "vm", NULL);
+	KdhRunContext ctx = fake_context(run_dir, vm_dir, &kdh_fake_ops_dump, 0, 0);
+
+	ctx.hosts = hosts;
+	ctx.n_hosts = n;
+	*cases = kdh_scenario_load_data("s.ini", SUITE, &error);
+	ck_assert_msg(*cases, "%s", error ? error->message : "");
+	kdh_fake_vm_script(cycle, G_N_ELEMENTS(cycle));
+	ck_assert(kdh_run_prepare_kernels(&ctx, p, *cases, &error));
+	ck_assert(kdh_run_prepare_guests(&ctx, p, *cases, &error));
+	return kdh_run_cases(&ctx, p, *cases);
+}
+
+/* How many results of RESULTS have VERDICT, ran on HOST and (NEEDLE, may
+ * be NULL) say NEEDLE first. */
+static guint count(GPtrArray *results, const char *verdict, const char *host, const char *needle)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < results->len; i++) {
+		const KdhResult *r = g_ptr_array_index(results, i);
+		if (g_str_equal(kdh_verdict_name(r->verdict), verdict) &&
+		    g_strcmp0(r->host, host) == 0 &&
+		    (!needle || (r->reasons->len &&
+		                 strstr(g_ptr_array_index(r->reasons, 0), needle))))
+			n++;
+	}
+	return n;
+}
+
+/* Two hosts of one job each: two VMs at once, both hosts used, and each
+ * verdict names its host. */
+START_TEST(cases_spread_over_hosts)
+{
+	const KdhRunHost hosts[] = {
+	    {.uri = "fake://a", .label = "fake://a", .jobs = 1},
+	    {.uri = "fake://b", .label = "fake://b", .jobs = 1},
+	};
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr(GPtrArray) results = run_hosts(hosts, 2, &cases);
+
+	ck_assert_uint_eq(kdh_fake_vm_log()->starts, 5);
+	ck_assert_uint_eq(kdh_fake_vm_log()->max_running, 2);
+	ck_assert_uint_ge(count(results, "PASS", "fake://a", NULL), 1);
+	ck_assert_uint_ge(count(results, "PASS", "fake://b", NULL), 1);
+	ck_assert_uint_eq(count(results, "PASS", "fake://a", NULL) +
+	                      count(results, "PASS", "fake://b", NULL),
+	                  5);
+	assert_no_vm_files();
+}
+END_TEST
+
+/* A host that drops its connection: its running case is ERROR "host lost"
+ * with where the case was, no case goes there again, the others pass on
+ * the host left. */
+START_TEST(lost_host_takes_no_more_cases)
+{
+	const KdhRunHost hosts[] = {
+	    {.uri = "fake://a", .label = "fake://a", .jobs = 1},
+	    {.uri = "fake://lost", .label = "fake://lost", .jobs = 1},
+	};
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr(GPtrArray) results = run_hosts(hosts, 2, &cases);
+	const KdhFakeVmLog *log = kdh_fake_vm_log();
+
+	ck_assert_uint_eq(count(results, "ERROR", "fake://lost",
+	                        "host lost (fake://lost): libvirt connection lost"),
+	                  1);
+	ck_assert_uint_eq(count(results, "PASS", "fake://a", NULL), 4);
+	/* One VM went to the lost host, none after it. */
+	ck_assert_ptr_nonnull(strstr(log->uris, "fake://lost"));
+	ck_assert_ptr_null(strstr(strstr(log->uris, "fake://lost") + 1, "fake://lost"));
+	assert_no_vm_files();
+}
+END_TEST
+
+/* Every host lost: the cases not started are ERROR saying so, none
+ * hangs. */
+START_TEST(every_host_lost_is_error_not_hang)
+{
+	const KdhRunHost hosts[] = {{.uri = "fake://lost", .label = "fake://lost", .jobs = 1}};
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr(GPtrArray) results = run_hosts(hosts, 1, &cases);
+
+	ck_assert_uint_eq(count(results, "ERROR", "fake://lost", "host lost (fake://lost)"), 1);
+	ck_assert_uint_eq(
+	    count(results, "ERROR", NULL, "no host is left to run it: fake://lost was lost"), 4);
+	ck_assert_uint_eq(kdh_fake_vm_log()->starts, 1);
+}
+END_TEST
+
+/* A guest no host can hold is an ERROR naming the largest host; the
+ * others run. */
+START_TEST(guest_too_big_for_every_host_names_the_largest)
+{
+	const KdhRunHost hosts[] = {
+	    {.uri = "fake://small", .label = "fake://small", .jobs = 1,
+	     .memory_budget = kdh_guest_footprint(2ULL << 30)},
+	    {.uri = "fake://big", .label = "fake://big", .jobs = 1,
+	     .memory_budget = kdh_guest_footprint(4ULL << 30)},
+	};
+	g_autoptr(GPtrArray) cases = NULL;
+	g_autoptr(GPtrArray) results = run_hosts(hosts, 2, &cases);
+	const KdhResult *big = g_ptr_array_index(results, 4);
+
+	ck_assert_str_eq(kdh_verdict_name(big->verdict), "ERROR");
+	ck_assert_msg(strstr(g_ptr_array_index(big->reasons, 0),
+	                     "more than any host holds: the largest, fake://big, holds"),
+	              "%s", (char *)g_ptr_array_index(big->reasons, 0));
+	ck_assert_uint_eq(kdh_fake_vm_log()->starts, 4);
+	/* 3G and 4G fit only the big host. */
+	ck_assert_uint_eq(count(results, "PASS", "fake://big", NULL) +
+	                      count(results, "PASS", "fake://small", NULL),
+	                  4);
+	ck_assert_uint_ge(count(results, "PASS", "fake://big", NULL), 2);
+}
+END_TEST
+
 START_TEST(two_jobs_run_every_case_once)
 {
 	g_autoptr(GPtrArray) cases = NULL;
@@ -407,6 +531,10 @@ Suite *jobs_suite(void)
 	tcase_add_test(tc, interrupted_parallel_run);
 	tcase_add_test(tc, batches_prepared_once);
 	tcase_add_test(tc, long_run_grows_nothing);
+	tcase_add_test(tc, cases_spread_over_hosts);
+	tcase_add_test(tc, lost_host_takes_no_more_cases);
+	tcase_add_test(tc, every_host_lost_is_error_not_hang);
+	tcase_add_test(tc, guest_too_big_for_every_host_names_the_largest);
 	suite_add_tcase(s, tc);
 	return s;
 }

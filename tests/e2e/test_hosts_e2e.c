@@ -1,0 +1,222 @@
+/* End to end over two libvirt hosts, one of them reached the way a lab's
+ * hypervisor is: qemu:///system beside qemu+ssh://root@127.0.0.1/system
+ * through an sshd of the test's own (tests/support/sshd.c), whose cases'
+ * files live in a storage pool in a folder of their own.  Four cases with
+ * one job a host: each must PASS on its dump, both hosts must have run
+ * cases, verdict.json must say where, and a remote case's VM must have
+ * opened nothing but volumes of that pool (its domain.xml says what QEMU
+ * opened): a path of this machine there would mean the "remote" host
+ * worked only because it shares our file system.  A second run on the
+ * remote host alone uploads nothing. */
+#include <check.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <string.h>
+
+#include "util/util.h"
+#include "sshd.h"
+#include "support.h"
+
+static const char *const scenarios[] = {
+    "scenarios/smoke-sysrq.ini",
+    "scenarios/nmi.ini",
+    "scenarios/trigger-sysrq-key.ini",
+    "scenarios/module-bug.ini",
+};
+static const char *const names[] = {"smoke-sysrq", "nmi", "trigger-sysrq-key", "module-bug"};
+
+static char *work;          /* results and the pool's folder */
+static KdhTestSshd *sshd;   /* the "remote" host's door */
+static char *pool_path;
+static char *hosts_file;
+
+static void setup(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = NULL;
+
+	work = g_dir_make_tmp("kdh-hosts-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(work);
+	sshd = kdh_test_sshd_start(&error);
+	ck_assert_msg(sshd, "starting the loopback sshd: %s", error ? error->message : "?");
+	pool_path = g_build_filename(work, "pool", NULL);
+	hosts_file = g_build_filename(work, "hosts", NULL);
+	text = g_strdup_printf("# the test's two hosts\n"
+	                       "qemu:///system jobs=1\n"
+	                       "%s jobs=1 pool-path=%s\n",
+	                       kdh_test_sshd_uri(sshd), pool_path);
+	ck_assert(g_file_set_contents(hosts_file, text, -1, NULL));
+}
+
+static void teardown(void)
+{
+	const char *argv[] = {"virsh", "-q", "pool-list", "--name", NULL};
+	g_autofree char *pools = NULL;
+
+	kdh_test_sshd_stop(sshd);
+	/* kdh's own pool over the test's folder is transient: destroyed, it
+	 * is gone from libvirt, and the folder goes with the test's. */
+	if (kdh_run(argv, NULL, &pools, NULL)) {
+		g_auto(GStrv) lines = g_strsplit(pools, "\n", -1);
+		for (guint i = 0; lines[i]; i++) {
+			const char *name = g_strstrip(lines[i]);
+			const char *dump[] = {"virsh", "-q", "pool-dumpxml", name, NULL};
+			g_autofree char *xml = NULL;
+			if (*name && kdh_run(dump, NULL, &xml, NULL) && strstr(xml, pool_path)) {
+				const char *destroy[] = {"virsh", "-q", "pool-destroy", name, NULL};
+				kdh_run(destroy, NULL, NULL, NULL);
+			}
+		}
+	}
+	kdh_rm_rf(work);
+	g_clear_pointer(&work, g_free);
+	g_clear_pointer(&pool_path, g_free);
+	g_clear_pointer(&hosts_file, g_free);
+}
+
+/* Every file the domain of DOMAIN_XML opens (kernel, initrd, disks and
+ * their backing files, a file console) lies in the pool's folder, and its
+ * console is a pty (read through the connection). */
+static void assert_only_pool_files(const char *domain_xml)
+{
+	xmlDocPtr doc = xmlReadFile(domain_xml, NULL, XML_PARSE_NONET);
+	xmlXPathContextPtr xp;
+	xmlXPathObjectPtr files;
+	g_autofree char *prefix = g_strconcat(pool_path, "/", NULL);
+
+	ck_assert_msg(doc, "%s does not parse", domain_xml);
+	xp = xmlXPathNewContext(doc);
+	files = xmlXPathEvalExpression(
+	    BAD_CAST "//os/kernel | //os/initrd | //source/@file | //source/@path", xp);
+	ck_assert(files && files->nodesetval);
+	/* kernel, initrd, the overlay, its base: at least four. */
+	ck_assert_int_ge(files->nodesetval->nodeNr, 4);
+	for (int i = 0; i < files->nodesetval->nodeNr; i++) {
+		xmlChar *path = xmlNodeGetContent(files->nodesetval->nodeTab[i]);
+		ck_assert_msg(g_str_has_prefix((const char *)path, prefix),
+		              "%s: the remote VM opened %s, outside its pool %s", domain_xml,
+		              (const char *)path, pool_path);
+		xmlFree(path);
+	}
+	xmlXPathFreeObject(files);
+	files = xmlXPathEvalExpression(BAD_CAST "//serial/@type", xp);
+	ck_assert_int_eq(files->nodesetval->nodeNr, 1);
+	{
+		xmlChar *type = xmlNodeGetContent(files->nodesetval->nodeTab[0]);
+		ck_assert_str_eq((const char *)type, "pty");
+		xmlFree(type);
+	}
+	xmlXPathFreeObject(files);
+	xmlXPathFreeContext(xp);
+	xmlFreeDoc(doc);
+}
+
+/* Case NAME of the run in RESULTS passed on what was read from its dump;
+ * returns the host its verdict names. */
+static char *assert_passed_on_dump(const char *run, const char *name, gint64 *uploaded,
+                                   gint64 *downloaded)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree char *dir = g_build_filename(run, name, NULL);
+	JsonObject *v = kdh_test_read_verdict(dir, parser);
+	JsonObject *dump = json_object_get_object_member(v, "dump");
+
+	ck_assert_msg(g_str_equal(json_object_get_string_member(v, "verdict"), "PASS"),
+	              "case %s: %s", name,
+	              json_to_string(json_object_get_member(v, "reasons"), FALSE));
+	ck_assert_str_eq(
+	    json_object_get_string_member(dump, "osrelease"),
+	    json_object_get_string_member(json_object_get_object_member(v, "kernel"), "release"));
+	ck_assert_int_gt(json_object_get_int_member(dump, "pages_checked"), 1000);
+	ck_assert_int_eq(json_object_get_int_member(dump, "pages_checked"),
+	                 json_object_get_int_member(dump, "pages_dumped"));
+	*uploaded = json_object_get_null_member(v, "uploaded_bytes")
+	                ? -1
+	                : json_object_get_int_member(v, "uploaded_bytes");
+	*downloaded = json_object_get_null_member(v, "downloaded_bytes")
+	                  ? -1
+	                  : json_object_get_int_member(v, "downloaded_bytes");
+	return g_strdup(json_object_get_string_member(v, "host"));
+}
+
+START_TEST(four_cases_over_a_local_and_a_remote_host)
+{
+	g_autofree char *results = g_build_filename(work, "results", NULL);
+	g_autofree char *run = NULL, *remote_label = NULL;
+	const char *args[] = {"run",          "--results",   results,      "--hosts",
+	                      hosts_file,     "--accel",     "tcg",        "--keep-dumps",
+	                      "never",        scenarios[0], scenarios[1], scenarios[2],
+	                      scenarios[3], NULL};
+	guint local = 0, remote = 0;
+	GPid pid;
+
+	ck_assert_int_eq(kdh_test_run(args, &pid), 0);
+	kdh_test_assert_nothing_left(pid);
+	run = kdh_test_run_folder(results);
+	remote_label = g_strdup_printf("qemu+ssh://root@127.0.0.1:%u/system",
+	                               kdh_test_sshd_port(sshd));
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		gint64 up, down;
+		g_autofree char *host = assert_passed_on_dump(run, names[i], &up, &down);
+		g_autofree char *dir = g_build_filename(run, names[i], NULL);
+		g_autofree char *xml = g_build_filename(dir, "domain.xml", NULL);
+
+		if (g_str_equal(host, "qemu:///system")) {
+			local++;
+			ck_assert_int_eq(up, -1);
+			ck_assert_int_eq(down, -1);
+			continue;
+		}
+		ck_assert_str_eq(host, remote_label);
+		remote++;
+		assert_only_pool_files(xml);
+		/* The overlay came home: the dump's bytes travelled. */
+		ck_assert_int_gt(down, 10 << 20);
+		g_print("hosts_e2e: %s on %s: uploaded %" G_GINT64_FORMAT
+		        " bytes, downloaded %" G_GINT64_FORMAT "\n",
+		        names[i], host, up, down);
+	}
+	ck_assert_uint_ge(local, 1);
+	ck_assert_uint_ge(remote, 1);
+
+	/* Again, on the remote host alone: its pool holds kernel, initrd and
+	 * base from the first run: nothing travels there. */
+	{
+		g_autofree char *again = g_build_filename(work, "again", NULL);
+		g_autofree char *connect = g_strdup(kdh_test_sshd_uri(sshd));
+		g_autofree char *one_host = g_build_filename(work, "remote-only", NULL);
+		g_autofree char *text =
+		    g_strdup_printf("%s jobs=1 pool-path=%s\n", connect, pool_path);
+		const char *args2[] = {"run",     "--results", again, "--hosts", one_host,
+		                       "--accel", "tcg",       "--keep-dumps", "never",
+		                       scenarios[0], NULL};
+		g_autofree char *run2 = NULL, *host = NULL;
+		gint64 up, down;
+
+		ck_assert(g_file_set_contents(one_host, text, -1, NULL));
+		ck_assert_int_eq(kdh_test_run(args2, &pid), 0);
+		kdh_test_assert_nothing_left(pid);
+		run2 = kdh_test_run_folder(again);
+		host = assert_passed_on_dump(run2, names[0], &up, &down);
+		ck_assert_str_eq(host, remote_label);
+		ck_assert_int_eq(up, 0);
+		ck_assert_int_gt(down, 10 << 20);
+	}
+}
+END_TEST
+
+Suite *hosts_e2e_suite(void);
+Suite *hosts_e2e_suite(void)
+{
+	Suite *s = suite_create("hosts_e2e");
+	TCase *tc = tcase_create("hosts-full");
+
+	tcase_set_tags(tc, "e2e slow");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 1800);
+	tcase_add_test(tc, four_cases_over_a_local_and_a_remote_host);
+	suite_add_tcase(s, tc);
+	return s;
+}
