@@ -557,12 +557,17 @@ static char *end_orphan(KdhVm *vm)
 
 	if (conn) {
 		virDomainPtr dom = virDomainLookupByName(conn, vm->name);
+		virErrorPtr err = dom ? NULL : virGetLastError();
+		gboolean gone = err && err->code == VIR_ERR_NO_DOMAIN;
 		gboolean done = dom && virDomainDestroy(dom) == 0;
 		if (dom)
 			virDomainFree(dom);
 		virConnectClose(conn);
 		if (done)
 			return g_strdup("the domain was destroyed through a new connection");
+		/* The daemon saw our connection close and destroyed it. */
+		if (gone)
+			return g_strdup("the host had already ended the domain");
 	}
 	if (kdh_uri_is_remote(vm->uri))
 		return g_strdup_printf("its QEMU on the remote host may still run (domain %s)",
