@@ -41,6 +41,12 @@ packages=(
 	chromium
 	# kdh sizing draws sizing.svg with cairo
 	libcairo2-dev
+	# the hosts suite's remote host: libvirt's ssh transport to this
+	# machine through an sshd the test starts on 127.0.0.1 with its own
+	# keys and port (tests/support/sshd.c).  kdh never starts the package's
+	# service; a host whose apt starts services (no policy-rc.d) will have
+	# it running on port 22 after the install.
+	openssh-server
 )
 
 # The end-to-end test of running kdh as an ordinary user

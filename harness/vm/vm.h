@@ -222,34 +222,51 @@ void kdh_host_spec_free(KdhHostSpec *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhHostSpec, kdh_host_spec_free)
 
 /* Parses a hosts file's TEXT (PATH names it in messages): one host a line,
- * "URI [jobs=N] [pool=NAME] [pool-path=/ABSOLUTE/FOLDER]", '#' starting a
- * comment, blank lines ignored.  Strict: an unknown key, a number that is
- * not 1..256, a relative pool-path, pool and pool-path together, a URI
- * twice, a line over 4096 bytes, text that is not UTF-8, a file with no
- * host: an error naming PATH:LINE.  Returns KdhHostSpec*, in file order. */
+ * "URI [jobs=N] [pool=NAME] [pool-path=/ABSOLUTE/FOLDER]" separated by
+ * spaces or tabs, '#' at the start of a word starting a comment (a '#'
+ * inside the URI is its own), blank lines ignored.  Strict: an unknown
+ * key, a key twice, a number that is not 1..256, a relative pool-path,
+ * pool and pool-path together, a URI GUri cannot parse, a URI twice (as
+ * written), a line over 4096 bytes, text that is not UTF-8 or holds a
+ * control character (a tab and a CR excepted), a file with no host: an
+ * error (KDH_VM_ERROR) naming PATH:LINE ("no host": the last line).
+ * Returns KdhHostSpec*, in file order. */
 GPtrArray *kdh_hosts_parse(const char *text, const char *path, GError **error);
 
-/* Reads and parses the hosts file PATH (at most 1 MiB). */
+/* Reads and parses the hosts file PATH (at most 1 MiB; a NUL byte is an
+ * error naming its line).  A file that cannot be read gives a G_FILE_ERROR
+ * (G_FILE_ERROR_NOENT when it does not exist: a caller may then go on
+ * without one), a wrong one KDH_VM_ERROR. */
 GPtrArray *kdh_hosts_load(const char *path, GError **error);
 
-/* $XDG_CONFIG_HOME/kdh/hosts (~/.config/kdh/hosts).  Caller frees. */
+/* $XDG_CONFIG_HOME/kdh/hosts (~/.config/kdh/hosts when that is unset or
+ * relative), read at each call.  Caller frees. */
 char *kdh_hosts_default_file(void);
 
 /* Whether URI reaches a hypervisor through a network transport or on
  * another machine (a host part, or a "+ssh", "+tcp", "+tls", "+libssh"...
  * transport): its files must travel through libvirt's storage API, since
- * this machine's paths mean nothing there.  qemu:///system and
- * qemu:///session are local; qemu+ssh://root@127.0.0.1/system is remote. */
+ * this machine's paths mean nothing there.  qemu:///system,
+ * qemu:///session, qemu+unix:///system and test:///default are local;
+ * qemu+ssh://root@127.0.0.1/system is remote.  A name GUri cannot parse
+ * (a libvirt.conf alias may name any host) counts as remote. */
 gboolean kdh_uri_is_remote(const char *uri);
 
 /* URI as shown in reports and verdict.json: no password, no query (a
- * keyfile= or command= parameter says nothing about where a case ran).
- * Caller frees. */
+ * keyfile= or command= parameter says nothing about where a case ran), no
+ * fragment; the user is kept, the scheme lowercased, escapes kept as
+ * written.  Caller frees. */
 char *kdh_uri_label(const char *uri);
 
 /* A host's cores and memory asked through libvirt (virNodeGetInfo,
- * virNodeGetMemoryStats: available = free + buffers + cached); load 0,
- * libvirt has no load average to give. */
+ * virNodeGetMemoryStats over all cells: available = free + buffers +
+ * cached, at most the total); load 0, libvirt has no load average to give.
+ * A driver without memory stats (VIR_ERR_NO_SUPPORT: libvirt's test
+ * driver) gives virNodeGetInfo's memory and virNodeGetFreeMemory instead;
+ * on a real host virNodeGetInfo's memory can be far from the total
+ * (9529556 KiB against MemTotal's 24684092 on the machine this was written
+ * on, libvirt 9.0), hence the stats first.
+ * Opens and closes its own connection; errors name kdh_uri_label(URI). */
 gboolean kdh_node_capacity(const char *uri, KdhHostCapacity *out, GError **error);
 
 /* Where a run stands on one host, for kdh_place. */
@@ -267,11 +284,13 @@ typedef struct {
 
 /* The host of HOSTS (N) to start a VM of FOOTPRINT on now: among those not
  * lost with a free slot and the memory, the least busy (running/slots),
- * the first listed on a tie; KDH_PLACE_WAIT or KDH_PLACE_NEVER. */
+ * the first listed on a tie; KDH_PLACE_WAIT or KDH_PLACE_NEVER (N = 0, all
+ * lost, or FOOTPRINT over every budget; a host of 0 slots holds nothing). */
 int kdh_place(const KdhPlaceHost *hosts, guint n, guint64 footprint);
 
-/* The host not lost whose budget is largest (the first on a tie), or -1;
- * an error naming it says what the largest host holds. */
+/* The host not lost whose budget is largest (the first on a tie; a budget
+ * of 0, no limit, is larger than any), or -1 when all are lost: for the
+ * caller's error, which names it and says what it holds. */
 int kdh_place_largest(const KdhPlaceHost *hosts, guint n);
 
 /* ---- a remote host's storage: files travel through libvirt (remote.c) ---- */
