@@ -74,7 +74,7 @@ static int last_error_code(void)
 }
 
 /* Sets ERROR to WHAT (a printf format) followed by libvirt's last message. */
-G_GNUC_PRINTF(2, 3)
+static gboolean remote_error(GError **error, const char *what, ...) G_GNUC_PRINTF(2, 3);
 static gboolean remote_error(GError **error, const char *what, ...)
 {
 	g_autofree char *said = g_strdup(virGetLastErrorMessage());
@@ -977,21 +977,23 @@ char *kdh_remote_clone(KdhRemote *r, const char *from, const char *name, GError 
 gboolean kdh_remote_download(KdhRemote *r, const char *path, const char *local, guint64 *bytes,
                              GError **error)
 {
-	StreamFile f = {.fd = -1};
+	StreamFile f = {0};
 	VolState st = {0};
 	virStreamPtr stream = NULL;
 	virStorageVolPtr vol = vol_at(r, path, error);
 	struct stat sb;
 	gboolean ok = FALSE;
+	int fd;
 
 	if (!vol)
 		return FALSE;
-	f.fd = open(local, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (f.fd < 0) {
+	fd = open(local, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
 		errno_error(error, errno, "creating", local);
 		virStorageVolFree(vol);
 		return FALSE;
 	}
+	f.fd = fd;
 	stream = virStreamNew(r->conn, 0);
 	if (!stream ||
 	    virStorageVolDownload(vol, stream, 0, 0, VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM) < 0) {

@@ -69,7 +69,7 @@ START_TEST(volume_name_refuses_a_bad_hash)
 
 	junk[10] = 'g';
 	ck_assert_ptr_null(kdh_remote_volume_name(upper, "x"));
-	ck_assert_ptr_null(kdh_remote_volume_name(HASH + 1, "x"));
+	ck_assert_ptr_null(kdh_remote_volume_name(&HASH[1], "x"));
 	ck_assert_ptr_null(kdh_remote_volume_name(longer, "x"));
 	ck_assert_ptr_null(kdh_remote_volume_name(junk, "x"));
 	ck_assert_ptr_null(kdh_remote_volume_name(NULL, "x"));
@@ -573,6 +573,17 @@ START_TEST(second_open_finds_the_pool_and_its_cache)
 	ck_assert_msg(second, "%s", err ? err->message : "");
 	ck_assert_uint_eq(sent, 0);
 	ck_assert_str_eq(second, first);
+
+	/* The same pool named, as a hosts file's pool= names one. */
+	g_clear_pointer(&other, kdh_remote_free);
+	g_autofree char *name = own_pool_name(pool_dir);
+	other = kdh_remote_open(URI, name, NULL, &err);
+	ck_assert_msg(other, "%s", err ? err->message : "");
+	ck_assert_str_eq(kdh_remote_pool_path(other), pool_dir);
+	g_free(second);
+	second = kdh_remote_upload(other, file, NULL, &sent, &err);
+	ck_assert_msg(second, "%s", err ? err->message : "");
+	ck_assert_uint_eq(sent, 0);
 }
 END_TEST
 
