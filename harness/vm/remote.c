@@ -671,6 +671,26 @@ static char *volume_xml(const char *name, guint64 capacity, const char *mode)
 	                               name, capacity, mode);
 }
 
+/* The file to send, as it was when hashed. */
+typedef struct {
+	const char *path;
+	guint64 size;
+	FileStamp stamp;
+} Source;
+
+/* Whether SRC is still the file that was hashed: one written meanwhile
+ * would be cached under another content's name. */
+static gboolean unchanged(const Source *src, const char *while_, GError **error)
+{
+	FileStamp now;
+
+	if (file_stamp(src->path, &now) && stamp_equal(&now, &src->stamp))
+		return TRUE;
+	g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_FAILED,
+	            "%s changed while it was %s; nothing was cached", src->path, while_);
+	return FALSE;
+}
+
 typedef enum {
 	FRESH_UPLOADED,
 	FRESH_EXISTS, /* made by another kdh meanwhile */
@@ -679,14 +699,14 @@ typedef enum {
 
 /* Creates volume NAME and uploads SRC (SIZE bytes) into it, then its
  * marker. */
-static FreshResult upload_fresh(KdhRemote *r, const char *name, const char *src, guint64 size,
-                                guint64 *sent, GError **error)
+static FreshResult upload_fresh(KdhRemote *r, const char *name, const Source *src, guint64 *sent,
+                                GError **error)
 {
 	g_autofree char *marker = g_strconcat(name, MARKER_SUFFIX, NULL);
 	/* On a file pool the volume starts empty and grows with the upload
 	 * (see the top); the data is the file as it is, raw to libvirt, so it
 	 * runs no converter over it (a qcow2 stays the same bytes). */
-	g_autofree char *xml = volume_xml(name, r->file_pool ? 0 : size, "0644");
+	g_autofree char *xml = volume_xml(name, r->file_pool ? 0 : src->size, "0644");
 	g_autofree char *marker_xml = volume_xml(marker, 0, "0644");
 	virStorageVolPtr vol, mark;
 
@@ -701,7 +721,7 @@ static FreshResult upload_fresh(KdhRemote *r, const char *name, const char *src,
 		             r->uri);
 		return FRESH_FAILED;
 	}
-	if (!upload_file(r, vol, src, sent, error)) {
+	if (!upload_file(r, vol, src->path, sent, error) || !unchanged(src, "uploaded", error)) {
 		virStorageVolDelete(vol, 0);
 		virStorageVolFree(vol);
 		return FRESH_FAILED;
@@ -731,10 +751,10 @@ static gboolean vol_complete(KdhRemote *r, const char *name, const VolState *st,
 	return st->physical == size;
 }
 
-/* Volume NAME with the content of SRC (SIZE bytes): found cached, or
- * uploaded; its path. */
-static char *ensure_volume(KdhRemote *r, const char *name, const char *src, guint64 size,
-                           guint64 *sent, GError **error)
+/* Volume NAME with the content of SRC: found cached, or uploaded; its
+ * path. */
+static char *ensure_volume(KdhRemote *r, const char *name, const Source *src, guint64 *sent,
+                           GError **error)
 {
 	gint64 seen_mtime = -1, seen_since = 0;
 	guint vanished = 0;
@@ -749,7 +769,7 @@ static char *ensure_volume(KdhRemote *r, const char *name, const char *src, guin
 		char *path;
 
 		if (!vol && !err) {
-			switch (upload_fresh(r, name, src, size, sent, &err)) {
+			switch (upload_fresh(r, name, src, sent, &err)) {
 			case FRESH_UPLOADED:
 				vol = vol_find(r, name, &err);
 				if (!vol && !err)
@@ -783,7 +803,7 @@ static char *ensure_volume(KdhRemote *r, const char *name, const char *src, guin
 			}
 			continue;
 		}
-		complete = vol_complete(r, name, &st, size, &err);
+		complete = vol_complete(r, name, &st, src->size, &err);
 		if (complete || err) {
 			path = complete ? vol_path(r, vol, &err) : NULL;
 			vol_state_clear(&st);
@@ -861,6 +881,7 @@ char *kdh_remote_upload(KdhRemote *r, const char *local, const char *backing, gu
 	g_autoptr(GError) err = NULL;
 	FileStamp before, after;
 	guint64 size = 0, sent = 0;
+	Source src = {0};
 	UploadSlot *slot;
 	char *path = NULL;
 
@@ -890,14 +911,16 @@ char *kdh_remote_upload(KdhRemote *r, const char *local, const char *backing, gu
 	 * so its content (and name) differs from LOCAL's. */
 	if (backing && !(copy = with_backing(local, backing, &tmp, error)))
 		return NULL;
-	sha = file_sha256(copy ? copy : local, &size, error);
-	if (sha && file_stamp(local, &after) && stamp_equal(&before, &after))
-		memo_put(key, &before, sha, size);
-	if (sha)
+	src.path = copy ? copy : local;
+	if (!file_stamp(src.path, &src.stamp)) {
+		errno_error(error, errno, "reading", src.path);
+	} else if ((sha = file_sha256(src.path, &src.size, error)) &&
+	           unchanged(&src, "read", error)) {
+		if (file_stamp(local, &after) && stamp_equal(&before, &after))
+			memo_put(key, &before, sha, src.size);
 		name = kdh_remote_volume_name(sha, base);
-	if (name) {
 		slot = slot_take(r, name);
-		path = ensure_volume(r, name, copy ? copy : local, size, &sent, error);
+		path = ensure_volume(r, name, &src, &sent, error);
 		slot_release(r, name, slot);
 	}
 	if (tmp)

@@ -293,7 +293,8 @@ char *kdh_remote_volume_name(const char *sha256, const char *basename);
  * file became), LOCAL is a qcow2 whose backing reference is rewritten to
  * BACKING in a copy first (in $TMPDIR), so the host never follows a path
  * of this machine.  An upload cut short never counts as cached; one that
- * another kdh is making is waited for while it progresses.  A file's hash
+ * another kdh is making is waited for while it progresses; LOCAL changed
+ * while it is read or sent is an error, and nothing is cached.  A file's hash
  * is remembered for the process (while its inode, size and times stay),
  * so asking again for a cached file reads nothing.  *UPLOADED (may be
  * NULL) gets the data bytes sent (holes are not sent; 0: cached). */
