@@ -300,10 +300,11 @@ int kdh_place_largest(const KdhPlaceHost *hosts, guint n);
  * at once. */
 
 /* Opens URI and its pool: POOL when named (it must exist and run), else
- * kdh's own dir pool at POOL_PATH (default /var/lib/libvirt/kdh), made
- * transient (nothing defined on the host; a second run finds it running,
- * and a host restarted since gets it made again over the same folder,
- * whose volumes are the cache). */
+ * kdh's own dir pool at POOL_PATH (absolute; default /var/lib/libvirt/kdh),
+ * named "kdh-" and the first 12 hex digits of the SHA-256 of POOL_PATH,
+ * made transient with its folder (mode 0711) (nothing defined on the host;
+ * a second run finds it running, and a host restarted since gets it made
+ * again over the same folder, whose volumes are the cache). */
 KdhRemote *kdh_remote_open(const char *uri, const char *pool, const char *pool_path,
                            GError **error);
 void kdh_remote_free(KdhRemote *r);
@@ -319,24 +320,32 @@ const char *kdh_remote_pool_path(const KdhRemote *r);
 char *kdh_remote_volume_name(const char *sha256, const char *basename);
 
 /* LOCAL on the host, uploaded once (sparse) and cached there by content:
- * returns the volume's path.  With BACKING (the path on the host of the
- * volume LOCAL's backing file became), LOCAL is a qcow2 whose backing
- * reference is rewritten to BACKING in a copy first, so the host never
- * follows a path of this machine.  An upload cut short never counts as
- * cached.  *UPLOADED (may be NULL) gets the bytes sent (0: cached). */
+ * returns the volume's path (mode 0644: QEMU's user reads it, never owns
+ * it).  With BACKING (the path on the host of the volume LOCAL's backing
+ * file became), LOCAL is a qcow2 whose backing reference is rewritten to
+ * BACKING in a copy first (in $TMPDIR), so the host never follows a path
+ * of this machine.  An upload cut short never counts as cached; one that
+ * another kdh is making is waited for while it progresses; LOCAL changed
+ * while it is read or sent is an error, and nothing is cached.  A file's hash
+ * is remembered for the process (while its inode, size and times stay),
+ * so asking again for a cached file reads nothing.  *UPLOADED (may be
+ * NULL) gets the data bytes sent (holes are not sent; 0: cached). */
 char *kdh_remote_upload(KdhRemote *r, const char *local, const char *backing,
                         guint64 *uploaded, GError **error);
 
-/* A fresh qcow2 volume NAME over the volume at BACKING, made on the host;
- * its path. */
+/* A fresh qcow2 volume NAME (mode 0600) over the qcow2 volume at BACKING,
+ * made on the host, as large as BACKING's virtual size; its path.  NAME
+ * must not exist. */
 char *kdh_remote_overlay(KdhRemote *r, const char *name, const char *backing, GError **error);
 
-/* A copy of the volume at FROM as NAME, made on the host (no transfer);
- * its path. */
+/* A copy of the volume at FROM as NAME (mode 0600), made on the host (no
+ * transfer) in FROM's format as libvirt sees it; its path. */
 char *kdh_remote_clone(KdhRemote *r, const char *from, const char *name, GError **error);
 
-/* Downloads the volume at PATH into the new file LOCAL, holes kept as
- * holes; *BYTES (may be NULL) gets the data bytes that travelled. */
+/* Downloads the volume at PATH into the new file LOCAL (it must not exist;
+ * mode 0600; removed again on failure), holes kept as holes, its size
+ * checked against the volume's; *BYTES (may be NULL) gets the data bytes
+ * that travelled. */
 gboolean kdh_remote_download(KdhRemote *r, const char *path, const char *local,
                              guint64 *bytes, GError **error);
 
@@ -348,7 +357,10 @@ gboolean kdh_remote_delete(KdhRemote *r, const char *path, GError **error);
 
 /* Deletes the case volumes (KDH_REMOTE_CASE_PREFIX) whose domain no longer
  * exists on the host and that were last changed MIN_AGE seconds ago or
- * more: what a killed run or a lost host left.  Returns how many. */
+ * more (the host's mtime against this machine's clock): what a killed run
+ * or a lost host left.  A domain name may hold '.', so a volume is kept
+ * while a domain of any name it may hold ("case-a.b.disk": a, a.b) exists.
+ * Returns how many. */
 guint kdh_remote_sweep(KdhRemote *r, gint64 min_age);
 
 /* Rewrites the backing reference of the qcow2 PATH to BACKING (a qcow2),
