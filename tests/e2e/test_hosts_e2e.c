@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <utime.h>
@@ -36,6 +37,8 @@ static KdhTestSshd *sshd;   /* the "remote" host's door */
 static char *pool_path;
 static char *hosts_file;
 
+static void teardown(void);
+
 static void setup(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -43,6 +46,10 @@ static void setup(void)
 
 	work = g_dir_make_tmp("kdh-hosts-XXXXXX", NULL);
 	ck_assert_ptr_nonnull(work);
+	/* A failed assertion ends the test's process with exit(), which
+	 * skips the checked teardown: the sshd, the pool and the folder must
+	 * go all the same. */
+	atexit(teardown);
 	/* QEMU runs as libvirt's user and must reach the pool below it. */
 	ck_assert_int_eq(g_chmod(work, 0711), 0);
 	sshd = kdh_test_sshd_start(&error);
@@ -61,7 +68,9 @@ static void teardown(void)
 	const char *argv[] = {"virsh", "-q", "pool-list", "--name", NULL};
 	g_autofree char *pools = NULL;
 
-	kdh_test_sshd_stop(sshd);
+	if (!work)
+		return;
+	kdh_test_sshd_stop(g_steal_pointer(&sshd));
 	/* kdh's own pool over the test's folder is transient: destroyed, it
 	 * is gone from libvirt, and the folder goes with the test's. */
 	if (kdh_run(argv, NULL, &pools, NULL)) {
