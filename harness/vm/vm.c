@@ -295,6 +295,7 @@ struct KdhVm {
 	virConnectPtr conn;
 	virDomainPtr dom;
 	char *uri;
+	char *label; /* URI as messages show it (kdh_uri_label) */
 	char *name;
 	char *kernel; /* our copies: in the VM's folder, or volumes on a remote host */
 	char *initrd;
@@ -406,6 +407,7 @@ static void libvirt_destroy(KdhVm *vm)
 	g_free(vm->kernel);
 	g_free(vm->initrd);
 	g_free(vm->uri);
+	g_free(vm->label);
 	g_free(vm->name);
 	g_free(vm);
 }
@@ -471,6 +473,7 @@ static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 	KdhVm *vm = g_new0(KdhVm, 1);
 
 	vm->uri = g_strdup(cfg->uri);
+	vm->label = kdh_uri_label(cfg->uri);
 	vm->name = g_strdup(cfg->name);
 	vm->remote = cfg->remote;
 	vm->console.fd = -1;
@@ -491,7 +494,7 @@ static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 	if (!vm->conn) {
 		/* The host is out of reach: the run sends it no more cases. */
 		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
-		            "connecting to %s: %s", cfg->uri, virGetLastErrorMessage());
+		            "connecting to %s: %s", vm->label, virGetLastErrorMessage());
 		libvirt_destroy(vm);
 		return NULL;
 	}
@@ -601,7 +604,7 @@ static gboolean libvirt_running(KdhVm *vm, GError **error)
 		}
 		done = end_orphan(vm);
 		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
-		            "libvirt connection lost (%s: %s); %s", vm->uri, said, done);
+		            "libvirt connection lost (%s: %s); %s", vm->label, said, done);
 		return FALSE;
 	}
 	return state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED;
@@ -630,7 +633,7 @@ static gboolean call_failed(KdhVm *vm, GError **error, const char *what)
 
 	if (virConnectIsAlive(vm->conn) != 1) {
 		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST,
-		            "libvirt connection lost (%s: %s) %s", vm->uri, said, what);
+		            "libvirt connection lost (%s: %s) %s", vm->label, said, what);
 		return FALSE;
 	}
 	g_set_error(error, KDH_VM_ERROR, 0, "%s: %s", what, said);

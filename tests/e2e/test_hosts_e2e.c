@@ -16,6 +16,7 @@
 #include <libxml/xpath.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <utime.h>
 
@@ -32,17 +33,27 @@ static const char *const scenarios[] = {
 };
 static const char *const names[] = {"smoke-sysrq", "nmi", "trigger-sysrq-key", "module-bug"};
 
-static char *work;          /* results and the pool's folder */
-static KdhTestSshd *sshd;   /* the "remote" host's door */
+static char *work;        /* results and the pool's folder */
+static KdhTestSshd *sshd; /* the "remote" host's door */
 static char *pool_path;
 static char *hosts_file;
+
+/* Writes the hosts file: this machine, and the loopback "remote" host
+ * behind the test's sshd, one job each. */
+static void write_hosts(void)
+{
+	g_autofree char *text = g_strdup_printf(
+	    "# the test's two hosts\nqemu:///system jobs=1\n%s jobs=1 pool-path=%s\n",
+	    kdh_test_sshd_uri(sshd), pool_path);
+
+	ck_assert(g_file_set_contents(hosts_file, text, -1, NULL));
+}
 
 static void teardown(void);
 
 static void setup(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *text = NULL;
 
 	work = g_dir_make_tmp("kdh-hosts-XXXXXX", NULL);
 	ck_assert_ptr_nonnull(work);
@@ -56,11 +67,7 @@ static void setup(void)
 	ck_assert_msg(sshd, "starting the loopback sshd: %s", error ? error->message : "?");
 	pool_path = g_build_filename(work, "pool", NULL);
 	hosts_file = g_build_filename(work, "hosts", NULL);
-	text = g_strdup_printf("# the test's two hosts\n"
-	                       "qemu:///system jobs=1\n"
-	                       "%s jobs=1 pool-path=%s\n",
-	                       kdh_test_sshd_uri(sshd), pool_path);
-	ck_assert(g_file_set_contents(hosts_file, text, -1, NULL));
+	write_hosts();
 }
 
 static void teardown(void)
@@ -160,10 +167,9 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 {
 	g_autofree char *results = g_build_filename(work, "results", NULL);
 	g_autofree char *run = NULL, *remote_label = NULL;
-	const char *args[] = {"run",          "--results",   results,      "--hosts",
-	                      hosts_file,     "--accel",     "tcg",        "--keep-dumps",
-	                      "never",        scenarios[0], scenarios[1], scenarios[2],
-	                      scenarios[3], NULL};
+	const char *args[] = {"run",        "--results",  results,        "--hosts", hosts_file,
+	                      "--accel",    "tcg",        "--keep-dumps", "never",   scenarios[0],
+	                      scenarios[1], scenarios[2], scenarios[3],   NULL};
 	guint local = 0, remote = 0, again_case = 0;
 	GPid pid;
 
@@ -206,9 +212,10 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 		g_autofree char *one_host = g_build_filename(work, "remote-only", NULL);
 		g_autofree char *text =
 		    g_strdup_printf("%s jobs=1 pool-path=%s\n", connect, pool_path);
-		const char *args2[] = {"run",     "--results", again, "--hosts", one_host,
-		                       "--accel", "tcg",       "--keep-dumps", "never",
-		                       scenarios[again_case], NULL};
+		const char *args2[] = {
+		    "run",     "--results", again,          "--hosts", one_host,
+		    "--accel", "tcg",       "--keep-dumps", "never",   scenarios[again_case],
+		    NULL};
 		g_autofree char *run2 = NULL, *host = NULL;
 		gint64 up, down;
 
@@ -234,6 +241,137 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 }
 END_TEST
 
+/* The names of the pool folder's entries that are case volumes. */
+static GPtrArray *case_volumes(void)
+{
+	g_autoptr(GDir) dir = g_dir_open(pool_path, 0, NULL);
+	GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir)))
+		if (g_str_has_prefix(name, "case-"))
+			g_ptr_array_add(found, g_build_filename(pool_path, name, NULL));
+	return found;
+}
+
+/* Starts kdh run with ARGS, reads its output; once a case has entered
+ * "upload" (only a remote case does) and then "crash" (its guest booted
+ * and armed), the remote host goes away: its sshd and every session
+ * through it end, as a host dropping off the network.  Returns kdh's exit
+ * status; *LOST_CASE the case that was running there. */
+static int run_and_lose_remote(const char *const *args, GPid *pid, char **lost_case)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GIOChannel) out = NULL;
+	g_autofree char *crash = NULL;
+	const char *bin = g_getenv("KDH_BIN");
+	int fd, status;
+	char *line;
+
+	g_ptr_array_add(argv, (char *)(bin && *bin ? bin : "build/kdh"));
+	for (guint i = 0; args[i]; i++)
+		g_ptr_array_add(argv, (char *)args[i]);
+	g_ptr_array_add(argv, NULL);
+	ck_assert_msg(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
+	                                       G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, pid, NULL,
+	                                       &fd, NULL, &error),
+	              "%s", error ? error->message : "");
+	out = g_io_channel_unix_new(fd);
+	g_io_channel_set_close_on_unref(out, TRUE);
+	g_io_channel_set_encoding(out, NULL, NULL);
+	*lost_case = NULL;
+	while (g_io_channel_read_line(out, &line, NULL, NULL, NULL) == G_IO_STATUS_NORMAL) {
+		/* "[    0 s] nmi: upload (disk took 0.0 s)" */
+		const char *at = strstr(line, "] "), *upload = strstr(line, ": upload");
+		fputs(line, stdout);
+		if (!*lost_case && at && upload > at) {
+			*lost_case = g_strndup(at + 2, (gsize)(upload - at - 2));
+			crash = g_strdup_printf("] %s: crash", *lost_case);
+		}
+		if (crash && sshd && strstr(line, crash)) {
+			g_print("hosts_e2e: the remote host goes away\n");
+			kdh_test_sshd_stop(g_steal_pointer(&sshd));
+		}
+		g_free(line);
+	}
+	ck_assert_int_eq(waitpid(*pid, &status, 0), *pid);
+	ck_assert_msg(*lost_case, "no case went to the remote host");
+	ck_assert_msg(!sshd, "the remote case never reached its crash phase");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The remote host dropped mid-run: its case is ERROR "host lost" with
+ * where it was, the others pass here, no domain or QEMU is left; when the
+ * host is back, the next run deletes the volumes the lost case left. */
+START_TEST(lost_remote_host_fails_its_case_only)
+{
+	g_autofree char *results = g_build_filename(work, "results", NULL);
+	g_autofree char *remote_label = kdh_uri_label(kdh_test_sshd_uri(sshd));
+	g_autofree char *lost = NULL, *run = NULL, *first = NULL, *want = NULL;
+	const char *args[] = {
+	    "run",          "--results", results,      "--hosts",    hosts_file,   "--accel", "tcg",
+	    "--keep-dumps", "never",     scenarios[0], scenarios[1], scenarios[3], NULL};
+	g_autoptr(GPtrArray) left = NULL;
+	g_autoptr(GPtrArray) swept = NULL;
+	GPid pid;
+
+	ck_assert_int_eq(run_and_lose_remote(args, &pid, &lost), 3);
+	kdh_test_assert_nothing_left(pid);
+	run = kdh_test_run_folder(results);
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(JsonParser) parser = json_parser_new();
+		g_autofree char *dir = g_build_filename(run, names[i], NULL);
+		JsonObject *v;
+		gint64 up, down;
+		g_autofree char *host = NULL;
+
+		if (i == 2)
+			continue; /* not in this run */
+		if (!g_str_equal(names[i], lost)) {
+			host = assert_passed_on_dump(run, names[i], &up, &down);
+			ck_assert_str_eq(host, "qemu:///system");
+			continue;
+		}
+		v = kdh_test_read_verdict(dir, parser);
+		ck_assert_str_eq(json_object_get_string_member(v, "verdict"), "ERROR");
+		ck_assert_str_eq(json_object_get_string_member(v, "host"), remote_label);
+		first = g_strdup(
+		    json_array_get_string_element(json_object_get_array_member(v, "reasons"), 0));
+	}
+	want = g_strdup_printf("host lost (%s): libvirt connection lost (", remote_label);
+	ck_assert_msg(first && g_str_has_prefix(first, want), "%s", first);
+	ck_assert_msg(strstr(first, "the case was in phase crash") ||
+	                  strstr(first, "the case was in phase capture"),
+	              "%s", first);
+
+	/* The host comes back (a new sshd, the same pool folder): the lost
+	 * case's volumes are there, and once old enough the next run that
+	 * uses the host deletes them. */
+	left = case_volumes();
+	ck_assert_uint_ge(left->len, 1);
+	for (guint i = 0; i < left->len; i++) {
+		struct utimbuf old = {.actime = time(NULL) - 7200, .modtime = time(NULL) - 7200};
+		ck_assert_int_eq(utime(g_ptr_array_index(left, i), &old), 0);
+	}
+	{
+		g_autoptr(GError) error = NULL;
+		g_autofree char *again = g_build_filename(work, "again", NULL);
+		const char *args2[] = {"run",      "--results",  again, "--hosts",
+		                       hosts_file, "--accel",    "tcg", "--keep-dumps",
+		                       "never",    scenarios[0], NULL};
+		sshd = kdh_test_sshd_start(&error);
+		ck_assert_msg(sshd, "%s", error ? error->message : "");
+		write_hosts();
+		ck_assert_int_eq(kdh_test_run(args2, &pid), 0);
+		kdh_test_assert_nothing_left(pid);
+	}
+	swept = case_volumes();
+	ck_assert_msg(swept->len == 0, "left after the next run: %s",
+	              (char *)g_ptr_array_index(swept, 0));
+}
+END_TEST
+
 Suite *hosts_e2e_suite(void);
 Suite *hosts_e2e_suite(void)
 {
@@ -244,6 +382,7 @@ Suite *hosts_e2e_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 1800);
 	tcase_add_test(tc, four_cases_over_a_local_and_a_remote_host);
+	tcase_add_test(tc, lost_remote_host_fails_its_case_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
