@@ -271,8 +271,11 @@ static void host_step_failed(const KdhRunContext *ctx, KdhJob *j, const GError *
 {
 	if (g_error_matches(error, KDH_VM_ERROR, KDH_VM_ERROR_CONNECTION_LOST)) {
 		j->host_lost = TRUE;
-		kdh_result_fail(j->r, KDH_VERDICT_ERROR, "host lost (%s): %s", j->host->label,
-		                error->message);
+		if (ctx->n_hosts)
+			kdh_result_fail(j->r, KDH_VERDICT_ERROR, "host lost (%s): %s",
+			                j->host->label, error->message);
+		else
+			kdh_result_fail(j->r, KDH_VERDICT_ERROR, "%s", error->message);
 		return;
 	}
 	step_failed(ctx, j->r, error);
