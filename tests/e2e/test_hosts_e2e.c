@@ -203,40 +203,59 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 	ck_assert_uint_ge(local, 1);
 	ck_assert_uint_ge(remote, 1);
 
-	/* A case that ran there again, on the remote host alone: its pool
-	 * holds its kernel, initrd and base from the first run, nothing
-	 * travels there. */
+	/* On the remote host alone, two VMs at once: a case that ran there
+	 * again (its pool holds its kernel, initrd and base from the first
+	 * run: nothing travels there), and every host-fired trigger (NMI,
+	 * Alt+SysRq+C, a machine check through QEMU's monitor) over the
+	 * connection. */
 	{
 		g_autofree char *again = g_build_filename(work, "again", NULL);
-		g_autofree char *connect = g_strdup(kdh_test_sshd_uri(sshd));
 		g_autofree char *one_host = g_build_filename(work, "remote-only", NULL);
 		g_autofree char *text =
-		    g_strdup_printf("%s jobs=1 pool-path=%s\n", connect, pool_path);
-		const char *args2[] = {
-		    "run",     "--results", again,          "--hosts", one_host,
-		    "--accel", "tcg",       "--keep-dumps", "never",   scenarios[again_case],
-		    NULL};
-		g_autofree char *run2 = NULL, *host = NULL;
-		gint64 up, down;
-
+		    g_strdup_printf("%s jobs=2 pool-path=%s\n", kdh_test_sshd_uri(sshd), pool_path);
+		const char *host_fired[][2] = {{scenarios[1], names[1]},
+		                               {scenarios[2], names[2]},
+		                               {"scenarios/trigger-mce.ini", "trigger-mce"}};
+		g_autoptr(GPtrArray) args2 = g_ptr_array_new();
+		g_autoptr(GPtrArray) cases2 = g_ptr_array_new();
+		const char *head[] = {"run",     "--results", again,          "--hosts", one_host,
+		                      "--accel", "tcg",       "--keep-dumps", "never"};
+		g_autofree char *run2 = NULL;
 		/* What a killed run or a lost host left two hours ago: its
 		 * domain is gone, the next run deletes it.  (Made here through
 		 * the folder: on loopback the test may, kdh never does.) */
 		g_autofree char *orphan =
 		    g_build_filename(pool_path, "case-kdh-1-000000000000-gone.disk.qcow2", NULL);
 		struct utimbuf old = {.actime = time(NULL) - 7200, .modtime = time(NULL) - 7200};
+
+		for (guint i = 0; i < G_N_ELEMENTS(head); i++)
+			g_ptr_array_add(args2, (gpointer)head[i]);
+		g_ptr_array_add(args2, (gpointer)scenarios[again_case]);
+		g_ptr_array_add(cases2, (gpointer)names[again_case]);
+		for (guint i = 0; i < G_N_ELEMENTS(host_fired); i++) {
+			if (g_str_equal(host_fired[i][1], names[again_case]))
+				continue;
+			g_ptr_array_add(args2, (gpointer)host_fired[i][0]);
+			g_ptr_array_add(cases2, (gpointer)host_fired[i][1]);
+		}
+		g_ptr_array_add(args2, NULL);
 		ck_assert(g_file_set_contents(orphan, "left", -1, NULL));
 		ck_assert_int_eq(utime(orphan, &old), 0);
-
 		ck_assert(g_file_set_contents(one_host, text, -1, NULL));
-		ck_assert_int_eq(kdh_test_run(args2, &pid), 0);
+
+		ck_assert_int_eq(kdh_test_run((const char *const *)args2->pdata, &pid), 0);
 		ck_assert_msg(!g_file_test(orphan, G_FILE_TEST_EXISTS), "%s was not swept", orphan);
 		kdh_test_assert_nothing_left(pid);
 		run2 = kdh_test_run_folder(again);
-		host = assert_passed_on_dump(run2, names[again_case], &up, &down);
-		ck_assert_str_eq(host, remote_label);
-		ck_assert_int_eq(up, 0);
-		ck_assert_int_gt(down, 10 << 20);
+		for (guint i = 0; i < cases2->len; i++) {
+			gint64 up, down;
+			g_autofree char *host =
+			    assert_passed_on_dump(run2, g_ptr_array_index(cases2, i), &up, &down);
+			ck_assert_str_eq(host, remote_label);
+			ck_assert_int_gt(down, 10 << 20);
+			if (i == 0)
+				ck_assert_int_eq(up, 0);
+		}
 	}
 }
 END_TEST
