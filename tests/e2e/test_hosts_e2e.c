@@ -204,8 +204,9 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 	ck_assert_uint_ge(remote, 1);
 
 	/* On the remote host alone, two VMs at once: a case that ran there
-	 * again (its pool holds its kernel, initrd and base from the first
-	 * run: nothing travels there), and every host-fired trigger (NMI,
+	 * again and the others of the first run (its pool holds their
+	 * kernel, initrd and base: nothing travels there), and every
+	 * host-fired trigger (NMI,
 	 * Alt+SysRq+C, a machine check through QEMU's monitor) over the
 	 * connection. */
 	{
@@ -213,8 +214,11 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 		g_autofree char *one_host = g_build_filename(work, "remote-only", NULL);
 		g_autofree char *text =
 		    g_strdup_printf("%s jobs=2 pool-path=%s\n", kdh_test_sshd_uri(sshd), pool_path);
+		/* module-bug keeps the run's image the first run's (the crash
+		 * module is in it when a case of the run needs it). */
 		const char *host_fired[][2] = {{scenarios[1], names[1]},
 		                               {scenarios[2], names[2]},
+		                               {scenarios[3], names[3]},
 		                               {"scenarios/trigger-mce.ini", "trigger-mce"}};
 		g_autoptr(GPtrArray) args2 = g_ptr_array_new();
 		g_autoptr(GPtrArray) cases2 = g_ptr_array_new();
@@ -253,8 +257,7 @@ START_TEST(four_cases_over_a_local_and_a_remote_host)
 			    assert_passed_on_dump(run2, g_ptr_array_index(cases2, i), &up, &down);
 			ck_assert_str_eq(host, remote_label);
 			ck_assert_int_gt(down, 10 << 20);
-			if (i == 0)
-				ck_assert_int_eq(up, 0);
+			ck_assert_int_eq(up, 0);
 		}
 	}
 }
