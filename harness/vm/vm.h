@@ -66,7 +66,7 @@ gboolean kdh_accel_works(KdhAccel accel, const char *kernel, guint timeout, char
  * NULL) until the host reboots, so only the first run pays for the probe. */
 KdhAccel kdh_accel_probe(const char *kernel, const char *cache_dir, char **why);
 
-/* A remote host's storage pool (remote.c, below). */
+/* A remote host's storage pool (remote.c and upload.c, below). */
 typedef struct KdhRemote KdhRemote;
 
 typedef struct {
@@ -293,7 +293,7 @@ int kdh_place(const KdhPlaceHost *hosts, guint n, guint64 footprint);
  * caller's error, which names it and says what it holds. */
 int kdh_place_largest(const KdhPlaceHost *hosts, guint n);
 
-/* ---- a remote host's storage: files travel through libvirt (remote.c) ---- */
+/* ---- a remote host's storage: files travel through libvirt (remote.c, upload.c) ---- */
 
 /* One host's storage pool, reached through its own connection (declared
  * above KdhVmConfig).  Every function may be called from several threads

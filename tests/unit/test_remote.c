@@ -1,9 +1,9 @@
-/* A remote host's storage (harness/vm/remote.c): volume names, qcow2
- * backing references, and, against the local libvirt (qemu:///system, a
- * pool of its own in a fresh folder), uploads cached by content, overlays,
- * clones, sparse downloads and the sweep of what killed runs left.  The
- * pool is on this machine only so the tests can look at its files; remote.c
- * itself never does. */
+/* A remote host's storage (harness/vm/remote.c, upload.c): volume names,
+ * qcow2 backing references, and, against the local libvirt
+ * (qemu:///system, a pool of its own in a fresh folder), uploads cached by
+ * content, overlays, clones, sparse downloads and the sweep of what killed
+ * runs left.  The pool is on this machine only so the tests can look at its
+ * files; the harness itself never does. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
