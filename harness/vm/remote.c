@@ -252,6 +252,8 @@ gboolean kdh_remote_vol_state(virStorageVolPtr vol, VolState *out, GError **erro
 	g_autofree char *physical = NULL, *mtime = NULL, *capacity = NULL;
 	guint64 when = 0;
 
+	out->mtime = -1;
+
 	if (!xml)
 		return kdh_remote_error(error, "reading volume %s", name);
 	physical = xml_value(xml, "string(/volume/physical)");
@@ -259,12 +261,13 @@ gboolean kdh_remote_vol_state(virStorageVolPtr vol, VolState *out, GError **erro
 	mtime = xml_value(xml, "string(/volume/target/timestamps/mtime)");
 	/* Older libvirt has no <physical>: a raw file's capacity is its size. */
 	if (!parse_u64(physical ? physical : capacity, &out->physical) ||
-	    (mtime && !parse_u64(mtime, &when))) {
+	    (mtime && *mtime && !parse_u64(mtime, &when))) {
 		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_FAILED,
 		            "volume %s: libvirt's description has no size", name);
 		return FALSE;
 	}
-	out->mtime = (gint64)MIN(when, (guint64)G_MAXINT64);
+	if (mtime && *mtime)
+		out->mtime = (gint64)MIN(when, (guint64)G_MAXINT64);
 	out->format = xml_value(xml, "string(/volume/target/format/@type)");
 	return TRUE;
 }
@@ -506,7 +509,8 @@ guint kdh_remote_sweep(KdhRemote *r, gint64 min_age)
 
 		if (name && g_str_has_prefix(name, KDH_REMOTE_CASE_PREFIX) &&
 		    !case_domain_may_exist(r, name) && kdh_remote_vol_state(vols[i], &st, NULL) &&
-		    now - st.mtime >= min_age && virStorageVolDelete(vols[i], 0) == 0)
+		    st.mtime >= 0 && now - st.mtime >= min_age &&
+		    virStorageVolDelete(vols[i], 0) == 0)
 			swept++;
 		kdh_remote_vol_state_clear(&st);
 		virStorageVolFree(vols[i]);

@@ -34,7 +34,7 @@ typedef struct {
 /* What a volume's XML says, refreshed by libvirt from the file. */
 typedef struct {
 	guint64 physical; /* the file's size */
-	gint64 mtime;     /* seconds since the epoch */
+	gint64 mtime;     /* seconds since the epoch; -1: the pool gives none */
 	char *format;     /* "raw", "qcow2"... or NULL */
 } VolState;
 

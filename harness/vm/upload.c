@@ -215,6 +215,7 @@ static char *file_sha256(const char *path, guint64 *size, GError **error)
 	guint64 total = 0;
 	EVP_MD_CTX *ctx;
 	GString *hex;
+	gboolean ok;
 	ssize_t n;
 
 	if (fd < 0) {
@@ -238,12 +239,17 @@ static char *file_sha256(const char *path, guint64 *size, GError **error)
 			kdh_remote_errno_error(error, saved, "reading", path);
 			return NULL;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			break;
 		total += n;
 	}
-	EVP_DigestFinal_ex(ctx, md, &len);
+	ok = n == 0 && EVP_DigestFinal_ex(ctx, md, &len) == 1;
 	EVP_MD_CTX_free(ctx);
 	close(fd);
+	if (!ok) {
+		g_set_error(error, KDH_VM_ERROR, KDH_VM_ERROR_FAILED, "hashing %s failed", path);
+		return NULL;
+	}
 	*size = total;
 	hex = g_string_sized_new((gsize)len * 2);
 	for (unsigned int i = 0; i < len; i++)
@@ -427,6 +433,7 @@ static char *ensure_volume(KdhRemote *r, const char *name, const Source *src, gu
                            GError **error)
 {
 	gint64 seen_mtime = -1, seen_since = 0;
+	guint64 seen_size = 0;
 	guint vanished = 0;
 
 	*sent = 0;
@@ -464,8 +471,11 @@ static char *ensure_volume(KdhRemote *r, const char *name, const Source *src, gu
 			return NULL;
 		}
 		if (!kdh_remote_vol_state(vol, &st, &err)) {
-			/* Its file is gone behind libvirt's back: forget it. */
-			virStorageVolDelete(vol, 0);
+			/* Its file may be gone behind libvirt's back: the pool
+			 * forgets it once refreshed.  Never deleted on that
+			 * ground: the failure may be libvirt's alone, and the
+			 * volume a complete one or another kdh's upload. */
+			virStoragePoolRefresh(r->pool, 0);
 			virStorageVolFree(vol);
 			if (++vanished > 3) {
 				g_propagate_error(error, g_steal_pointer(&err));
@@ -484,11 +494,14 @@ static char *ensure_volume(KdhRemote *r, const char *name, const Source *src, gu
 		}
 		/* Another kdh's upload while it changes; a leftover once not. */
 		now = g_get_monotonic_time();
-		if (st.mtime != seen_mtime) {
+		if (st.mtime != seen_mtime || st.physical != seen_size) {
 			seen_mtime = st.mtime;
+			seen_size = st.physical;
 			seen_since = now;
 		}
-		stale = g_get_real_time() / G_USEC_PER_SEC - st.mtime >= REMOTE_STALE_AGE ||
+		/* A pool that gives no mtime (-1) leaves only the watch. */
+		stale = (st.mtime >= 0 &&
+		         g_get_real_time() / G_USEC_PER_SEC - st.mtime >= REMOTE_STALE_AGE) ||
 		        now - seen_since >= (gint64)REMOTE_STALE_WATCH * G_USEC_PER_SEC;
 		kdh_remote_vol_state_clear(&st);
 		if (stale && virStorageVolDelete(vol, 0) < 0 &&

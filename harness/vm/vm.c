@@ -90,11 +90,11 @@ char *kdh_vm_domain_xml(const KdhVmConfig *cfg)
 	                "    </disk>\n",
 	                serial,
 	                "    <memballoon model='none'/>\n"
-	                            "  </devices>\n"
-	                            /* No domain <seclabel>: libvirt's default is the one we want,
-	                             * dynamic DAC under qemu:///system (QEMU runs as qemu.conf's
-	                             * user, the VM's own files are lent to it); qemu:///session has
-	                             * no DAC driver to name (QEMU runs as the session's user). */
+	                "  </devices>\n"
+	                /* No domain <seclabel>: libvirt's default is the one we want,
+	                 * dynamic DAC under qemu:///system (QEMU runs as qemu.conf's
+	                 * user, the VM's own files are lent to it); qemu:///session has
+	                 * no DAC driver to name (QEMU runs as the session's user). */
 	                "</domain>\n",
 	                NULL);
 
@@ -511,9 +511,9 @@ static KdhVm *libvirt_start(const KdhVmConfig *cfg, GError **error)
 		libvirt_destroy(vm);
 		return NULL;
 	}
-	if (vm->remote && (!console_open(vm, cfg->serial_log, error) ||
-	                   (virDomainResume(vm->dom) < 0 &&
-	                    !libvirt_error(error, "resuming the domain")))) {
+	if (vm->remote &&
+	    (!console_open(vm, cfg->serial_log, error) ||
+	     (virDomainResume(vm->dom) < 0 && !libvirt_error(error, "resuming the domain")))) {
 		libvirt_destroy(vm);
 		return NULL;
 	}

@@ -49,21 +49,63 @@ static void write_hosts(void)
 	ck_assert(g_file_set_contents(hosts_file, text, -1, NULL));
 }
 
-static void teardown(void);
+/* The suite's folder, made in Check's own process: a test that fails
+ * ends its process at once (_exit), without its checked teardown, so what
+ * must not outlive it (the pools over its folders, the folders, the sshd's
+ * keys) lives here and goes in the unchecked teardown, from what that finds
+ * itself (with g_spawn_sync: no GSubprocess in Check's process). */
+static char *suite_dir;
+
+/* Runs ARGV and returns its standard output (NULL when it failed). */
+static char *run_here(const char *const *argv)
+{
+	char *out = NULL;
+	int status = -1;
+
+	if (!g_spawn_sync(NULL, (char **)argv, NULL,
+	                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+	                  &status, NULL) ||
+	    !g_spawn_check_wait_status(status, NULL))
+		g_clear_pointer(&out, g_free);
+	return out;
+}
+
+static void suite_setup(void)
+{
+	suite_dir = g_dir_make_tmp("kdh-hosts-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(suite_dir);
+	/* QEMU runs as libvirt's user and must reach the pools below it. */
+	ck_assert_int_eq(g_chmod(suite_dir, 0711), 0);
+}
+
+/* Destroys kdh's transient pools over a folder of the suite's (they go
+ * from libvirt altogether), then the folder. */
+static void suite_teardown(void)
+{
+	const char *list[] = {"virsh", "-q", "pool-list", "--name", NULL};
+	g_autofree char *pools = run_here(list);
+	g_auto(GStrv) lines = g_strsplit(pools ? pools : "", "\n", -1);
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *name = g_strstrip(lines[i]);
+		const char *dump[] = {"virsh", "-q", "pool-dumpxml", name, NULL};
+		const char *destroy[] = {"virsh", "-q", "pool-destroy", name, NULL};
+		g_autofree char *xml = *name ? run_here(dump) : NULL;
+		g_autofree char *gone = NULL;
+		if (xml && strstr(xml, suite_dir))
+			gone = run_here(destroy);
+	}
+	kdh_rm_rf(suite_dir);
+	g_clear_pointer(&suite_dir, g_free);
+}
 
 static void setup(void)
 {
 	g_autoptr(GError) error = NULL;
 
-	work = g_dir_make_tmp("kdh-hosts-XXXXXX", NULL);
-	ck_assert_ptr_nonnull(work);
-	/* A failed assertion ends the test's process with exit(), which
-	 * skips the checked teardown: the sshd, the pool and the folder must
-	 * go all the same. */
-	atexit(teardown);
-	/* QEMU runs as libvirt's user and must reach the pool below it. */
-	ck_assert_int_eq(g_chmod(work, 0711), 0);
-	sshd = kdh_test_sshd_start(&error);
+	work = g_build_filename(suite_dir, "test-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(g_mkdtemp_full(work, 0711));
+	sshd = kdh_test_sshd_start(work, &error);
 	ck_assert_msg(sshd, "starting the loopback sshd: %s", error ? error->message : "?");
 	pool_path = g_build_filename(work, "pool", NULL);
 	hosts_file = g_build_filename(work, "hosts", NULL);
@@ -72,27 +114,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	const char *argv[] = {"virsh", "-q", "pool-list", "--name", NULL};
-	g_autofree char *pools = NULL;
-
-	if (!work)
-		return;
 	kdh_test_sshd_stop(g_steal_pointer(&sshd));
-	/* kdh's own pool over the test's folder is transient: destroyed, it
-	 * is gone from libvirt, and the folder goes with the test's. */
-	if (kdh_run(argv, NULL, &pools, NULL)) {
-		g_auto(GStrv) lines = g_strsplit(pools, "\n", -1);
-		for (guint i = 0; lines[i]; i++) {
-			const char *name = g_strstrip(lines[i]);
-			const char *dump[] = {"virsh", "-q", "pool-dumpxml", name, NULL};
-			g_autofree char *xml = NULL;
-			if (*name && kdh_run(dump, NULL, &xml, NULL) && strstr(xml, pool_path)) {
-				const char *destroy[] = {"virsh", "-q", "pool-destroy", name, NULL};
-				kdh_run(destroy, NULL, NULL, NULL);
-			}
-		}
-	}
-	kdh_rm_rf(work);
 	g_clear_pointer(&work, g_free);
 	g_clear_pointer(&pool_path, g_free);
 	g_clear_pointer(&hosts_file, g_free);
@@ -283,25 +305,11 @@ static GPtrArray *case_volumes(void)
  * status; *LOST_CASE the case that was running there. */
 static int run_and_lose_remote(const char *const *args, GPid *pid, char **lost_case)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GIOChannel) out = NULL;
+	g_autoptr(GIOChannel) out = kdh_test_spawn(args, pid);
 	g_autofree char *crash = NULL;
-	const char *bin = g_getenv("KDH_BIN");
-	int fd, status;
+	int status;
 	char *line;
 
-	g_ptr_array_add(argv, (char *)(bin && *bin ? bin : "build/kdh"));
-	for (guint i = 0; args[i]; i++)
-		g_ptr_array_add(argv, (char *)args[i]);
-	g_ptr_array_add(argv, NULL);
-	ck_assert_msg(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-	                                       G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, pid, NULL,
-	                                       &fd, NULL, &error),
-	              "%s", error ? error->message : "");
-	out = g_io_channel_unix_new(fd);
-	g_io_channel_set_close_on_unref(out, TRUE);
-	g_io_channel_set_encoding(out, NULL, NULL);
 	*lost_case = NULL;
 	while (g_io_channel_read_line(out, &line, NULL, NULL, NULL) == G_IO_STATUS_NORMAL) {
 		/* "[    0 s] nmi: upload (disk took 0.0 s)" */
@@ -382,7 +390,7 @@ START_TEST(lost_remote_host_fails_its_case_only)
 		const char *args2[] = {"run",      "--results",  again, "--hosts",
 		                       hosts_file, "--accel",    "tcg", "--keep-dumps",
 		                       "never",    scenarios[0], NULL};
-		sshd = kdh_test_sshd_start(&error);
+		sshd = kdh_test_sshd_start(work, &error);
 		ck_assert_msg(sshd, "%s", error ? error->message : "");
 		write_hosts();
 		ck_assert_int_eq(kdh_test_run(args2, &pid), 0);
@@ -401,6 +409,7 @@ Suite *hosts_e2e_suite(void)
 	TCase *tc = tcase_create("hosts-full");
 
 	tcase_set_tags(tc, "e2e slow");
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 1800);
 	tcase_add_test(tc, four_cases_over_a_local_and_a_remote_host);

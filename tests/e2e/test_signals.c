@@ -80,26 +80,17 @@ typedef gboolean (*Ready)(gpointer data);
 static int run_until_ready(const char *const *args, const char *needle, Ready ready, gpointer data,
                            int sig, GPid *pid)
 {
-	const char *bin = g_getenv("KDH_BIN");
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) error = NULL;
 	g_autoptr(GIOChannel) out = NULL;
 	gboolean sent = FALSE;
-	int fd, status;
+	int status;
 	char *line;
 
-	g_ptr_array_add(argv, (char *)(bin && *bin ? bin : "build/kdh"));
 	g_ptr_array_add(argv, "run");
 	for (guint i = 0; args[i]; i++)
 		g_ptr_array_add(argv, (char *)args[i]);
 	g_ptr_array_add(argv, NULL);
-	ck_assert_msg(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-	                                       G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, pid, NULL,
-	                                       &fd, NULL, &error),
-	              "%s", error ? error->message : "");
-	out = g_io_channel_unix_new(fd);
-	g_io_channel_set_close_on_unref(out, TRUE);
-	g_io_channel_set_encoding(out, NULL, NULL);
+	out = kdh_test_spawn((const char *const *)argv->pdata, pid);
 	while (g_io_channel_read_line(out, &line, NULL, NULL, NULL) == G_IO_STATUS_NORMAL) {
 		fputs(line, stdout);
 		if (!sent && strstr(line, needle)) {

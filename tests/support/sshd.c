@@ -267,7 +267,7 @@ void kdh_test_sshd_stop(KdhTestSshd *s)
 	g_free(s);
 }
 
-KdhTestSshd *kdh_test_sshd_start(GError **error)
+KdhTestSshd *kdh_test_sshd_start(const char *parent, GError **error)
 {
 	g_autoptr(KdhTestSshd) s = g_new0(KdhTestSshd, 1);
 	gboolean ended = TRUE;
@@ -277,7 +277,7 @@ KdhTestSshd *kdh_test_sshd_start(GError **error)
 		            "the loopback sshd needs root (/run/sshd, a login as root)");
 		return NULL;
 	}
-	s->dir = g_strdup("/tmp/kdh-sshd-XXXXXX");
+	s->dir = g_build_filename(parent ? parent : "/tmp", "kdh-sshd-XXXXXX", NULL);
 	if (!g_mkdtemp(s->dir)) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", s->dir,
 		            g_strerror(errno));

@@ -14,13 +14,13 @@
 
 typedef struct KdhTestSshd KdhTestSshd;
 
-/* Makes a folder /tmp/kdh-sshd-XXXXXX with a host key, a user key, a
+/* Makes a folder PARENT/kdh-sshd-XXXXXX (PARENT NULL: /tmp) with a host key, a user key, a
  * known_hosts naming the host key and an ssh wrapper using them, starts
  * /usr/sbin/sshd in the foreground (-D) on a free port of 127.0.0.1 as a
  * child of this process (killed by the kernel if the thread that started
  * it ends first), and returns once the port accepts connections (10 s at
  * most); NULL with an error, the folder removed, otherwise. */
-KdhTestSshd *kdh_test_sshd_start(GError **error);
+KdhTestSshd *kdh_test_sshd_start(const char *parent, GError **error);
 
 /* "qemu+ssh://root@127.0.0.1:PORT/system?keyfile=KEY&command=WRAPPER":
  * this machine's qemu:///system, reached over ssh. */

@@ -47,6 +47,23 @@ int kdh_test_run_output(const char *const *args, char **out, char **err)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+GIOChannel *kdh_test_spawn(const char *const *args, GPid *pid)
+{
+	g_autoptr(GPtrArray) argv = kdh_argv(args);
+	g_autoptr(GError) error = NULL;
+	GIOChannel *out;
+	int fd;
+
+	ck_assert_msg(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
+	                                       G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, pid, NULL,
+	                                       &fd, NULL, &error),
+	              "%s", error ? error->message : "");
+	out = g_io_channel_unix_new(fd);
+	g_io_channel_set_close_on_unref(out, TRUE);
+	g_io_channel_set_encoding(out, NULL, NULL);
+	return out;
+}
+
 static gint compare_names(gconstpointer a, gconstpointer b)
 {
 	return g_strcmp0(*(char *const *)a, *(char *const *)b);

@@ -16,6 +16,11 @@ int kdh_test_run(const char *const *args, GPid *pid);
  * (each may be NULL to let it through). */
 int kdh_test_run_output(const char *const *args, char **out, char **err);
 
+/* Starts $KDH_BIN with ARGS as kdh_test_run does, without waiting: *PID
+ * gets its process id (reap it with waitpid), the channel (binary, closed
+ * when unreferenced) reads its standard output. */
+GIOChannel *kdh_test_spawn(const char *const *args, GPid *pid);
+
 /* The entries of folder DIR, sorted, joined by spaces ("" when empty). */
 char *kdh_test_list_dir(const char *dir);
 

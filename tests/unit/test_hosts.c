@@ -364,7 +364,7 @@ START_TEST(node_capacity_over_ssh_is_this_machine)
 	GPid pid;
 
 	ck_assert_msg(kdh_libvirt_prepare("qemu:///system", NULL, &error), "%s", error->message);
-	sshd = kdh_test_sshd_start(&error);
+	sshd = kdh_test_sshd_start(NULL, &error);
 	ck_assert_msg(sshd, "%s", error ? error->message : "");
 	ck_assert(kdh_uri_is_remote(kdh_test_sshd_uri(sshd)));
 
