@@ -71,14 +71,14 @@ GPtrArray *kdh_cli_load_cases(const char *const *files, const KdhSelectOptions *
 /* The runner's options (kdh run, sizing, matrix, reproduce), NULL/0 when
  * not given; checked by kdh_session_new. */
 typedef struct {
-	char *results;    /* --results DIR */
-	char *cache;      /* --cache DIR */
-	char *images;     /* --images DIR */
-	char *accel;      /* --accel auto|kvm|tcg */
-	char **connect;   /* --connect URI, each time given */
-	char *hosts;      /* --hosts FILE */
-	char *keep_dumps; /* --keep-dumps failed|always|never */
-	gint jobs;        /* --jobs N */
+	char *results;      /* --results DIR */
+	char *cache;        /* --cache DIR */
+	char *images;       /* --images DIR */
+	char *accel;        /* --accel auto|kvm|tcg */
+	char **connect;     /* --connect URI, each time given */
+	char *hosts;        /* --hosts FILE */
+	char *keep_dumps;   /* --keep-dumps failed|always|never */
+	gint jobs;          /* --jobs N */
 	gint jobs_per_host; /* --jobs-per-host N */
 	gboolean keep_disk;
 } KdhRunnerOptions;

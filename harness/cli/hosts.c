@@ -12,7 +12,7 @@
 
 /* A case volume left on a host this long is a killed run's or a lost
  * host's (a live run's overlay waits for its download minutes at most). */
-#define SWEEP_MIN_AGE (60 * 60)
+#define SWEEP_MIN_AGE ((gint64)60 * 60)
 
 static KdhHostSpec *spec_new(const char *uri)
 {

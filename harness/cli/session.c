@@ -147,8 +147,8 @@ static guint64 largest_footprint(GPtrArray *cases)
 	guint64 largest = 0;
 
 	for (guint i = 0; i < cases->len; i++)
-		largest = MAX(largest,
-		              kdh_guest_footprint(((const KdhCase *)g_ptr_array_index(cases, i))->memory));
+		largest = MAX(largest, kdh_guest_footprint(
+		                           ((const KdhCase *)g_ptr_array_index(cases, i))->memory));
 	return largest;
 }
 

@@ -203,11 +203,15 @@ static char *system_out(GPtrArray *checks, GPtrArray *warnings)
 static void x_testcase(Xml *x, const char *classname, JsonObject *c)
 {
 	static const char *const props[][2] = {
-	    {"verdict", "verdict"},         {"kernel.release", "kernel.release"},
-	    {"kernel.ref", "kernel.ref"},   {"accel", "acceleration"},
+	    {"verdict", "verdict"},
+	    {"kernel.release", "kernel.release"},
+	    {"kernel.ref", "kernel.ref"},
+	    {"accel", "acceleration"},
 	    {"host", "host"},
-	    {"dump.format", "dump.format"}, {"crashkernel", "asked.crashkernel"},
-	    {"phase", "failed_phase"},      {"started_at", "started_at"},
+	    {"dump.format", "dump.format"},
+	    {"crashkernel", "asked.crashkernel"},
+	    {"phase", "failed_phase"},
+	    {"started_at", "started_at"},
 	};
 	g_autoptr(GPtrArray) checks = kdh_doc_strings(c, "checks");
 	g_autoptr(GPtrArray) warnings = kdh_doc_strings(c, "warnings");

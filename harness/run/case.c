@@ -12,7 +12,8 @@
 #define VERDICT_FILE "verdict.json"
 #define SERIAL_FILE  "serial.log"
 const char *const kdh_job_reserved_names[] = {
-    VERDICT_FILE, SERIAL_FILE, KDH_DISK_FILE, KDH_DOMAIN_FILE, KDH_VERDICT_CRASH_FILE, KDH_VERDICT_DMESG_FILE, NULL};
+    VERDICT_FILE,           SERIAL_FILE, KDH_DISK_FILE, KDH_DOMAIN_FILE, KDH_VERDICT_CRASH_FILE,
+    KDH_VERDICT_DMESG_FILE, NULL};
 
 /* The guest's dump folder name is guest-written: shown as text, bounded. */
 #define CRASH_DIR_TEXT_MAX 512
@@ -558,8 +559,8 @@ void kdh_job_finish(const KdhRunContext *ctx, KdhJob *j)
 	if (!j->started)
 		return;
 	if (j->remote_disk && ctx->keep_disk && !kdh_job_remote_fetch(j, NULL, &error)) {
-		g_ptr_array_add(j->r->reasons,
-		                g_strdup_printf("the guest's disk is not kept: %s", error->message));
+		g_ptr_array_add(j->r->reasons, g_strdup_printf("the guest's disk is not kept: %s",
+		                                               error->message));
 		g_clear_error(&error);
 	}
 	kdh_job_remote_drop(j);

@@ -34,13 +34,13 @@ typedef struct {
 	char *disk;                 /* its overlay, in VM_DIR */
 	char *layer;                /* its settings layer (cached), DISK's backing file; or NULL */
 	KdhConsoleEvidence console;
-	gboolean started;    /* it has a folder and a result to write */
-	gboolean keep_disk;  /* its disk could not be read: kept in its folder (the dump
-	                      * may be in it) */
-	gint64 started_unix; /* when its guest part started (KdhRunOps.wall) */
-	gint64 queued_at;    /* when it joined the retrieval queue */
-	guint64 footprint;   /* what its VM takes from the host */
-	const KdhRunHost *host; /* where its VM runs, once placed */
+	gboolean started;         /* it has a folder and a result to write */
+	gboolean keep_disk;       /* its disk could not be read: kept in its folder (the dump
+	                           * may be in it) */
+	gint64 started_unix;      /* when its guest part started (KdhRunOps.wall) */
+	gint64 queued_at;         /* when it joined the retrieval queue */
+	guint64 footprint;        /* what its VM takes from the host */
+	const KdhRunHost *host;   /* where its VM runs, once placed */
 	KdhHostFiles *host_files; /* what the run put on HOST, when remote */
 	char *remote_disk;        /* its overlay on a remote host, until fetched */
 	gboolean host_lost;       /* its host's connection died under it */

@@ -28,10 +28,10 @@ typedef struct {
 	KdhPlaceHost *places;
 	KdhHostFiles *files;
 	guint n_hosts;
-	char *label; /* the one URI's, without the context's hosts */
-	guint running;  /* VMs running now, on every host */
-	GQueue queue;   /* KdhJob* waiting for the retriever */
-	guint workers;  /* workers still taking cases */
+	char *label;   /* the one URI's, without the context's hosts */
+	guint running; /* VMs running now, on every host */
+	GQueue queue;  /* KdhJob* waiting for the retriever */
+	guint workers; /* workers still taking cases */
 } Run;
 
 /* Why J fits on no host of RUN (the lock is held). */
@@ -47,10 +47,10 @@ static char *fits_nowhere(Run *run, const KdhJob *j)
 		                       run->n_hosts == 1 ? "was" : "were all");
 	}
 	if (run->n_hosts == 1)
-		return g_strdup_printf("the guest needs %" G_GUINT64_FORMAT
-		                       " MiB with QEMU, the host's free memory holds %" G_GUINT64_FORMAT
-		                       " MiB",
-		                       j->footprint >> 20, run->places[big].budget >> 20);
+		return g_strdup_printf(
+		    "the guest needs %" G_GUINT64_FORMAT
+		    " MiB with QEMU, the host's free memory holds %" G_GUINT64_FORMAT " MiB",
+		    j->footprint >> 20, run->places[big].budget >> 20);
 	return g_strdup_printf("the guest needs %" G_GUINT64_FORMAT
 	                       " MiB with QEMU, more than any host holds: the largest, %s, "
 	                       "holds %" G_GUINT64_FORMAT " MiB",
@@ -272,7 +272,8 @@ static void hosts_clear(Run *run)
 GPtrArray *kdh_run_cases(const KdhRunContext *ctx, const KdhPrepared *p, GPtrArray *cases)
 {
 	Run run = {.ctx = ctx, .n = cases->len};
-	guint nworkers = MAX(1, MIN(hosts_init(&run), cases->len));
+	guint slots = hosts_init(&run);
+	guint nworkers = MAX(1, MIN(slots, cases->len));
 	g_autofree GThread **threads = g_new0(GThread *, nworkers);
 	GThread *reader;
 	GPtrArray *results = g_ptr_array_new_with_free_func((GDestroyNotify)kdh_result_free);

@@ -12,7 +12,8 @@ void kdh_host_files_init(KdhHostFiles *f)
 
 void kdh_host_files_clear(KdhHostFiles *f)
 {
-	g_clear_pointer(&f->volumes, g_hash_table_unref);
+	g_hash_table_unref(f->volumes);
+	f->volumes = NULL;
 	g_mutex_clear(&f->lock);
 }
 

@@ -272,11 +272,11 @@ gboolean kdh_node_capacity(const char *uri, KdhHostCapacity *out, GError **error
 /* Where a run stands on one host, for kdh_place. */
 typedef struct {
 	const char *label;
-	guint slots;     /* VMs at once */
-	guint64 budget;  /* memory its VMs may take together; 0: no limit */
-	guint running;   /* VMs running there now */
-	guint64 used;    /* their footprints */
-	gboolean lost;   /* its connection died: nothing more goes there */
+	guint slots;    /* VMs at once */
+	guint64 budget; /* memory its VMs may take together; 0: no limit */
+	guint running;  /* VMs running there now */
+	guint64 used;   /* their footprints */
+	gboolean lost;  /* its connection died: nothing more goes there */
 } KdhPlaceHost;
 
 #define KDH_PLACE_WAIT  (-1) /* no host has room now; one will when VMs end */
@@ -330,8 +330,8 @@ char *kdh_remote_volume_name(const char *sha256, const char *basename);
  * is remembered for the process (while its inode, size and times stay),
  * so asking again for a cached file reads nothing.  *UPLOADED (may be
  * NULL) gets the data bytes sent (holes are not sent; 0: cached). */
-char *kdh_remote_upload(KdhRemote *r, const char *local, const char *backing,
-                        guint64 *uploaded, GError **error);
+char *kdh_remote_upload(KdhRemote *r, const char *local, const char *backing, guint64 *uploaded,
+                        GError **error);
 
 /* A fresh qcow2 volume NAME (mode 0600) over the qcow2 volume at BACKING,
  * made on the host, as large as BACKING's virtual size; its path.  NAME
@@ -346,8 +346,8 @@ char *kdh_remote_clone(KdhRemote *r, const char *from, const char *name, GError 
  * mode 0600; removed again on failure), holes kept as holes, its size
  * checked against the volume's; *BYTES (may be NULL) gets the data bytes
  * that travelled. */
-gboolean kdh_remote_download(KdhRemote *r, const char *path, const char *local,
-                             guint64 *bytes, GError **error);
+gboolean kdh_remote_download(KdhRemote *r, const char *path, const char *local, guint64 *bytes,
+                             GError **error);
 
 /* Deletes the volume at PATH; TRUE when it is gone (or was). */
 gboolean kdh_remote_delete(KdhRemote *r, const char *path, GError **error);

@@ -190,8 +190,8 @@ static guint count(GPtrArray *results, const char *verdict, const char *host, co
 		const KdhResult *r = g_ptr_array_index(results, i);
 		if (g_str_equal(kdh_verdict_name(r->verdict), verdict) &&
 		    g_strcmp0(r->host, host) == 0 &&
-		    (!needle || (r->reasons->len &&
-		                 strstr(g_ptr_array_index(r->reasons, 0), needle))))
+		    (!needle ||
+		     (r->reasons->len && strstr(g_ptr_array_index(r->reasons, 0), needle))))
 			n++;
 	}
 	return n;
@@ -212,9 +212,8 @@ START_TEST(cases_spread_over_hosts)
 	ck_assert_uint_eq(kdh_fake_vm_log()->max_running, 2);
 	ck_assert_uint_ge(count(results, "PASS", "fake://a", NULL), 1);
 	ck_assert_uint_ge(count(results, "PASS", "fake://b", NULL), 1);
-	ck_assert_uint_eq(count(results, "PASS", "fake://a", NULL) +
-	                      count(results, "PASS", "fake://b", NULL),
-	                  5);
+	ck_assert_uint_eq(
+	    count(results, "PASS", "fake://a", NULL) + count(results, "PASS", "fake://b", NULL), 5);
 	assert_no_vm_files();
 }
 END_TEST
@@ -263,9 +262,13 @@ END_TEST
 START_TEST(guest_too_big_for_every_host_names_the_largest)
 {
 	const KdhRunHost hosts[] = {
-	    {.uri = "fake://small", .label = "fake://small", .jobs = 1,
+	    {.uri = "fake://small",
+	     .label = "fake://small",
+	     .jobs = 1,
 	     .memory_budget = kdh_guest_footprint(2ULL << 30)},
-	    {.uri = "fake://big", .label = "fake://big", .jobs = 1,
+	    {.uri = "fake://big",
+	     .label = "fake://big",
+	     .jobs = 1,
 	     .memory_budget = kdh_guest_footprint(4ULL << 30)},
 	};
 	g_autoptr(GPtrArray) cases = NULL;
