@@ -340,16 +340,18 @@ static gboolean make_disk(const KdhRunContext *ctx, KdhJob *j, const char *domai
 }
 
 /* The watch said the connection died: over several hosts (or a remote
- * one) that is the host lost, said first. */
+ * one) that is the host lost, and its reason says so. */
 static void host_lost_reason(const KdhRunContext *ctx, KdhJob *j)
 {
-	char *first;
-
-	if (!ctx->n_hosts || !j->r->reasons->len)
+	for (guint i = 0; ctx->n_hosts && i < j->r->reasons->len; i++) {
+		char *said = g_ptr_array_index(j->r->reasons, i);
+		if (!g_str_has_prefix(said, "libvirt connection lost"))
+			continue;
+		j->r->reasons->pdata[i] =
+		    g_strdup_printf("host lost (%s): %s", j->host->label, said);
+		g_free(said);
 		return;
-	first = g_ptr_array_index(j->r->reasons, 0);
-	j->r->reasons->pdata[0] = g_strdup_printf("host lost (%s): %s", j->host->label, first);
-	g_free(first);
+	}
 }
 
 /* A remote case's overlay brought home for the retrieval; FALSE with the
