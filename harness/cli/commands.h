@@ -127,6 +127,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KdhCliHosts, kdh_cli_hosts_free)
 KdhCliHosts *kdh_cli_hosts_measure(const char *command, GPtrArray *specs, guint64 footprint,
                                    guint jobs_per_host);
 
+/* kdh_libvirt_prepare for URI, what it started said and a failure said
+ * (COMMAND first); FALSE on failure. */
+gboolean kdh_cli_libvirt_prepare(const char *command, const char *uri);
+
 /* Makes each host of H usable: libvirt prepared (kdh_libvirt_prepare),
  * a remote host's pool opened (kdh_remote_open) and what killed runs or
  * lost hosts left there deleted (kdh_remote_sweep).  FALSE with the

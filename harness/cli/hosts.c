@@ -128,21 +128,30 @@ KdhCliHosts *kdh_cli_hosts_measure(const char *command, GPtrArray *specs, guint6
 	return g_steal_pointer(&h);
 }
 
+gboolean kdh_cli_libvirt_prepare(const char *command, const char *uri)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *started = NULL;
+
+	if (!kdh_libvirt_prepare(uri, &started, &error)) {
+		g_printerr("%s: %s\n", command, error->message);
+		return FALSE;
+	}
+	if (started)
+		g_print("kdh: started %s (they were not running)\n", started);
+	return TRUE;
+}
+
 gboolean kdh_cli_hosts_open(const char *command, KdhCliHosts *h, GPtrArray *specs)
 {
 	for (guint i = 0; i < h->n; i++) {
 		const KdhHostSpec *spec = g_ptr_array_index(specs, i);
 		KdhRunHost *host = &h->hosts[i];
 		g_autoptr(GError) error = NULL;
-		g_autofree char *started = NULL;
 		guint swept;
 
-		if (!kdh_libvirt_prepare(host->uri, &started, &error)) {
-			g_printerr("%s: %s\n", command, error->message);
+		if (!kdh_cli_libvirt_prepare(command, host->uri))
 			return FALSE;
-		}
-		if (started)
-			g_print("kdh: started %s (they were not running)\n", started);
 		if (!kdh_uri_is_remote(host->uri))
 			continue;
 		host->remote = kdh_remote_open(host->uri, spec->pool, spec->pool_path, &error);

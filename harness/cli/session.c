@@ -448,7 +448,6 @@ static int choose_accel(const char *command, const char *opt, const KdhKernel *k
 int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *started = NULL;
 	int status;
 
 	if (!cases->len)
@@ -458,11 +457,8 @@ int kdh_session_prepare(KdhSession *s, GPtrArray *cases)
 		if (s->hosts) {
 			if (!kdh_cli_hosts_open(s->command, s->hosts, s->specs))
 				return KDH_EXIT_ERROR;
-		} else if (!kdh_libvirt_prepare(s->uri, &started, &error)) {
-			g_printerr("%s: %s\n", s->command, error->message);
+		} else if (!kdh_cli_libvirt_prepare(s->command, s->uri)) {
 			return KDH_EXIT_ERROR;
-		} else if (started) {
-			g_print("kdh: started %s (they were not running)\n", started);
 		}
 		s->libvirt_ready = TRUE;
 	}
